@@ -1,0 +1,63 @@
+# Común CMS — set-up, run, tests, benchmarks, translations.
+# Quick start: `make run` (serve http://127.0.0.1:5000 with demo data) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+COMUN := $(VENV)/bin/comun
+STAMP := $(VENV)/.installed-stamp
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+XDIST ?= -n 2
+
+.PHONY: install run test test-sqlite test-postgres bench lint translations clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(COMUN) init
+	$(COMUN) demo
+	$(COMUN) search reindex --quiet
+	$(COMUN) run
+
+# Both databases: SQLite always; PostgreSQL when the server at $(PG_URL) answers.
+test: install
+	$(MAKE) --no-print-directory test-sqlite
+	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		$(MAKE) --no-print-directory test-postgres; \
+	else echo "PostgreSQL at $(PG_URL) does not answer: PostgreSQL run skipped."; fi
+
+test-sqlite: install
+	@echo "== tests on SQLite"
+	$(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
+
+test-postgres: install
+	@echo "== tests on PostgreSQL ($(PG_URL))"
+	COMUN_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run_all.py
+
+lint: install
+	$(PY) -m compileall -q comun_cms plugins
+
+translations: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o comun_cms/translations/messages.pot comun_cms themes
+	$(VENV)/bin/pybabel update -i comun_cms/translations/messages.pot -d comun_cms/translations --no-fuzzy-matching
+	$(VENV)/bin/pybabel compile -d comun_cms/translations
+	for p in plugins/*/; do \
+		if [ -d $$p/translations ]; then \
+			$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $$p/translations/messages.pot $$p; \
+			$(VENV)/bin/pybabel update -i $$p/translations/messages.pot -d $$p/translations --no-fuzzy-matching; \
+			$(VENV)/bin/pybabel compile -d $$p/translations; \
+		fi; \
+	done
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

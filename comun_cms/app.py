@@ -1,0 +1,246 @@
+"""Application factory: config -> extensions -> plugin manager -> tenants -> blueprints."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from flask import Flask, abort, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from comun_cms import plugins as plugin_mod
+from comun_cms.config import load_config
+from comun_cms.content_types import ContentTypeRegistry
+from comun_cms.extensions import babel, csrf, db, limiter, login_manager, migrate
+from comun_cms.models import TenantScoped
+from comun_cms.tenancy import (
+    Tenant, TenantIsolationError, install_tenant_filter, load_tenants, set_current_tenant,
+)
+from comun_cms.themes import ThemedEnvironment, ThemeLoader
+
+TENANT_ARG = "tenant"
+
+
+@dataclass
+class ComunState:
+    """Per-application state kept in ``app.extensions["comun"]``.
+
+    ``pm`` the plugin manager, ``tenants`` ``{slug: Tenant}``, ``content_types`` the registry,
+    ``blueprint_plugins`` ``{blueprint name: plugin name}``, ``hook_cache`` cached subset callers,
+    ``search`` the search service (set by :mod:`comun_cms.search`).
+    """
+
+    pm: pluggy.PluginManager
+    tenants: dict[str, Tenant]
+    content_types: ContentTypeRegistry
+    blueprint_plugins: dict[str, str] = field(default_factory=dict)
+    hook_cache: dict[Any, Any] = field(default_factory=dict)
+    host_map: dict[str, str] = field(default_factory=dict)
+    search: Any = None
+    translation_dirs: list[str] = field(default_factory=list)
+    migration_dirs: list[str] = field(default_factory=list)
+
+
+class ComunFlask(Flask):
+    """Flask with the themed Jinja environment."""
+
+    jinja_environment = ThemedEnvironment
+
+    def create_global_jinja_loader(self):
+        return ThemeLoader(self)
+
+
+class TenantHostMiddleware:
+    """WSGI middleware: a request whose Host is listed in a tenant's ``hosts`` is routed to that
+    tenant by prefixing ``PATH_INFO`` with ``/<slug>`` (unless it already has it)."""
+
+    def __init__(self, wsgi_app, host_map: dict[str, str]):
+        self.wsgi_app, self.host_map = wsgi_app, host_map
+
+    def __call__(self, environ, start_response):
+        host = (environ.get("HTTP_HOST") or "").lower()
+        slug = self.host_map.get(host) or self.host_map.get(host.split(":")[0])
+        if slug:
+            path = environ.get("PATH_INFO", "/")
+            if not (path == f"/{slug}" or path.startswith(f"/{slug}/") or path.startswith(("/static/", "/theme/"))):
+                environ["PATH_INFO"] = f"/{slug}" + (path if path != "/" else "/")
+        return self.wsgi_app(environ, start_response)
+
+
+def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any]] | None = None) -> Flask:
+    """Create the Común CMS application.
+
+    Args:
+        config: settings that override defaults, ``instance/config.toml`` and ``COMUN_*``
+            environment variables (e.g. ``{"SQLALCHEMY_DATABASE_URI": ..., "TESTING": True}``).
+            ``INSTANCE_PATH`` chooses the instance folder (default ``./instance`` or
+            ``$COMUN_INSTANCE_PATH``).
+        extra_plugins: ``(name, plugin)`` pairs registered after the installed plugins (tests).
+
+    Returns:
+        The configured :class:`flask.Flask` application.
+
+    Raises:
+        comun_cms.tenancy.TenantConfigError: an invalid ``tenant.toml`` (names file, key, problem).
+        comun_cms.config.ConfigError: an invalid ``instance/config.toml``.
+        pluggy.PluginValidationError: a plugin's hook does not match its spec.
+    """
+    config = dict(config or {})
+    instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("COMUN_INSTANCE_PATH") \
+        or str(Path.cwd() / "instance")
+    app = ComunFlask("comun_cms", instance_path=str(Path(instance_path).resolve()))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    load_config(app, config)
+
+    # extensions
+    db.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    # plugins
+    pm = plugin_mod.make_plugin_manager(extra=extra_plugins,
+                                        load_entry_points=app.config["LOAD_ENTRY_POINTS"],
+                                        only=app.config["PLUGINS"])
+    pm.hook.register_models()
+    settings_specs: dict[str, dict] = {}
+    for name, obj in pm.list_name_plugin():
+        impls = pm.hook.tenant_settings.get_hookimpls()
+        specs: dict = {}
+        for impl in impls:
+            if impl.plugin is obj:
+                specs = impl.function() or {}
+        settings_specs[name] = specs
+    tenants = load_tenants(Path(app.config["STATES_DIR"]), settings_specs, only=app.config["TENANTS"])
+    if extra_plugins:
+        # plugins given in code (tests, embedding) are enabled in every tenant
+        names = tuple(name for name, _ in extra_plugins)
+        tenants = {slug: dataclasses.replace(t, plugins=t.plugins + names,
+                                             plugin_settings={**t.plugin_settings,
+                                                              **{n: _defaults(settings_specs.get(n, {})) for n in names}})
+                   for slug, t in tenants.items()}
+    state = ComunState(pm=pm, tenants=tenants, content_types=ContentTypeRegistry())
+    state.host_map = {h: t.slug for t in tenants.values() for h in t.hosts}
+    app.extensions["comun"] = state
+    for result in pm.hook.register_content_types():
+        for ct in result or []:
+            state.content_types.register(ct)
+
+    # translations and migrations of plugins
+    core_translations = str(Path(__file__).parent / "translations")
+    state.translation_dirs = [core_translations] + [p for p in pm.hook.register_translations() if p]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(state.translation_dirs)
+    from comun_cms.i18n import select_locale, select_timezone
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    state.migration_dirs = [p for p in pm.hook.register_migrations() if p]
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+
+    # tenant filter on every session of this app
+    from sqlalchemy.orm import Session
+    if not getattr(Session, "_comun_filter_installed", False):
+        install_tenant_filter(Session, TenantScoped)
+        Session._comun_filter_installed = True
+
+    _install_tenant_routing(app, state)
+
+    from comun_cms.views import register_core_blueprints
+    register_core_blueprints(app)
+    for result in pm.hook.register_blueprints():
+        for bp in result or []:
+            plugin_name = _plugin_of(pm, bp)
+            _register_plugin_blueprint(app, state, bp, plugin_name)
+
+    from comun_cms.search.service import init_search
+    init_search(app)
+    from comun_cms.cli import register_cli
+    register_cli(app)
+
+    if state.host_map:
+        app.wsgi_app = TenantHostMiddleware(app.wsgi_app, state.host_map)
+    if app.config.get("PROXY_FIX"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    return app
+
+
+def _defaults(specs: dict) -> dict:
+    return {key: spec.default for key, spec in specs.items()}
+
+
+def _plugin_of(pm: pluggy.PluginManager, bp) -> str:
+    module = getattr(bp, "import_name", "")
+    for name, obj in pm.list_name_plugin():
+        mod_name = getattr(obj, "__name__", "")
+        if mod_name and (module == mod_name or module.startswith(mod_name + ".")):
+            return name
+    return "core"
+
+
+def _register_plugin_blueprint(app: Flask, state: ComunState, bp, plugin_name: str) -> None:
+    prefix = bp.url_prefix or ""
+    if bp.name.startswith("portal_"):
+        url_prefix = prefix or None
+    elif bp.name.startswith("admin_"):
+        url_prefix = f"/<{TENANT_ARG}>/admin{prefix}"
+    else:
+        url_prefix = f"/<{TENANT_ARG}>{prefix}"
+    app.register_blueprint(bp, url_prefix=url_prefix)
+    state.blueprint_plugins[bp.name] = plugin_name
+
+
+def register_tenant_blueprint(app: Flask, bp, *, admin: bool = False) -> None:
+    """Mount a core blueprint under ``/<tenant>`` (or ``/<tenant>/admin``)."""
+    prefix = bp.url_prefix or ""
+    base = f"/<{TENANT_ARG}>/admin" if admin else f"/<{TENANT_ARG}>"
+    app.register_blueprint(bp, url_prefix=base + prefix)
+    app.extensions["comun"].blueprint_plugins[bp.name] = "core"
+
+
+def _install_tenant_routing(app: Flask, state: ComunState) -> None:
+    @app.url_value_preprocessor
+    def _pull_tenant(endpoint, values):
+        slug = values.pop(TENANT_ARG, None) if values else None
+        tenant = None
+        if slug is not None:
+            tenant = state.tenants.get(slug)
+            if tenant is None:
+                abort(404)
+        g.tenant = tenant
+        g._tenant_token = set_current_tenant(tenant)
+
+    @app.url_defaults
+    def _add_tenant(endpoint, values):
+        if TENANT_ARG in values:
+            return
+        if app.url_map.is_endpoint_expecting(endpoint, TENANT_ARG):
+            tenant = getattr(g, "tenant", None) if _in_request_or_app() else None
+            if tenant is not None:
+                values[TENANT_ARG] = tenant.slug
+
+    @app.before_request
+    def _check_plugin_enabled():
+        tenant = getattr(g, "tenant", None)
+        bp = request.blueprint
+        if tenant is None or bp is None:
+            return None
+        plugin = state.blueprint_plugins.get(bp.split(".")[0], "core")
+        if not tenant.enables(plugin):
+            abort(404)
+        return None
+
+    @app.teardown_request
+    def _reset_tenant(exc):
+        set_current_tenant(None)
+
+    @app.errorhandler(TenantIsolationError)
+    def _isolation(exc):
+        return abort(403)
+
+
+def _in_request_or_app() -> bool:
+    from flask import has_app_context
+    return has_app_context()

@@ -1,0 +1,102 @@
+"""Configuration: defaults here, then ``instance/config.toml``, then ``COMUN_*`` environment
+variables (``app.config.from_prefixed_env("COMUN")``), then the mapping given to ``create_app``.
+
+``SECRET_KEY`` is never a fixed default: :func:`ensure_secret_key` generates 64 random bytes into
+``instance/secret_key`` (mode 0600) on first start and reads it afterwards.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """Bad configuration; ``str(error)`` names the source, the key and the problem."""
+
+
+DEFAULTS = {
+    "STATES_DIR": str(ROOT / "states"),
+    "THEMES_DIR": str(ROOT / "themes"),
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    "MAX_CONTENT_LENGTH": 110 * 1024 * 1024,  # bytes; per-kind limits below
+    "UPLOAD_MAX_BYTES": {"image": 15 * 1024 * 1024, "pdf": 30 * 1024 * 1024,
+                         "audio": 50 * 1024 * 1024, "video": 100 * 1024 * 1024,
+                         "document": 20 * 1024 * 1024},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # seconds
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,  # seconds
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_ENABLED": True,
+    "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+    "FEEDBACK_RATE_LIMIT": "5 per minute;30 per day",
+    "BABEL_DEFAULT_LOCALE": "es_MX",
+    "BABEL_DEFAULT_TIMEZONE": "America/Mexico_City",
+    "LANGUAGES": ["es_MX", "en"],
+    "PLUGINS": None,  # None = every installed plugin; or a list of names
+    "LOAD_ENTRY_POINTS": True,
+    "TENANTS": None,  # None = every state folder; or a list of slugs
+    "SITE_HOST": "127.0.0.1:5000",
+    "SITE_URL": "http://127.0.0.1:5000",
+    "SEARCH_BACKEND": "whoosh",
+    "SEARCH_INDEX_DIR": None,  # default: <instance>/search
+    "UPLOAD_DIR": None,  # default: <instance>/uploads
+    "SEARCH_SYNC": False,  # True: drain the outbox at the end of each publishing request (tests, single process)
+}
+
+
+def ensure_secret_key(instance_path: Path) -> str:
+    """Return the secret key stored in ``instance_path/secret_key``, creating it (64 random bytes,
+    hex, file mode 0600) if missing."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(64)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def load_config(app: Flask, overrides: dict | None = None) -> None:
+    """Fill ``app.config`` in order: defaults, ``instance/config.toml``, ``COMUN_*`` environment,
+    ``overrides``. Raises :class:`ConfigError` for an unreadable config.toml or unknown keys in it."""
+    app.config.update(DEFAULTS)
+    toml_path = Path(app.instance_path) / "config.toml"
+    if toml_path.exists():
+        try:
+            data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{toml_path}: invalid TOML: {exc}") from None
+        for key, value in data.items():
+            if not key.isupper():
+                raise ConfigError(f"{toml_path}: key '{key}': configuration keys are UPPER_CASE")
+            app.config[key] = value
+    app.config.from_prefixed_env("COMUN")
+    if overrides:
+        app.config.update(overrides)
+    if app.config.get("DATABASE_URL") and not (overrides or {}).get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'comun.db'}"
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = ensure_secret_key(Path(app.instance_path))
+    app.config["SEARCH_INDEX_DIR"] = app.config.get("SEARCH_INDEX_DIR") or str(Path(app.instance_path) / "search")
+    app.config["UPLOAD_DIR"] = app.config.get("UPLOAD_DIR") or str(Path(app.instance_path) / "uploads")

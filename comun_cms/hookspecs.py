@@ -1,0 +1,180 @@
+"""Pluggy markers and every hook specification of Común CMS.
+
+Plugins implement these with ``@comun_cms.hookimpl``. Hooks *return data*; the core does the
+wiring (registers blueprints, adds menu entries, indexes documents...). Each hook is documented in
+``docs/plugins.md`` and has a test (``tests/test_hooks.py`` fails when one is missing).
+
+Two scopes:
+
+* **install scope** (``register_models``, ``register_migrations``, ``register_translations``,
+  ``register_cli_commands``, ``tenant_settings``, ``register_blueprints``,
+  ``register_content_types``): called once for every *installed* plugin when the application
+  is created.
+* **tenant scope** (everything else): called only for plugins the tenant enables, through
+  :func:`comun_cms.plugins.tenant_hook` (``pm.subset_hook_caller``). Portal-wide hooks
+  (``portal_widgets``) are called for plugins enabled in at least one tenant.
+
+Source: pluggy documentation, "Writing hook specifications" (https://pluggy.readthedocs.io/).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import click
+    from flask import Blueprint
+
+    from comun_cms.content_types import ContentType
+    from comun_cms.demo import DemoContext
+    from comun_cms.opendata import Dataset
+    from comun_cms.plugins import MenuItem, PortalWidget, SettingSpec
+    from comun_cms.publishing import PublishEvent
+    from comun_cms.search.backend import SearchDocument
+    from comun_cms.tenancy import Tenant
+
+PROJECT_NAME = "comun_cms"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+#: Hooks called for every installed plugin, whatever the tenant.
+INSTALL_SCOPE_HOOKS = (
+    "register_models",
+    "register_migrations",
+    "register_translations",
+    "register_cli_commands",
+    "tenant_settings",
+    "register_blueprints",
+    "register_content_types",
+)
+
+
+# --------------------------------------------------------------------------- install scope
+@hookspec
+def register_models() -> list[type]:
+    """Return the SQLAlchemy model classes the plugin defines.
+
+    Called once at start-up so the models are imported (mapped on the shared metadata) before
+    migrations or queries run. Returns a list of classes; may be empty.
+    """
+
+
+@hookspec
+def register_migrations() -> str | None:
+    """Return the absolute path of the plugin's Alembic ``versions`` folder, or ``None``.
+
+    The folder is appended to Alembic's ``version_locations``. The plugin's first revision must
+    carry ``branch_labels = ("<plugin name>",)`` and ``depends_on`` the core revision it needs.
+    """
+
+
+@hookspec
+def register_translations() -> str | None:
+    """Return the absolute path of the plugin's ``translations`` folder (gettext catalogs, domain
+    ``messages``), or ``None``. The core adds it to Flask-Babel's translation directories."""
+
+
+@hookspec
+def register_cli_commands() -> list["click.Command"]:
+    """Return click commands or groups to add under the ``comun`` command line."""
+
+
+@hookspec
+def tenant_settings() -> dict[str, "SettingSpec"]:
+    """Return the plugin's settings schema: ``{key: SettingSpec}``.
+
+    Values come from ``[plugins.<name>]`` in ``states/<slug>/tenant.toml``; unknown keys and
+    values of the wrong type stop start-up with an error naming file, key and problem.
+    """
+
+
+@hookspec
+def register_blueprints() -> list["Blueprint"]:
+    """Return the plugin's Flask blueprints.
+
+    A blueprint whose name starts with ``admin_`` is mounted under ``/<tenant>/admin``; one whose
+    name starts with ``portal_`` is mounted at the site root; every other one under
+    ``/<tenant>``. The blueprint's own ``url_prefix`` is appended. Requests for a tenant that has
+    not enabled the plugin answer 404.
+    """
+
+
+@hookspec
+def register_content_types() -> list["ContentType"]:
+    """Return the plugin's :class:`~comun_cms.content_types.ContentType` descriptions
+    (publishable record kinds: how they serialize, render, index and export)."""
+
+
+# --------------------------------------------------------------------------- tenant scope
+@hookspec
+def admin_menu_items(tenant: "Tenant") -> list["MenuItem"]:
+    """Return entries for the tenant's admin navigation (only called if the plugin is enabled)."""
+
+
+@hookspec
+def public_menu_items(tenant: "Tenant") -> list["MenuItem"]:
+    """Return entries for the tenant's public navigation."""
+
+
+@hookspec
+def template_slot(name: str, tenant: "Tenant | None", context: dict[str, Any]) -> Any:
+    """Return HTML (``markupsafe.Markup``) to insert at template slot ``name``, or ``None``.
+
+    Slots used by the core templates: ``head``, ``site_footer``, ``record_footer`` (context has
+    ``record``, ``content_type`` and ``publication``), ``home_main``, and one per STL site
+    section: ``section.minutes``, ``section.commitments``, ``section.contact``,
+    ``section.open_data``, ``section.links``, ``section.feedback``, ``section.join``.
+    Results of every enabled plugin are joined in plugin order.
+    """
+
+
+@hookspec
+def on_publish(event: "PublishEvent") -> None:
+    """Called for every publish, correction and retraction, inside the publishing transaction.
+
+    ``event`` has ``publication``, ``record``, ``content_type``, ``tenant`` and ``action``.
+    Listeners add rows to ``db.session`` (they must not commit). Raising any exception aborts the
+    publication: the whole transaction is rolled back and nothing is published.
+    """
+
+
+@hookspec
+def search_documents(tenant: "Tenant") -> Iterable["SearchDocument"]:
+    """Yield every public search document of the tenant owned by the plugin (full reindex).
+
+    Incremental updates do not use this hook: they come from ``ContentType.search_document``
+    on publication.
+    """
+
+
+@hookspec
+def demo_data(tenant: "Tenant", ctx: "DemoContext") -> None:
+    """Load the plugin's demo or real content into ``tenant``.
+
+    Must be idempotent: ``comun demo`` may run many times. ``ctx`` gives the shared data folder,
+    a demo user to publish as, and ``ctx.log(message)`` for progress.
+    """
+
+
+@hookspec
+def open_datasets(tenant: "Tenant") -> list["Dataset"]:
+    """Return the plugin's open datasets for the tenant (CSV/JSON downloads of published records)."""
+
+
+@hookspec
+def portal_widgets() -> list["PortalWidget"]:
+    """Return widgets shown on the portal home page (cross-state comparisons, latest items)."""
+
+
+@hookspec
+def dashboard_widgets(tenant: "Tenant") -> list["PortalWidget"]:
+    """Return widgets shown on the tenant's admin dashboard."""
+
+
+@hookspec
+def initialize(tenant: "Tenant", instance_path: str) -> None:
+    """Called by ``comun init`` for every tenant enabling the plugin, after migrations: create
+    what the plugin needs to run (keys in the instance folder, default rows). Must be
+    idempotent. Install-scope plugins that need nothing do not implement it."""

@@ -1,0 +1,202 @@
+"""Core models: tenants, users and memberships, pages, attachments, publications, audit events,
+public feedback and the search outbox."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from comun_cms.extensions import db
+from comun_cms.models.base import Publishable, TenantScoped, Timestamped, UTCDateTime, utcnow
+
+ROLES = ("admin", "editor", "evaluator", "trainer")
+PASSWORD_METHOD = "scrypt:32768:8:1"
+
+
+class TenantRow(db.Model):
+    """A tenant known to the database (mirrors ``states/<slug>/tenant.toml``; FK target)."""
+
+    __tablename__ = "tenants"
+    slug: Mapped[str] = mapped_column(String(40), primary_key=True)
+    state: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class User(UserMixin, Timestamped, db.Model):
+    """A person who can log in. Platform admins administer every tenant; others act through
+    :class:`Membership` rows (one role per tenant)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    is_platform_admin: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+
+    def set_password(self, password: str) -> None:
+        """Hash ``password`` with scrypt (werkzeug; N=2**15, r=8, p=1) and store it."""
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+
+    def check_password(self, password: str) -> bool:
+        """Return ``True`` if ``password`` matches the stored hash (constant-time compare)."""
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        if not self.active:
+            return False
+        return self.expires_at is None or self.expires_at > utcnow()
+
+
+class Membership(TenantScoped, Timestamped, db.Model):
+    """A user's role in one tenant: ``admin``, ``editor``, ``evaluator`` or ``trainer``."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Invitation(TenantScoped, Timestamped, db.Model):
+    """An invitation to join a tenant with a role; accepted once through a signed token link."""
+
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Page(TenantScoped, Timestamped, Publishable, db.Model):
+    """A content page written in Markdown (core content type ``page``).
+
+    ``section`` places it in one of the STL site sections (see :data:`comun_cms.site.SECTIONS`)
+    or nowhere (``""``); ``source`` cites where real content comes from.
+    """
+
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("tenant_id", "slug"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    section: Mapped[str] = mapped_column(String(30), default="")
+    language: Mapped[str] = mapped_column(String(10), default="es")
+    source: Mapped[str] = mapped_column(Text, default="")
+
+
+class Attachment(TenantScoped, Timestamped, db.Model):
+    """An uploaded evidence file (photo, PDF, audio, video), stored by SHA-256 in the instance
+    folder. ``owner_type``/``owner_id`` link it to a content record (``page``/12)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_owner", "tenant_id", "owner_type", "owner_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(60), default="")
+    owner_id: Mapped[str] = mapped_column(String(60), default="")
+    filename: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    mimetype: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # image | pdf | audio | video | document
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    public: Mapped[bool] = mapped_column(default=False)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+    def describe(self) -> dict[str, Any]:
+        """Return the attachment's public facts for canonical JSON (name, type, size in bytes, SHA-256)."""
+        return {"id": self.id, "filename": self.filename, "title": self.title, "mimetype": self.mimetype,
+                "size": self.size, "sha256": self.sha256}
+
+
+class Publication(TenantScoped, db.Model):
+    """One frozen published version of a content record.
+
+    ``canonical_json`` is the RFC 8785 canonical JSON of the record's content at that version and
+    ``sha256`` its hex SHA-256. ``action`` is ``publish``, ``correct`` or ``retract``; corrections
+    and retractions carry a ``reason`` and point to the ``previous`` version. Rows are never
+    updated or deleted.
+    """
+
+    __tablename__ = "publications"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "content_type", "record_id", "version"),
+        Index("ix_publications_record", "tenant_id", "content_type", "record_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(60))
+    record_id: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(String(300), default="")
+    canonical_json: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"), nullable=True)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    published_by: Mapped[User | None] = relationship(lazy="joined")
+
+
+class AuditEvent(TenantScoped, db.Model):
+    """Who did what, when, in a tenant's admin, with the values before and after (JSON)."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(254), default="")
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(60), default="")
+    object_id: Mapped[str] = mapped_column(String(60), default="")
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Feedback(TenantScoped, Timestamped, db.Model):
+    """A public submission: question, complaint or suggestion (``kind``), or a sign-up to join the
+    open-government exercises (``kind = "join"``). Moderated in admin (``status``: new, accepted,
+    answered, spam, archived)."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    organization: Mapped[str] = mapped_column(String(200), default="")
+    sector: Mapped[str] = mapped_column(String(30), default="")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    moderated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    ip_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class SearchOutbox(db.Model):
+    """Pending search-index work written in the publishing transaction and drained by the single
+    indexer (``comun search worker``). Not tenant-scoped: it is a platform queue."""
+
+    __tablename__ = "search_outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(40))
+    doc_id: Mapped[str] = mapped_column(String(200))
+    op: Mapped[str] = mapped_column(String(10))  # upsert | delete
+    payload: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

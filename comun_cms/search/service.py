@@ -1,0 +1,238 @@
+"""Search wiring: the outbox written at publication, the single indexer that drains it, full
+reindex, and the query entry point used by views and the API.
+
+Whoosh allows one writer per index. Publications therefore never write the index: they add a
+:class:`~comun_cms.models.SearchOutbox` row in the publishing transaction (so a rollback drops
+it too), and one indexer (``comun search worker``, or :func:`drain_outbox` at the end of a request
+when ``SEARCH_SYNC`` is on) applies the rows in batches under a file lock, deleting them only
+after the index commit. If the indexer is down nothing is lost: it catches up when it starts.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from flask import Flask, current_app, has_request_context
+from sqlalchemy import delete, select
+
+from comun_cms.extensions import db
+from comun_cms.models import SearchOutbox, utcnow
+from comun_cms.tenancy import all_tenants, tenant_context
+
+
+def doc_id(tenant_slug: str, content_type: str, record_id: Any) -> str:
+    """Search document id: ``"<tenant>:<content type>:<record id>"``."""
+    return f"{tenant_slug}:{content_type}:{record_id}"
+
+
+def document_for(content_type, record, tenant) -> dict | None:
+    """Build the JSON-safe search payload of a published record, or ``None`` if it is not indexed.
+
+    Returns ``{"id", "tenant", "content_type", "title", "body", "url", "published_at" (ISO UTC),
+    "year", "status", "language", "version", "keywords", "is_demo"}``.
+    """
+    fields = content_type.search_document(record)
+    if fields is None:
+        return None
+    with _url_context(tenant):
+        url = content_type.url(record)
+    date = fields.get("date") or record.published_at or utcnow()
+    return {
+        "id": doc_id(tenant.slug, content_type.name, record.id),
+        "tenant": tenant.slug,
+        "content_type": content_type.name,
+        "title": str(fields.get("title") or content_type.title(record)),
+        "body": str(fields.get("body") or ""),
+        "url": url,
+        "published_at": date.astimezone(dt.timezone.utc).isoformat() if isinstance(date, dt.datetime) else str(date),
+        "year": (date.year if isinstance(date, (dt.date, dt.datetime)) else utcnow().year),
+        "status": str(fields.get("status") or "published"),
+        "language": str(fields.get("language") or "es"),
+        "version": int(record.version or 0),
+        "keywords": " ".join(fields.get("keywords") or []),
+        "is_demo": bool(getattr(record, "is_demo", False)),
+    }
+
+
+@contextlib.contextmanager
+def _url_context(tenant) -> Iterator[None]:
+    if has_request_context():
+        yield
+        return
+    app = current_app._get_current_object()
+    host = app.config.get("SITE_HOST", "127.0.0.1:5000")
+    with app.test_request_context("/", base_url=f"http://{host}"):
+        with tenant_context(tenant):
+            yield
+
+
+def enqueue_publication(event) -> None:
+    """``on_publish`` listener: add an outbox row for the published record (upsert) or its
+    retraction (delete). Adds to the session; the publishing transaction commits it."""
+    tenant, ct, record = event.tenant, event.content_type, event.record
+    did = doc_id(tenant.slug, ct.name, record.id)
+    if event.action == "retract":
+        db.session.add(SearchOutbox(tenant=tenant.slug, doc_id=did, op="delete", payload=None))
+        return
+    payload = document_for(ct, record, tenant)
+    if payload is None:
+        db.session.add(SearchOutbox(tenant=tenant.slug, doc_id=did, op="delete", payload=None))
+    else:
+        db.session.add(SearchOutbox(tenant=tenant.slug, doc_id=did, op="upsert", payload=payload))
+
+
+class SearchService:
+    """The application's search facade: a backend plus the outbox indexer.
+
+    Args:
+        app: the Flask app (index folder from ``SEARCH_INDEX_DIR``).
+        backend_factory: ``(index_dir: Path) -> SearchBackend``.
+    """
+
+    def __init__(self, app: Flask, backend_factory: Callable[[Path], Any]):
+        self.index_dir = Path(app.config["SEARCH_INDEX_DIR"])
+        self._factory = backend_factory
+        self._backend = None
+
+    @property
+    def backend(self):
+        """The search backend (opened lazily)."""
+        if self._backend is None:
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            self._backend = self._factory(self.index_dir)
+        return self._backend
+
+    @contextlib.contextmanager
+    def writer_lock(self, blocking: bool = True) -> Iterator[bool]:
+        """Inter-process lock serializing index writers (``fcntl.flock`` on ``<index>/.writer.lock``).
+        Yields ``True`` if acquired (always, when ``blocking``)."""
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.index_dir / ".writer.lock", "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def drain_outbox(self, batch: int = 500, blocking: bool = True) -> int:
+        """Apply pending outbox rows to the index, oldest first, in batches of ``batch``.
+
+        Rows are deleted only after the index commit, so a crash repeats work but never loses it
+        (upserts are idempotent). Returns the number of rows applied (0 if another process holds
+        the writer lock and ``blocking`` is false).
+        """
+        from comun_cms.search.backend import SearchDocument
+        applied = 0
+        with self.writer_lock(blocking) as got:
+            if not got:
+                return 0
+            while True:
+                rows = list(db.session.scalars(select(SearchOutbox).order_by(SearchOutbox.id).limit(batch)))
+                if not rows:
+                    break
+                latest: dict[str, SearchOutbox] = {}
+                for row in rows:
+                    latest[row.doc_id] = row
+                upserts = [payload_to_document(r.payload) for r in latest.values() if r.op == "upsert"]
+                deletes = [r.doc_id for r in latest.values() if r.op == "delete"]
+                if deletes:
+                    self.backend.delete_documents(deletes)
+                if upserts:
+                    self.backend.index_documents(upserts)
+                ids = [r.id for r in rows]
+                db.session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(ids)))
+                db.session.commit()
+                applied += len(rows)
+        return applied
+
+    def run_worker(self, interval: float = 0.5, stop: Callable[[], bool] = lambda: False) -> None:
+        """Drain the outbox forever (every ``interval`` seconds) until ``stop()`` is true."""
+        while not stop():
+            try:
+                n = self.drain_outbox()
+            except Exception:  # keep the worker alive; rows stay queued
+                current_app.logger.exception("search indexer failed; retrying")
+                db.session.rollback()
+                n = 0
+            if n == 0:
+                time.sleep(interval)
+
+    def iter_all_documents(self, tenants=None, progress: Callable[[str], None] | None = None):
+        """Yield every public search document of every (or the given) tenant via the
+        ``search_documents`` hook of the plugins each tenant enables."""
+        from comun_cms.plugins import tenant_hook
+        from comun_cms.search.backend import SearchDocument
+        state = current_app.extensions["comun"]
+        for tenant in (tenants or state.tenants.values()):
+            with tenant_context(tenant):
+                for result in tenant_hook(tenant, "search_documents")(tenant=tenant):
+                    for payload in result or []:
+                        yield payload_to_document(payload)
+
+    def reindex(self, tenants=None, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the whole index aside and swap it in atomically. With ``tenants`` given, only
+        those tenants' documents are replaced in the live index. Returns documents indexed."""
+        with self.writer_lock():
+            count = 0
+
+            def counted():
+                nonlocal count
+                for doc in self.iter_all_documents(tenants):
+                    count += 1
+                    if progress:
+                        progress(count)
+                    yield doc
+            if tenants:
+                for tenant in tenants:
+                    self.backend.delete_tenant(tenant.slug)
+                self.backend.index_documents(list(counted()))
+            else:
+                self.backend.rebuild(counted())
+            # the outbox is now reflected in the rebuilt index
+            return count
+
+
+def payload_to_document(payload: dict):
+    """Turn an outbox payload (JSON) into a backend ``SearchDocument``."""
+    from comun_cms.search.backend import SearchDocument
+    data = dict(payload)
+    published = data.get("published_at")
+    if isinstance(published, str):
+        data["published_at"] = dt.datetime.fromisoformat(published)
+    fields = {f for f in SearchDocument.__dataclass_fields__}
+    return SearchDocument(**{k: v for k, v in data.items() if k in fields})
+
+
+def init_search(app: Flask) -> None:
+    """Attach the search service to ``app.extensions["comun"].search``."""
+    def factory(index_dir: Path):
+        from comun_cms.search.whoosh_backend import WhooshBackend
+        return WhooshBackend(index_dir)
+    service = SearchService(app, factory)
+    app.extensions["comun"].search = service
+
+    if app.config.get("SEARCH_SYNC"):
+        @app.after_request
+        def _drain(response):
+            try:
+                if db.session.new or db.session.dirty:
+                    return response
+                service.drain_outbox()
+            except Exception:
+                app.logger.exception("search drain failed")
+                db.session.rollback()
+            return response
+
+
+def get_search() -> SearchService:
+    """Return the running application's :class:`SearchService`."""
+    return current_app.extensions["comun"].search

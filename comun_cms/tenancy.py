@@ -1,0 +1,381 @@
+"""Tenants: one per state secretariat, loaded from ``states/<slug>/tenant.toml``.
+
+* :class:`Tenant` is a frozen description read at start-up (no secrets live in ``states/``).
+* :data:`current_tenant` is the tenant of the running request or CLI block (a context variable).
+* :func:`install_tenant_filter` adds the global tenant filter: every ORM ``SELECT`` gets
+  ``with_loader_criteria(TenantScoped, tenant_id == current tenant)``; new rows get the current
+  tenant in ``before_flush``; writing a row of another tenant raises
+  :class:`TenantIsolationError`. Portal code that must read all tenants passes the execution
+  option ``all_tenants=True`` (see :func:`all_tenants`).
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from sqlalchemy import event, false
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from werkzeug.local import LocalProxy
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
+COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+SUPPORTED_LOCALES = ("es_MX", "en")
+#: URL prefixes that can never be tenant slugs (they belong to the portal).
+RESERVED_SLUGS = frozenset({"api", "static", "auth", "admin", "buscar", "search", "theme", "portal"})
+
+
+class TenantConfigError(Exception):
+    """A ``tenant.toml`` is invalid. ``str(error)`` names the file, the key and the problem."""
+
+    def __init__(self, path: Path | str, key: str, problem: str):
+        self.path, self.key, self.problem = str(path), key, problem
+        super().__init__(f"{self.path}: key '{key}': {problem}")
+
+
+class TenantIsolationError(RuntimeError):
+    """Raised when code tries to write a row that belongs to another tenant than the current one."""
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One state tenant, as declared in ``states/<slug>/tenant.toml``.
+
+    Attributes are plain data: ``slug`` (URL prefix), ``state`` (state name), ``secretariat``
+    (official SESEA name), ``short_name``, ``transparency_authority`` and its short name,
+    ``default_locale`` (``es_MX`` or ``en``), ``timezone`` (IANA name), ``theme``, ``colors``
+    (``{"primary": "#RRGGBB", ...}``), ``logo`` (file name inside the state folder or ``None``),
+    ``contact`` and ``social`` mappings, ``hosts`` (host names that select this tenant),
+    ``plugins`` (enabled plugin names, in order), ``plugin_settings`` (validated
+    ``{plugin: {key: value}}``), ``facts`` (public facts with sources), ``training`` (a training
+    tenant whose data never shows outside its own site) and ``path`` (the state folder).
+    """
+
+    slug: str
+    state: str
+    secretariat: str
+    short_name: str
+    transparency_authority: str
+    transparency_authority_short: str
+    default_locale: str = "es_MX"
+    timezone: str = "America/Mexico_City"
+    theme: str = "comun"
+    colors: Mapping[str, str] = field(default_factory=dict)
+    logo: str | None = None
+    contact: Mapping[str, str] = field(default_factory=dict)
+    social: Mapping[str, str] = field(default_factory=dict)
+    hosts: tuple[str, ...] = ()
+    plugins: tuple[str, ...] = ()
+    plugin_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    facts: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    training: bool = False
+    path: Path = field(default=Path("."), compare=False)
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        """The tenant's time zone object."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def enables(self, plugin: str) -> bool:
+        """Return ``True`` if the tenant enables plugin ``plugin`` (the core plugin is always on)."""
+        return plugin == "core" or plugin in self.plugins
+
+    def setting(self, plugin: str, key: str) -> Any:
+        """Return the validated value of setting ``key`` of ``plugin`` (defaults filled in).
+
+        Raises ``KeyError`` if the plugin declares no such setting.
+        """
+        return self.plugin_settings[plugin][key]
+
+    @property
+    def logo_path(self) -> Path | None:
+        """Absolute path of the logo file, or ``None``."""
+        return self.path / self.logo if self.logo else None
+
+
+# --------------------------------------------------------------------------- loading
+_FIELDS_REQUIRED = {
+    "slug": str, "state": str, "secretariat": str, "short_name": str,
+    "transparency_authority": str, "transparency_authority_short": str,
+}
+_FIELDS_OPTIONAL = {
+    "default_locale": str, "timezone": str, "theme": str, "colors": dict, "logo": str,
+    "contact": dict, "social": dict, "hosts": list, "plugins": list, "plugin_settings": dict,
+    "facts": list, "sources": list, "training": bool,
+}
+_COLOUR_KEYS = {"primary", "secondary", "accent", "text_on_primary"}
+_CONTACT_KEYS = {"email", "phone", "address", "website", "hours"}
+_SOCIAL_KEYS = {"facebook", "x", "instagram", "youtube", "linkedin", "tiktok"}
+
+
+def _type_name(t: type) -> str:
+    return {str: "text", dict: "table", list: "list", bool: "true/false"}.get(t, t.__name__)
+
+
+def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] | None = None) -> Tenant:
+    """Read and validate one ``tenant.toml``.
+
+    Args:
+        path: the ``tenant.toml`` file.
+        installed_plugins: ``{plugin name: {setting key: SettingSpec}}`` of installed plugins;
+            ``None`` skips plugin validation.
+
+    Returns:
+        The :class:`Tenant`.
+
+    Raises:
+        TenantConfigError: missing field, unknown key, wrong type, bad colour, unknown plugin,
+            unknown time zone or locale, invalid setting, or TOML syntax error.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TenantConfigError(path, "-", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TenantConfigError(path, "-", f"invalid TOML: {exc}") from None
+
+    for key in data:
+        if key not in _FIELDS_REQUIRED and key not in _FIELDS_OPTIONAL:
+            raise TenantConfigError(path, key, "unknown key")
+    for key, typ in _FIELDS_REQUIRED.items():
+        if key not in data:
+            raise TenantConfigError(path, key, "missing required field")
+    for key, typ in {**_FIELDS_REQUIRED, **_FIELDS_OPTIONAL}.items():
+        if key in data and not isinstance(data[key], typ):
+            raise TenantConfigError(path, key, f"must be {_type_name(typ)}")
+        if typ is str and key in data and not data[key].strip():
+            raise TenantConfigError(path, key, "must not be empty")
+
+    slug = data["slug"]
+    if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
+        raise TenantConfigError(path, "slug", f"'{slug}' is not a valid slug (a-z, 0-9, -, _; not reserved)")
+    if path.parent.name != slug:
+        raise TenantConfigError(path, "slug", f"'{slug}' does not match its folder name '{path.parent.name}'")
+
+    locale = data.get("default_locale", "es_MX")
+    if locale not in SUPPORTED_LOCALES:
+        raise TenantConfigError(path, "default_locale", f"'{locale}' is not one of {', '.join(SUPPORTED_LOCALES)}")
+    tzname = data.get("timezone", "America/Mexico_City")
+    try:
+        zoneinfo.ZoneInfo(tzname)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise TenantConfigError(path, "timezone", f"'{tzname}' is not a known IANA time zone") from None
+
+    colors = data.get("colors", {})
+    for key, value in colors.items():
+        if key not in _COLOUR_KEYS:
+            raise TenantConfigError(path, f"colors.{key}", f"unknown key (allowed: {', '.join(sorted(_COLOUR_KEYS))})")
+        if not isinstance(value, str) or not COLOUR_RE.match(value):
+            raise TenantConfigError(path, f"colors.{key}", f"'{value}' is not a colour of the form #RRGGBB")
+    for table, allowed in (("contact", _CONTACT_KEYS), ("social", _SOCIAL_KEYS)):
+        for key, value in data.get(table, {}).items():
+            if key not in allowed:
+                raise TenantConfigError(path, f"{table}.{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+            if not isinstance(value, str):
+                raise TenantConfigError(path, f"{table}.{key}", "must be text")
+
+    logo = data.get("logo")
+    if logo is not None:
+        if "/" in logo or "\\" in logo or logo.startswith("."):
+            raise TenantConfigError(path, "logo", "must be a file name inside the state folder")
+        if not (path.parent / logo).is_file():
+            raise TenantConfigError(path, "logo", f"file '{logo}' not found next to tenant.toml")
+
+    hosts = data.get("hosts", [])
+    for i, host in enumerate(hosts):
+        if not isinstance(host, str) or not re.match(r"^[a-z0-9.-]+(:\d+)?$", host):
+            raise TenantConfigError(path, f"hosts[{i}]", f"'{host}' is not a host name")
+
+    plugins = data.get("plugins", [])
+    for i, name in enumerate(plugins):
+        if not isinstance(name, str):
+            raise TenantConfigError(path, f"plugins[{i}]", "must be text")
+        if installed_plugins is not None and name not in installed_plugins:
+            raise TenantConfigError(path, f"plugins[{i}]", f"unknown plugin '{name}' (installed: {', '.join(sorted(installed_plugins)) or 'none'})")
+    if len(set(plugins)) != len(plugins):
+        raise TenantConfigError(path, "plugins", "lists a plugin twice")
+
+    raw_settings = data.get("plugin_settings", {})
+    settings: dict[str, dict[str, Any]] = {}
+    for name, values in raw_settings.items():
+        if name not in plugins:
+            raise TenantConfigError(path, f"plugin_settings.{name}", "settings for a plugin that is not enabled")
+        if not isinstance(values, dict):
+            raise TenantConfigError(path, f"plugin_settings.{name}", "must be a table")
+    if installed_plugins is not None:
+        for name in plugins:
+            specs = installed_plugins.get(name, {})
+            values = raw_settings.get(name, {})
+            for key in values:
+                if key not in specs:
+                    raise TenantConfigError(path, f"plugin_settings.{name}.{key}", "unknown key")
+            resolved: dict[str, Any] = {}
+            for key, spec in specs.items():
+                try:
+                    resolved[key] = spec.resolve(values.get(key, spec.default), present=key in values)
+                except ValueError as exc:
+                    raise TenantConfigError(path, f"plugin_settings.{name}.{key}", str(exc)) from None
+            settings[name] = resolved
+
+    return Tenant(
+        slug=slug,
+        state=data["state"],
+        secretariat=data["secretariat"],
+        short_name=data["short_name"],
+        transparency_authority=data["transparency_authority"],
+        transparency_authority_short=data["transparency_authority_short"],
+        default_locale=locale,
+        timezone=tzname,
+        theme=data.get("theme", "comun"),
+        colors=dict(colors),
+        logo=logo,
+        contact=dict(data.get("contact", {})),
+        social=dict(data.get("social", {})),
+        hosts=tuple(hosts),
+        plugins=tuple(plugins),
+        plugin_settings=settings,
+        facts=tuple(data.get("facts", [])),
+        sources=tuple(data.get("sources", [])),
+        training=bool(data.get("training", False)),
+        path=path.parent.resolve(),
+    )
+
+
+def load_tenants(states_dir: Path, installed_plugins: Mapping[str, Mapping[str, Any]] | None = None,
+                 only: list[str] | None = None) -> dict[str, Tenant]:
+    """Load every ``states/<slug>/tenant.toml`` (sorted by slug).
+
+    Args:
+        states_dir: the ``states`` folder.
+        installed_plugins: see :func:`load_tenant`.
+        only: if given, load just these slugs (others are ignored).
+
+    Returns:
+        ``{slug: Tenant}`` in slug order.
+
+    Raises:
+        TenantConfigError: for the first invalid file, or when two tenants claim one host.
+    """
+    tenants: dict[str, Tenant] = {}
+    hosts: dict[str, str] = {}
+    for toml_path in sorted(Path(states_dir).glob("*/tenant.toml")):
+        if only is not None and toml_path.parent.name not in only:
+            continue
+        tenant = load_tenant(toml_path, installed_plugins)
+        for host in tenant.hosts:
+            if host in hosts:
+                raise TenantConfigError(toml_path, "hosts", f"host '{host}' is already used by tenant '{hosts[host]}'")
+            hosts[host] = tenant.slug
+        tenants[tenant.slug] = tenant
+    return tenants
+
+
+# --------------------------------------------------------------------------- current tenant
+_current: contextvars.ContextVar[Tenant | None] = contextvars.ContextVar("comun_current_tenant", default=None)
+
+
+def get_current_tenant() -> Tenant | None:
+    """Return the tenant of the running request or :func:`tenant_context` block, or ``None``."""
+    return _current.get()
+
+
+current_tenant: Tenant = LocalProxy(get_current_tenant)  # type: ignore[assignment]
+
+
+def set_current_tenant(tenant: Tenant | None) -> contextvars.Token:
+    """Set the current tenant; returns a token for :func:`reset_current_tenant`."""
+    return _current.set(tenant)
+
+
+def reset_current_tenant(token: contextvars.Token) -> None:
+    """Undo :func:`set_current_tenant`."""
+    _current.reset(token)
+
+
+@contextlib.contextmanager
+def tenant_context(tenant: Tenant | None) -> Iterator[Tenant | None]:
+    """Run a block as ``tenant`` (CLI commands, workers, tests). Nesting is allowed."""
+    token = _current.set(tenant)
+    try:
+        yield tenant
+    finally:
+        _current.reset(token)
+
+
+ALL_TENANTS_OPTION = "all_tenants"
+
+
+def all_tenants(stmt):
+    """Mark a ``select()`` as an explicit cross-tenant read (portal, search, open data, workers).
+
+    Returns the statement with the execution option ``all_tenants=True``. Only use it for data
+    that is public in every tenant (published records) or for platform-level maintenance.
+    """
+    return stmt.execution_options(**{ALL_TENANTS_OPTION: True})
+
+
+def install_tenant_filter(session_cls: Any, scoped_base: type) -> None:
+    """Attach the global tenant filter to ``session_cls`` (a Session class or sessionmaker).
+
+    Args:
+        session_cls: what ``event.listen`` accepts for session events (``Session`` to cover all).
+        scoped_base: the :class:`~comun_cms.models.base.TenantScoped` mixin.
+
+    Behaviour: every ORM SELECT (and bulk UPDATE/DELETE) is restricted to the current tenant; with
+    no current tenant and no ``all_tenants`` option, tenant-scoped rows are hidden (fail closed).
+    """
+
+    @event.listens_for(session_cls, "do_orm_execute")
+    def _filter(state: ORMExecuteState) -> None:
+        if state.is_column_load or state.is_relationship_load:
+            return
+        if state.execution_options.get(ALL_TENANTS_OPTION) or state.session.info.get(ALL_TENANTS_OPTION):
+            return
+        tenant = _current.get()
+        if tenant is None:
+            crit = with_loader_criteria(scoped_base, lambda cls: false(), include_aliases=True)
+        else:
+            slug = tenant.slug
+            crit = with_loader_criteria(scoped_base, lambda cls: cls.tenant_id == slug, include_aliases=True)
+        state.statement = state.statement.options(crit)
+
+    @event.listens_for(session_cls, "before_flush")
+    def _stamp(session: Session, flush_context, instances) -> None:
+        tenant = _current.get()
+        if session.info.get(ALL_TENANTS_OPTION):
+            return
+        for obj in session.new:
+            if isinstance(obj, scoped_base):
+                if obj.tenant_id is None:
+                    if tenant is None:
+                        raise TenantIsolationError(f"{type(obj).__name__} created with no current tenant")
+                    obj.tenant_id = tenant.slug
+                elif tenant is not None and obj.tenant_id != tenant.slug:
+                    raise TenantIsolationError(
+                        f"{type(obj).__name__} of tenant '{obj.tenant_id}' written while the current tenant is '{tenant.slug}'")
+        for obj in list(session.dirty) + list(session.deleted):
+            if isinstance(obj, scoped_base) and tenant is not None and obj.tenant_id != tenant.slug:
+                raise TenantIsolationError(
+                    f"{type(obj).__name__} of tenant '{obj.tenant_id}' changed while the current tenant is '{tenant.slug}'")
+
+
+@contextlib.contextmanager
+def platform_session(session: Session) -> Iterator[Session]:
+    """Let a platform-level maintenance block (``comun init``, migrations checks) read and write
+    every tenant's rows through ``session``. Do not use in request handlers."""
+    previous = session.info.get(ALL_TENANTS_OPTION)
+    session.info[ALL_TENANTS_OPTION] = True
+    try:
+        yield session
+    finally:
+        if previous is None:
+            session.info.pop(ALL_TENANTS_OPTION, None)
+        else:
+            session.info[ALL_TENANTS_OPTION] = previous

@@ -1,0 +1,293 @@
+"""pytest plugin of Común CMS (loaded by the root ``conftest.py``): fixtures for the core and
+for plugin authors.
+
+Fixtures:
+    ``database_url`` (session): ``COMUN_TEST_DATABASE_URL`` (PostgreSQL) or a SQLite template
+        file migrated once per run with Alembic (so a missing revision fails the run).
+    ``app``: a fresh application on a clean database (tenants loaded, no content), its own
+        instance folder under ``tmp_path``, ``TESTING`` on, CSRF off, search in sync mode.
+    ``client``, ``runner``: Flask's test client and CLI runner for ``app``.
+    ``tenant``: the ``edomex`` tenant, current for the test body (``tenant_context``).
+    ``make_user(email, role=None, tenant="edomex", password="secreto-123", platform_admin=False)``.
+    ``login_as(user_or_role, tenant="edomex")``: logs the test client in; returns the user.
+    ``csrf_client``: a client of an app with CSRF on, for CSRF tests.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+PASSWORD = "secreto-123"
+
+
+def _is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+def migrate_database(url: str, instance_path: Path) -> None:
+    """Run ``comun init``'s schema step (Alembic upgrade to head) against ``url``."""
+    from comun_cms.app import create_app
+    from comun_cms.setup import upgrade_database
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance_path), "TESTING": True})
+    with app.app_context():
+        upgrade_database(app)
+        from comun_cms.extensions import db
+        db.session.remove()
+        db.engine.dispose()
+
+
+def reset_postgres(url: str) -> None:
+    """Empty every table except ``alembic_version`` (TRUNCATE ... RESTART IDENTITY CASCADE)."""
+    url = url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        names = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"))]
+        if names:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory) -> str:
+    """Migrated database shared by the run: a SQLite file path, or the PostgreSQL URL."""
+    url = os.environ.get("COMUN_TEST_DATABASE_URL")
+    inst = tmp_path_factory.mktemp("template-instance")
+    if url:
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker:
+            url = _worker_database(url, worker)
+        _drop_all_postgres(url)
+        migrate_database(url, inst)
+        return url
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    migrate_database(f"sqlite:///{path}", inst)
+    return str(path)
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """Give each xdist worker its own PostgreSQL database (``<db>_<worker>``)."""
+    base, _, dbname = url.rpartition("/")
+    name = f"{dbname}_{worker}"
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{base}/{name}"
+
+
+def _drop_all_postgres(url: str) -> None:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path) -> str:
+    """A clean, migrated database for one test."""
+    if database_template.startswith("postgresql"):
+        reset_postgres(database_template)
+        return database_template
+    path = tmp_path / "test.db"
+    shutil.copyfile(database_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path) -> dict[str, Any]:
+    """Settings of the ``app`` fixture; override this fixture to change them."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SEARCH_SYNC": True,
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture
+def extra_plugins() -> list[tuple[str, Any]]:
+    """``(name, plugin)`` pairs registered in the ``app`` fixture (override in plugin tests)."""
+    return []
+
+
+@pytest.fixture
+def app(app_config, extra_plugins):
+    """A Común CMS app on a clean database with the tenants loaded."""
+    from comun_cms.app import create_app
+    from comun_cms.extensions import db
+    from comun_cms.setup import sync_tenants
+
+    application = create_app(dict(app_config), extra_plugins=extra_plugins)
+    application.extensions["comun"].pm.check_pending()
+    with application.app_context():
+        sync_tenants(application)
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """Flask test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """Flask CLI runner (``runner.invoke(args=["users", "create", ...])``)."""
+    return app.test_cli_runner()
+
+
+def get_tenant(app, slug: str):
+    """Return the :class:`~comun_cms.tenancy.Tenant` ``slug`` of ``app``."""
+    return app.extensions["comun"].tenants[slug]
+
+
+@pytest.fixture
+def tenant(app):
+    """The ``edomex`` tenant, set as current tenant for the test body."""
+    from comun_cms.tenancy import tenant_context
+    t = get_tenant(app, "edomex")
+    with tenant_context(t):
+        yield t
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: ``make_user(email, role=None, tenant="edomex", password=PASSWORD, platform_admin=False)``."""
+    from comun_cms.users import create_user
+
+    def factory(email: str, role: str | None = None, tenant: str = "edomex", password: str = PASSWORD,
+                platform_admin: bool = False, **kwargs):
+        return create_user(email, password=password, role=role, tenant=get_tenant(app, tenant) if role else None,
+                           platform_admin=platform_admin, **kwargs)
+    return factory
+
+
+@pytest.fixture
+def login_as(app, client, make_user):
+    """Log the ``client`` in. ``login_as("editor")`` creates ``editor@edomex.test`` with that
+    role in ``edomex``; ``login_as(user)`` logs an existing user in. Returns the user."""
+
+    def do(user_or_role, tenant: str = "edomex"):
+        from comun_cms.models import User
+        if isinstance(user_or_role, User):
+            user = user_or_role
+        elif user_or_role == "platform_admin":
+            user = make_user("root@comun.test", platform_admin=True)
+        else:
+            user = make_user(f"{user_or_role}@{tenant}.test", role=user_or_role, tenant=tenant)
+        with client.session_transaction() as sess:
+            sess["_user_id"] = str(user.id)
+            sess["_fresh"] = True
+        return user
+    return do
+
+
+# --------------------------------------------------------------------------- browser tests
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+class LiveServer:
+    """A running HTTP server for ``app`` on 127.0.0.1 (a thread); ``url`` is its base URL."""
+
+    def __init__(self, app):
+        import threading
+        from werkzeug.serving import make_server
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve ``app`` over HTTP for browser tests; yields a :class:`LiveServer`."""
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Debian Chromium driven by Playwright. Skips when Chromium or Playwright is
+    missing, unless ``COMUN_REQUIRE_BROWSER=1`` (CI), where that is a failure."""
+    required = os.environ.get("COMUN_REQUIRE_BROWSER") == "1"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - depends on the machine
+        if required:
+            pytest.fail("Playwright is not installed and COMUN_REQUIRE_BROWSER=1")
+        pytest.skip("Playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        if required:
+            pytest.fail(f"{CHROMIUM} is missing and COMUN_REQUIRE_BROWSER=1 (apt-get install -y chromium)")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser page (new context: no cookies) with ``page.base_url`` = live server URL."""
+    context = browser.new_context(base_url=live_server.url, locale="es-MX")
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    context.close()
+
+
+def browser_login(page, email: str, password: str = PASSWORD) -> None:
+    """Log in through the real login form in a Playwright ``page``."""
+    page.goto("/auth/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+
+
+@pytest.fixture
+def register_plugin(app):
+    """Register a plugin object at run time and enable it in every tenant (tenant-scope hooks
+    only: menus, slots, on_publish, widgets...). ``register_plugin(obj, name="testplugin")``.
+    Install-scope hooks (blueprints, content types, migrations) need the ``extra_plugins``
+    fixture instead, because they run in ``create_app``."""
+    import dataclasses
+    state = app.extensions["comun"]
+    registered = []
+
+    def do(obj, name: str = "testplugin"):
+        state.pm.register(obj, name=name)
+        registered.append(obj)
+        for slug, t in list(state.tenants.items()):
+            state.tenants[slug] = dataclasses.replace(t, plugins=t.plugins + (name,))
+        state.hook_cache.clear()
+        from comun_cms.tenancy import get_current_tenant, set_current_tenant
+        current = get_current_tenant()
+        if current is not None:
+            set_current_tenant(state.tenants[current.slug])
+        return obj
+    yield do
+    for obj in registered:
+        state.pm.unregister(obj)
+    state.hook_cache.clear()

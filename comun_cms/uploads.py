@@ -1,0 +1,227 @@
+"""Evidence uploads: size limits, type sniffed from content, sanitized names, SHA-256, thumbnails.
+
+Files are stored once per tenant by content hash under ``UPLOAD_DIR/<tenant>/<aa>/<sha256>``;
+image thumbnails (max 480 px, WebP) under ``UPLOAD_DIR/<tenant>/thumbs/<sha256>.webp``.
+Type detection uses the ``filetype`` package (magic numbers), never the client's claim; the file
+name's extension must agree with the detected type.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import filetype
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from comun_cms.extensions import db
+from comun_cms.models import Attachment
+from comun_cms.tenancy import get_current_tenant
+
+#: kind -> {extension: mimetype}
+ALLOWED: dict[str, dict[str, str]] = {
+    "image": {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"},
+    "pdf": {"pdf": "application/pdf"},
+    "audio": {"mp3": "audio/mpeg", "ogg": "audio/ogg", "oga": "audio/ogg", "wav": "audio/x-wav", "m4a": "audio/mp4", "flac": "audio/x-flac"},
+    "video": {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime", "m4v": "video/x-m4v"},
+    "document": {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 "odt": "application/vnd.oasis.opendocument.text",
+                 "ods": "application/vnd.oasis.opendocument.spreadsheet"},
+}
+_EXT_KIND = {ext: kind for kind, exts in ALLOWED.items() for ext in exts}
+# filetype reports some formats under other extensions
+_EXT_ALIASES = {"jpeg": "jpg", "oga": "ogg", "m4v": "mp4", "mov": "mov", "m4a": "m4a"}
+CHUNK = 1024 * 1024
+
+
+class UploadError(ValueError):
+    """Rejected upload. ``field`` names the form field; ``str(error)`` is a translated message."""
+
+    def __init__(self, message, field: str = "file"):
+        self.field = field
+        super().__init__(str(message))
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """Result of :func:`save_stream`: ``sha256`` (hex), ``size`` (bytes), ``path``."""
+
+    sha256: str
+    size: int
+    path: Path
+
+
+def sanitize_filename(name: str, default: str = "archivo") -> str:
+    """Return a safe file name: no directories, no control characters, accents folded to ASCII,
+    only ``[A-Za-z0-9._-]``, at most 120 characters, never starting with a dot.
+
+    ``"../../etc/passwd"`` -> ``"passwd"``; ``"Minuta sesión 19.pdf"`` -> ``"Minuta_sesion_19.pdf"``.
+    """
+    name = (name or "").replace("\\", "/").split("/")[-1]
+    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._-")
+    name = re.sub(r"_+", "_", name)
+    if not name:
+        return default
+    stem, dot, ext = name.rpartition(".")
+    if dot and len(name) > 120:
+        name = stem[: 119 - len(ext)] + "." + ext
+    return name[:120]
+
+
+def upload_root(tenant_slug: str) -> Path:
+    """Folder of a tenant's stored files."""
+    return Path(current_app.config["UPLOAD_DIR"]) / tenant_slug
+
+
+def stored_path(tenant_slug: str, sha256: str) -> Path:
+    """Path of a stored file by hash."""
+    return upload_root(tenant_slug) / sha256[:2] / sha256
+
+
+def thumbnail_path(tenant_slug: str, sha256: str) -> Path:
+    """Path of an image's thumbnail (may not exist)."""
+    return upload_root(tenant_slug) / "thumbs" / f"{sha256}.webp"
+
+
+def save_stream(stream: BinaryIO, tenant_slug: str, max_bytes: int) -> StoredFile:
+    """Copy ``stream`` into the tenant's store, hashing as it goes.
+
+    Raises:
+        UploadError: the stream is empty or longer than ``max_bytes`` (nothing is kept).
+    """
+    root = upload_root(tenant_slug)
+    root.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadError(_l("The file is larger than the limit of %(mb)s MB.", mb=max_bytes // (1024 * 1024)))
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise UploadError(_l("The file is empty."))
+        sha = digest.hexdigest()
+        final = stored_path(tenant_slug, sha)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+        return StoredFile(sha, size, final)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def sniff(path: Path) -> tuple[str, str] | None:
+    """Return ``(extension, mimetype)`` detected from the file's first bytes, or ``None``."""
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    kind = filetype.guess(head)
+    if kind is None:
+        return None
+    ext = kind.extension
+    if ext == "zip":
+        # OOXML / ODF are zip containers: filetype recognizes docx/xlsx/odt/ods by their members
+        return None
+    return ext, kind.mime
+
+
+def make_thumbnail(src: Path, dest: Path, size: int = 480) -> bool:
+    """Write a WebP thumbnail (longest side ``size`` px) of image ``src`` to ``dest``.
+
+    Returns ``False`` if Pillow cannot read the image (the upload is then rejected by the caller).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(src) as im:
+            im.thumbnail((size, size))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if im.mode not in ("RGB", "RGBA"):
+                im = im.convert("RGBA")
+            im.save(dest, "WEBP", quality=80)
+        return True
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
+        return False
+
+
+def store_upload(file, *, owner_type: str = "", owner_id: str = "", title: str = "",
+                 kinds: tuple[str, ...] = tuple(ALLOWED), field: str = "file", user_id: int | None = None) -> Attachment:
+    """Validate and store an uploaded file (a werkzeug ``FileStorage``) for the current tenant.
+
+    Args:
+        file: the uploaded file.
+        owner_type / owner_id: the record it belongs to (``"page"``, ``"12"``), may be set later.
+        title: a human title (defaults to the file name).
+        kinds: accepted kinds (``image``, ``pdf``, ``audio``, ``video``, ``document``).
+        field: the form field name used in error messages.
+
+    Returns:
+        The new :class:`Attachment` (added to the session, not committed).
+
+    Raises:
+        UploadError: no file, unknown or disallowed extension, content that does not match the
+            extension (e.g. an executable named ``.pdf``), oversize, unreadable image.
+    """
+    tenant = get_current_tenant()
+    if tenant is None:
+        raise RuntimeError("store_upload needs a current tenant")
+    if file is None or not getattr(file, "filename", ""):
+        raise UploadError(_l("Choose a file to upload."), field)
+    name = sanitize_filename(file.filename)
+    ext = name.rpartition(".")[2].lower() if "." in name else ""
+    kind = _EXT_KIND.get(ext)
+    if kind is None or kind not in kinds:
+        allowed = ", ".join(sorted(e for k in kinds for e in ALLOWED[k]))
+        raise UploadError(_l("File type “.%(ext)s” is not accepted. Accepted: %(allowed)s.", ext=ext or "?", allowed=allowed), field)
+    limits = current_app.config["UPLOAD_MAX_BYTES"]
+    stored = save_stream(file.stream, tenant.slug, int(limits.get(kind, 10 * 1024 * 1024)))
+    try:
+        if kind == "document":
+            with open(stored.path, "rb") as fh:
+                ok = fh.read(4) == b"PK\x03\x04"
+            mime = ALLOWED[kind][ext]
+        else:
+            detected = sniff(stored.path)
+            ok = False
+            mime = ALLOWED[kind][ext]
+            if detected:
+                dext, dmime = detected
+                want = _EXT_ALIASES.get(ext, ext)
+                ok = dext == want or _EXT_KIND.get(dext) == kind
+                mime = dmime if ok else mime
+        if not ok:
+            raise UploadError(_l("The content of “%(name)s” is not a %(kind)s file, whatever its name says.", name=name, kind=kind), field)
+        if kind == "image" and not make_thumbnail(stored.path, thumbnail_path(tenant.slug, stored.sha256)):
+            raise UploadError(_l("The image “%(name)s” cannot be read.", name=name), field)
+    except UploadError:
+        _discard(tenant.slug, stored.sha256)
+        raise
+    att = Attachment(owner_type=owner_type, owner_id=str(owner_id or ""), filename=name, title=title or name,
+                     mimetype=mime, kind=kind, size=stored.size, sha256=stored.sha256, uploaded_by_id=user_id)
+    db.session.add(att)
+    return att
+
+
+def _discard(tenant_slug: str, sha256: str) -> None:
+    """Remove a stored file unless another attachment of the tenant uses the same content."""
+    from sqlalchemy import func, select
+    in_use = db.session.scalar(select(func.count()).select_from(Attachment).where(Attachment.sha256 == sha256))
+    if not in_use:
+        for p in (stored_path(tenant_slug, sha256), thumbnail_path(tenant_slug, sha256)):
+            if p.exists():
+                p.unlink()

@@ -1,0 +1,41 @@
+"""Alembic environment for Común CMS: runs inside the Flask app context (Flask-Migrate or
+``comun init``); ``version_locations`` include every plugin's folder (see comun_cms.setup)."""
+from alembic import context
+from flask import current_app
+
+config = context.config
+target_db = current_app.extensions["migrate"].db
+
+
+def get_metadata():
+    return target_db.metadata
+
+
+def run_migrations_offline():
+    context.configure(url=str(target_db.engine.url), target_metadata=get_metadata(), literal_binds=True,
+                      render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    def process_revision_directives(ctx, revision, directives):
+        if getattr(config.cmd_opts, "autogenerate", False):
+            script = directives[0]
+            if script.upgrade_ops.is_empty():
+                directives[:] = []
+
+    conf_args = dict(current_app.extensions["migrate"].configure_args)
+    conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args["compare_type"] = True
+    with target_db.engine.connect() as connection:
+        conf_args["render_as_batch"] = connection.dialect.name == "sqlite"
+        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

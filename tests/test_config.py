@@ -1,0 +1,43 @@
+"""Configuration: secret key generation, COMUN_* environment settings, instance config.toml."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from comun_cms.app import create_app
+from comun_cms.config import ConfigError
+
+
+def test_secret_key_generated_once_into_instance(tmp_path, database_url):
+    inst = tmp_path / "inst"
+    app1 = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(inst)})
+    key_file = inst / "secret_key"
+    assert key_file.exists()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(app1.config["SECRET_KEY"]) >= 64
+    app2 = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(inst)})
+    assert app2.config["SECRET_KEY"] == app1.config["SECRET_KEY"]
+    other = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "other")})
+    assert other.config["SECRET_KEY"] != app1.config["SECRET_KEY"]
+
+
+def test_environment_and_instance_config(tmp_path, database_url, monkeypatch):
+    inst = tmp_path / "inst"
+    inst.mkdir()
+    (inst / "config.toml").write_text('SITE_HOST = "observatorio.example"\n')
+    monkeypatch.setenv("COMUN_LOGIN_RATE_LIMIT", "3 per minute")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(inst)})
+    assert app.config["SITE_HOST"] == "observatorio.example"
+    assert app.config["LOGIN_RATE_LIMIT"] == "3 per minute"
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_bad_instance_config_is_reported(tmp_path, database_url):
+    inst = tmp_path / "inst"
+    inst.mkdir()
+    (inst / "config.toml").write_text("site_host = 1\n")
+    with pytest.raises(ConfigError, match="key 'site_host'"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(inst)})

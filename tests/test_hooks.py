@@ -1,0 +1,234 @@
+"""One test per hook spec (a meta-test fails when a hook has no test or no docs section)."""
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import click
+import pytest
+from flask import Blueprint
+from markupsafe import Markup
+
+from comun_cms import hookimpl, hookspecs
+from comun_cms.plugins import MenuItem, PortalWidget, SettingSpec
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
+HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+               if hasattr(fn, "comun_cms_spec"))
+
+
+def test_every_hook_has_a_test_and_a_docs_section():
+    module = inspect.getmodule(test_every_hook_has_a_test_and_a_docs_section)
+    docs = DOCS.read_text(encoding="utf-8")
+    missing_tests = [h for h in HOOKS if not hasattr(module, f"test_hook_{h}")]
+    missing_docs = [h for h in HOOKS if not re.search(rf"^### `{h}`", docs, re.M)]
+    assert len(HOOKS) >= 15
+    assert not missing_tests, f"hooks without a test_hook_<name> test: {missing_tests}"
+    assert not missing_docs, f"hooks without a '### `name`' section in docs/plugins.md: {missing_docs}"
+
+
+# --------------------------------------------------------------------------- an install-scope test plugin
+hello_bp = Blueprint("hello", __name__, url_prefix="/hola")
+
+
+@hello_bp.get("/")
+def hello_index():
+    from comun_cms.tenancy import get_current_tenant
+    return f"hola {get_current_tenant().slug}"
+
+
+class InstallPlugin:
+    __name__ = "tests.test_hooks"
+
+    @hookimpl
+    def register_blueprints(self):
+        return [hello_bp]
+
+    @hookimpl
+    def register_cli_commands(self):
+        @click.command("saluda")
+        def saluda():
+            """Say hello."""
+            click.echo("hola desde el plugin")
+        return [saluda]
+
+    @hookimpl
+    def tenant_settings(self):
+        return {"greeting": SettingSpec(str, "hola", "Greeting"), "limit": SettingSpec(int, 5, min=1, max=9)}
+
+    @hookimpl
+    def register_translations(self):
+        return str(Path(__file__).parent / "data" / "translations")
+
+
+@pytest.fixture
+def extra_plugins():
+    return [("hello", InstallPlugin())]
+
+
+def test_hook_register_models(app):
+    from comun_cms.models import Page, Publication
+    models = [m for result in app.extensions["comun"].pm.hook.register_models() for m in result]
+    assert Page in models and Publication in models
+
+
+def test_hook_register_migrations(app):
+    dirs = app.extensions["comun"].migration_dirs
+    assert dirs, "built-in plugins register their migration folders"
+    for d in dirs:
+        assert Path(d).is_dir() and any(Path(d).glob("*.py"))
+
+
+def test_hook_register_translations(app):
+    assert str(Path(__file__).parent / "data" / "translations") in app.config["BABEL_TRANSLATION_DIRECTORIES"]
+
+
+def test_hook_register_cli_commands(app, runner):
+    result = runner.invoke(args=["saluda"])
+    assert result.exit_code == 0 and "hola desde el plugin" in result.output
+
+
+def test_hook_tenant_settings(app):
+    tenant = app.extensions["comun"].tenants["puebla"]
+    assert tenant.setting("hello", "greeting") == "hola" and tenant.setting("hello", "limit") == 5
+    with pytest.raises(ValueError, match="at most 9"):
+        SettingSpec(int, 5, max=9).resolve(12)
+    with pytest.raises(ValueError, match="type int"):
+        SettingSpec(int, 5).resolve("cinco")
+
+
+def test_hook_register_blueprints(app, client):
+    assert client.get("/edomex/hola/").get_data(as_text=True) == "hola edomex"
+    assert client.get("/nowhere/hola/").status_code == 404
+
+
+def test_hook_register_content_types(app):
+    registry = app.extensions["comun"].content_types
+    assert registry.get("page").plugin == "core"
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register(registry.get("page"))
+
+
+# --------------------------------------------------------------------------- tenant-scope hooks
+class TenantPlugin:
+    def __init__(self):
+        self.events = []
+        self.initialized = []
+        self.demo = []
+
+    @hookimpl
+    def admin_menu_items(self, tenant):
+        return [MenuItem("Menú de prueba", "public.home", order=50)]
+
+    @hookimpl
+    def public_menu_items(self, tenant):
+        return [MenuItem("Enlace público de prueba", "public.home", order=99)]
+
+    @hookimpl
+    def template_slot(self, name, tenant, context):
+        if name == "site_footer":
+            return Markup("<p id='slot-prueba'>pie de prueba</p>")
+        return None
+
+    @hookimpl
+    def on_publish(self, event):
+        self.events.append((event.action, event.content_type.name, event.publication.version))
+
+    @hookimpl
+    def search_documents(self, tenant):
+        from comun_cms.search.backend import SearchDocument  # noqa: F401  (backend is importable)
+        import datetime as dt
+        yield {"id": f"{tenant.slug}:prueba:1", "tenant": tenant.slug, "content_type": "prueba",
+               "title": "Documento de prueba xyzzy", "body": "contenido único xyzzy", "url": "/",
+               "published_at": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc).isoformat(), "year": 2024,
+               "status": "published", "language": "es", "version": 1, "keywords": "", "is_demo": True}
+
+    @hookimpl
+    def demo_data(self, tenant, ctx):
+        self.demo.append(tenant.slug)
+
+    @hookimpl
+    def open_datasets(self, tenant):
+        from comun_cms.opendata import Dataset, DatasetField
+        return [Dataset("prueba", "Conjunto de prueba", "Descripción", (DatasetField("a", "string", "A"),),
+                        rows=lambda: iter([{"a": "uno, \"dos\"\ntres"}]), plugin="testplugin")]
+
+    @hookimpl
+    def portal_widgets(self):
+        return [PortalWidget("Widget de prueba", lambda: Markup("<p id='widget-prueba'>comparación</p>"))]
+
+    @hookimpl
+    def dashboard_widgets(self, tenant):
+        return [PortalWidget("Tablero de prueba", lambda: Markup("<p id='dash-prueba'>tablero</p>"))]
+
+    @hookimpl
+    def initialize(self, tenant, instance_path):
+        self.initialized.append(tenant.slug)
+
+
+@pytest.fixture
+def plugin(app, register_plugin):
+    return register_plugin(TenantPlugin(), "testplugin")
+
+
+def test_hook_admin_menu_items(app, client, plugin, login_as):
+    login_as("admin")
+    html = client.get("/edomex/admin/").get_data(as_text=True)
+    assert "Menú de prueba" in html
+
+
+def test_hook_public_menu_items(client, plugin):
+    assert "Enlace público de prueba" in client.get("/edomex/").get_data(as_text=True)
+
+
+def test_hook_template_slot(client, plugin):
+    assert "id='slot-prueba'" in client.get("/edomex/").get_data(as_text=True)
+
+
+def test_hook_on_publish(app, plugin, tenant):
+    from comun_cms.extensions import db
+    from comun_cms.models import Page
+    from comun_cms.publishing import correct, publish
+    page = Page(slug="p", title="t", body="b")
+    db.session.add(page)
+    publish(page)
+    page.body = "c"
+    correct(page, reason="errata")
+    assert plugin.events == [("publish", "page", 1), ("correct", "page", 2)]
+
+
+def test_hook_search_documents(app, plugin):
+    from comun_cms.search.backend import SearchQuery
+    service = app.extensions["comun"].search
+    assert service.reindex() >= 3
+    results = service.backend.search(SearchQuery(text="xyzzy"))
+    assert results.total == 3  # one per tenant
+
+
+def test_hook_demo_data(app, plugin):
+    from comun_cms.demo import run_demo
+    run_demo(app, tenants=[app.extensions["comun"].tenants["puebla"]], log=lambda m: None)
+    assert plugin.demo == ["puebla"]
+
+
+def test_hook_open_datasets(client, plugin):
+    html = client.get("/edomex/seccion/open_data").get_data(as_text=True)
+    assert "Conjunto de prueba" in html
+    csv_text = client.get("/edomex/datos/prueba.csv").get_data(as_text=True)
+    assert csv_text.startswith("\ufeffa\r\n") and '"uno, ""dos""\ntres"' in csv_text
+
+
+def test_hook_portal_widgets(client, plugin):
+    assert "id='widget-prueba'" in client.get("/").get_data(as_text=True)
+
+
+def test_hook_dashboard_widgets(client, plugin, login_as):
+    login_as("editor")
+    assert "id='dash-prueba'" in client.get("/edomex/admin/").get_data(as_text=True)
+
+
+def test_hook_initialize(app, plugin):
+    from comun_cms.setup import initialize_plugins
+    initialize_plugins(app)
+    assert sorted(plugin.initialized) == sorted(app.extensions["comun"].tenants)
