@@ -17,7 +17,7 @@ from comun_cms.content_types import ContentTypeRegistry
 from comun_cms.extensions import babel, csrf, db, limiter, login_manager, migrate
 from comun_cms.models import TenantScoped
 from comun_cms.tenancy import (
-    Tenant, TenantIsolationError, install_tenant_filter, load_tenants, set_current_tenant,
+    Tenant, TenantIsolationError, install_tenant_filter, load_tenants, reset_current_tenant, set_current_tenant,
 )
 from comun_cms.themes import ThemedEnvironment, ThemeLoader
 
@@ -234,7 +234,12 @@ def _install_tenant_routing(app: Flask, state: ComunState) -> None:
 
     @app.teardown_request
     def _reset_tenant(exc):
-        set_current_tenant(None)
+        token = g.pop("_tenant_token", None)
+        if token is not None:
+            try:
+                reset_current_tenant(token)
+            except ValueError:  # token from another context (streamed responses)
+                set_current_tenant(None)
 
     @app.errorhandler(TenantIsolationError)
     def _isolation(exc):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import rfc8785
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
@@ -111,19 +112,20 @@ def _do(record: Any, action: str, reason: str, user: User | None, commit: bool) 
 
     tenant = get_current_tenant()
     if tenant is None:
-        raise PublishError("no current tenant")
+        raise PublishError(_("No current tenant."))
     if getattr(record, "tenant_id", None) not in (None, tenant.slug):
         raise TenantIsolationError("cannot publish another tenant's record")
     ct = content_type_for(record)
-    if action == "publish" and record.status != "draft":
-        raise PublishError("the record is already published; publish a correction instead")
-    if action in ("correct", "retract"):
-        if record.status != "published":
-            raise PublishError("only a published record can be corrected or retracted")
-        if not reason or not reason.strip():
-            raise PublishError("a reason is required")
     session = db.session
     try:
+        status = record.status or "draft"  # column default applies at flush time
+        if action == "publish" and status != "draft":
+            raise PublishError(_("The record is already published; publish a correction instead."))
+        if action in ("correct", "retract"):
+            if status != "published":
+                raise PublishError(_("Only a published record can be corrected or retracted."))
+            if not reason or not reason.strip():
+                raise PublishError(_("A reason is required."))
         if record.id is None:
             session.add(record)
             session.flush()
@@ -160,7 +162,7 @@ def _do(record: Any, action: str, reason: str, user: User | None, commit: bool) 
         raise
     except Exception as exc:
         session.rollback()
-        raise PublishError(f"publication failed and was not stored: {exc}") from exc
+        raise PublishError(_("The publication failed and nothing was stored: %(error)s", error=str(exc))) from exc
 
 
 def publish(record: Any, *, user: User | None = None, commit: bool = True) -> Publication:

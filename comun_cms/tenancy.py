@@ -346,6 +346,13 @@ def install_tenant_filter(session_cls: Any, scoped_base: type) -> None:
             crit = with_loader_criteria(scoped_base, lambda cls: cls.tenant_id == slug, include_aliases=True)
         state.statement = state.statement.options(crit)
 
+    @event.listens_for(scoped_base, "init", propagate=True)
+    def _stamp_on_create(target, args, kwargs) -> None:
+        if kwargs.get("tenant_id") is None:
+            tenant = _current.get()
+            if tenant is not None:
+                target.tenant_id = tenant.slug
+
     @event.listens_for(session_cls, "before_flush")
     def _stamp(session: Session, flush_context, instances) -> None:
         tenant = _current.get()
