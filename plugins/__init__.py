@@ -1,0 +1,1 @@
+"""Built-in plugins of Común CMS: criteria, stl_minutes, action_plans, notary."""
