@@ -52,6 +52,7 @@ DEFAULTS = {
     "SEARCH_BACKEND": "whoosh",
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search
     "UPLOAD_DIR": None,  # default: <instance>/uploads
+    "PASSWORD_HASH_METHOD": "scrypt:32768:8:1",  # werkzeug method string (scrypt N, r, p)
     "SEARCH_SYNC": False,  # True: drain the outbox at the end of each publishing request (tests, single process)
 }
 

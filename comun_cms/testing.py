@@ -10,7 +10,9 @@ Fixtures:
     ``tenant``: the ``edomex`` tenant, current for the test body (``tenant_context``).
     ``make_user(email, role=None, tenant="edomex", password="secreto-123", platform_admin=False)``.
     ``login_as(user_or_role, tenant="edomex")``: logs the test client in; returns the user.
-    ``csrf_client``: a client of an app with CSRF on, for CSRF tests.
+    ``register_plugin(obj, name)``: enable a plugin object at run time (tenant-scope hooks).
+    Override ``app_config`` to change settings (e.g. ``WTF_CSRF_ENABLED``) and ``extra_plugins``
+    to register install-scope plugins.
 """
 from __future__ import annotations
 
@@ -92,15 +94,20 @@ def _drop_all_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def _scratch_db_path(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("scratch") / "test.db"
+
+
 @pytest.fixture
-def database_url(database_template, tmp_path) -> str:
-    """A clean, migrated database for one test."""
+def database_url(database_template, _scratch_db_path) -> str:
+    """A clean, migrated database for one test (the same URL for every test of a worker, so the
+    application can be reused; its content is reset before each test)."""
     if database_template.startswith("postgresql"):
         reset_postgres(database_template)
         return database_template
-    path = tmp_path / "test.db"
-    shutil.copyfile(database_template, path)
-    return f"sqlite:///{path}"
+    shutil.copyfile(database_template, _scratch_db_path)
+    return f"sqlite:///{_scratch_db_path}"
 
 
 @pytest.fixture
@@ -114,6 +121,7 @@ def app_config(database_url, tmp_path) -> dict[str, Any]:
         "RATELIMIT_ENABLED": False,
         "SEARCH_SYNC": True,
         "SERVER_NAME": None,
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # cheap KDF for speed; production keeps N=2**15
     }
 
 
@@ -123,15 +131,73 @@ def extra_plugins() -> list[tuple[str, Any]]:
     return []
 
 
+_APPS: dict[Any, Any] = {}
+
+
+def _build_app(config: dict, extra_plugins):
+    from flask import g, request_started
+    from comun_cms.app import create_app
+
+    application = create_app(dict(config), extra_plugins=extra_plugins)
+    application.extensions["comun"].pm.check_pending()
+
+    def fresh_g(sender, **extra):
+        # the test body keeps one app context open; give each request a clean `g` as in production
+        g.__dict__.clear()
+    request_started.connect(fresh_g, application, weak=False)
+    state = application.extensions["comun"]
+    application._comun_snapshot = (dict(application.config), dict(state.tenants))
+    return application
+
+
+def _retarget(application, instance_path: str) -> None:
+    """Point a reused application at a fresh instance folder and restore its start-up state."""
+    from comun_cms.config import ensure_secret_key
+    from comun_cms.extensions import limiter
+    config, tenants = application._comun_snapshot
+    application.config.clear()
+    application.config.update(config)
+    application.instance_path = instance_path
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    application.config["SECRET_KEY"] = ensure_secret_key(Path(instance_path))
+    application.config["SEARCH_INDEX_DIR"] = str(Path(instance_path) / "search")
+    application.config["UPLOAD_DIR"] = str(Path(instance_path) / "uploads")
+    state = application.extensions["comun"]
+    state.tenants.clear()
+    state.tenants.update(tenants)
+    state.hook_cache.clear()
+    for key in [k for k in application.extensions if k.startswith("comun_cache")]:
+        application.extensions.pop(key)
+    if state.search is not None:
+        state.search.retarget(Path(application.config["SEARCH_INDEX_DIR"]))
+    limiter.enabled = application.config.get("RATELIMIT_ENABLED", True)
+    try:
+        limiter.reset()
+    except Exception:  # storage without reset support
+        pass
+
+
 @pytest.fixture
 def app(app_config, extra_plugins):
-    """A Común CMS app on a clean database with the tenants loaded."""
-    from comun_cms.app import create_app
+    """A Común CMS app on a clean database with the tenants loaded, and a fresh instance folder.
+
+    Applications are built once per distinct configuration and reused (building one compiles
+    every URL rule); between tests the database is reset, the instance folder is new and the
+    configuration, tenants, caches and rate-limit counters are restored.
+    """
     from comun_cms.extensions import db
     from comun_cms.setup import sync_tenants
 
-    application = create_app(dict(app_config), extra_plugins=extra_plugins)
-    application.extensions["comun"].pm.check_pending()
+    config = dict(app_config)
+    instance = config.pop("INSTANCE_PATH")
+    key = repr(sorted((k, repr(v)) for k, v in config.items())) if not extra_plugins else None
+    application = _APPS.get(key) if key else None
+    if application is None:
+        application = _build_app({**config, "INSTANCE_PATH": instance}, extra_plugins)
+        if key:
+            _APPS[key] = application
+    else:
+        _retarget(application, instance)
     with application.app_context():
         sync_tenants(application)
         yield application

@@ -209,7 +209,7 @@ def store_upload(file, *, owner_type: str = "", owner_id: str = "", title: str =
         if kind == "image" and not make_thumbnail(stored.path, thumbnail_path(tenant.slug, stored.sha256)):
             raise UploadError(_l("The image “%(name)s” cannot be read.", name=name), field)
     except UploadError:
-        _discard(tenant.slug, stored.sha256)
+        discard_unused(tenant.slug, stored.sha256)
         raise
     att = Attachment(owner_type=owner_type, owner_id=str(owner_id or ""), filename=name, title=title or name,
                      mimetype=mime, kind=kind, size=stored.size, sha256=stored.sha256, uploaded_by_id=user_id)
@@ -217,7 +217,7 @@ def store_upload(file, *, owner_type: str = "", owner_id: str = "", title: str =
     return att
 
 
-def _discard(tenant_slug: str, sha256: str) -> None:
+def discard_unused(tenant_slug: str, sha256: str) -> None:
     """Remove a stored file unless another attachment of the tenant uses the same content."""
     from sqlalchemy import func, select
     in_use = db.session.scalar(select(func.count()).select_from(Attachment).where(Attachment.sha256 == sha256))

@@ -42,8 +42,11 @@ class User(UserMixin, Timestamped, db.Model):
     is_demo: Mapped[bool] = mapped_column(default=False)
 
     def set_password(self, password: str) -> None:
-        """Hash ``password`` with scrypt (werkzeug; N=2**15, r=8, p=1) and store it."""
-        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        """Hash ``password`` with scrypt (werkzeug; default N=2**15, r=8, p=1, setting
+        ``PASSWORD_HASH_METHOD``) and store it."""
+        from flask import current_app, has_app_context
+        method = current_app.config.get("PASSWORD_HASH_METHOD", PASSWORD_METHOD) if has_app_context() else PASSWORD_METHOD
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         """Return ``True`` if ``password`` matches the stored hash (constant-time compare)."""

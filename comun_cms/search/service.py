@@ -99,6 +99,15 @@ class SearchService:
         self._factory = backend_factory
         self._backend = None
 
+    def retarget(self, index_dir: Path) -> None:
+        """Close the backend and use ``index_dir`` from now on (tests reuse one application)."""
+        if self._backend is not None:
+            close = getattr(self._backend, "close", None)
+            if close:
+                close()
+        self._backend = None
+        self.index_dir = Path(index_dir)
+
     @property
     def backend(self):
         """The search backend (opened lazily)."""

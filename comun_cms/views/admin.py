@@ -1,0 +1,495 @@
+"""Admin blueprint ``admin`` (mounted at ``/<tenant>/admin``): dashboard, pages and their
+publishing workflow, files, users and invitations, settings, moderation and the audit log.
+
+Rules kept by every view here:
+
+* each route is guarded by :func:`comun_cms.permissions.require_role` (content: admin/editor;
+  users, settings, audit: admin; dashboard: any staff role);
+* records are read with ``select()`` so the global tenant filter applies (another tenant's id is
+  a 404), never with ``Session.get``;
+* every write records an :class:`~comun_cms.models.AuditEvent` in the same transaction; bad
+  input re-renders the form with field errors (status 422) and stores nothing; on any error the
+  session is rolled back.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import secrets
+from typing import Any, Iterator
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.routing import BuildError
+
+from comun_cms import publishing
+from comun_cms.audit import record_audit
+from comun_cms.core_plugin import PAGE_TYPE, page_attachments, serialize_page
+from comun_cms.extensions import db
+from comun_cms.forms import (
+    FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ConfirmForm, InviteForm,
+    ModerationForm, PageForm, RetractForm, RoleForm, UploadForm,
+)
+from comun_cms.models import (
+    Attachment, AuditEvent, Feedback, Invitation, Membership, Page, Publication, User, utcnow,
+)
+from comun_cms.permissions import CONTENT_ROLES, STAFF_ROLES, has_role, require_role, role_in
+from comun_cms.plugins import flatten, get_pm, plugin_version, tenant_hook
+from comun_cms.publishing import PublishError
+from comun_cms.tenancy import get_current_tenant
+from comun_cms.uploads import UploadError, store_upload
+from comun_cms.views.public import FEEDBACK_KINDS, SECTORS
+
+bp = Blueprint("admin", __name__)
+
+PAGE_STATUSES = ("draft", "published", "retracted")
+PAGE_STATUS_LABELS = {"draft": _l("Draft"), "published": _l("Published"), "retracted": _l("Retracted")}
+ACTION_LABELS = {"publish": _l("Published"), "correct": _l("Correction"), "retract": _l("Retraction")}
+INVITATION_DAYS = 7
+PER_PAGE = 50
+INVALID = 422  # status of a re-rendered form with errors
+
+
+# --------------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def atomic() -> Iterator[None]:
+    """Commit the block's changes, or roll everything back if it raises."""
+    try:
+        yield
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def one_or_404(model: type, object_id: int) -> Any:
+    """Return the row of ``model`` with ``id == object_id`` in the current tenant, else 404.
+
+    Uses ``select()`` (the tenant filter applies even when another tenant's row is in the
+    identity map, unlike ``Session.get``).
+    """
+    return db.first_or_404(select(model).where(model.id == object_id))
+
+
+def menu_items(tenant, role: str | None) -> list[dict]:
+    """The admin menu: ``admin_menu_items`` of the tenant's plugins, flattened, filtered by
+    ``role`` (``MenuItem.roles``; empty = any staff role) and sorted by ``order``.
+
+    Returns ``[{"label", "url", "active"}]``; entries whose endpoint does not exist are skipped.
+    """
+    items = flatten(tenant_hook(tenant, "admin_menu_items")(tenant=tenant))
+    out = []
+    for item in sorted(items, key=lambda i: i.order):
+        if role is None or (item.roles and role not in item.roles):
+            continue
+        try:
+            url = url_for(item.endpoint, **item.url_kwargs)
+        except BuildError:
+            current_app.logger.warning("admin menu: unknown endpoint %s", item.endpoint)
+            continue
+        out.append({"label": item.label, "url": url, "active": request.endpoint == item.endpoint})
+    return out
+
+
+@bp.context_processor
+def _admin_context() -> dict:
+    tenant = get_current_tenant()
+    role = role_in(current_user, tenant)
+    return {"admin_menu": menu_items(tenant, role) if tenant else [], "admin_role": role,
+            "role_labels": ROLE_LABELS, "status_labels": PAGE_STATUS_LABELS, "action_labels": ACTION_LABELS,
+            "pretty_json": pretty_json}
+
+
+def pretty_json(value: Any) -> str:
+    """Indented JSON of ``value`` for reading (keys sorted, accents kept)."""
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def page_snapshot(page: Page) -> dict:
+    """Audit snapshot of a page: its public content plus ``status``, ``version`` and ``is_demo``."""
+    return {**serialize_page(page), "status": page.status, "version": page.version, "is_demo": page.is_demo}
+
+
+def _public_url(page: Page) -> str | None:
+    if not page.is_public:
+        return None
+    try:
+        return PAGE_TYPE.url(page)
+    except BuildError:
+        return None
+
+
+def _render_edit(page: Page, status: int = 200, **forms) -> tuple[str, int]:
+    """Render the page editor with its sub-forms ``form`` (edit), ``publish_form``,
+    ``retract_form`` and ``upload_form``; a form given in ``forms`` (e.g. one carrying errors)
+    replaces the empty default."""
+    published = page.status == "published"
+    defaults = {
+        "form": lambda: PageForm(formdata=None, obj=page, page=page),
+        "publish_form": lambda: ConfirmForm(formdata=None, prefix="publish"),
+        "retract_form": lambda: RetractForm(formdata=None, prefix="retract"),
+        "upload_form": lambda: UploadForm(formdata=None, prefix="upload"),
+    }
+    context = {name: forms[name] if forms.get(name) is not None else make() for name, make in defaults.items()}
+    context["form"].require_reason = context["upload_form"].require_reason = published
+    context.update(page=page, history=publishing.history("page", page.id), attachments=page_attachments(page),
+                   public_url=_public_url(page))
+    return render_template("admin/page_edit.html", **context), status
+
+
+# --------------------------------------------------------------------------- dashboard
+@bp.route("/")
+@require_role(*STAFF_ROLES)
+def dashboard():
+    """Dashboard: counts of draft and published pages and pending moderation, recent
+    publications, recent audit events (admins) and the plugins' ``dashboard_widgets``."""
+    tenant = get_current_tenant()
+    def count(model, *where) -> int:
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+    counts = {
+        "draft": count(Page, Page.status == "draft"),
+        "published": count(Page, Page.status == "published"),
+        "feedback": count(Feedback, Feedback.status == "new"),
+    }
+    publications = db.session.scalars(select(Publication).order_by(Publication.published_at.desc(),
+                                                                   Publication.id.desc()).limit(8)).all()
+    events = []
+    if has_role("admin"):
+        events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                                    .limit(8)).all()
+    widgets = sorted(flatten(tenant_hook(tenant, "dashboard_widgets")(tenant=tenant)), key=lambda w: w.order)
+    return render_template("admin/dashboard.html", counts=counts, publications=publications, events=events,
+                           widgets=widgets, can_edit=has_role(*CONTENT_ROLES))
+
+
+# --------------------------------------------------------------------------- pages
+@bp.route("/paginas")
+@require_role(*CONTENT_ROLES)
+def pages():
+    """List the tenant's pages, newest change first; ``?status=draft|published|retracted`` filters."""
+    status = request.args.get("status", "")
+    query = select(Page).order_by(Page.updated_at.desc(), Page.id.desc())
+    if status in PAGE_STATUSES:
+        query = query.where(Page.status == status)
+    else:
+        status = ""
+    pagination = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    return render_template("admin/pages.html", pagination=pagination, status=status, statuses=PAGE_STATUSES)
+
+
+@bp.route("/paginas/nueva", methods=["GET", "POST"])
+@require_role(*CONTENT_ROLES)
+def page_new():
+    """Create a draft page; redirects to its editor."""
+    form = PageForm()
+    if form.validate_on_submit():
+        page = Page()
+        form.populate_page(page)
+        try:
+            with atomic():
+                db.session.add(page)
+                db.session.flush()
+                record_audit("page.create", "page", page.id, None, page_snapshot(page))
+        except IntegrityError:
+            form.slug.errors.append(_("Another page already uses this address; choose another one."))
+        else:
+            flash(_("Draft saved."), "success")
+            return redirect(url_for(".page_edit", page_id=page.id), code=303)
+    return render_template("admin/page_new.html", form=form), INVALID if form.is_submitted() else 200
+
+
+@bp.route("/paginas/<int:page_id>", methods=["GET", "POST"])
+@require_role(*CONTENT_ROLES)
+def page_edit(page_id: int):
+    """Edit a page. A draft is saved in place; saving a published page publishes a correction
+    (a reason is required); a retracted page is read-only (POST answers 409)."""
+    page = one_or_404(Page, page_id)
+    if request.method == "GET":
+        return _render_edit(page)
+    form = PageForm(page=page)
+    if page.status == "retracted":
+        form.form_errors.append(_("A retracted page cannot be edited."))
+        return _render_edit(page, 409, form=form)
+    published = page.status == "published"
+    form.require_reason = published
+    if not form.validate_on_submit():
+        return _render_edit(page, INVALID, form=form)
+    before = page_snapshot(page)
+    form.populate_page(page)
+    if published and page_snapshot(page) == before:
+        db.session.rollback()  # drop the unchanged in-memory copy
+        form.form_errors.append(_("Nothing changed, so there is nothing to correct."))
+        return _render_edit(page, INVALID, form=form)
+    try:
+        with atomic():
+            if published:
+                pub = publishing.correct(page, reason=form.reason.data, user=current_user, commit=False)
+                record_audit("page.correct", "page", page.id, before,
+                             {**page_snapshot(page), "reason": pub.reason, "sha256": pub.sha256})
+            else:
+                db.session.flush()
+                record_audit("page.update", "page", page.id, before, page_snapshot(page))
+    except PublishError as exc:
+        form.form_errors.append(str(exc))
+        return _render_edit(page, INVALID, form=form)
+    except IntegrityError:
+        form.slug.errors.append(_("Another page already uses this address; choose another one."))
+        return _render_edit(page, INVALID, form=form)
+    flash(_("Correction published (version %(n)d).", n=page.version) if published else _("Draft saved."), "success")
+    return redirect(url_for(".page_edit", page_id=page.id), code=303)
+
+
+@bp.route("/paginas/<int:page_id>/publicar", methods=["POST"])
+@require_role(*CONTENT_ROLES)
+def page_publish(page_id: int):
+    """Publish a draft page as version 1."""
+    page = one_or_404(Page, page_id)
+    form = ConfirmForm(prefix="publish")
+    if not form.validate_on_submit():
+        return _render_edit(page, INVALID, publish_form=form)
+    before = page_snapshot(page)
+    try:
+        with atomic():
+            pub = publishing.publish(page, user=current_user, commit=False)
+            record_audit("page.publish", "page", page.id, before, {**page_snapshot(page), "sha256": pub.sha256})
+    except PublishError as exc:
+        form.form_errors.append(str(exc))
+        return _render_edit(page, INVALID, publish_form=form)
+    flash(_("Page published."), "success")
+    return redirect(url_for(".page_edit", page_id=page.id), code=303)
+
+
+@bp.route("/paginas/<int:page_id>/retirar", methods=["POST"])
+@require_role(*CONTENT_ROLES)
+def page_retract(page_id: int):
+    """Retract a published page; the reason is required and stays public."""
+    page = one_or_404(Page, page_id)
+    form = RetractForm(prefix="retract")
+    if not form.validate_on_submit():
+        return _render_edit(page, INVALID, retract_form=form)
+    before = page_snapshot(page)
+    try:
+        with atomic():
+            pub = publishing.retract(page, reason=form.reason.data, user=current_user, commit=False)
+            record_audit("page.retract", "page", page.id, before,
+                         {**page_snapshot(page), "reason": pub.reason, "sha256": pub.sha256})
+    except PublishError as exc:
+        form.form_errors.append(str(exc))
+        return _render_edit(page, INVALID, retract_form=form)
+    flash(_("Page retracted."), "success")
+    return redirect(url_for(".page_edit", page_id=page.id), code=303)
+
+
+@bp.route("/paginas/<int:page_id>/archivos", methods=["POST"])
+@require_role(*CONTENT_ROLES)
+def page_upload(page_id: int):
+    """Attach an uploaded file to a page. On a published page a reason is required and a
+    correction is published, so the file's SHA-256 enters the published content."""
+    page = one_or_404(Page, page_id)
+    form = UploadForm(prefix="upload")
+    form.require_reason = page.status == "published"
+    if page.status == "retracted":
+        form.form_errors.append(_("A retracted page cannot receive files."))
+        return _render_edit(page, 409, upload_form=form)
+    if not form.validate_on_submit():
+        return _render_edit(page, INVALID, upload_form=form)
+    before = page_snapshot(page)
+    try:
+        with atomic():
+            att = store_upload(form.file.data, owner_type="page", owner_id=str(page.id), title=form.title.data,
+                               user_id=current_user.id)
+            db.session.flush()
+            record_audit("attachment.upload", "attachment", att.id, None, {**att.describe(), "owner": f"page/{page.id}"})
+            if page.status == "published":
+                pub = publishing.correct(page, reason=form.reason.data, user=current_user, commit=False)
+                record_audit("page.correct", "page", page.id, before,
+                             {**page_snapshot(page), "reason": pub.reason, "sha256": pub.sha256})
+    except UploadError as exc:
+        form.file.errors = list(form.file.errors) + [str(exc)]
+        return _render_edit(page, INVALID, upload_form=form)
+    except PublishError as exc:
+        form.form_errors.append(str(exc))
+        return _render_edit(page, INVALID, upload_form=form)
+    flash(_("File “%(name)s” attached.", name=att.filename), "success")
+    return redirect(url_for(".page_edit", page_id=page.id) + "#archivos", code=303)
+
+
+@bp.route("/archivos")
+@require_role(*CONTENT_ROLES)
+def attachments():
+    """Every file uploaded in the tenant, newest first, with the record it belongs to."""
+    pagination = db.paginate(select(Attachment).order_by(Attachment.created_at.desc(), Attachment.id.desc()),
+                             per_page=PER_PAGE, error_out=False)
+    return render_template("admin/attachments.html", pagination=pagination)
+
+
+# --------------------------------------------------------------------------- users
+def _admin_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Membership).where(Membership.role == "admin"))
+
+
+def _render_users(status: int = 200, forms: dict[int, Any] | None = None) -> tuple[str, int]:
+    """Render the members list; ``forms`` maps a membership id to a form carrying errors."""
+    forms = forms or {}
+    memberships = db.session.scalars(select(Membership).join(Membership.user).order_by(User.email)).all()
+    rows = [{"membership": m,
+             "role_form": forms.get(m.id) or RoleForm(prefix=f"m{m.id}", formdata=None, role=m.role),
+             "remove_form": ConfirmForm(prefix=f"r{m.id}", formdata=None)} for m in memberships]
+    invitations = db.session.scalars(select(Invitation).where(Invitation.accepted_at.is_(None),
+                                                              Invitation.expires_at > utcnow())
+                                     .order_by(Invitation.created_at.desc())).all()
+    return render_template("admin/users.html", rows=rows, invitations=invitations), status
+
+
+def _last_admin_error(membership: Membership) -> str | None:
+    if membership.role == "admin" and _admin_count() <= 1:
+        return _("%(email)s is the only administrator of this site; name another administrator first.",
+                 email=membership.user.email)
+    return None
+
+
+@bp.route("/usuarios")
+@require_role("admin")
+def users():
+    """Members of the tenant with their roles, and pending invitations."""
+    return _render_users()
+
+
+@bp.route("/usuarios/<int:membership_id>/rol", methods=["POST"])
+@require_role("admin")
+def user_role(membership_id: int):
+    """Change a member's role (the last administrator cannot be demoted)."""
+    membership = one_or_404(Membership, membership_id)
+    form = RoleForm(prefix=f"m{membership.id}")
+    if form.validate_on_submit() and form.role.data != membership.role:
+        error = _last_admin_error(membership)
+        if error:
+            form.role.errors.append(error)
+        else:
+            before = {"email": membership.user.email, "role": membership.role}
+            with atomic():
+                membership.role = form.role.data
+                record_audit("membership.role", "membership", membership.id, before,
+                             {"email": membership.user.email, "role": membership.role})
+            flash(_("Role of %(email)s changed.", email=membership.user.email), "success")
+            return redirect(url_for(".users"), code=303)
+    elif form.is_submitted() and not form.errors:
+        return redirect(url_for(".users"), code=303)  # same role: nothing to do
+    return _render_users(INVALID, {membership.id: form})
+
+
+@bp.route("/usuarios/<int:membership_id>/quitar", methods=["POST"])
+@require_role("admin")
+def user_remove(membership_id: int):
+    """Remove a member from the tenant (the user account stays; the last administrator cannot
+    be removed)."""
+    membership = one_or_404(Membership, membership_id)
+    form = RoleForm(prefix=f"m{membership.id}", formdata=None, role=membership.role)
+    error = _last_admin_error(membership)
+    if error or not ConfirmForm(prefix=f"r{membership.id}").validate_on_submit():
+        form.role.errors = [error or _("The request expired; try again.")]
+        return _render_users(INVALID, {membership.id: form})
+    email = membership.user.email
+    with atomic():
+        record_audit("membership.remove", "membership", membership.id, {"email": email, "role": membership.role}, None)
+        db.session.delete(membership)
+    flash(_("%(email)s no longer has access to this site.", email=email), "success")
+    if membership.user_id == current_user.id:
+        return redirect(url_for("auth.account"), code=303)
+    return redirect(url_for(".users"), code=303)
+
+
+@bp.route("/usuarios/invitar", methods=["GET", "POST"])
+@require_role("admin")
+def user_invite():
+    """Invite a person: stores the SHA-256 of a random token valid for 7 days and shows the
+    acceptance link once (the platform sends no e-mail; the admin sends it)."""
+    form = InviteForm()
+    if form.validate_on_submit():
+        member = db.session.scalar(select(Membership).join(Membership.user).where(User.email == form.email.data))
+        if member is not None:
+            form.email.errors.append(_("%(email)s is already a member of this site.", email=form.email.data))
+        else:
+            token = secrets.token_urlsafe(32)
+            invitation = Invitation(email=form.email.data, role=form.role.data,
+                                    token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                                    invited_by_id=current_user.id,
+                                    expires_at=utcnow() + dt.timedelta(days=INVITATION_DAYS))
+            with atomic():
+                db.session.add(invitation)
+                db.session.flush()
+                record_audit("invitation.create", "invitation", invitation.id, None,
+                             {"email": invitation.email, "role": invitation.role, "expires_at": invitation.expires_at})
+            link = url_for("auth.accept_invitation", token=token, _external=True)
+            response = current_app.make_response(render_template("admin/invite_done.html", invitation=invitation, link=link))
+            response.headers["Cache-Control"] = "no-store"
+            return response
+    return render_template("admin/invite.html", form=form, days=INVITATION_DAYS), INVALID if form.is_submitted() else 200
+
+
+# --------------------------------------------------------------------------- settings
+@bp.route("/configuracion")
+@require_role("admin")
+def settings():
+    """Read-only view of the tenant's ``tenant.toml`` and its enabled plugins and settings."""
+    tenant = get_current_tenant()
+    pm = get_pm()
+    plugins = [{"name": name, "version": plugin_version(pm, name) if pm.get_plugin(name) else "?",
+                "settings": dict(tenant.plugin_settings.get(name, {}))} for name in tenant.plugins]
+    return render_template("admin/settings.html", t=tenant, plugins=plugins)
+
+
+# --------------------------------------------------------------------------- moderation
+def _render_moderation(status_filter: str, code: int = 200, forms: dict[int, ModerationForm] | None = None):
+    forms = forms or {}
+    query = select(Feedback).order_by(Feedback.created_at.desc(), Feedback.id.desc())
+    if status_filter in FEEDBACK_STATUSES:
+        query = query.where(Feedback.status == status_filter)
+    pagination = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    rows = [(item, forms.get(item.id) or ModerationForm(prefix=f"f{item.id}", formdata=None, obj=item))
+            for item in pagination.items]
+    return render_template("admin/moderation.html", pagination=pagination, rows=rows, status=status_filter,
+                           statuses=FEEDBACK_STATUSES, feedback_labels=FEEDBACK_STATUS_LABELS,
+                           kind_labels={**dict(FEEDBACK_KINDS), "join": _l("Request to join")},
+                           sector_labels=dict(SECTORS)), code
+
+
+@bp.route("/moderacion")
+@require_role(*CONTENT_ROLES)
+def moderation():
+    """Public submissions (questions, complaints, suggestions, sign-ups); ``?status=`` filters."""
+    status = request.args.get("status", "new")
+    return _render_moderation(status if status in FEEDBACK_STATUSES else "")
+
+
+@bp.route("/moderacion/<int:feedback_id>", methods=["POST"])
+@require_role(*CONTENT_ROLES)
+def moderate(feedback_id: int):
+    """Change a submission's status and answer."""
+    item = one_or_404(Feedback, feedback_id)
+    form = ModerationForm(prefix=f"f{item.id}")
+    back = request.args.get("status", "")
+    if not form.validate_on_submit():
+        return _render_moderation(back, INVALID, {item.id: form})
+    before = {"status": item.status, "answer": item.answer}
+    with atomic():
+        item.status, item.answer, item.moderated_by_id = form.status.data, form.answer.data, current_user.id
+        record_audit("feedback.moderate", "feedback", item.id, before, {"status": item.status, "answer": item.answer})
+    flash(_("Submission updated."), "success")
+    return redirect(url_for(".moderation", status=back or None) + f"#f{item.id}", code=303)
+
+
+# --------------------------------------------------------------------------- audit
+@bp.route("/auditoria")
+@require_role("admin")
+def audit():
+    """The audit log, newest first, 50 per page (``?page=``)."""
+    pagination = db.paginate(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
+                             per_page=PER_PAGE, error_out=False)
+    return render_template("admin/audit.html", pagination=pagination)
