@@ -140,6 +140,8 @@ def _do(record: Any, action: str, reason: str, user: User | None, commit: bool) 
             sha256=sha256_hex(data), published_at=now, published_by_id=user.id if user else None,
             previous_id=previous.id if previous else None, is_demo=bool(getattr(record, "is_demo", False)),
         )
+        if previous is not None:
+            previous.is_current = False
         session.add(pub)
         record.version = version
         record.published_at = now

@@ -57,6 +57,7 @@ def test_correction_needs_reason_and_creates_linked_version(tenant):
     assert [c.field for c in changes] == ["body"]
     assert "<del>" in changes[0].html and "<ins>" in changes[0].html
     assert first.canonical_json != second.canonical_json  # version 1 is untouched
+    assert (first.is_current, second.is_current) == (False, True)
 
 
 def test_retraction_is_published(tenant):

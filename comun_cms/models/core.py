@@ -129,6 +129,7 @@ class Attachment(TenantScoped, Timestamped, db.Model):
 class Publication(TenantScoped, db.Model):
     """One frozen published version of a content record.
 
+    ``is_current`` marks the newest version of each record (for fast "latest version" reads).
     ``canonical_json`` is the RFC 8785 canonical JSON of the record's content at that version and
     ``sha256`` its hex SHA-256. ``action`` is ``publish``, ``correct`` or ``retract``; corrections
     and retractions carry a ``reason`` and point to the ``previous`` version. Rows are never
@@ -139,6 +140,7 @@ class Publication(TenantScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "content_type", "record_id", "version"),
         Index("ix_publications_record", "tenant_id", "content_type", "record_id"),
+        Index("ix_publications_current", "is_current", "content_type", "published_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     content_type: Mapped[str] = mapped_column(String(60))
@@ -153,6 +155,8 @@ class Publication(TenantScoped, db.Model):
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"), nullable=True)
     is_demo: Mapped[bool] = mapped_column(default=False)
+    #: ``True`` for the newest version of its record (a retraction is current too: check ``action``).
+    is_current: Mapped[bool] = mapped_column(default=True, nullable=False)
     published_by: Mapped[User | None] = relationship(lazy="joined")
 
 

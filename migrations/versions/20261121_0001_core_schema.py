@@ -194,6 +194,7 @@ def upgrade():
     sa.Column('published_by_id', sa.Integer(), nullable=True),
     sa.Column('previous_id', sa.Integer(), nullable=True),
     sa.Column('is_demo', sa.Boolean(), nullable=False),
+    sa.Column('is_current', sa.Boolean(), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
     sa.ForeignKeyConstraint(['previous_id'], ['publications.id'], name=op.f('fk_publications_previous_id_publications')),
     sa.ForeignKeyConstraint(['published_by_id'], ['users.id'], name=op.f('fk_publications_published_by_id_users')),
@@ -202,6 +203,7 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'content_type', 'record_id', 'version', name=op.f('uq_publications_tenant_id_content_type_record_id_version'))
     )
     with op.batch_alter_table('publications', schema=None) as batch_op:
+        batch_op.create_index('ix_publications_current', ['is_current', 'content_type', 'published_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_publications_published_at'), ['published_at'], unique=False)
         batch_op.create_index('ix_publications_record', ['tenant_id', 'content_type', 'record_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_publications_sha256'), ['sha256'], unique=False)
@@ -216,6 +218,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_publications_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_publications_sha256'))
         batch_op.drop_index('ix_publications_record')
+        batch_op.drop_index('ix_publications_current')
         batch_op.drop_index(batch_op.f('ix_publications_published_at'))
 
     op.drop_table('publications')
