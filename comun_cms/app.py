@@ -17,7 +17,7 @@ from comun_cms.content_types import ContentTypeRegistry
 from comun_cms.extensions import babel, csrf, db, limiter, login_manager, migrate
 from comun_cms.models import TenantScoped
 from comun_cms.tenancy import (
-    Tenant, TenantIsolationError, install_tenant_filter, load_tenants, reset_current_tenant, set_current_tenant,
+    Tenant, install_tenant_filter, load_tenants, reset_current_tenant, set_current_tenant,
 )
 from comun_cms.themes import ThemedEnvironment, ThemeLoader
 
@@ -119,7 +119,7 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
     if extra_plugins:
         # plugins given in code (tests, embedding) are enabled in every tenant
         names = tuple(name for name, _ in extra_plugins)
-        tenants = {slug: dataclasses.replace(t, plugins=t.plugins + names,
+        tenants = {slug: dataclasses.replace(t, plugins=t.plugins + tuple(n for n in names if n not in t.plugins),
                                              plugin_settings={**t.plugin_settings,
                                                               **{n: _defaults(settings_specs.get(n, {})) for n in names}})
                    for slug, t in tenants.items()}
@@ -240,10 +240,6 @@ def _install_tenant_routing(app: Flask, state: ComunState) -> None:
                 reset_current_tenant(token)
             except ValueError:  # token from another context (streamed responses)
                 set_current_tenant(None)
-
-    @app.errorhandler(TenantIsolationError)
-    def _isolation(exc):
-        return abort(403)
 
 
 def _in_request_or_app() -> bool:

@@ -1,0 +1,78 @@
+"""The cross-state public portal (blueprint ``portal``, mounted at ``/``).
+
+The portal reads every tenant's rows explicitly (``all_tenants``) and shows only published
+versions of public tenants: training tenants never appear here.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+from sqlalchemy import and_, func, select
+
+from comun_cms.extensions import db
+from comun_cms.models import Publication
+from comun_cms.plugins import flatten, portal_hook
+from comun_cms.tenancy import all_tenants
+
+bp = Blueprint("portal", __name__)
+
+
+def public_tenants() -> list:
+    """Tenants shown on the portal (every tenant except training ones), in slug order."""
+    return [t for t in current_app.extensions["comun"].tenants.values() if not t.training]
+
+
+def latest_publications(limit: int = 10, tenant_slugs: list[str] | None = None) -> list[Publication]:
+    """Return the newest published records, one row per record (its latest version).
+
+    Records whose latest version is a retraction are left out, so only records that are
+    published now appear.
+
+    Args:
+        limit: how many rows.
+        tenant_slugs: ``None`` reads the current tenant through the global tenant filter; a list
+            reads those tenants explicitly (portal; pass only non-training tenants).
+
+    Returns:
+        :class:`~comun_cms.models.Publication` rows, newest first.
+    """
+    latest = (select(Publication.tenant_id, Publication.content_type, Publication.record_id,
+                     func.max(Publication.version).label("version"))
+              .group_by(Publication.tenant_id, Publication.content_type, Publication.record_id))
+    if tenant_slugs is not None:
+        latest = latest.where(Publication.tenant_id.in_(tenant_slugs))
+    latest = latest.subquery()
+    stmt = (select(Publication)
+            .join(latest, and_(Publication.tenant_id == latest.c.tenant_id,
+                               Publication.content_type == latest.c.content_type,
+                               Publication.record_id == latest.c.record_id,
+                               Publication.version == latest.c.version))
+            .where(Publication.action != "retract")
+            .order_by(Publication.published_at.desc(), Publication.id.desc())
+            .limit(limit))
+    if tenant_slugs is not None:
+        stmt = all_tenants(stmt.where(Publication.tenant_id.in_(tenant_slugs)))
+    return list(db.session.scalars(stmt))
+
+
+def content_type_label(name: str):
+    """Human label of content type ``name`` (its name when the type is not installed)."""
+    registry = current_app.extensions["comun"].content_types
+    return registry.get(name).label if name in registry else name
+
+
+@bp.get("/")
+def home():
+    """Portal home: the states with their facts and sources, latest publications across states
+    and the plugins' portal widgets (sorted by ``order``)."""
+    tenants = public_tenants()
+    widgets = sorted(flatten(portal_hook("portal_widgets")()), key=lambda w: w.order)
+    return render_template(
+        "portal/home.html", states=tenants, widgets=widgets,
+        publications=latest_publications(10, [t.slug for t in tenants]),
+        tenant_map={t.slug: t for t in tenants}, content_type_label=content_type_label)
+
+
+@bp.get("/acerca")
+def about():
+    """About the citizen observatory."""
+    return render_template("portal/about.html", states=public_tenants())

@@ -1,0 +1,453 @@
+"""A tenant's public site (blueprint ``public``, mounted at ``/<tenant>``).
+
+Home, pages, the seven STL sections, open-data downloads, the public feedback and sign-up forms,
+the version history of every published record (with canonical JSON and diffs), evidence files,
+the tenant logo and the theme's static files.
+
+Everything here runs inside a tenant request: the global tenant filter limits every query to
+``flask.g.tenant``. Drafts are never public: staff of the tenant see them with a banner.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from urllib.parse import quote
+
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template,
+                   request, send_file, stream_with_context, url_for)
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import inspect as sa_inspect, select
+from werkzeug.routing import BuildError
+from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from comun_cms import publishing
+from comun_cms.extensions import db, limiter
+from comun_cms.forms import EmailAddress
+from comun_cms.models import Attachment, Feedback, Page
+from comun_cms.opendata import iter_csv, iter_json
+from comun_cms.permissions import has_role
+from comun_cms.plugins import flatten, tenant_hook
+from comun_cms.site import SECTIONS, get_section
+from comun_cms.tenancy import tenant_context
+from comun_cms.uploads import sanitize_filename, stored_path, thumbnail_path
+from comun_cms.views.portal import content_type_label, latest_publications
+from comun_cms.views.templating import serve_theme_file
+
+bp = Blueprint("public", __name__)
+
+#: Seconds a file download may be cached (content is addressed by SHA-256, so it never changes).
+FILE_MAX_AGE = 365 * 24 * 3600
+INLINE_KINDS = ("image", "pdf", "audio", "video")
+#: A form sent sooner than this after it was shown is treated as a robot (seconds).
+FORM_MIN_AGE = 3
+#: A form older than this must be reloaded (seconds).
+FORM_MAX_AGE = 2 * 3600
+LICENCES = {"CC-BY-4.0": ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/")}
+ACTION_LABELS = {"publish": _l("Published"), "correct": _l("Corrected"), "retract": _l("Retracted")}
+FEEDBACK_KINDS = (("question", _l("Question")), ("complaint", _l("Complaint")), ("suggestion", _l("Suggestion")))
+SECTORS = (("government", _l("Government")), ("civil_society", _l("Civil society")),
+           ("guarantor", _l("Transparency authority")), ("academia", _l("Academia")),
+           ("private", _l("Private sector")))
+
+
+# --------------------------------------------------------------------------- helpers
+def is_staff() -> bool:
+    """``True`` if the current user has any staff role in the current tenant."""
+    return has_role()
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _record_for(content_type, record_id: str):
+    """Load the record ``record_id`` of a content type in the current tenant, or ``None``."""
+    model = content_type.model
+    pk = sa_inspect(model).primary_key[0]
+    try:
+        key = pk.type.python_type(record_id)
+    except (ValueError, TypeError, NotImplementedError):
+        return None
+    return db.session.scalar(select(model).where(pk == key))
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """Return a ``Content-Disposition`` value with an ASCII ``filename`` and the RFC 6266
+    ``filename*`` (UTF-8, percent-encoded); the name is sanitized first."""
+    name = sanitize_filename(filename)
+    return f"{disposition}; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+
+
+# --------------------------------------------------------------------------- spam guard
+def _token_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="comun-cms.public-form")
+
+
+def make_form_token(form_name: str, tenant_slug: str | None = None, issued_at: float | None = None) -> str:
+    """Return a signed token recording when form ``form_name`` was shown.
+
+    Args:
+        form_name: ``"feedback"`` or ``"join"``.
+        tenant_slug: the tenant (default: the current request's).
+        issued_at: UNIX time in seconds (default: now); tests use it to make an older token.
+    """
+    slug = tenant_slug or g.tenant.slug
+    return _token_serializer().dumps({"f": form_name, "t": slug, "at": int(issued_at or time.time())})
+
+
+def check_form_token(token: str, form_name: str) -> str | None:
+    """Check a token from :func:`make_form_token`.
+
+    Returns ``None`` when the form was shown between 3 seconds and 2 hours ago in this tenant,
+    else ``"invalid"``, ``"too_fast"`` or ``"expired"``.
+    """
+    try:
+        data = _token_serializer().loads(token or "")
+    except BadSignature:
+        return "invalid"
+    if not isinstance(data, dict) or data.get("f") != form_name or data.get("t") != g.tenant.slug:
+        return "invalid"
+    age = time.time() - float(data.get("at", 0))
+    if age < FORM_MIN_AGE:
+        return "too_fast"
+    if age > FORM_MAX_AGE:
+        return "expired"
+    return None
+
+
+def _honeypot_empty(form, field):
+    if field.data:
+        raise ValidationError("honeypot")
+
+
+class PublicForm(FlaskForm):
+    """Base of the public forms: CSRF (Flask-WTF), a honeypot field people never see and a
+    signed timestamp. ``form_name`` identifies the form in the token."""
+
+    form_name = ""
+    website = StringField(_l("Leave this field empty"), validators=[_honeypot_empty],
+                          render_kw={"autocomplete": "off", "tabindex": "-1"})
+    issued = HiddenField()
+
+    @property
+    def is_spam(self) -> bool:
+        """``True`` when the honeypot was filled in."""
+        return bool(self.website.data)
+
+    def check_timing(self) -> bool:
+        """Validate the timestamp; on failure add a form-level error (and renew the token when
+        it is unusable). Returns ``True`` when the timing is acceptable."""
+        problem = check_form_token(self.issued.data, self.form_name)
+        if problem is None:
+            return True
+        messages = {
+            "too_fast": _l("The form was sent too quickly. Please check it and send it again."),
+            "expired": _l("The form expired. Please send it again."),
+            "invalid": _l("The form could not be verified. Please send it again."),
+        }
+        self.form_errors.append(messages[problem])
+        if problem != "too_fast":
+            self.issued.data = make_form_token(self.form_name)
+        return False
+
+
+_REQUIRED = _l("This field is required.")
+
+
+def _max(n: int):
+    return Length(max=n, message=_l("Use at most %(max)d characters.", max=n))
+
+
+class FeedbackForm(PublicForm):
+    """Questions, complaints and suggestions (``feedback`` section)."""
+
+    form_name = "feedback"
+    kind = RadioField(_l("Type"), choices=[SelectChoice(v, label) for v, label in FEEDBACK_KINDS], default="question",
+                      validators=[DataRequired(_REQUIRED)])
+    name = StringField(_l("Name (optional)"), filters=[_strip], validators=[Optional(), _max(200)],
+                       render_kw={"maxlength": 200, "autocomplete": "name"})
+    email = EmailField(_l("E-mail (optional, if you want an answer)"), filters=[_strip],
+                       validators=[Optional(), EmailAddress(), _max(254)],
+                       render_kw={"maxlength": 254, "autocomplete": "email"})
+    subject = StringField(_l("Subject"), filters=[_strip], validators=[DataRequired(_REQUIRED), _max(300)],
+                          render_kw={"maxlength": 300})
+    message = TextAreaField(_l("Message"), filters=[_strip], validators=[DataRequired(_REQUIRED), _max(5000)],
+                            render_kw={"maxlength": 5000, "rows": 6})
+
+
+class JoinForm(PublicForm):
+    """Sign-up to the open-government exercises (``join`` section)."""
+
+    form_name = "join"
+    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(_REQUIRED), _max(200)],
+                       render_kw={"maxlength": 200, "autocomplete": "name"})
+    email = EmailField(_l("E-mail"), filters=[_strip], validators=[DataRequired(_REQUIRED), EmailAddress(), _max(254)],
+                       render_kw={"maxlength": 254, "autocomplete": "email"})
+    organization = StringField(_l("Organization (optional)"), filters=[_strip], validators=[Optional(), _max(200)],
+                               render_kw={"maxlength": 200, "autocomplete": "organization"})
+    sector = SelectField(_l("Sector (optional)"), default="",
+                         choices=[SelectChoice("", _l("Choose a sector"))] + [SelectChoice(v, label) for v, label in SECTORS])
+    message = TextAreaField(_l("Message (optional)"), filters=[_strip], validators=[Optional(), _max(5000)],
+                            render_kw={"maxlength": 5000, "rows": 5})
+
+
+FORMS = {"feedback": FeedbackForm, "join": JoinForm}
+
+
+def _new_form(key: str):
+    form = FORMS[key](formdata=None)
+    form.issued.data = make_form_token(key)
+    return form
+
+
+def _ip_hash() -> str:
+    """Keyed hash of the client address (lets moderators spot floods without storing the IP)."""
+    key = str(current_app.secret_key).encode()
+    return hmac.new(key, (request.remote_addr or "").encode(), hashlib.sha256).hexdigest()
+
+
+# --------------------------------------------------------------------------- home, theme, logo
+@bp.get("/")
+def home():
+    """Tenant home: secretariat, the seven sections and the latest publications."""
+    return render_template("public/home.html", sections=SECTIONS, publications=latest_publications(10),
+                           content_type_label=content_type_label)
+
+
+@bp.get("/theme/<path:filename>")
+def theme_static(filename: str):
+    """Theme static file through the tenant's override chain (404 if absent)."""
+    return serve_theme_file(filename)
+
+
+@bp.get("/logo")
+def logo():
+    """The tenant's logo file from its state folder (404 if it has none)."""
+    path = g.tenant.logo_path
+    if path is None or not path.is_file():
+        abort(404)
+    response = send_file(path, max_age=3600, conditional=True)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
+# --------------------------------------------------------------------------- pages
+@bp.get("/p/<slug>")
+def page(slug: str):
+    """A content page.
+
+    Published pages are public. Drafts answer 404 except to the tenant's staff, who see a draft
+    banner. Retracted pages answer 410 with a tombstone giving the retraction reason.
+    """
+    record = db.session.scalar(select(Page).where(Page.slug == slug))
+    staff = is_staff()
+    if record is None or (record.status == "draft" and not staff):
+        abort(404)
+    ct = current_app.extensions["comun"].content_types.get("page")
+    latest = publishing.latest_publication("page", record.id)
+    section = get_section(record.section)
+    if record.status == "retracted":
+        return render_template("public/retracted.html", record=record, publication=latest,
+                               content_type=ct, section=section), 410
+    attachments = [a for a in ct.attachments(record) if a.public or staff]
+    return render_template("public/page.html", page=record, content_type=ct, publication=latest,
+                           attachments=attachments, section=section)
+
+
+# --------------------------------------------------------------------------- sections
+def _datasets() -> list:
+    return flatten(tenant_hook(g.tenant, "open_datasets")(tenant=g.tenant))
+
+
+def _render_section(key: str, forms: dict | None = None, status: int = 200):
+    section = get_section(key)
+    if section is None:
+        abort(404)
+    pages = db.session.scalars(select(Page).where(Page.section == key, Page.status == "published")
+                               .order_by(Page.title)).all()
+    context = {"section": section, "pages": pages}
+    if key == "open_data":
+        context["datasets"] = [{"dataset": ds, "count": sum(1 for _row in ds.rows()),
+                                "licence": LICENCES.get(ds.licence, (ds.licence, None))} for ds in _datasets()]
+    if key in FORMS:
+        context["form"] = (forms or {}).get(key) or _new_form(key)
+    return render_template("public/section.html", **context), status
+
+
+@bp.get("/seccion/<key>")
+def section(key: str):
+    """One of the seven STL sections (404 for an unknown key): its pages, the plugins' slot
+    ``section.<key>`` and, per section, contact details, datasets or a form."""
+    return _render_section(key)
+
+
+def _submit(key: str):
+    """Handle a public form POST: spam checks, validation, a ``Feedback`` row, PRG redirect."""
+    form = FORMS[key]()
+    done = redirect(url_for("public.section", key=key))
+    if form.is_spam:
+        # Pretend it worked so robots learn nothing; store nothing.
+        flash(_("Thank you! We received your message."), "success")
+        return done
+    timing_ok = form.check_timing()
+    if not (form.validate() and timing_ok):
+        return _render_section(key, {key: form}, status=400)
+    data = {name: getattr(form, name).data or "" for name in ("name", "email", "organization", "sector", "subject", "message")
+            if hasattr(form, name)}
+    db.session.add(Feedback(kind=form.kind.data if key == "feedback" else "join", status="new",
+                            ip_hash=_ip_hash(), **data))
+    db.session.commit()
+    if key == "join":
+        flash(_("Thank you for your interest! The secretariat will contact you."), "success")
+    else:
+        flash(_("Thank you! We received your message."), "success")
+    return done
+
+
+@bp.post("/seccion/feedback")
+@limiter.limit(lambda: current_app.config["FEEDBACK_RATE_LIMIT"])
+def feedback_submit():
+    """Receive a question, complaint or suggestion (rate-limited)."""
+    return _submit("feedback")
+
+
+@bp.post("/seccion/join")
+@limiter.limit(lambda: current_app.config["FEEDBACK_RATE_LIMIT"])
+def join_submit():
+    """Receive a sign-up to the open-government exercises (rate-limited)."""
+    return _submit("join")
+
+
+# --------------------------------------------------------------------------- open data
+@bp.get("/datos/<name>.<any(csv, json):fmt>")
+def dataset_download(name: str, fmt: str):
+    """Stream dataset ``name`` as CSV (UTF-8 with BOM) or JSON; 404 for an unknown dataset.
+
+    The file is offered as ``<tenant>-<name>.<fmt>``.
+    """
+    dataset = next((ds for ds in _datasets() if ds.name == name), None)
+    if dataset is None:
+        abort(404)
+    tenant = g.tenant
+
+    def generate():
+        with tenant_context(tenant):
+            if fmt == "csv":
+                yield from iter_csv(dataset)
+            else:
+                yield from iter_json(dataset, {"tenant": tenant.slug, "title": str(dataset.title)})
+
+    mimetype = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    response = Response(stream_with_context(generate()), content_type=mimetype)
+    response.headers["Content-Disposition"] = content_disposition("attachment", f"{tenant.slug}-{name}.{fmt}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --------------------------------------------------------------------------- history
+def _publications_or_404(content_type: str, record_id: str) -> list:
+    versions = publishing.history(content_type, record_id)
+    if not versions:
+        abort(404)
+    return versions
+
+
+@bp.get("/historial/<content_type>/<record_id>")
+def history(content_type: str, record_id: str):
+    """Every published version of a record (404 when it has none: drafts have no public
+    history), with a comparison of versions ``?a=<n>&b=<n>``."""
+    versions = _publications_or_404(content_type, record_id)
+    by_version = {p.version: p for p in versions}
+    a, b = request.args.get("a", type=int), request.args.get("b", type=int)
+    changes = None
+    if a is not None and b is not None:
+        if a not in by_version or b not in by_version:
+            abort(404)
+        changes = publishing.diff_publications(by_version[a], by_version[b])
+    latest = versions[-1]
+    record_url = None
+    registry = current_app.extensions["comun"].content_types
+    if latest.action != "retract" and content_type in registry:
+        ct = registry.get(content_type)
+        record = _record_for(ct, record_id)
+        if record is not None and record.status == "published":
+            try:
+                record_url = ct.url(record)
+            except BuildError:
+                record_url = None
+    default_a = a if a is not None else (versions[-2].version if len(versions) > 1 else latest.version)
+    default_b = b if b is not None else latest.version
+    return render_template("public/history.html", versions=list(reversed(versions)), latest=latest,
+                           content_type=content_type, content_type_label=content_type_label(content_type),
+                           record_id=record_id, record_url=record_url, changes=changes, a=default_a, b=default_b,
+                           compared=(a, b) if changes is not None else None, action_labels=ACTION_LABELS)
+
+
+@bp.get("/historial/<content_type>/<record_id>/v<int:version>.json")
+def history_json(content_type: str, record_id: str, version: int):
+    """The canonical JSON of one version, byte for byte as hashed (``application/json``)."""
+    pub = next((p for p in _publications_or_404(content_type, record_id) if p.version == version), None)
+    if pub is None:
+        abort(404)
+    response = Response(pub.canonical_json.encode("utf-8"), content_type="application/json")
+    response.headers["Content-Disposition"] = content_disposition(
+        "attachment", f"{g.tenant.slug}-{content_type}-{record_id}-v{version}.json")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.set_etag(pub.sha256)
+    response.cache_control.public = True
+    response.cache_control.max_age = FILE_MAX_AGE
+    return response.make_conditional(request)
+
+
+# --------------------------------------------------------------------------- files
+def _visible_attachment(attachment_id: int) -> Attachment:
+    att = db.session.scalar(select(Attachment).where(Attachment.id == attachment_id))
+    if att is None or not (att.public or is_staff()):
+        abort(404)
+    return att
+
+
+def _send_stored(path, att: Attachment, mimetype: str, filename: str, inline: bool):
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=mimetype, conditional=True, etag=att.sha256,
+                         max_age=FILE_MAX_AGE if att.public else 0)
+    response.headers["Content-Disposition"] = content_disposition("inline" if inline else "attachment", filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Chromium's built-in PDF viewer refuses to run in a sandboxed document, so PDFs get the
+    # restrictive policy without `sandbox` (the viewer, not the page, runs the document).
+    csp = "default-src 'none'" if mimetype == "application/pdf" else "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = csp
+    if att.public:
+        response.cache_control.public = True
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.private = True
+        response.cache_control.no_cache = True
+    return response
+
+
+@bp.get("/archivos/<int:attachment_id>/<filename>")
+def attachment(attachment_id: int, filename: str):
+    """An evidence file. Public attachments (of published records) are served to everyone,
+    others only to the tenant's staff (else 404). The URL's file name is cosmetic."""
+    att = _visible_attachment(attachment_id)
+    return _send_stored(stored_path(g.tenant.slug, att.sha256), att, att.mimetype, att.filename,
+                        inline=att.kind in INLINE_KINDS)
+
+
+@bp.get("/archivos/<int:attachment_id>/miniatura")
+def thumbnail(attachment_id: int):
+    """WebP thumbnail of an image attachment (same visibility rule; 404 if none)."""
+    att = _visible_attachment(attachment_id)
+    if att.kind != "image":
+        abort(404)
+    stem = att.filename.rpartition(".")[0] or att.filename
+    return _send_stored(thumbnail_path(g.tenant.slug, att.sha256), att, "image/webp", f"{stem}-miniatura.webp",
+                        inline=True)

@@ -1,0 +1,212 @@
+"""Template context shared by every page: current tenant, navigation, plugin slots, language
+switch, formatting filters and the theme's static files.
+
+Globals (every template): ``current_tenant`` (:class:`~comun_cms.tenancy.Tenant` or ``None``),
+``tenants`` (non-training tenants, for the portal navigation), ``public_menu`` (list of
+:class:`NavLink`), ``slot(name, **context)``, ``has_role(*roles)``, ``lang_urls``
+(``{locale: url}``), ``current_locale``, ``html_lang``, ``locale_names``, ``theme_url(path)``,
+``site_name``.
+
+Filters: ``datetime`` / ``date`` (Babel, tenant time zone), ``markdown`` (sanitized HTML),
+``filesize`` (human size of a byte count). Test: ``web_url`` (an http(s) address).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import zoneinfo
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from flask import Flask, abort, current_app, has_request_context, request, send_file, url_for
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, lazy_gettext as _l, ngettext
+from markupsafe import Markup
+from werkzeug.routing import BuildError
+from werkzeug.security import safe_join
+
+from comun_cms.i18n import LOCALE_NAMES
+from comun_cms.permissions import has_role
+from comun_cms.plugins import flatten, portal_hook, tenant_hook
+from comun_cms.richtext import render_markdown
+from comun_cms.tenancy import Tenant, get_current_tenant
+from comun_cms.themes import theme_static_dirs
+
+log = logging.getLogger(__name__)
+
+#: Name of the cross-state portal (shown in the header when no tenant is current).
+SITE_NAME = _l("CO+MÚN · Citizen observatory")
+#: Seconds browsers may cache theme files and logos.
+STATIC_MAX_AGE = 3600
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """A resolved navigation entry: ``label``, ``url`` and ``active`` (the current page)."""
+
+    label: object
+    url: str
+    active: bool = False
+
+
+def public_menu(tenant: Tenant | None) -> list[NavLink]:
+    """Return the tenant's public navigation.
+
+    Collects ``public_menu_items`` from the plugins the tenant enables, flattens them, sorts
+    them by ``order`` and resolves their URLs. Entries whose endpoint cannot be built are logged
+    and left out. Returns ``[]`` without a tenant.
+    """
+    if tenant is None:
+        return []
+    items = sorted(flatten(tenant_hook(tenant, "public_menu_items")(tenant=tenant)), key=lambda i: i.order)
+    links = []
+    for item in items:
+        try:
+            url = url_for(item.endpoint, tenant=tenant.slug, **item.url_kwargs)
+        except BuildError:
+            log.warning("public menu item %r: endpoint %s cannot be built", item.label, item.endpoint)
+            continue
+        links.append(NavLink(item.label, url, active=has_request_context() and request.path == url))
+    return links
+
+
+def render_slot(name: str, **context) -> Markup:
+    """Return the HTML that plugins put in template slot ``name``.
+
+    Calls ``template_slot(name=, tenant=, context=)`` for the plugins the current tenant enables
+    (on the portal: plugins enabled in at least one tenant) and joins the non-empty results.
+    Plain strings are escaped; ``Markup`` is inserted as is.
+    """
+    tenant = get_current_tenant()
+    caller = tenant_hook(tenant, "template_slot") if tenant else portal_hook("template_slot")
+    results = caller(name=name, tenant=tenant, context=context)
+    return Markup("").join(r for r in results if r)
+
+
+def lang_urls() -> dict[str, str]:
+    """Return ``{locale: url}``: the current URL with ``?lang=<locale>`` for each language
+    (``{}`` outside a request, e.g. a template rendered by a CLI command)."""
+    if not has_request_context():
+        return {}
+    urls = {}
+    for code in current_app.config["LANGUAGES"]:
+        args = request.args.to_dict(flat=False)
+        args["lang"] = [code]
+        urls[code] = request.path + "?" + urlencode(args, doseq=True)
+    return urls
+
+
+def theme_url(filename: str) -> str:
+    """URL of a theme static file, through the tenant's override chain inside a tenant."""
+    if get_current_tenant() is not None:
+        return url_for("public.theme_static", filename=filename)
+    return url_for("theme_static", filename=filename)
+
+
+# --------------------------------------------------------------------------- filters
+def _localize(value: dt.datetime, tz) -> tuple[dt.datetime, bool]:
+    """Return ``(value, rebase)``: converted to ``tz`` (a Tenant, zone name or tzinfo) when given."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    if tz is None:
+        return value, True
+    if isinstance(tz, Tenant):
+        tz = tz.tz
+    elif isinstance(tz, str):
+        tz = zoneinfo.ZoneInfo(tz)
+    return value.astimezone(tz), False
+
+
+def datetime_filter(value: dt.datetime | None, format: str = "medium", tz=None) -> str:
+    """Format an aware (or naive UTC) datetime with Babel in the current tenant's time zone.
+
+    ``format`` is ``short``, ``medium``, ``long``, ``full`` or a CLDR pattern; ``tz`` (a Tenant,
+    IANA name or tzinfo) overrides the zone, e.g. for another tenant's rows on the portal.
+    Returns ``""`` for ``None``.
+    """
+    if value is None:
+        return ""
+    value, rebase = _localize(value, tz)
+    return format_datetime(value, format, rebase=rebase)
+
+
+def date_filter(value: dt.date | dt.datetime | None, format: str = "medium", tz=None) -> str:
+    """Format a date (or the date of a datetime in the tenant's zone) with Babel; ``""`` for None."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value, rebase = _localize(value, tz)
+        return format_date(value, format, rebase=rebase)
+    return format_date(value, format, rebase=False)
+
+
+def filesize_filter(size: int | None) -> str:
+    """Human size of a byte count in the user's locale: ``"512 bytes"``, ``"1.5 MB"``."""
+    size = int(size or 0)
+    if size < 1024:
+        return ngettext("%(num)s byte", "%(num)s bytes", size)
+    value = float(size)
+    for unit in ("KB", "MB", "GB", "TB"):
+        value /= 1024
+        if value < 1024 or unit == "TB":
+            return f"{format_decimal(round(value, 1))}\u00a0{unit}"
+    return str(size)  # pragma: no cover
+
+
+def is_web_url(value) -> bool:
+    """Jinja test ``web_url``: ``True`` for an ``http(s)://`` address (safe to use as a link)."""
+    return isinstance(value, str) and value.lower().startswith(("https://", "http://"))
+
+
+# --------------------------------------------------------------------------- static files
+def serve_theme_file(filename: str):
+    """Send ``filename`` from the first static folder of the theme chain that has it.
+
+    The chain is :func:`comun_cms.themes.theme_static_dirs` of the current tenant (tenant
+    ``static/``, tenant theme, default theme). Paths escaping the folders answer 404.
+    """
+    for folder in theme_static_dirs(get_current_tenant()):
+        path = safe_join(str(folder), filename)
+        if path is not None and os.path.isfile(path):
+            response = send_file(path, max_age=STATIC_MAX_AGE, conditional=True)
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            return response
+    abort(404)
+
+
+# --------------------------------------------------------------------------- wiring
+def _context() -> dict:
+    tenant = get_current_tenant()
+    state = current_app.extensions["comun"]
+    locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    return {
+        "current_tenant": tenant,
+        "tenants": [t for t in state.tenants.values() if not t.training],
+        "public_menu": public_menu(tenant),
+        "slot": render_slot,
+        "has_role": has_role,
+        "lang_urls": lang_urls(),
+        "current_locale": locale,
+        "html_lang": locale.replace("_", "-"),
+        "locale_names": LOCALE_NAMES,
+        "theme_url": theme_url,
+        "site_name": SITE_NAME,
+    }
+
+
+def init_app(app: Flask) -> None:
+    """Install the template context, filters, the ``/theme/<path>`` route and the error pages."""
+    from comun_cms.views import errors
+
+    app.context_processor(_context)
+    app.add_template_filter(datetime_filter, "datetime")
+    app.add_template_filter(date_filter, "date")
+    app.add_template_filter(render_markdown, "markdown")
+    app.add_template_filter(filesize_filter, "filesize")
+    app.add_template_test(is_web_url, "web_url")
+    app.add_url_rule("/theme/<path:filename>", "theme_static", serve_theme_file)
+    errors.init_app(app)
+
+
+__all__ = ["NavLink", "SITE_NAME", "date_filter", "datetime_filter", "filesize_filter", "init_app", "is_web_url",
+           "lang_urls", "public_menu", "render_slot", "serve_theme_file", "theme_url"]
