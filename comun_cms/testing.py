@@ -329,7 +329,7 @@ def browser_login(page, email: str, password: str = PASSWORD) -> None:
     page.goto("/auth/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
 
 
 @pytest.fixture
