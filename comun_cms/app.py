@@ -155,6 +155,8 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
             plugin_name = _plugin_of(pm, bp)
             _register_plugin_blueprint(app, state, bp, plugin_name)
 
+    _check_slugs_against_routes(app, tenants)
+
     from comun_cms.search.service import init_search
     init_search(app)
     from comun_cms.cli import register_cli
@@ -165,6 +167,17 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     return app
+
+
+def _check_slugs_against_routes(app: Flask, tenants: dict[str, Tenant]) -> None:
+    """Refuse a tenant slug equal to the first segment of a portal route (``/buscar``,
+    ``/criterios``...), which would make that tenant's site unreachable."""
+    from comun_cms.tenancy import TenantConfigError
+    taken = {rule.rule.strip("/").split("/")[0] for rule in app.url_map.iter_rules()
+             if not rule.rule.startswith(f"/<{TENANT_ARG}>")}
+    for slug, tenant in tenants.items():
+        if slug in taken:
+            raise TenantConfigError(tenant.path / "tenant.toml", "slug", f"'{slug}' is already a portal address (/{slug})")
 
 
 def _defaults(specs: dict) -> dict:

@@ -60,6 +60,7 @@ def require_role(*roles: str) -> Callable:
             if get_current_tenant() is None or not has_role(*roles):
                 abort(403)
             return view(*args, **kwargs)
+        wrapper.required_roles = roles  # read by the tenant-isolation tests
         return wrapper
     return decorator
 

@@ -133,7 +133,17 @@ def app_config(database_url, tmp_path) -> dict[str, Any]:
         "SEARCH_SYNC": True,
         "SERVER_NAME": None,
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # cheap KDF for speed; production keeps N=2**15
+        # tests assert the English source strings; Spanish-first behaviour is tested with the
+        # `spanish` fixture (tests/test_i18n.py, browser tests)
+        "DEFAULT_LOCALE_OVERRIDE": "en",
     }
+
+
+@pytest.fixture
+def spanish(app):
+    """Serve the app as in production: each tenant's default locale (es_MX), no override."""
+    app.config["DEFAULT_LOCALE_OVERRIDE"] = None
+    return app
 
 
 @pytest.fixture

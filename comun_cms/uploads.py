@@ -155,7 +155,7 @@ def make_thumbnail(src: Path, dest: Path, size: int = 480) -> bool:
                 im = im.convert("RGBA")
             im.save(dest, "WEBP", quality=80)
         return True
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError, SyntaxError):
         return False
 
 

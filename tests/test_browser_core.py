@@ -19,7 +19,7 @@ def _png() -> bytes:
     return buf.getvalue()
 
 
-def test_editor_publishes_page_with_attachment_and_switches_language(app, make_user, page):
+def test_editor_publishes_page_with_attachment_and_switches_language(app, spanish, make_user, page):
     make_user("editora@edomex.test", role="editor")
     browser_login(page, "editora@edomex.test")
     page.wait_for_url(re.compile(r"/edomex/admin/"))

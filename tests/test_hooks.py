@@ -201,9 +201,10 @@ def test_hook_on_publish(app, plugin, tenant):
 def test_hook_search_documents(app, plugin):
     from comun_cms.search.backend import SearchQuery
     service = app.extensions["comun"].search
-    assert service.reindex() >= 3
-    results = service.backend.search(SearchQuery(text="xyzzy"))
-    assert results.total == 3  # one per tenant
+    tenants = app.extensions["comun"].tenants
+    assert service.reindex() >= len(tenants)
+    results = service.backend.search(SearchQuery(text="xyzzy", per_page=50))
+    assert results.total == len(tenants)  # one per tenant
 
 
 def test_hook_demo_data(app, plugin):

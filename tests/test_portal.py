@@ -44,11 +44,11 @@ def text(response) -> str:
 
 
 # --------------------------------------------------------------------------- states
-def test_portal_lists_the_three_states_with_facts_and_sources(client):
+def test_portal_lists_the_three_states_with_facts_and_sources(spanish, client):
     response = client.get("/")
     assert response.status_code == 200
     html = text(response)
-    assert "CO+MÚN · Citizen observatory" in html
+    assert "CO+MÚN · Observatorio ciudadano" in html
     for slug, state, authority in (("edomex", "Estado de México", "INFOEM"), ("hidalgo", "Hidalgo", "ITAIH"),
                                    ("puebla", "Puebla", "ITAIPUE")):
         assert f'href="/{slug}/"' in html and state in html and authority in html

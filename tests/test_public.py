@@ -385,7 +385,7 @@ def test_api_plugins_lists_core_everywhere(client):
 
 
 # --------------------------------------------------------------------------- language
-def test_language_switch_changes_html_lang(client):
+def test_language_switch_changes_html_lang(spanish, client):
     default = text(client.get("/edomex/"))
     assert '<html lang="es-MX">' in default
     assert 'href="/edomex/?lang=en"' in default

@@ -153,3 +153,15 @@ def test_host_resolution(tmp_path, database_url):
     assert by_host.status_code == by_prefix.status_code == 200
     assert "Hidalgo" in by_host.get_data(as_text=True)
     assert client.get("/nonexistent/").status_code == 404
+
+
+def test_slug_that_shadows_a_portal_route_is_refused(tmp_path, database_url):
+    from comun_cms.app import create_app
+    states = tmp_path / "states"
+    shutil.copytree(STATES, states, ignore=shutil.ignore_patterns("capacitacion"))
+    (states / "puebla").rename(states / "acerca")
+    toml = states / "acerca" / "tenant.toml"
+    toml.write_text(toml.read_text().replace('slug = "puebla"', 'slug = "acerca"'))
+    with pytest.raises(TenantConfigError, match="already a portal address"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, "STATES_DIR": str(states),
+                    "INSTANCE_PATH": str(tmp_path / "inst")})

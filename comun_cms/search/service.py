@@ -12,17 +12,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from flask import Flask, current_app, has_request_context
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from comun_cms.extensions import db
 from comun_cms.models import SearchOutbox, utcnow
-from comun_cms.tenancy import all_tenants, tenant_context
+from comun_cms.tenancy import tenant_context
 
 
 def doc_id(tenant_slug: str, content_type: str, record_id: Any) -> str:
@@ -54,7 +54,7 @@ def document_for(content_type, record, tenant) -> dict | None:
         "status": str(fields.get("status") or "published"),
         "language": str(fields.get("language") or "es"),
         "version": int(record.version or 0),
-        "keywords": " ".join(fields.get("keywords") or []),
+        "keywords": [str(k) for k in (fields.get("keywords") or [])],
         "is_demo": bool(getattr(record, "is_demo", False)),
     }
 
@@ -139,7 +139,6 @@ class SearchService:
         (upserts are idempotent). Returns the number of rows applied (0 if another process holds
         the writer lock and ``blocking`` is false).
         """
-        from comun_cms.search.backend import SearchDocument
         applied = 0
         with self.writer_lock(blocking) as got:
             if not got:
@@ -179,7 +178,6 @@ class SearchService:
         """Yield every public search document of every (or the given) tenant via the
         ``search_documents`` hook of the plugins each tenant enables."""
         from comun_cms.plugins import tenant_hook
-        from comun_cms.search.backend import SearchDocument
         state = current_app.extensions["comun"]
         for tenant in (tenants or state.tenants.values()):
             with tenant_context(tenant):
@@ -202,12 +200,72 @@ class SearchService:
                     yield doc
             if tenants:
                 for tenant in tenants:
-                    self.backend.delete_tenant(tenant.slug)
+                    self.backend.delete_documents(self.backend.document_ids_by_tenant(tenant.slug))
                 self.backend.index_documents(list(counted()))
             else:
                 self.backend.rebuild(counted())
             # the outbox is now reflected in the rebuilt index
             return count
+
+
+    def expected_versions(self, tenants=None) -> dict[str, str]:
+        """``{document id: version}`` of every public document in the database."""
+        return {doc.id: str(doc.version) for doc in self.iter_all_documents(tenants)}
+
+    def check(self, tenants=None) -> "CheckReport":
+        """Compare the index with the database (pending outbox rows count as applied).
+
+        Returns a :class:`CheckReport` listing missing, extra and stale document ids.
+        """
+        expected = self.expected_versions(tenants)
+        pending = db.session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
+        if tenants:
+            diffs = [self.backend.check({k: v for k, v in expected.items() if k.startswith(t.slug + ":")}, tenant=t.slug)
+                     for t in tenants]
+            missing = sorted(i for d in diffs for i in d.missing)
+            extra = sorted(i for d in diffs for i in d.extra)
+            stale = sorted(i for d in diffs for i in d.stale)
+        else:
+            d = self.backend.check(expected)
+            missing, extra, stale = d.missing, d.extra, d.stale
+        return CheckReport(len(expected), missing, extra, stale, pending)
+
+    def ensure_ready(self) -> bool:
+        """Run the backend's canary query; if it fails (missing or broken index), rebuild the
+        index from the database. Returns ``True`` if a rebuild was needed."""
+        result = self.backend.canary()
+        if result.ok:
+            return False
+        current_app.logger.warning("search canary failed (%s); rebuilding the index", result.detail)
+        self.retarget(self.index_dir)
+        self.reindex()
+        return True
+
+
+@dataclass
+class CheckReport:
+    """Result of :meth:`SearchService.check`: ``expected`` documents, and the ``missing``,
+    ``extra`` and ``stale`` ids; ``pending`` outbox rows not yet applied."""
+
+    expected: int
+    missing: list[str]
+    extra: list[str]
+    stale: list[str]
+    pending: int
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.extra or self.stale)
+
+    def lines(self) -> list[str]:
+        """Human-readable report lines."""
+        out = [f"{self.expected} documents expected; {self.pending} change(s) waiting in the outbox."]
+        for label, ids in (("missing from the index", self.missing), ("in the index but not public", self.extra),
+                           ("out of date", self.stale)):
+            if ids:
+                out.append(f"{len(ids)} {label}: " + ", ".join(ids[:20]) + (" ..." if len(ids) > 20 else ""))
+        out.append("OK: index and database agree." if self.ok else "The index differs: run `comun search reindex`.")
+        return out
 
 
 def payload_to_document(payload: dict):
@@ -229,17 +287,16 @@ def init_search(app: Flask) -> None:
     service = SearchService(app, factory)
     app.extensions["comun"].search = service
 
-    if app.config.get("SEARCH_SYNC"):
-        @app.after_request
-        def _drain(response):
+    @app.after_request
+    def _drain(response):
+        if app.config.get("SEARCH_SYNC"):
             try:
-                if db.session.new or db.session.dirty:
-                    return response
-                service.drain_outbox()
+                if not (db.session.new or db.session.dirty):
+                    service.drain_outbox()
             except Exception:
                 app.logger.exception("search drain failed")
                 db.session.rollback()
-            return response
+        return response
 
 
 def get_search() -> SearchService:

@@ -96,8 +96,13 @@ def menu_items(tenant, role: str | None) -> list[dict]:
     return out
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _admin_context() -> dict:
+    """Admin layout context (menu, role, labels) for the core admin and every plugin's
+    ``admin_*`` blueprint."""
+    blueprint = (request.blueprint or "").split(".")[0]
+    if blueprint != "admin" and not blueprint.startswith("admin_"):
+        return {}
     tenant = get_current_tenant()
     role = role_in(current_user, tenant)
     return {"admin_menu": menu_items(tenant, role) if tenant else [], "admin_role": role,

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
 import datetime as dt
-import io
 import json
 import time
 from typing import Any, Iterator
@@ -30,7 +28,7 @@ from urllib.parse import quote
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import false, func, or_, select, true
 from werkzeug.exceptions import HTTPException
 
 from comun_cms import api_schemas
@@ -67,7 +65,7 @@ def _rate_limit() -> str:
     return current_app.config.get("API_RATE_LIMIT") or DEFAULT_RATE_LIMIT
 
 
-limiter.limit(_rate_limit)(bp)
+limiter.shared_limit(_rate_limit, scope="api_v1")(bp)
 
 
 # --------------------------------------------------------------------------- errors
@@ -235,10 +233,18 @@ def current_records_query(slugs: list[str], filters: dict):
         A cross-tenant (``all_tenants``) select of the columns the items need, ordered by
         ``(published_at, id)`` in the requested direction, without a limit.
     """
-    stmt = select(*_COLUMNS).where(Publication.is_current == true(), Publication.action != "retract")
-    stmt = stmt.where(Publication.tenant_id == slugs[0]) if len(slugs) == 1 else stmt.where(Publication.tenant_id.in_(slugs))
+    # Planner guidance (measured on SQLite at 100,000 rows): wrapping a column in coalesce()
+    # keeps its index out of the plan. The tenant index never helps an ordered page; without a
+    # type filter the ``published_at`` index gives the order with no sort, with one the
+    # ``(is_current, content_type, published_at, id)`` index does.
+    tenant_col = func.coalesce(Publication.tenant_id, "")
+    current = Publication.is_current == true()
     if filters.get("type"):
-        stmt = stmt.where(Publication.content_type == filters["type"])
+        stmt = select(*_COLUMNS).where(current, Publication.content_type == filters["type"])
+    else:
+        stmt = select(*_COLUMNS).where(func.coalesce(Publication.is_current, false()) == true())
+    stmt = stmt.where(Publication.action != "retract")
+    stmt = stmt.where(tenant_col == slugs[0]) if len(slugs) == 1 else stmt.where(tenant_col.in_(slugs))
     if filters.get("published_after"):
         stmt = stmt.where(Publication.published_at > filters["published_after"])
     if filters.get("published_before"):
@@ -249,17 +255,25 @@ def current_records_query(slugs: list[str], filters: dict):
     desc = sort.startswith("-")
     if filters.get("cursor"):
         when, pub_id = decode_cursor(filters["cursor"], sort)
+        # (published_at, id) < (when, pub_id), written so the range on published_at uses the index
         if desc:
-            stmt = stmt.where(or_(Publication.published_at < when,
-                                  and_(Publication.published_at == when, Publication.id < pub_id)))
+            stmt = stmt.where(Publication.published_at <= when,
+                              or_(Publication.published_at < when, Publication.id < pub_id))
         else:
-            stmt = stmt.where(or_(Publication.published_at > when,
-                                  and_(Publication.published_at == when, Publication.id > pub_id)))
+            stmt = stmt.where(Publication.published_at >= when,
+                              or_(Publication.published_at > when, Publication.id > pub_id))
     if desc:
         stmt = stmt.order_by(Publication.published_at.desc(), Publication.id.desc())
     else:
         stmt = stmt.order_by(Publication.published_at.asc(), Publication.id.asc())
     return all_tenants(stmt)
+
+
+def _q(value: str) -> str:
+    """Percent-encode a path segment (fast path for the usual ASCII letters and digits)."""
+    if value.isdigit() or (value.isascii() and value.replace("_", "").replace("-", "").isalnum()):
+        return value
+    return quote(value, safe="")
 
 
 class UrlMaker:
@@ -269,29 +283,52 @@ class UrlMaker:
     _CT, _RID, _V = "__ct__", "__rid__", 987654321
 
     def __init__(self) -> None:
-        self._history: dict[str, str] = {}
-        self._json: dict[str, str] = {}
+        self._history: dict[str, tuple[str, str, str]] = {}
+        self._json: dict[str, tuple[str, str, str, str]] = {}
 
     def history(self, tenant: str, content_type: str, record_id: str) -> str:
         """Absolute URL of the public history page of a record."""
-        base = self._history.get(tenant)
-        if base is None:
-            base = self._history[tenant] = url_for("public.history", tenant=tenant, content_type=self._CT,
-                                                   record_id=self._RID, _external=True)
-        return base.replace(self._CT, quote(content_type, safe=""), 1).replace(self._RID, quote(record_id, safe=""), 1)
+        parts = self._history.get(tenant)
+        if parts is None:
+            base = url_for("public.history", tenant=tenant, content_type=self._CT, record_id=self._RID, _external=True)
+            head, rest = base.split(self._CT, 1)
+            mid, tail = rest.split(self._RID, 1)
+            parts = self._history[tenant] = (head, mid, tail)
+        return parts[0] + _q(content_type) + parts[1] + _q(record_id) + parts[2]
 
     def canonical(self, tenant: str, content_type: str, record_id: str, version: int) -> str:
         """Absolute URL of the canonical JSON of one version."""
-        base = self._json.get(tenant)
-        if base is None:
-            base = self._json[tenant] = url_for("public.history_json", tenant=tenant, content_type=self._CT,
-                                                record_id=self._RID, version=self._V, _external=True)
-        return (base.replace(self._CT, quote(content_type, safe=""), 1).replace(self._RID, quote(record_id, safe=""), 1)
-                .replace(f"v{self._V}.json", f"v{int(version)}.json", 1))
+        parts = self._json.get(tenant)
+        if parts is None:
+            base = url_for("public.history_json", tenant=tenant, content_type=self._CT, record_id=self._RID,
+                           version=self._V, _external=True)
+            head, rest = base.split(self._CT, 1)
+            mid, rest = rest.split(self._RID, 1)
+            vhead, tail = rest.split(str(self._V), 1)
+            parts = self._json[tenant] = (head, mid, vhead, tail)
+        return parts[0] + _q(content_type) + parts[1] + _q(record_id) + parts[2] + str(int(version)) + parts[3]
 
 
 def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    text = value.isoformat()
+    if text.endswith("+00:00"):
+        return text[:-6] + "Z"
+    return value.astimezone(dt.timezone.utc).isoformat()[:-6] + "Z"
+
+
+def raw_content(canonical_json: str) -> str:
+    """Return the ``content`` member of a publication's canonical JSON as JSON text, without
+    parsing the document.
+
+    RFC 8785 sorts keys and adds no whitespace, so the top-level ``content`` value sits between
+    ``,"content":`` (after ``attachments``, whose objects have fixed keys) and the last
+    unescaped ``,"content_type":"``. Falls back to parsing when the markers are missing.
+    """
+    start = canonical_json.find(',"content":')
+    end = canonical_json.rfind(',"content_type":"')
+    if start < 0 or end < start:
+        return json.dumps(json.loads(canonical_json).get("content"), ensure_ascii=False, separators=(",", ":"))
+    return canonical_json[start + 11:end]
 
 
 def record_item(row: Any, urls: UrlMaker) -> dict:
@@ -312,10 +349,27 @@ def record_item(row: Any, urls: UrlMaker) -> dict:
     }
 
 
+def record_item_json(row: Any, urls: UrlMaker) -> str:
+    """Like :func:`record_item` but returns the item as JSON text, splicing the stored canonical
+    JSON of the content in as is (no parse and re-serialization: the list endpoint's hot path)."""
+    meta = {
+        "tenant": row.tenant_id, "content_type": row.content_type, "record_id": row.record_id,
+        "version": row.version, "action": row.action, "reason": row.reason or "", "title": row.title or "",
+        "published_at": _iso(row.published_at), "content_sha256": row.sha256,
+        "url": urls.history(row.tenant_id, row.content_type, row.record_id),
+        "canonical_json_url": urls.canonical(row.tenant_id, row.content_type, row.record_id, row.version),
+        "is_demo": bool(row.is_demo),
+    }
+    return json.dumps(meta, ensure_ascii=False)[:-1] + ',"content":' + raw_content(row.canonical_json) + "}"
+
+
 def conditional_json(body: Any, last_modified: dt.datetime | None = None, max_age: int = 0) -> Response:
-    """Return ``body`` as JSON with a strong ETag (hash of the body) and ``Last-Modified``;
+    """Return ``body`` (data, or JSON text already serialized) as JSON with a strong ETag (hash of the body) and ``Last-Modified``;
     answers 304 when the request's ``If-None-Match`` / ``If-Modified-Since`` match."""
-    response = jsonify(body)
+    if isinstance(body, str):
+        response = current_app.response_class(body, mimetype="application/json")
+    else:
+        response = jsonify(body)
     response.add_etag()
     if last_modified is not None:
         response.last_modified = last_modified
@@ -331,20 +385,33 @@ def _tenant_or_404():
     return tenant
 
 
+def last_change(slugs: list[str], content_type: str | None = None) -> dt.datetime | None:
+    """Time of the newest publication of any kind (publish, correct or retract) in ``slugs``
+    (and of ``content_type``), or ``None``: the list's ``Last-Modified``, so a retraction or a
+    correction also makes cached lists stale."""
+    tenant_col = func.coalesce(Publication.tenant_id, "")  # keep the published_at index in the plan
+    stmt = select(Publication.published_at).where(
+        tenant_col == slugs[0] if len(slugs) == 1 else tenant_col.in_(slugs))
+    if content_type:
+        stmt = stmt.where(Publication.content_type == content_type)
+    return db.session.scalar(all_tenants(stmt.order_by(Publication.published_at.desc()).limit(1)))
+
+
 def _list(slugs: list[str], filters: dict, endpoint: str) -> Response:
     limit = filters["limit"]
     rows = list(db.session.execute(current_records_query(slugs, filters).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     urls = UrlMaker()
-    items = [record_item(r, urls) for r in rows]
+    items = ",".join(record_item_json(r, urls) for r in rows)
     next_cursor = encode_cursor(filters["sort"], rows[-1].published_at, rows[-1].id) if more else None
     next_url = None
     if next_cursor:
         args = {k: v for k, v in request.args.items() if k != "cursor"}
         next_url = url_for(endpoint, **args, cursor=next_cursor, _external=True)
-    last = max((r.published_at for r in rows), default=None)
-    return conditional_json({"data": items, "next_cursor": next_cursor, "next_url": next_url}, last)
+    last = last_change(slugs, filters.get("type"))
+    tail = json.dumps({"next_cursor": next_cursor, "next_url": next_url})
+    return conditional_json('{"data":[' + items + "]," + tail[1:], last)
 
 
 # --------------------------------------------------------------------------- routes
@@ -535,54 +602,79 @@ def types():
 
 
 # --------------------------------------------------------------------------- exports
-def iter_export_rows(slugs: list[str], filters: dict) -> Iterator[dict]:
-    """Yield every matching current record as an item of :func:`record_item`, streaming from the
-    database ``EXPORT_BATCH`` rows at a time (``yield_per``; server-side cursor on PostgreSQL),
-    oldest first."""
+def _export_result(slugs: list[str], filters: dict):
     stmt = current_records_query(slugs, {**filters, "sort": "published_at", "cursor": None})
+    return db.session.execute(stmt.execution_options(yield_per=EXPORT_BATCH, stream_results=True))
+
+
+def iter_export_rows(slugs: list[str], filters: dict) -> Iterator[str]:
+    """Yield every matching current record as the JSON text of an item (:func:`record_item_json`),
+    streaming from the database ``EXPORT_BATCH`` rows at a time (``yield_per``; server-side
+    cursor on PostgreSQL), oldest first."""
     urls = UrlMaker()
-    result = db.session.execute(stmt.execution_options(yield_per=EXPORT_BATCH, stream_results=True))
+    result = _export_result(slugs, filters)
     try:
         for row in result:
-            yield record_item(row, urls)
+            yield record_item_json(row, urls)
     finally:
         result.close()
 
 
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
+def _csv_quoted(value: str) -> str:
+    """An RFC 4180 quoted field: wrapped in double quotes, inner quotes doubled."""
+    return '"' + value.replace('"', '""') + '"'
 
 
-def iter_records_csv(items: Iterator[dict]) -> Iterator[str]:
-    """Yield CSV text (UTF-8 BOM first, RFC 4180, CRLF) of export items: one line per record with
-    the columns of :data:`EXPORT_FIELDS`; ``content`` is the record's content as JSON text."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    yield "\ufeff"
-    writer.writerow(EXPORT_FIELDS)
-    for i, item in enumerate(items, 1):
-        writer.writerow([_csv_cell(item[name]) for name in EXPORT_FIELDS])
-        if i % 500 == 0:
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue()
+def iter_records_csv(slugs: list[str], filters: dict) -> Iterator[str]:
+    """Yield the CSV export (UTF-8 BOM first, RFC 4180, CRLF) of the current records matching
+    ``filters`` in tenants ``slugs``: a header of :data:`EXPORT_FIELDS` then one line per record,
+    oldest first; ``content`` is the record's content as canonical JSON text.
+
+    Rows stream from the database ``EXPORT_BATCH`` at a time, so memory stays flat whatever the
+    size. Lines are formatted directly (free text is always quoted; slugs, numbers, hashes,
+    times and URLs never need quoting), which is several times faster than :mod:`csv` for long
+    JSON cells and reads back identically with any RFC 4180 reader.
+    """
+    yield "\ufeff" + ",".join(EXPORT_FIELDS) + "\r\n"
+    if not slugs:
+        return
+    history: dict[str, tuple[str, str, str]] = {}
+    canonical: dict[str, tuple[str, str, str, str]] = {}
+    urls = UrlMaker()
+    quoted_types: dict[str, str] = {}
+    result = _export_result(slugs, filters)
+    try:
+        for rows in result.partitions():
+            lines = []
+            for _id, tenant, ctype, rid, version, action, _reason, title, published_at, sha, demo, doc in rows:
+                h = history.get(tenant)
+                if h is None:
+                    urls.history(tenant, "x", "x")
+                    urls.canonical(tenant, "x", "x", 1)
+                    h, c = history[tenant], canonical[tenant] = urls._history[tenant], urls._json[tenant]
+                c = canonical[tenant]
+                qt = quoted_types.get(ctype)
+                if qt is None:
+                    qt = quoted_types[ctype] = _q(ctype)
+                qr = rid if rid.isdigit() else _q(rid)
+                lines.append(
+                    f"{tenant},{ctype},{_csv_quoted(rid)},{version},{action},{_iso(published_at)},{sha},"
+                    f"{'true' if demo else 'false'},{_csv_quoted(title or '')},{h[0]}{qt}{h[1]}{qr}{h[2]},"
+                    f"{c[0]}{qt}{c[1]}{qr}{c[2]}{version}{c[3]},{_csv_quoted(raw_content(doc))}\r\n")
+            yield "".join(lines)
+    finally:
+        result.close()
 
 
-def iter_records_json(items: Iterator[dict], meta: dict) -> Iterator[str]:
-    """Yield a JSON document ``{**meta, "records": [item, ...]}`` in chunks."""
+def iter_records_json(items: Iterator[str], meta: dict) -> Iterator[str]:
+    """Yield a JSON document ``{**meta, "records": [item, ...]}`` in chunks; ``items`` are the
+    records already serialized as JSON text."""
     head = json.dumps(meta, ensure_ascii=False)
     yield head[:-1] + (', "records": [' if meta else '"records": [')
     first = True
     chunk: list[str] = []
     for item in items:
-        chunk.append(("" if first else ",") + json.dumps(item, ensure_ascii=False))
+        chunk.append(("" if first else ",") + item)
         first = False
         if len(chunk) >= 500:
             yield "".join(chunk)
@@ -594,10 +686,10 @@ def export_response(slugs: list[str], filters: dict, fmt: str, filename: str) ->
     """Stream the records export as ``csv`` or ``json`` with a download file name."""
     from comun_cms.views.public import content_disposition
 
-    items = iter_export_rows(slugs, filters) if slugs else iter(())
     if fmt == "csv":
-        body, mimetype = iter_records_csv(items), "text/csv; charset=utf-8"
+        body, mimetype = iter_records_csv(slugs, filters), "text/csv; charset=utf-8"
     else:
+        items = iter_export_rows(slugs, filters) if slugs else iter(())
         meta = {"generated_at": _iso(dt.datetime.now(dt.timezone.utc)), "tenants": slugs,
                 "licence": current_app.config.get("OPEN_DATA_LICENCE", "CC-BY-4.0")}
         body, mimetype = iter_records_json(items, meta), "application/json"

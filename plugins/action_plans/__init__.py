@@ -22,6 +22,13 @@ def register_migrations():
 
 
 @hookimpl
+def register_translations():
+    from pathlib import Path
+    path = Path(__file__).resolve().parent / "translations"
+    return str(path) if path.is_dir() else None
+
+
+@hookimpl
 def tenant_settings():
     from flask_babel import lazy_gettext as _l
 

@@ -10,13 +10,20 @@ __version__ = "0.1.0"
 
 @hookimpl
 def register_models():
-    from .models import ALL_MODELS
+    from .models import ALL_MODELS, install_immutability_guard
+    install_immutability_guard()
     return list(ALL_MODELS)
 
 
 @hookimpl
 def register_migrations():
     return str((Path(__file__).parent / "migrations" / "versions").resolve())
+
+
+@hookimpl
+def register_translations():
+    folder = Path(__file__).parent / "translations"
+    return str(folder.resolve()) if folder.is_dir() else None
 
 
 @hookimpl

@@ -1,0 +1,58 @@
+"""Browser test: an editor exports nothing by hand — she uploads an edited CSV, checks the
+preview, applies it, and the public chart changes."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from comun_cms.testing import PASSWORD
+
+
+def log_in(page, email: str) -> None:
+    """Log in through the real login form (the header also holds a search form, so the login
+    form is addressed by its action)."""
+    page.goto("/auth/login")
+    page.fill('form[action$="/auth/login"] input[name=email]', email)
+    page.fill('form[action$="/auth/login"] input[name=password]', PASSWORD)
+    page.click('form[action$="/auth/login"] button[type=submit]')
+    page.wait_for_load_state()
+
+
+@pytest.mark.browser
+def test_editor_imports_a_csv_and_the_public_chart_changes(app, page, make_user, make_plan):
+    plan_id = make_plan(title="Plan del navegador", commitments=[{"title": "Compromiso del navegador", "milestones": [
+        ("Diagnóstico", 50, "completed", 100, None, None), ("Publicación", 50, "not_started", 0, None, None)]}])
+    make_user("editora@edomex.test", role="editor")
+
+    page.goto(f"/edomex/planes-de-accion/{plan_id}?lang=en")
+    row = page.locator("tr", has_text="Compromiso del navegador")
+    assert re.search(r"50\s%", row.inner_text())
+    assert "Completed: 50.0" in row.inner_text() and "Not started: 50.0" in row.inner_text()
+
+    log_in(page, "editora@edomex.test")
+    exported = page.request.get(f"/edomex/admin/planes-de-accion/{plan_id}/exportar.csv?sep=semicolon")
+    assert exported.ok
+    text = exported.body().decode("utf-8")
+    edited = text.replace(";Publicación;;;;not_started;0;", ";Publicación;;;;completed;100;")
+    assert edited != text
+
+    page.goto(f"/edomex/admin/planes-de-accion/{plan_id}/importar")
+    page.set_input_files("input[type=file][name=file]", files=[{
+        "name": "plan-editado.csv", "mimeType": "text/csv", "buffer": edited.encode("utf-8")}])
+    page.click('form[action$="/importar"] button[type=submit]')
+    preview = page.locator("#preview-title").locator("xpath=..")
+    assert "Milestone 1.2" in preview.inner_text() and "Completed" in preview.inner_text()
+    page.fill('form[action$="/importar/aplicar"] textarea[name=reason]', "Avance aprobado en sesión del STL")
+    page.click('form[action$="/importar/aplicar"] button[type=submit]')
+    assert "Import applied" in page.locator(".flashes").inner_text()
+
+    page.goto(f"/edomex/planes-de-accion/{plan_id}")
+    row = page.locator("tr", has_text="Compromiso del navegador")
+    assert re.search(r"100\s%", row.inner_text())
+    assert "Completed: 100.0" in row.inner_text() and "Not started" not in row.inner_text()
+    assert page.locator('tr:has-text("Compromiso del navegador") svg rect[width="100.0"][fill="#43a047"]').count() == 1
+
+    page.click('a:has-text("Compromiso del navegador")')
+    page.click('a:has-text("Version history")')
+    assert "Avance aprobado en sesión del STL" in page.locator("main").inner_text()

@@ -1,0 +1,224 @@
+"""Full audit of a tenant's log from the database: ``comun notary audit <slug>``.
+
+Recomputes, without trusting any stored hash: every publication's SHA-256 from its canonical
+JSON, every entry's leaf hash and its fields against its publication, the hash chain
+(``previous_entry_hash``) and ``previous_version_index``, every stored tree node, the root at
+every checkpoint size, every checkpoint signature (with the tenant's log keys, retired ones
+included) and every cosignature (with the witness keys of the other tenants and of the extra
+witnesses). Each problem is a :class:`Fault` naming the record, entry, node or checkpoint.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import select
+
+from comun_cms.extensions import db
+from comun_cms.models import Publication
+from comun_cms.tenancy import tenant_context
+from plugins.notary import service
+from plugins.notary.models import Checkpoint, Cosignature, Entry, LogHead, Node
+from plugins.notary.tlog import checkpoint as tcp
+from plugins.notary.tlog import cosignature as tcs
+from plugins.notary.tlog import merkle, note
+
+#: Node mismatches listed one by one before they are only counted.
+MAX_NODE_FAULTS = 20
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One problem: ``kind`` (publication | entry | node | checkpoint | cosignature | head),
+    ``where`` (e.g. ``"entry 12"``) and a ``message`` that says what is wrong."""
+
+    kind: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass
+class AuditReport:
+    """Result of :func:`audit_tenant`: ``faults`` and counts of what was checked."""
+
+    tenant: str
+    faults: list[Fault] = field(default_factory=list)
+    publications: int = 0
+    entries: int = 0
+    nodes: int = 0
+    checkpoints: int = 0
+    cosignatures: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults
+
+
+def _pub_name(pid: int, pub: tuple) -> str:
+    return f"{pub[0]} {pub[1]} version {pub[2]} (publication {pid})"
+
+
+def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> AuditReport:
+    """Audit ``tenant``'s log. Returns an :class:`AuditReport` (never raises for bad data)."""
+    say = progress or (lambda message: None)
+    report = AuditReport(tenant.slug)
+    faults = report.faults
+    with tenant_context(tenant):
+        session = db.session
+        # ---- publications: (content_type, record_id, version, action, sha256, previous_id)
+        pubs: dict[int, tuple] = {}
+        sha256 = hashlib.sha256
+        for pid, ct, rid, ver, act, canonical, sha, prev in session.execute(
+                select(Publication.id, Publication.content_type, Publication.record_id, Publication.version,
+                       Publication.action, Publication.canonical_json, Publication.sha256,
+                       Publication.previous_id)).tuples():
+            pubs[pid] = (ct, rid, ver, act, sha, prev)
+            if sha256(canonical.encode("utf-8")).hexdigest() != sha:
+                faults.append(Fault("publication", _pub_name(pid, pubs[pid]),
+                                    "the published content does not match its SHA-256 (content changed in the database)"))
+        report.publications = len(pubs)
+        say(f"{len(pubs)} publications checked")
+
+        # ---- entries, chain, leaves
+        leaves: list[bytes] = []
+        index_of_pub: dict[int, int] = {}
+        expected = 0
+        prev_leaf_hex = None
+        slug = tenant.slug
+        leaf_hash = merkle.leaf_hash
+        loads = json.loads
+        rows = session.execute(select(Entry.index, Entry.publication_id, Entry.entry, Entry.leaf_hash,
+                                      Entry.content_sha256).order_by(Entry.index)).tuples().all()
+        docs = []
+        for index, pid, entry, stored_leaf, entry_sha in rows:
+            if index != expected:
+                gap = f"{expected}" if index == expected + 1 else f"{expected}-{index - 1}"
+                faults.append(Fault("entry", f"entry {gap}", "missing from the log (deleted)"))
+                expected = index
+            data = entry.encode("utf-8")
+            leaf = leaf_hash(data)
+            leaf_hex = leaf.hex()
+            if leaf_hex != stored_leaf:
+                faults.append(Fault("entry", f"entry {index}", "its stored leaf hash does not match the entry bytes"))
+            try:
+                doc = loads(entry)
+                if not isinstance(doc, dict):
+                    raise ValueError("not an object")
+            except ValueError:
+                faults.append(Fault("entry", f"entry {index}", "the entry is not valid JSON"))
+                doc = {}
+            pub = pubs.get(pid)
+            if pub is None:
+                faults.append(Fault("entry", f"entry {index}", f"its publication {pid} is missing"))
+            else:
+                ct, rid, ver, act, sha, _prev = pub
+                if doc.get("content_sha256") != sha or entry_sha != sha:
+                    faults.append(Fault("entry", f"entry {index} ({_pub_name(pid, pub)})",
+                                        "the content SHA-256 in the log does not match the publication"))
+                if (doc.get("tenant"), doc.get("content_type"), doc.get("record_id"), doc.get("version"),
+                        doc.get("action")) != (slug, ct, rid, ver, act):
+                    for key, value in (("tenant", slug), ("content_type", ct), ("record_id", rid),
+                                       ("version", ver), ("action", act)):
+                        if doc.get(key) != value:
+                            faults.append(Fault("entry", f"entry {index} ({_pub_name(pid, pub)})",
+                                                f"field {key} is {doc.get(key)!r}, the publication says {value!r}"))
+            if doc.get("previous_entry_hash") != prev_leaf_hex:
+                where = f"entry {index}" + (f" ({_pub_name(pid, pub)})" if pub is not None else "")
+                faults.append(Fault("entry", where, "hash chain broken: previous_entry_hash does not match the "
+                                    f"entry before it (index {index - 1})" if index else
+                                    "hash chain broken: the first entry must have previous_entry_hash null"))
+            docs.append((index, pid, doc.get("previous_version_index"), pub))
+            index_of_pub[pid] = index
+            leaves.append(leaf)
+            prev_leaf_hex = leaf_hex
+            expected = index + 1
+        for index, pid, got, pub in docs:
+            if pub is None:
+                continue
+            want = index_of_pub.get(pub[5]) if pub[5] else None
+            if got != want:
+                faults.append(Fault("entry", f"entry {index} ({_pub_name(pid, pub)})",
+                                    f"previous_version_index is {got!r}, expected {want!r}"))
+        for pid, pub in pubs.items():
+            if pid not in index_of_pub:
+                faults.append(Fault("publication", _pub_name(pid, pub), "is not in the log"))
+        report.entries = len(rows)
+        say(f"{len(rows)} entries checked")
+
+        # ---- nodes and roots
+        cps = session.scalars(select(Checkpoint).order_by(Checkpoint.size)).all()
+        want_sizes = {cp.size for cp in cps}
+        roots: dict[int, bytes] = {}
+        if 0 in want_sizes:
+            roots[0] = merkle.EMPTY_ROOT
+        stored = {(lv, ix): bytes(h) for lv, ix, h in
+                  session.execute(select(Node.level, Node.index, Node.hash)).tuples()}
+        report.nodes = len(stored)
+        cr = merkle.CompactRange()
+        node_faults = 0
+        for leaf in leaves:
+            for level, idx, h in cr.append(leaf):
+                got = stored.get((level, idx))
+                if got != h:
+                    node_faults += 1
+                    if node_faults <= MAX_NODE_FAULTS:
+                        faults.append(Fault("node", f"node (level {level}, index {idx})",
+                                            "missing" if got is None else "stored hash differs from the recomputed one"))
+            if cr.size in want_sizes:
+                roots[cr.size] = cr.root()
+        if node_faults > MAX_NODE_FAULTS:
+            faults.append(Fault("node", "nodes", f"{node_faults - MAX_NODE_FAULTS} more node mismatches"))
+        say(f"{len(stored)} nodes checked")
+
+        # ---- checkpoints and cosignatures
+        ring = service.keyring(tenant, create=False)
+        verifiers = [note.new_verifier(v) for v in ring.log_vkeys] if ring else []
+        origin = service.log_origin(tenant)
+        witness_verifiers = []
+        for other in service.peer_tenants(tenant):
+            oring = service.keyring(other, create=False)
+            witness_verifiers += [tcs.new_cosignature_verifier(v) for v in (oring.witness_vkeys if oring else [])]
+        witness_verifiers += [v for v, _url in service._parse_extra_witnesses(tenant)]
+        for cp in cps:
+            where = f"checkpoint {cp.id} (size {cp.size})"
+            try:
+                body, _n = tcp.open_checkpoint(cp.note.encode("utf-8"), verifiers, origin=origin)
+            except ValueError as exc:
+                faults.append(Fault("checkpoint", where, f"signature or format does not verify: {exc}"))
+                continue
+            if body.size != cp.size or body.root_hash.hex() != cp.root_hash:
+                faults.append(Fault("checkpoint", where, "the stored size or root differs from the signed note"))
+            if cp.size > len(leaves):
+                faults.append(Fault("checkpoint", where, f"covers {cp.size} entries but the log has {len(leaves)}"))
+            elif roots.get(cp.size) != body.root_hash:
+                faults.append(Fault("checkpoint", where, "its signed root hash does not match the entries "
+                                    "(the log was changed after it was signed)"))
+            cp_body = body.body_bytes()
+            for cs in session.scalars(select(Cosignature).where(Cosignature.checkpoint_id == cp.id)):
+                report.cosignatures += 1
+                ok = False
+                for v in witness_verifiers:
+                    if v.name == cs.witness:
+                        try:
+                            tcs.verify_cosignature(cp_body, cs.line.rstrip("\n"), v)
+                            ok = True
+                            break
+                        except ValueError:
+                            continue
+                if not ok:
+                    faults.append(Fault("cosignature", f"cosignature of {cs.witness} on {where}", "does not verify"))
+        report.checkpoints = len(cps)
+        say(f"{len(cps)} checkpoints and {report.cosignatures} cosignatures checked")
+
+        head = session.scalar(select(LogHead))
+        if head is not None:
+            if head.size != expected:
+                faults.append(Fault("head", "log head", f"says {head.size} entries, the log has {expected}"))
+            if leaves and head.last_leaf_hash != (prev_leaf_hex or ""):
+                faults.append(Fault("head", "log head", "its last leaf hash is not the last entry's"))
+    return report

@@ -1,0 +1,158 @@
+"""``comun notary ...`` commands: keygen, rotate, checkpoint, audit, verify.
+
+* ``keygen [--tenant SLUG]``: create log and witness keys (idempotent; prints verifier keys only).
+* ``rotate --tenant SLUG [--overlap-days N] [--which log|witness|both]``: add new keys; the old ones
+  keep signing N days, and their verifier keys stay published.
+* ``checkpoint [--tenant SLUG] [--watch SECONDS] [--quiet]``: sign the latest size of each log (batch
+  mode) and ask every witness for cosignatures; ``--watch`` repeats every SECONDS (a worker).
+* ``audit SLUG``: recompute and check everything from the database; exit 1 on faults.
+* ``verify RECEIPT ENTRY --policy POLICY [--origin ORIGIN]``: check a receipt offline (no
+  database, no server); exit 1 when it does not verify.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from comun_cms.extensions import db
+
+
+@click.group("notary", help="Transparency log of publications: keys, checkpoints, audit, receipts.")
+def notary_group() -> None:
+    pass
+
+
+def _tenants(slug: str | None):
+    from plugins.notary.service import notary_tenants
+    tenants = notary_tenants()
+    if slug is None:
+        return tenants
+    for t in tenants:
+        if t.slug == slug:
+            return [t]
+    valid = ", ".join(t.slug for t in tenants)
+    raise click.BadParameter(f"unknown tenant '{slug}' or notary not enabled; valid: {valid}", param_hint="SLUG")
+
+
+@notary_group.command("keygen")
+@click.option("--tenant", "slug", metavar="SLUG", help="Only this tenant (default: every tenant).")
+@with_appcontext
+def keygen_cmd(slug: str | None) -> None:
+    """Create the log and witness keys of each tenant in the instance folder (mode 0600)."""
+    from plugins.notary.keys import KeyringError, ensure_keys
+    from plugins.notary.service import log_origin
+    for t in _tenants(slug):
+        try:
+            ring, created = ensure_keys(current_app.instance_path, t.slug, log_origin(t))
+        except KeyringError as exc:
+            raise click.ClickException(str(exc))
+        click.echo(f"{t.slug}: {'created' if created else 'already present'}")
+        click.echo(f"  log     {ring.log_vkeys[-1]}")
+        click.echo(f"  witness {ring.witness_vkeys[-1]}")
+
+
+@notary_group.command("rotate")
+@click.option("--tenant", "slug", required=True, metavar="SLUG", help="Tenant whose keys rotate.")
+@click.option("--overlap-days", default=30.0, show_default=True, type=click.FloatRange(min=0),
+              help="Days the old key keeps signing beside the new one.")
+@click.option("--which", type=click.Choice(["log", "witness", "both"]), default="both", show_default=True)
+@with_appcontext
+def rotate_cmd(slug: str, overlap_days: float, which: str) -> None:
+    """Add new keys; old keys sign beside them for the overlap, then retire (still published)."""
+    from plugins.notary.keys import KeyringError, rotate_keys
+    from plugins.notary.service import log_origin
+    t = _tenants(slug)[0]
+    kinds = ("log", "witness") if which == "both" else (which,)
+    try:
+        ring = rotate_keys(current_app.instance_path, t.slug, log_origin(t), overlap_days, kinds)
+    except KeyringError as exc:
+        raise click.ClickException(str(exc))
+    for kind in kinds:
+        click.echo(f"{t.slug}: new {kind} key {(ring.log_vkeys if kind == 'log' else ring.witness_vkeys)[-1]}")
+
+
+@notary_group.command("checkpoint")
+@click.option("--tenant", "slug", metavar="SLUG", help="Only this tenant (default: every tenant).")
+@click.option("--watch", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+              help="Keep running, signing every SECONDS.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@with_appcontext
+def checkpoint_cmd(slug: str | None, watch: float | None, quiet: bool) -> None:
+    """Sign a checkpoint of each log's latest size and gather witness cosignatures."""
+    from comun_cms.tenancy import tenant_context
+    from plugins.notary.service import NotaryError, request_cosignatures, sign_checkpoint
+    failed = False
+    while True:
+        for t in _tenants(slug):
+            try:
+                with tenant_context(t):
+                    cp = sign_checkpoint(t)
+                    size = cp.size
+                    db.session.commit()
+            except NotaryError as exc:
+                db.session.rollback()
+                click.echo(f"{t.slug}: {exc}", err=True)
+                failed = True
+                continue
+            results = request_cosignatures(t)
+            if not quiet:
+                summary = ", ".join(f"{k}: {v}" for k, v in results.items()) or "no witnesses"
+                click.echo(f"{t.slug}: checkpoint of {size} entries; {summary}")
+        if watch is None:
+            break
+        time.sleep(watch)
+    if failed:
+        sys.exit(1)
+
+
+@notary_group.command("audit")
+@click.argument("slug")
+@click.option("--quiet", is_flag=True, help="Print only the faults.")
+@with_appcontext
+def audit_cmd(slug: str, quiet: bool) -> None:
+    """Recompute every content hash, leaf, node, root and signature of SLUG's log; exit 1 on faults."""
+    from plugins.notary.audit import audit_tenant
+    t = _tenants(slug)[0]
+    report = audit_tenant(t, None if quiet else (lambda m: click.echo(f"  {m}")))
+    for fault in report.faults:
+        click.echo(f"FAULT {fault}")
+    if report.ok:
+        if not quiet:
+            click.echo(f"{slug}: OK ({report.entries} entries, {report.checkpoints} checkpoints)")
+        return
+    click.echo(f"{slug}: {len(report.faults)} fault(s)", err=True)
+    sys.exit(1)
+
+
+@notary_group.command("verify")
+@click.argument("receipt", type=click.Path(exists=True, dir_okay=False))
+@click.argument("entry", type=click.Path(exists=True, dir_okay=False))
+@click.option("--policy", "policy_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="C2SP tlog-policy file (e.g. downloaded from /<tenant>/notary/policy).")
+@click.option("--origin", default=None, help="Require this log origin.")
+def verify_cmd(receipt: str, entry: str, policy_path: str, origin: str | None) -> None:
+    """Verify a receipt (.tlog-proof) for a log entry offline, against a trust policy."""
+    from plugins.notary.tlog.policy import parse_policy
+    from plugins.notary.tlog.proof import verify_receipt
+    try:
+        with open(policy_path, "rb") as fh:
+            pol = parse_policy(fh.read())
+    except ValueError as exc:
+        click.echo(f"NO MATCH: policy {policy_path}: {exc}", err=True)
+        sys.exit(2)
+    with open(receipt, "rb") as fh:
+        receipt_bytes = fh.read()
+    with open(entry, "rb") as fh:
+        entry_bytes = fh.read()
+    try:
+        v = verify_receipt(receipt_bytes, entry_bytes, pol, origin=origin)
+    except ValueError as exc:
+        click.echo(f"NO MATCH: {exc}", err=True)
+        sys.exit(1)
+    wit = ", ".join(v.witnesses) or "none"
+    click.echo(f"OK: entry {v.index} is in {v.checkpoint.origin} (size {v.checkpoint.size}); "
+               f"log key {v.log_key.split('+')[0]}; cosigned by: {wit}")

@@ -1,0 +1,119 @@
+"""Database models of the notary plugin: one append-only transparency log per tenant.
+
+* :class:`LogHead`       one row per tenant, locked ``FOR UPDATE`` while appending (PostgreSQL)
+* :class:`Entry`         the log entries (canonical JSON of publication events), by leaf index
+* :class:`Digest`        SHA-256 digests found in an entry (content and attachments), for lookup
+* :class:`Node`          stored perfect-subtree hashes ``(level, index)`` (RFC 6962 / tlog-tiles)
+* :class:`Checkpoint`    every signed checkpoint (C2SP tlog-checkpoint in a signed note)
+* :class:`Cosignature`   witness cosignature lines gathered for a checkpoint
+* :class:`WitnessState`  what this tenant's witness last cosigned, per log origin
+
+Sources: RFC 6962 / RFC 9162 section 2.1; C2SP tlog-checkpoint, tlog-witness, tlog-tiles.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from comun_cms.extensions import db
+from comun_cms.models import TenantScoped, UTCDateTime, utcnow
+
+
+class LogHead(TenantScoped, db.Model):
+    """The head of a tenant's log: ``size`` (number of entries) and ``last_leaf_hash`` (hex
+    SHA-256 leaf hash of entry ``size - 1``, ``""`` when empty). Appending locks this row."""
+
+    __tablename__ = "notary_log_heads"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(default=0, nullable=False)
+    last_leaf_hash: Mapped[str] = mapped_column(String(64), default="", nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class Entry(TenantScoped, db.Model):
+    """One log entry. ``entry`` is the RFC 8785 canonical JSON that is leaf-hashed
+    (``leaf_hash`` = hex SHA-256(0x00 || entry)). ``index`` is the zero-based leaf index."""
+
+    __tablename__ = "notary_entries"
+    __table_args__ = (UniqueConstraint("tenant_id", "index"),
+                      Index("ix_notary_entries_record", "tenant_id", "content_type", "record_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    index: Mapped[int] = mapped_column(nullable=False)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), unique=True, nullable=False)
+    content_type: Mapped[str] = mapped_column(String(60), nullable=False)
+    record_id: Mapped[str] = mapped_column(String(60), nullable=False)
+    version: Mapped[int] = mapped_column(nullable=False)
+    action: Mapped[str] = mapped_column(String(10), nullable=False)
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    entry: Mapped[str] = mapped_column(Text, nullable=False)
+    leaf_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class Digest(TenantScoped, db.Model):
+    """A SHA-256 found in a logged publication: ``kind`` ``content`` (the publication's own
+    hash) or ``attachment`` (an evidence file listed in its canonical JSON)."""
+
+    __tablename__ = "notary_digests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    index: Mapped[int] = mapped_column(nullable=False)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    filename: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+
+
+class Node(TenantScoped, db.Model):
+    """Hash (32 bytes) of the perfect subtree of ``2**level`` leaves starting at leaf
+    ``index * 2**level`` (level 0 = leaf hashes), as completed by ``CompactRange``."""
+
+    __tablename__ = "notary_nodes"
+    __table_args__ = (UniqueConstraint("tenant_id", "level", "index"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[int] = mapped_column(nullable=False)
+    index: Mapped[int] = mapped_column(nullable=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+class Checkpoint(TenantScoped, db.Model):
+    """A signed checkpoint of the tenant's log: ``note`` is the signed note as the log signed it
+    (without cosignatures); ``root_hash`` hex."""
+
+    __tablename__ = "notary_checkpoints"
+    __table_args__ = (UniqueConstraint("tenant_id", "size"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(nullable=False)
+    root_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class Cosignature(TenantScoped, db.Model):
+    """A witness's cosignature line (``— <name> <base64>\\n``) on one of the tenant's checkpoints."""
+
+    __tablename__ = "notary_cosignatures"
+    __table_args__ = (UniqueConstraint("checkpoint_id", "witness"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("notary_checkpoints.id"), index=True, nullable=False)
+    witness: Mapped[str] = mapped_column(String(255), nullable=False)
+    line: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class WitnessState(TenantScoped, db.Model):
+    """What this tenant's witness last cosigned for log ``origin``: ``size``, ``root_hash``
+    (hex) and the checkpoint note it was given. Updated only by compare-and-swap."""
+
+    __tablename__ = "notary_witness_states"
+    __table_args__ = (UniqueConstraint("tenant_id", "origin"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    origin: Mapped[str] = mapped_column(String(255), nullable=False)
+    size: Mapped[int] = mapped_column(nullable=False)
+    root_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    checkpoint: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+MODELS = (LogHead, Entry, Digest, Node, Checkpoint, Cosignature, WitnessState)

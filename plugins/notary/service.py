@@ -1,0 +1,598 @@
+"""The notary's log service: append publications, sign checkpoints, witness and cosign, prove.
+
+Everything here works on the *current tenant* (:func:`comun_cms.tenancy.get_current_tenant`)
+through a SQLAlchemy session (``db.session`` unless one is given), so the global tenant filter
+applies to every read.
+
+* :func:`append_publication` (``on_publish``): builds the entry, locks the tenant's
+  :class:`~plugins.notary.models.LogHead` (``SELECT ... FOR UPDATE`` on PostgreSQL), appends the
+  leaf and the perfect-subtree nodes completed by :class:`~plugins.notary.tlog.merkle.CompactRange`,
+  and signs a checkpoint (every publication, or when ``checkpoint_interval`` seconds passed).
+* :func:`sign_checkpoint`: refuses to sign unless the previous checkpoint's signature verifies and
+  the new tree is consistent with it (RFC 9162 2.1.4 consistency proof, checked before signing).
+* :func:`request_cosignatures`: after the publishing transaction commits, asks the other tenants'
+  witnesses (in process, through :class:`~plugins.notary.tlog.witness.Witness`, the same code as
+  the HTTP endpoint) and the extra witnesses of ``tenant.toml`` (HTTP, C2SP tlog-witness) to
+  cosign the latest checkpoint. A witness failure never unpublishes: it is logged, and
+  ``comun notary checkpoint`` asks again.
+
+Entry format (RFC 8785 canonical JSON, ``format`` = :data:`ENTRY_FORMAT`)::
+
+    {"format", "tenant", "content_type", "record_id", "version", "action",
+     "content_sha256", "published_at" (ISO 8601 UTC, seconds), "previous_version_index"
+     (leaf index of the previous version of the record or null), "previous_entry_hash"
+     (hex leaf hash of entry index-1, or null for the first entry)}
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from flask import current_app
+from sqlalchemy import event, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from comun_cms.content_types import jsonable
+from comun_cms.extensions import db
+from comun_cms.models import utcnow
+from comun_cms.tenancy import get_current_tenant, tenant_context
+from plugins.notary.keys import Keyring, KeyringError, ensure_keys, load_keyring  # noqa: F401 (re-exported)
+from plugins.notary.models import Checkpoint, Cosignature, Digest, Entry, LogHead, Node, WitnessState
+from plugins.notary.tlog import checkpoint as tcp
+from plugins.notary.tlog import cosignature as tcs
+from plugins.notary.tlog import merkle, note, witness as twit
+
+log = logging.getLogger(__name__)
+
+ENTRY_FORMAT = "comun-notary-entry/1"
+PLUGIN = "notary"
+PENDING_KEY = "notary_cosign_pending"
+RANGE_KEY = "notary_compact_range"
+
+
+class NotaryError(Exception):
+    """The log cannot do what was asked (no keys, inconsistent state); message says why."""
+
+
+# --------------------------------------------------------------------------- configuration
+def log_origin(tenant) -> str:
+    """Return the tenant's log origin: setting ``origin`` or ``<SITE_HOST>/<slug>/notary``."""
+    origin = ""
+    try:
+        origin = tenant.setting(PLUGIN, "origin") or ""
+    except KeyError:
+        pass
+    return origin or f"{current_app.config['SITE_HOST']}/{tenant.slug}/notary"
+
+
+def _setting(tenant, key: str, default: Any) -> Any:
+    try:
+        return tenant.setting(PLUGIN, key)
+    except KeyError:
+        return default
+
+
+def notary_tenants() -> list:
+    """Every configured tenant that enables the notary, in configuration order."""
+    return [t for t in current_app.extensions["comun"].tenants.values() if t.enables(PLUGIN)]
+
+
+def peer_tenants(tenant) -> list:
+    """The tenants whose witnesses cosign ``tenant``'s log (and whose logs its witness accepts):
+    every other tenant enabling the notary with the same ``training`` flag (a training tenant
+    never witnesses a real one, nor the reverse)."""
+    return [t for t in notary_tenants() if t.slug != tenant.slug and t.training == tenant.training]
+
+
+def keyring(tenant, create: bool = True) -> Keyring | None:
+    """Return the tenant's keyring (created on first use when ``create``), cached by file mtime.
+
+    Raises:
+        KeyringError: malformed keyring or wrong key name.
+    """
+    cache = current_app.extensions.setdefault("notary_keyrings", {})
+    from plugins.notary.keys import keyring_path
+    path = keyring_path(current_app.instance_path, tenant.slug)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        mtime = None
+    hit = cache.get(tenant.slug)
+    if hit is not None and mtime is not None and hit[0] == mtime:
+        return hit[1]
+    if mtime is None:
+        if not create:
+            return None
+        ring, _ = ensure_keys(current_app.instance_path, tenant.slug, log_origin(tenant))
+    else:
+        ring = load_keyring(current_app.instance_path, tenant.slug)
+    cache[tenant.slug] = (path.stat().st_mtime_ns, ring)
+    return ring
+
+
+def log_verifiers(tenant) -> list[note.Ed25519Verifier]:
+    """Note verifiers of every log key the tenant ever used ([] without keys)."""
+    ring = keyring(tenant, create=False)
+    return [note.new_verifier(v) for v in ring.log_vkeys] if ring else []
+
+
+# --------------------------------------------------------------------------- storage helpers
+def node_reader(session: Session | None = None) -> Callable[[int, int], bytes]:
+    """Return ``get_node(level, index) -> 32 bytes`` over the current tenant's stored nodes.
+
+    Raises (from the callable):
+        NotaryError: the node is not stored (tree damaged or not that large).
+    """
+    session = session or db.session
+    tenant = get_current_tenant()
+    slug = tenant.slug if tenant is not None else ""
+
+    def get_node(level: int, index: int) -> bytes:
+        h = session.scalar(select(Node.hash).where(Node.tenant_id == slug, Node.level == level, Node.index == index))
+        if h is None:
+            raise NotaryError(f"stored node (level {level}, index {index}) is missing")
+        return bytes(h)
+    return get_node
+
+
+def lock_head(session: Session | None = None) -> LogHead:
+    """Return the current tenant's log head, locked ``FOR UPDATE`` (created when missing)."""
+    session = session or db.session
+    head = session.scalar(select(LogHead).with_for_update())
+    if head is None:
+        try:
+            with session.begin_nested():
+                session.add(LogHead(size=0, last_leaf_hash=""))
+        except IntegrityError:
+            pass
+        head = session.scalar(select(LogHead).with_for_update())
+    return head
+
+
+def latest_checkpoint(session: Session | None = None) -> Checkpoint | None:
+    """The current tenant's newest checkpoint, or ``None``."""
+    session = session or db.session
+    return session.scalar(select(Checkpoint).order_by(Checkpoint.size.desc()).limit(1))
+
+
+def served_note(cp: Checkpoint, session: Session | None = None) -> bytes:
+    """The checkpoint note with every gathered cosignature appended (C2SP signed-note)."""
+    session = session or db.session
+    lines = session.scalars(select(Cosignature.line).where(Cosignature.checkpoint_id == cp.id)
+                            .order_by(Cosignature.id))
+    return (cp.note + "".join(lines)).encode("utf-8")
+
+
+# --------------------------------------------------------------------------- appending
+@dataclass(frozen=True)
+class EntryData:
+    """What one log entry says about a publication (see the module docstring)."""
+
+    publication_id: int
+    content_type: str
+    record_id: str
+    version: int
+    action: str
+    content_sha256: str
+    published_at: dt.datetime
+    previous_publication_id: int | None
+    attachments: tuple = ()  # ((sha256, filename), ...)
+
+
+def entry_bytes(tenant_slug: str, data: EntryData, previous_index: int | None, previous_hash: str | None) -> bytes:
+    """Return the canonical JSON bytes of a log entry (RFC 8785).
+
+    The entry holds only ASCII keys, strings, integers and nulls, for which RFC 8785 output equals
+    ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` (same key order,
+    same string escapes); that fast path is used, and the tests compare it with ``rfc8785.dumps``.
+    """
+    doc = {
+        "format": ENTRY_FORMAT, "tenant": tenant_slug, "content_type": data.content_type,
+        "record_id": data.record_id, "version": int(data.version), "action": data.action,
+        "content_sha256": data.content_sha256, "published_at": jsonable(data.published_at),
+        "previous_version_index": previous_index, "previous_entry_hash": previous_hash,
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def entry_data_for(publication) -> EntryData:
+    """Build :class:`EntryData` from a :class:`~comun_cms.models.Publication`."""
+    doc = json.loads(publication.canonical_json)
+    atts = tuple((a.get("sha256", ""), a.get("filename", "")) for a in doc.get("attachments") or [])
+    return EntryData(publication.id, publication.content_type, publication.record_id, publication.version,
+                     publication.action, publication.sha256, publication.published_at,
+                     publication.previous_id, atts)
+
+
+def append_entries(items: Iterable[EntryData], session: Session | None = None) -> list[int]:
+    """Append entries to the current tenant's log, in order, in the caller's transaction.
+
+    Locks the log head so concurrent publishers are serialized (PostgreSQL ``FOR UPDATE``;
+    SQLite serializes writers itself); ``UNIQUE(tenant_id, index)`` is the safety net.
+
+    Returns:
+        The leaf indexes given, in order.
+    Raises:
+        NotaryError: no current tenant, or the stored tree is damaged.
+    """
+    session = session or db.session
+    tenant = get_current_tenant()
+    if tenant is None:
+        raise NotaryError("no current tenant")
+    head = lock_head(session)
+    get_node = node_reader(session)
+    cr = merkle.CompactRange.from_storage(head.size, get_node)
+    prev_hash = head.last_leaf_hash or None
+    indexes = []
+    node_rows: list[dict] = []
+    entry_rows: list[dict] = []
+    digest_rows: list[dict] = []
+    pending_prev: dict[int, int] = {}
+    slug = tenant.slug
+    for item in items:
+        prev_index = None
+        if item.previous_publication_id is not None:
+            prev_index = pending_prev.get(item.previous_publication_id)
+            if prev_index is None:
+                prev_index = session.scalar(select(Entry.index).where(
+                    Entry.publication_id == item.previous_publication_id))
+        index = cr.size
+        data = entry_bytes(slug, item, prev_index, prev_hash)
+        leaf = merkle.leaf_hash(data)
+        for level, idx, h in cr.append(leaf):
+            node_rows.append({"tenant_id": slug, "level": level, "index": idx, "hash": h})
+        leaf_hex = leaf.hex()
+        entry_rows.append({"tenant_id": slug, "index": index, "publication_id": item.publication_id,
+                           "content_type": item.content_type, "record_id": item.record_id,
+                           "version": item.version, "action": item.action, "content_sha256": item.content_sha256,
+                           "entry": data.decode("utf-8"), "leaf_hash": leaf_hex, "created_at": utcnow()})
+        digest_rows.append({"tenant_id": slug, "sha256": item.content_sha256, "index": index, "kind": "content",
+                            "filename": ""})
+        for sha, filename in item.attachments:
+            digest_rows.append({"tenant_id": slug, "sha256": sha, "index": index, "kind": "attachment",
+                                "filename": (filename or "")[:255]})
+        pending_prev[item.publication_id] = index
+        prev_hash = leaf_hex
+        indexes.append(index)
+    if entry_rows:
+        session.execute(Entry.__table__.insert(), entry_rows)  # Core executemany: no ORM bookkeeping
+        session.execute(Node.__table__.insert(), node_rows)
+        session.execute(Digest.__table__.insert(), digest_rows)
+    head.size = cr.size
+    head.last_leaf_hash = prev_hash or ""
+    head.updated_at = utcnow()
+    session.info[RANGE_KEY] = (slug, cr.size, head.last_leaf_hash, cr.copy())
+    session.flush()
+    return indexes
+
+
+def append_publication(event) -> int:
+    """``on_publish`` listener: log ``event.publication`` and maybe sign a checkpoint.
+
+    Returns the leaf index. Raises on any failure so the core rolls the publication back.
+    """
+    session = db.session
+    index = append_entries([entry_data_for(event.publication)], session)[0]
+    interval = _setting(event.tenant, "checkpoint_interval", 0)
+    last = latest_checkpoint(session)
+    if interval <= 0 or last is None or (utcnow() - last.created_at).total_seconds() >= interval:
+        sign_checkpoint(event.tenant, session)
+        session.info.setdefault(PENDING_KEY, set()).add(event.tenant.slug)
+    return index
+
+
+def sign_checkpoint(tenant, session: Session | None = None) -> Checkpoint:
+    """Sign a checkpoint of the tenant's current log size (the tenant must be current).
+
+    Refuses (raises :class:`NotaryError`) when the previous checkpoint's log signature does not
+    verify with the tenant's keys, or the current tree is not consistent with it (consistency
+    proof generated and verified before signing). Returns the existing checkpoint when the size
+    did not change.
+    """
+    session = session or db.session
+    ring = keyring(tenant)
+    head = lock_head(session)
+    get_node = node_reader(session)
+    last = latest_checkpoint(session)
+    if last is not None and last.size == head.size:
+        return last
+    if last is not None and last.size > head.size:
+        raise NotaryError(f"the last checkpoint has size {last.size} but the log only {head.size} entries")
+    cached = session.info.get(RANGE_KEY)
+    if cached is not None and cached[:3] == (tenant.slug, head.size, head.last_leaf_hash):
+        root = cached[3].root()  # built by append_entries in this transaction
+    else:
+        root = merkle.CompactRange.from_storage(head.size, get_node).root()
+    origin = log_origin(tenant)
+    if last is not None:
+        try:
+            prev, _ = tcp.open_checkpoint(last.note.encode("utf-8"), [note.new_verifier(v) for v in ring.log_vkeys],
+                                          origin=origin)
+        except ValueError as exc:
+            raise NotaryError(f"refusing to sign: the previous checkpoint (size {last.size}) does not verify: {exc}")
+        if prev.size != last.size or prev.root_hash.hex() != last.root_hash:
+            raise NotaryError(f"refusing to sign: the previous checkpoint row (size {last.size}) does not match its note")
+        try:
+            proof = merkle.consistency_proof(prev.size, head.size, get_node)
+            merkle.verify_consistency(prev.size, head.size, prev.root_hash, root, proof)
+        except ValueError as exc:
+            raise NotaryError(f"refusing to sign: the log (size {head.size}) is not consistent with the "
+                              f"previous checkpoint (size {prev.size}): {exc}") from None
+    body = tcp.Checkpoint(origin, head.size, root)
+    signed = tcp.sign_checkpoint(body, ring.log_signers())
+    cp = Checkpoint(tenant_id=tenant.slug, size=head.size, root_hash=root.hex(), note=signed.decode("utf-8"))
+    session.add(cp)
+    session.flush()
+    return cp
+
+
+# --------------------------------------------------------------------------- witnessing
+def _witness_store(session: Session):
+    def load(origin: str) -> twit.LogState | None:
+        row = session.scalar(select(WitnessState).where(WitnessState.origin == origin))
+        if row is None:
+            return None
+        return twit.LogState(row.size, bytes.fromhex(row.root_hash), row.checkpoint.encode("utf-8"))
+
+    def save(origin: str, expected: twit.LogState | None, new: twit.LogState) -> bool:
+        text = bytes(new.checkpoint).decode("utf-8", "replace")
+        if expected is None:
+            try:
+                with session.begin_nested():
+                    session.add(WitnessState(origin=origin, size=new.size, root_hash=new.root_hash.hex(),
+                                             checkpoint=text))
+            except IntegrityError:
+                return False
+            return True
+        result = session.execute(
+            update(WitnessState)
+            .where(WitnessState.origin == origin, WitnessState.size == expected.size,
+                   WitnessState.root_hash == expected.root_hash.hex())
+            .values(size=new.size, root_hash=new.root_hash.hex(), checkpoint=text, updated_at=utcnow())
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+    return load, save
+
+
+def tenant_witness(tenant, session: Session | None = None) -> twit.Witness:
+    """The tenant's witness: trusts the logs of every *other* tenant enabling the notary (by
+    their published log keys) and cosigns with the tenant's witness keys. Its state is read and
+    written with compare-and-swap through ``session`` as ``tenant`` (which must be current)."""
+    session = session or db.session
+    logs = {}
+    for other in peer_tenants(tenant):
+        verifiers = log_verifiers(other)
+        if verifiers:
+            logs[log_origin(other)] = verifiers
+    load, save = _witness_store(session)
+    return twit.Witness(logs, keyring(tenant).witness_signers(), load, save)
+
+
+def _parse_extra_witnesses(tenant) -> list[tuple[tcs.CosignatureVerifier, str]]:
+    out = []
+    for i, item in enumerate(_setting(tenant, "witnesses", []) or []):
+        parts = str(item).split()
+        if len(parts) != 2:
+            log.warning("notary: %s: witnesses[%d] must be \"<vkey> <url>\"", tenant.slug, i)
+            continue
+        try:
+            out.append((tcs.new_cosignature_verifier(parts[0]), parts[1]))
+        except ValueError as exc:
+            log.warning("notary: %s: witnesses[%d]: bad verifier key: %s", tenant.slug, i, exc)
+    return out
+
+
+def _post(url: str, body: bytes, timeout: float) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "text/plain"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read(1 << 16)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(1 << 16)
+
+
+def _ask(send: Callable[[bytes], tuple[int, bytes]], old_size: int, cp: Checkpoint, note_bytes: bytes,
+         get_node) -> tuple[int, bytes]:
+    """tlog-witness client: send ``add-checkpoint``; on 409 retry once from the size the witness
+    reports. Returns the last ``(status, body)``."""
+    for _attempt in range(2):
+        if old_size > cp.size:
+            return 409, b"%d\n" % old_size
+        proof = merkle.consistency_proof(old_size, cp.size, get_node)
+        status, body = send(twit.format_add_checkpoint_request(old_size, proof, note_bytes))
+        if status != 409:
+            return status, body
+        try:
+            old_size = int(body.decode("ascii").strip())
+        except ValueError:
+            return status, body
+    return status, body
+
+
+def _store_cosignatures(cp: Checkpoint, body: bytes, verifiers: list, session: Session) -> list[str]:
+    """Verify cosignature lines in ``body`` over ``cp`` and store the good ones. Returns names."""
+    stored = []
+    cp_body = note.parse_note(cp.note).text.encode("utf-8")
+    for line in body.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            continue
+        for v in verifiers:
+            try:
+                tcs.verify_cosignature(cp_body, line, v)
+            except ValueError:
+                continue
+            exists = session.scalar(select(Cosignature.id).where(Cosignature.checkpoint_id == cp.id,
+                                                                  Cosignature.witness == v.name))
+            if exists is None:
+                session.add(Cosignature(tenant_id=cp.tenant_id, checkpoint_id=cp.id, witness=v.name,
+                                        line=line + "\n"))
+                stored.append(v.name)
+            break
+    session.flush()
+    return stored
+
+
+def request_cosignatures(log_tenant, session: Session | None = None) -> dict[str, str]:
+    """Ask every witness to cosign the latest checkpoint of ``log_tenant``; store cosignatures.
+
+    In-process witnesses (the other tenants) go through :meth:`Witness.add_checkpoint`; extra
+    witnesses (setting ``witnesses``) over HTTP. Each witness is committed separately, and a
+    failing witness is reported, never raised.
+
+    Returns:
+        ``{witness: "ok" | "<status>: <message>"}``.
+    """
+    session = session or db.session
+    results: dict[str, str] = {}
+    with tenant_context(log_tenant):
+        cp = latest_checkpoint(session)
+        if cp is None:
+            return results
+        note_bytes = cp.note.encode("utf-8")
+        get_node = node_reader(session)
+    for other in peer_tenants(log_tenant):
+        name = f"{other.slug} (in process)"
+        try:
+            with tenant_context(other):
+                ring = keyring(other)
+                state = _witness_store(session)[0](log_origin(log_tenant))
+                state_size = state.size if state is not None else 0
+
+            def send(body: bytes, other=other) -> tuple[int, bytes]:
+                with tenant_context(other):
+                    resp = tenant_witness(other, session).add_checkpoint(body)
+                    if resp.ok:
+                        session.flush()  # committed below with the cosignature rows
+                    else:
+                        session.rollback()
+                    return resp.status, resp.body
+            with tenant_context(log_tenant):
+                status, body = _ask(send, state_size, cp, note_bytes, get_node)
+                if status == 200:
+                    verifiers = [tcs.new_cosignature_verifier(v) for v in ring.witness_vkeys]
+                    _store_cosignatures(cp, body, verifiers, session)
+                    session.commit()
+                    results[name] = "ok"
+                else:
+                    results[name] = f"{status}: {body.decode('utf-8', 'replace').strip()}"
+        except Exception as exc:  # a witness failure must not unpublish nor break the caller
+            session.rollback()
+            log.warning("notary: witness %s failed for %s: %s", other.slug, log_tenant.slug, exc)
+            results[name] = f"error: {exc}"
+    timeout = float(_setting(log_tenant, "witness_timeout", 5.0))
+    for verifier, url in _parse_extra_witnesses(log_tenant):
+        try:
+            with tenant_context(log_tenant):
+                last = session.scalar(select(Checkpoint.size).join(Cosignature, Cosignature.checkpoint_id == Checkpoint.id)
+                                      .where(Cosignature.witness == verifier.name)
+                                      .order_by(Checkpoint.size.desc()).limit(1)) or 0
+                status, body = _ask(lambda b: _post(url, b, timeout), last, cp, note_bytes, get_node)
+                if status == 200 and _store_cosignatures(cp, body, [verifier], session):
+                    session.commit()
+                    results[verifier.name] = "ok"
+                else:
+                    session.rollback()
+                    results[verifier.name] = f"{status}: {body.decode('utf-8', 'replace').strip()[:200]}"
+        except Exception as exc:
+            session.rollback()
+            log.warning("notary: witness %s (%s) failed for %s: %s", verifier.name, url, log_tenant.slug, exc)
+            results[verifier.name] = f"error: {exc}"
+    return results
+
+
+def _after_commit(session: Session) -> None:
+    session.info.pop(RANGE_KEY, None)
+    pending = session.info.pop(PENDING_KEY, None)
+    if not pending:
+        return
+    try:
+        app = current_app._get_current_object()
+    except RuntimeError:
+        log.warning("notary: no application context after commit; cosignatures not requested")
+        return
+    tenants = app.extensions["comun"].tenants
+    other = Session(bind=db.engine)
+    try:
+        for slug in sorted(pending):
+            if slug in tenants:
+                request_cosignatures(tenants[slug], other)
+    except Exception as exc:  # never let witnessing break the (already committed) publication
+        log.warning("notary: requesting cosignatures failed: %s", exc)
+    finally:
+        other.close()
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+    session.info.pop(RANGE_KEY, None)
+
+
+def install_listeners() -> None:
+    """Register (once per process) the session listeners that ask witnesses after commit."""
+    if getattr(Session, "_notary_listeners", False):
+        return
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_rollback", _after_rollback)
+    Session._notary_listeners = True
+
+
+install_listeners()
+
+
+# --------------------------------------------------------------------------- proofs and receipts
+def entry_at(index: int, session: Session | None = None) -> Entry | None:
+    """The current tenant's entry at leaf ``index`` or ``None``."""
+    session = session or db.session
+    return session.scalar(select(Entry).where(Entry.index == index))
+
+
+def checkpoint_covering(index: int, session: Session | None = None) -> Checkpoint | None:
+    """The newest checkpoint whose size covers leaf ``index`` (``None`` if none yet)."""
+    cp = latest_checkpoint(session)
+    return cp if cp is not None and cp.size > index else None
+
+
+def receipt_for(index: int, session: Session | None = None) -> bytes | None:
+    """Return the C2SP tlog-proof receipt of leaf ``index`` against the newest checkpoint (with
+    its cosignatures), or ``None`` when no checkpoint covers it yet."""
+    from plugins.notary.tlog import proof as tproof
+    session = session or db.session
+    cp = checkpoint_covering(index, session)
+    if cp is None:
+        return None
+    hashes = merkle.inclusion_proof(index, cp.size, node_reader(session))
+    return tproof.format_proof(index, hashes, served_note(cp, session))
+
+
+def policy_text(tenant) -> str:
+    """A C2SP tlog-policy for verifying the tenant's receipts: its log keys, the witness keys of
+    the other tenants in a group ``states`` (any one), and ``quorum states`` (``none`` when there
+    are no other tenants)."""
+    lines = [f"# {log_origin(tenant)}"]
+    for vkey in (keyring(tenant, create=False).log_vkeys if keyring(tenant, create=False) else []):
+        lines.append(f"log {vkey}")
+    names = []
+    for other in peer_tenants(tenant):
+        ring = keyring(other, create=False)
+        for i, vkey in enumerate(ring.witness_vkeys if ring else []):
+            name = other.slug if i == 0 else f"{other.slug}-{i + 1}"
+            lines.append(f"witness {name} {vkey}")
+            names.append(name)
+    if names:
+        lines.append(f"group states any {' '.join(names)}")
+        lines.append("quorum states")
+    else:
+        lines.append("quorum none")
+    return "\n".join(lines) + "\n"
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 text of ``data``."""
+    return base64.b64encode(data).decode("ascii")
