@@ -54,7 +54,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(run_cmd)
     app.cli.add_command(users_group)
     app.cli.add_command(plugins_group)
-    from comun_cms import scaffold, training; plugins_group.add_command(scaffold.new_cmd); app.cli.add_command(training.training_group)  # noqa: E702,E501
+    from comun_cms import scaffold, training
+    plugins_group.add_command(scaffold.new_cmd)
+    app.cli.add_command(training.training_group)
     from comun_cms.search.cli import search_group
     app.cli.add_command(search_group)
     for result in app.extensions["comun"].pm.hook.register_cli_commands():

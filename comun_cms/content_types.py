@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from flask import current_app
@@ -33,7 +33,6 @@ class ContentType:
             keeps the record out of the index.
         attachments: ``record -> list[Attachment]`` whose SHA-256 are part of the published content.
         admin_url: ``record -> str | None`` edit page in admin.
-        is_locked: ``record -> bool``: extra lock rule (minutes once published, etc.).
     """
 
     name: str

@@ -200,7 +200,8 @@ def compiled(app):
     return app
 
 
-def test_tenant_home_is_in_spanish_by_default(compiled, client):
+def test_tenant_home_is_in_spanish_by_default(compiled, spanish, client):
+    """As in production (``spanish``: no test-suite English override): the tenant's es_MX."""
     html = client.get("/edomex/").get_data(as_text=True)
     assert 'lang="es-MX"' in html
     assert "Minutas y evidencia" in html
@@ -208,7 +209,7 @@ def test_tenant_home_is_in_spanish_by_default(compiled, client):
     assert "Dudas, quejas y sugerencias" in html
 
 
-def test_tenant_home_switches_to_english_with_lang_parameter(compiled, client):
+def test_tenant_home_switches_to_english_with_lang_parameter(compiled, spanish, client):
     html = client.get("/edomex/?lang=en").get_data(as_text=True)
     assert 'lang="en"' in html
     assert "Minutes and evidence" in html
@@ -230,7 +231,7 @@ def test_spanish_is_used_for_plugin_strings_too(compiled, client):
 
 
 # --------------------------------------------------------------------------- (d) dates
-def test_dates_render_in_the_tenant_time_zone_in_spanish(compiled):
+def test_dates_render_in_the_tenant_time_zone_in_spanish(compiled, spanish):
     from flask import render_template_string
     from flask_babel import refresh
     from comun_cms.tenancy import tenant_context

@@ -158,6 +158,11 @@ def unwrapped_python() -> list[str]:
                     found.append(f"{path.relative_to(ROOT)}:{c.lineno}: {fn}({c.value[:80]!r})")
                 elif isinstance(c, ast.JoinedStr):
                     found.append(f"{path.relative_to(ROOT)}:{c.lineno}: {fn}(f-string)")
+        # Jinja templates kept in Python strings: pybabel's python extractor does not see their _()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "{{" in node.value:
+                for m in re.finditer(r"""_\(\s*(["'])(.+?)\1""", node.value):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: inline template, not extracted: {m.group(2)[:70]!r}")
     return found
 
 

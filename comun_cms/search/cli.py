@@ -4,7 +4,7 @@ from __future__ import annotations
 import signal
 
 import click
-from flask import current_app
+
 from flask.cli import with_appcontext
 
 

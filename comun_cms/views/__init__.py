@@ -18,5 +18,8 @@ def register_core_blueprints(app: Flask) -> None:
     register_tenant_blueprint(app, public.bp)
     register_tenant_blueprint(app, search.tenant_bp)
     register_tenant_blueprint(app, admin.bp, admin=True)
-    __import__("comun_cms.views.api_v1", fromlist=["register"]).register(app)
-    __import__("comun_cms.views.opendata_portal", fromlist=["register"]).register(app)
+    from comun_cms import training
+    from comun_cms.views import api_v1, opendata_portal
+    api_v1.register(app)
+    opendata_portal.register(app)
+    training.init_app(app)

@@ -76,7 +76,7 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
         for pid, ct, rid, ver, act, canonical, sha, prev in session.execute(
                 select(Publication.id, Publication.content_type, Publication.record_id, Publication.version,
                        Publication.action, Publication.canonical_json, Publication.sha256,
-                       Publication.previous_id)).tuples():
+                       Publication.previous_id)):
             pubs[pid] = (ct, rid, ver, act, sha, prev)
             if sha256(canonical.encode("utf-8")).hexdigest() != sha:
                 faults.append(Fault("publication", _pub_name(pid, pubs[pid]),
@@ -93,7 +93,7 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
         leaf_hash = merkle.leaf_hash
         loads = json.loads
         rows = session.execute(select(Entry.index, Entry.publication_id, Entry.entry, Entry.leaf_hash,
-                                      Entry.content_sha256).order_by(Entry.index)).tuples().all()
+                                      Entry.content_sha256).order_by(Entry.index)).all()
         docs = []
         for index, pid, entry, stored_leaf, entry_sha in rows:
             if index != expected:
@@ -157,7 +157,7 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
         if 0 in want_sizes:
             roots[0] = merkle.EMPTY_ROOT
         stored = {(lv, ix): bytes(h) for lv, ix, h in
-                  session.execute(select(Node.level, Node.index, Node.hash)).tuples()}
+                  session.execute(select(Node.level, Node.index, Node.hash))}
         report.nodes = len(stored)
         cr = merkle.CompactRange()
         node_faults = 0

@@ -83,7 +83,14 @@
       for (var k = 0; k < vkeys.length; k++) {
         var v = parseVkey(vkeys[k]);
         if (v.name !== origin || v.alg !== 1 || v.keyid !== hex(raw.slice(0, 4))) { continue; }
-        var key = await crypto.subtle.importKey("raw", v.pub, { name: "Ed25519" }, false, ["verify"]);
+        var key;
+        try {
+          key = await crypto.subtle.importKey("raw", v.pub, { name: "Ed25519" }, false, ["verify"]);
+        } catch (err) {
+          var unsupported = new Error(T.unsupported);
+          unsupported.unsupported = true;
+          throw unsupported;
+        }
         if (await crypto.subtle.verify({ name: "Ed25519" }, key, raw.slice(4), textBytes)) {
           return { origin: origin, size: size, root: root };
         }
@@ -100,8 +107,15 @@
     return cp;
   }
 
-  function show(el, ok, detail) {
+  function show(el, ok, detail, err) {
     el.textContent = "";
+    if (err && err.unsupported) {
+      el.textContent = detail;
+      el.setAttribute("data-verdict", "unsupported");
+      el.className = "notary-browser-check notice";
+      el.hidden = false;
+      return;
+    }
     var strong = document.createElement("strong");
     strong.textContent = ok ? T.match : T.no_match;
     el.appendChild(strong);
@@ -127,7 +141,7 @@
       var cp = await checkInclusion(entry, m.index, m.proof.map(b64), m.checkpoint);
       show(el, true, T.checked_in_browser.replace("{size}", cp.size));
     } catch (e) {
-      show(el, false, e.message || String(e));
+      show(el, false, e.message || String(e), e);
     }
   }
 
@@ -156,7 +170,7 @@
       var cp = await checkInclusion(entry, r.index, r.hashes, r.checkpoint);
       show(el, true, T.receipt_ok.replace("{index}", r.index).replace("{size}", cp.size));
     } catch (e) {
-      show(el, false, e.message || String(e));
+      show(el, false, e.message || String(e), e);
     }
   }
 
