@@ -46,6 +46,7 @@ def counts(app):
 
 
 def test_demo_is_idempotent_labelled_and_compared_on_the_portal(app, client):
+    """English via ?lang=en, Spanish (the production default) with the override off."""
     load_all(app)
     first = counts(app)
     assert first["edomex"] == (1, 2, 160, 3)            # 40 criteria x (self + evaluator) x 2 cycles
@@ -66,7 +67,9 @@ def test_demo_is_idempotent_labelled_and_compared_on_the_portal(app, client):
             latest = max(cycles, key=lambda c: c.cutoff_date).id
         page = client.get(f"/{slug}/criterios/ciclos/{latest}").get_data(as_text=True)
         assert "Demo data" in page and "dato de ejemplo" in page.lower()
+        app.config["DEFAULT_LOCALE_OVERRIDE"] = None
         spanish = app.test_client().get(f"/{slug}/criterios/ciclos/{latest}").get_data(as_text=True)
+        app.config["DEFAULT_LOCALE_OVERRIDE"] = "en"
         assert 'class="badge badge-demo"' in spanish and "Dato de ejemplo</span>" in spanish
     assert len(hashes) == 1
     with tenant_context(tenants["hidalgo"]):

@@ -113,6 +113,7 @@ def test_non_ascii_names_are_opaque_octets():
         (f"log {LOG_VKEY}\nquorum none\x0b\n", 2, "control character 0x0b"),
         (f"log {LOG_VKEY}\r\nquorum none\n", 1, "control character 0x0d"),
     ],
+    ids=[f"case{i}" for i in range(27)],
 )
 def test_parse_errors_with_line_numbers(text, line, why):
     with pytest.raises(PolicyError, match=why) as ei:
