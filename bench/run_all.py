@@ -10,6 +10,7 @@ HERE = Path(__file__).resolve().parent
 #: (script, arguments) in the order they run
 BENCHES = [
     ("search.py", ["--docs", "20000"]),
+    ("bench_search_http.py", ["--docs", "20000"]),
     ("bench_notary_proofs.py", []),
     ("bench_notary_append.py", []),
     ("bench_api.py", []),
