@@ -167,3 +167,52 @@ def test_several_processes_publish_and_search(app):
     service.drain_outbox()
     from comun_cms.search.backend import SearchQuery
     assert service.backend.search(SearchQuery(text="palabraclave", per_page=50)).total == 18
+
+
+def test_every_content_type_is_indexed_only_while_public(app):
+    """After `comun demo`, the index holds exactly the current published versions of every
+    content type (no drafts, no retracted records, nothing of the training tenant on the portal);
+    retracting one record of each type removes it in the same publication's outbox batch."""
+    from comun_cms.demo import run_demo
+    from comun_cms.models import Publication
+    from comun_cms.search.backend import SearchQuery
+
+    tenants = app.extensions["comun"].tenants
+    edomex = tenants["edomex"]
+    run_demo(app, tenants=[edomex], log=lambda m: None)
+    service = app.extensions["comun"].search
+    service.drain_outbox()
+    with tenant_context(edomex):
+        current = db.session.scalars(select(Publication).where(Publication.is_current.is_(True))).all()
+    public = {f"edomex:{p.content_type}:{p.record_id}" for p in current if p.action != "retract"}
+    indexed = set(service.backend.versions("edomex"))
+    registry = app.extensions["comun"].content_types
+    types = {p.content_type for p in current}
+    assert len(types) >= 8, types
+    # every indexed document is a current public version; every public record that has search text is indexed
+    assert indexed <= public
+    missing = public - indexed
+    for doc in missing:  # only records whose content type declines to be indexed may be missing
+        ct = registry.get(doc.split(":")[1])
+        with tenant_context(edomex):
+            record = db.session.scalar(select(ct.model).where(ct.model.id == int(doc.split(":")[2])))
+            assert ct.search_document(record) is None, f"{doc} is public but not indexed"
+    # retract one indexed record of every type: it leaves the index
+    retracted = []
+    with tenant_context(edomex):
+        for name in sorted(types):
+            doc = next((d for d in sorted(indexed) if d.split(":")[1] == name), None)
+            if doc is None:
+                continue
+            ct = registry.get(name)
+            record = db.session.scalar(select(ct.model).where(ct.model.id == int(doc.split(":")[2])))
+            if record.status != "published":
+                continue
+            retract(record, reason="prueba de retiro")
+            retracted.append(doc)
+    service.drain_outbox()
+    remaining = set(service.backend.versions("edomex"))
+    assert retracted and not (set(retracted) & remaining)
+    # drafts never appear: add a draft page with a unique word
+    _publish_page(app, "borrador-x", "Borrador único", "qwertyborrador", "edomex", draft=True)
+    assert service.backend.search(SearchQuery(text="qwertyborrador")).total == 0

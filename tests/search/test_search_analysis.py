@@ -147,3 +147,13 @@ def test_any_text_analyzes_with_valid_offsets(text):
         assert 0 <= t.startchar <= t.endchar <= len(text)
         assert t.text
     list(spanish_analyzer()(text, mode="query"))
+
+
+def test_only_whoosh_reloaded_provides_the_whoosh_module():
+    """whoosh-reloaded and the old Whoosh distribution both install the module `whoosh`; only the
+    maintained fork, pinned, may be installed."""
+    import importlib.metadata as md
+    names = {(dist.metadata["Name"] or "").lower() for dist in md.distributions()}
+    assert "whoosh-reloaded" in names
+    assert md.version("whoosh-reloaded") == "2.7.5"
+    assert "whoosh" not in names, "the unmaintained 'Whoosh' distribution is installed beside whoosh-reloaded"
