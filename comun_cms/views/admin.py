@@ -13,12 +13,11 @@ Rules kept by every view here:
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import secrets
-from typing import Any, Iterator
+from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -27,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
+from comun_cms.database import atomic, one_or_404
 from comun_cms import publishing
 from comun_cms.audit import record_audit
 from comun_cms.core_plugin import PAGE_TYPE, page_attachments, serialize_page
@@ -56,26 +56,6 @@ INVALID = 422  # status of a re-rendered form with errors
 
 
 # --------------------------------------------------------------------------- helpers
-@contextlib.contextmanager
-def atomic() -> Iterator[None]:
-    """Commit the block's changes, or roll everything back if it raises."""
-    try:
-        yield
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-
-
-def one_or_404(model: type, object_id: int) -> Any:
-    """Return the row of ``model`` with ``id == object_id`` in the current tenant, else 404.
-
-    Uses ``select()`` (the tenant filter applies even when another tenant's row is in the
-    identity map, unlike ``Session.get``).
-    """
-    return db.first_or_404(select(model).where(model.id == object_id))
-
-
 def menu_items(tenant, role: str | None) -> list[dict]:
     """The admin menu: ``admin_menu_items`` of the tenant's plugins, flattened, filtered by
     ``role`` (``MenuItem.roles``; empty = any staff role) and sorted by ``order``.

@@ -55,19 +55,6 @@ ACTION_LABELS = {"publish": _l("Published"), "correct": _l("Corrected"), "retrac
 
 
 # --------------------------------------------------------------------------- helpers
-@admin_bp.context_processor
-def _admin_context() -> dict:
-    """The admin layout's menu and role (the core adds them only to its own ``admin``
-    blueprint): ``admin_menu``, ``admin_role``, ``role_labels``."""
-    from comun_cms.forms import ROLE_LABELS
-    from comun_cms.permissions import role_in
-    from comun_cms.tenancy import get_current_tenant
-    from comun_cms.views.admin import menu_items
-    tenant = get_current_tenant()
-    role = role_in(current_user, tenant)
-    return {"admin_menu": menu_items(tenant, role) if tenant else [], "admin_role": role, "role_labels": ROLE_LABELS}
-
-
 def _plan_or_404(plan_id: int) -> ActionPlan:
     return db.first_or_404(select(ActionPlan).where(ActionPlan.id == plan_id))
 

@@ -30,9 +30,7 @@ the session is rolled back and nothing is stored.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
-from typing import Iterator
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
@@ -42,9 +40,10 @@ from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from comun_cms.database import atomic, one_or_404
 from comun_cms.audit import record_audit
 from comun_cms.extensions import db
-from comun_cms.forms import ROLE_LABELS, ConfirmForm
+from comun_cms.forms import ConfirmForm
 from comun_cms.permissions import STAFF_ROLES, require_role, role_in
 from comun_cms.publishing import PublishError
 from comun_cms.tenancy import all_tenants, get_current_tenant
@@ -86,17 +85,6 @@ for _bp in (bp, admin_bp, portal_bp):
 
 
 # --------------------------------------------------------------------------- helpers
-@contextlib.contextmanager
-def atomic() -> Iterator[None]:
-    """Commit the block, or roll everything back if it raises."""
-    try:
-        yield
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-
-
 def current_role() -> str | None:
     """The current user's role in the current tenant (``admin`` for platform admins)."""
     return role_in(current_user, get_current_tenant())
@@ -131,11 +119,6 @@ def framework_manager_required(view):
 def published_or_404(model, object_id: int):
     """A published record of the current tenant, else 404 (drafts are never public)."""
     return db.first_or_404(select(model).where(model.id == object_id, model.status == "published"))
-
-
-def one_or_404(model, object_id: int):
-    """A record of the current tenant (any status), else 404."""
-    return db.first_or_404(select(model).where(model.id == object_id))
 
 
 def reply_days() -> int:
@@ -320,11 +303,10 @@ def portal_widget() -> Markup:
 # --------------------------------------------------------------------------- admin
 @admin_bp.context_processor
 def _admin_context() -> dict:
-    from comun_cms.views.admin import menu_items
+    # the admin menu and role come from the core's admin context processor
     tenant = get_current_tenant()
     role = role_in(current_user, tenant)
-    return {"admin_menu": menu_items(tenant, role) if tenant else [], "admin_role": role, "role_labels": ROLE_LABELS,
-            "is_evaluator": role == "evaluator", "is_secretariat": role in ("admin", "editor"),
+    return {"is_evaluator": role == "evaluator", "is_secretariat": role in ("admin", "editor"),
             "can_manage_frameworks": can_manage_frameworks() if tenant else False}
 
 

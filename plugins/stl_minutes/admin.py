@@ -25,10 +25,11 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from comun_cms.audit import record_audit
+from comun_cms.database import one_or_404
 from comun_cms.extensions import db
-from comun_cms.forms import ConfirmForm, ReasonForm, ROLE_LABELS
+from comun_cms.forms import ConfirmForm, ReasonForm
 from comun_cms.models import Attachment
-from comun_cms.permissions import has_role, require_role, role_in
+from comun_cms.permissions import has_role, require_role
 from comun_cms.publishing import PublishError, history
 from comun_cms.uploads import UploadError, store_upload
 
@@ -53,16 +54,11 @@ _ERRORS = (MinutesError, PublishError, UploadError)
 # --------------------------------------------------------------------------- helpers
 @bp.context_processor
 def _context() -> dict[str, Any]:
-    from comun_cms.views.admin import menu_items
-    tenant = g.get("tenant")
-    role = role_in(current_user, tenant)
-    return {"admin_menu": menu_items(tenant, role) if tenant else [], "admin_role": role, "role_labels": ROLE_LABELS,
-            **helpers()}
+    # the admin menu and role come from the core's admin context processor
+    return helpers()
 
 
-def _one(model: type, object_id: int):
-    """Row ``object_id`` of ``model`` in the current tenant, else 404 (never ``Session.get``)."""
-    return db.first_or_404(select(model).where(model.id == object_id))
+_one = one_or_404  # row of the current tenant, else 404 (never ``Session.get``)
 
 
 def _commit(action: str, object_type: str, object_id: Any, before: Any = None, after: Any = None) -> None:
