@@ -26,11 +26,14 @@ run: install
 	$(COMUN) search reindex --quiet
 	$(COMUN) run
 
-# Both databases: SQLite always; PostgreSQL when the server at $(PG_URL) answers.
+# Both databases: SQLite always; PostgreSQL when the server at $(PG_URL) answers
+# (with COMUN_REQUIRE_POSTGRES=1, as in CI, a missing server is a failure).
 test: install
 	$(MAKE) --no-print-directory test-sqlite
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		$(MAKE) --no-print-directory test-postgres; \
+	elif [ "$$COMUN_REQUIRE_POSTGRES" = "1" ]; then \
+		echo "PostgreSQL at $(PG_URL) does not answer and COMUN_REQUIRE_POSTGRES=1"; exit 1; \
 	else echo "PostgreSQL at $(PG_URL) does not answer: PostgreSQL run skipped."; fi
 
 test-sqlite: install
@@ -59,5 +62,7 @@ translations: install
 		fi; \
 	done
 
+# Removes the virtual environment and caches only. instance/ holds the database, uploads, the
+# secret key and the notary's private keys: delete it by hand, knowingly.
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks

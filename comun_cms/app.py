@@ -10,6 +10,7 @@ from typing import Any
 import pluggy
 from flask import Flask, abort, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from comun_cms import plugins as plugin_mod
 from comun_cms.config import load_config
@@ -43,6 +44,10 @@ class ComunState:
     translation_dirs: list[str] = field(default_factory=list)
     migration_dirs: list[str] = field(default_factory=list)
 
+    def public_tenants(self) -> dict[str, Tenant]:
+        """Tenants whose data may show on the portal, in search and open data (not training)."""
+        return {slug: t for slug, t in self.tenants.items() if not t.training}
+
 
 class ComunFlask(Flask):
     """Flask with the themed Jinja environment."""
@@ -53,19 +58,30 @@ class ComunFlask(Flask):
         return ThemeLoader(self)
 
 
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` limited to 0..2**31-1, so an absurd id is a 404, not a database overflow."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 class TenantHostMiddleware:
     """WSGI middleware: a request whose Host is listed in a tenant's ``hosts`` is routed to that
-    tenant by prefixing ``PATH_INFO`` with ``/<slug>`` (unless it already has it)."""
+    tenant by prefixing ``PATH_INFO`` with ``/<slug>``, unless the path already has it or starts
+    with a portal-wide prefix (``portal_prefixes``: ``auth``, ``api``, ``static``...), which keep
+    working on every host."""
 
-    def __init__(self, wsgi_app, host_map: dict[str, str]):
-        self.wsgi_app, self.host_map = wsgi_app, host_map
+    def __init__(self, wsgi_app, host_map: dict[str, str], portal_prefixes: set[str]):
+        self.wsgi_app, self.host_map, self.portal_prefixes = wsgi_app, host_map, portal_prefixes
 
     def __call__(self, environ, start_response):
         host = (environ.get("HTTP_HOST") or "").lower()
         slug = self.host_map.get(host) or self.host_map.get(host.split(":")[0])
         if slug:
             path = environ.get("PATH_INFO", "/")
-            if not (path == f"/{slug}" or path.startswith(f"/{slug}/") or path.startswith(("/static/", "/theme/"))):
+            first = path.lstrip("/").split("/", 1)[0]
+            if first != slug and (first not in self.portal_prefixes or path == "/"):
                 environ["PATH_INFO"] = f"/{slug}" + (path if path != "/" else "/")
         return self.wsgi_app(environ, start_response)
 
@@ -146,6 +162,7 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
         install_tenant_filter(Session, TenantScoped)
         Session._comun_filter_installed = True
 
+    app.url_map.converters["int"] = BoundedIntConverter
     _install_tenant_routing(app, state)
 
     from comun_cms.views import register_core_blueprints
@@ -156,6 +173,7 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
             _register_plugin_blueprint(app, state, bp, plugin_name)
 
     _check_slugs_against_routes(app, tenants)
+    _check_themes(app, tenants)
 
     from comun_cms.search.service import init_search
     init_search(app)
@@ -163,7 +181,9 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
     register_cli(app)
 
     if state.host_map:
-        app.wsgi_app = TenantHostMiddleware(app.wsgi_app, state.host_map)
+        portal_prefixes = {rule.rule.strip("/").split("/")[0] for rule in app.url_map.iter_rules()
+                           if not rule.rule.startswith(f"/<{TENANT_ARG}>")} - {""}
+        app.wsgi_app = TenantHostMiddleware(app.wsgi_app, state.host_map, portal_prefixes)
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     return app
@@ -178,6 +198,17 @@ def _check_slugs_against_routes(app: Flask, tenants: dict[str, Tenant]) -> None:
     for slug, tenant in tenants.items():
         if slug in taken:
             raise TenantConfigError(tenant.path / "tenant.toml", "slug", f"'{slug}' is already a portal address (/{slug})")
+
+
+def _check_themes(app: Flask, tenants: dict[str, Tenant]) -> None:
+    """Refuse a tenant whose ``theme`` has no folder in ``THEMES_DIR``."""
+    from comun_cms.tenancy import TenantConfigError
+    themes_dir = Path(app.config["THEMES_DIR"])
+    for tenant in tenants.values():
+        if not (themes_dir / tenant.theme).is_dir():
+            available = ", ".join(sorted(p.name for p in themes_dir.iterdir() if p.is_dir())) if themes_dir.is_dir() else ""
+            raise TenantConfigError(tenant.path / "tenant.toml", "theme",
+                                    f"theme '{tenant.theme}' not found in {themes_dir} (available: {available})")
 
 
 def _defaults(specs: dict) -> dict:

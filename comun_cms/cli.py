@@ -109,6 +109,9 @@ def run_cmd(host: str, port: int, workers: int, dev: bool) -> None:
     """Serve the site (gunicorn with WORKERS processes) and run the search indexer beside it."""
     import subprocess
     app = current_app._get_current_object()
+    if workers > 1 and str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
+        click.echo(f"Warning: rate limits are counted per process ({workers} workers); set "
+                   "COMUN_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 to share them.", err=True)
     env = dict(os.environ, COMUN_INSTANCE_PATH=app.instance_path)
     worker = subprocess.Popen([sys.executable, "-m", "comun_cms.cli", "search", "worker"], env=env)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -47,9 +48,10 @@ DEFAULTS = {
     "PLUGINS": None,  # None = every installed plugin; or a list of names
     "LOAD_ENTRY_POINTS": True,
     "TENANTS": None,  # None = every state folder; or a list of slugs
+    "PROXY_FIX": False,  # True behind one trusted reverse proxy (X-Forwarded-For/Proto/Host)
     "SITE_HOST": "127.0.0.1:5000",
     "SITE_URL": "http://127.0.0.1:5000",
-    "SEARCH_BACKEND": "whoosh",
+    "SEARCH_BACKEND": "whoosh",  # whoosh | sqlite (SQLite FTS5, same interface)
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search
     "UPLOAD_DIR": None,  # default: <instance>/uploads
     "PASSWORD_HASH_METHOD": "scrypt:32768:8:1",  # werkzeug method string (scrypt N, r, p)
@@ -67,10 +69,20 @@ def ensure_secret_key(instance_path: Path) -> str:
             return key
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(64)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    return key
+    # write aside, then link into place: of several processes starting at once, exactly one
+    # key wins and every process reads that one
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key-")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
+    return path.read_text().strip()
 
 
 def load_config(app: Flask, overrides: dict | None = None) -> None:

@@ -28,3 +28,10 @@ def one_or_404(model: type, object_id: int) -> Any:
     identity map, unlike ``Session.get``.
     """
     return db.first_or_404(select(model).where(model.id == object_id))
+
+
+def page_arg(name: str = "page", maximum: int = 10_000) -> int:
+    """The 1-based page number in request argument ``name``, clamped to ``1..maximum``
+    (bad values give page 1)."""
+    from flask import request
+    return min(max(request.args.get(name, 1, type=int) or 1, 1), maximum)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import rfc8785
+from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -164,7 +165,10 @@ def _do(record: Any, action: str, reason: str, user: User | None, commit: bool) 
         raise
     except Exception as exc:
         session.rollback()
-        raise PublishError(_("The publication failed and nothing was stored: %(error)s", error=str(exc))) from exc
+        # the details (SQL, plugin internals) go to the log, not to the editor's screen
+        current_app.logger.exception("publication of %s failed", getattr(record, "id", "?"))
+        raise PublishError(_("The publication failed and nothing was stored. Try again; if it fails again, "
+                             "tell the platform administrators.")) from exc
 
 
 def publish(record: Any, *, user: User | None = None, commit: bool = True) -> Publication:

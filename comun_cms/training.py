@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 import click
 from flask.cli import with_appcontext
-from flask import Blueprint, Flask, abort, current_app, render_template_string
+from flask import Blueprint, Flask, abort, current_app, render_template
 from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select
 
@@ -311,8 +311,9 @@ def reset(app: Flask, tenant: Tenant, exercise: int | None = None) -> dict[str, 
     if service is not None:
         try:
             service.reindex(tenants=[tenant])
-        except Exception:  # noqa: BLE001 - the index can be rebuilt with `comun search reindex`
-            pass
+        except Exception:  # noqa: BLE001 - the data is restored; only the index lags
+            current_app.logger.warning("training reset: search reindex failed; run `comun search reindex`",
+                                       exc_info=True)
     return {"rows": rows, "seconds": round(time.monotonic() - started, 3), "exercise": exercise}
 
 
@@ -408,22 +409,6 @@ def progress(user: User, tenant: Tenant) -> list[CheckResult]:
 # --------------------------------------------------------------------------- web pages
 bp = Blueprint("training", __name__, url_prefix="/capacitacion")
 
-_PAGE = """{% extends "base.html" %}
-{% block title %}{{ heading }} · {{ super() }}{% endblock %}
-{% block content %}<div class="wrap training">
-<p class="notice">{{ _("Training data: nothing here is real and none of it appears on the states' sites.") }}</p>
-<h1>{{ heading }}</h1>
-{% if exercises %}<ol>{% for ex in exercises %}<li><a href="{{ url_for('training.exercise', number=ex.number) }}">{{ ex.step }}</a>
-{% if results %} — {% if results[loop.index0].done %}✔ {{ _("done") }}{% else %}{{ _("pending") }}{% endif %}{% endif %}</li>{% endfor %}</ol>{% endif %}
-{% if ex %}<h2>{{ _("Goals") }}</h2><ul>{% for g in ex.goals %}<li>{{ g }}</li>{% endfor %}</ul>
-<h2>{{ _("Steps") }}</h2><ol>{% for s in ex.steps %}<li>{{ s }}</li>{% endfor %}</ol>
-{% if prefix %}<p>{{ _("Your prefix:") }} <code>{{ prefix }}</code></p>{% endif %}
-<p><a class="button" href="{{ url_for('training.check', number=ex.number) }}">{{ _("Check my work") }}</a></p>{% endif %}
-{% if result %}<ul class="checklist">{% for item in result.items %}<li>{{ "✔" if item.done else "✘" }} {{ item.label }}{% if not item.done %} — {{ item.hint }}{% endif %}</li>{% endfor %}</ul>
-<p><strong>{% if result.done %}{{ _("Exercise complete.") }}{% else %}{{ _("Not finished yet.") }}{% endif %}</strong></p>{% endif %}
-</div>{% endblock %}"""
-
-
 def _require_training():
     from comun_cms.tenancy import get_current_tenant
     tenant = get_current_tenant()
@@ -438,7 +423,7 @@ def index():
     from flask_login import current_user
     tenant = _require_training()
     results = progress(current_user, tenant) if current_user.is_authenticated else None
-    return render_template_string(_PAGE, heading=_("Training exercises"), exercises=EXERCISES, results=results,
+    return render_template("training/page.html", heading=_("Training exercises"), exercises=EXERCISES, results=results,
                                   ex=None, result=None, prefix=None)
 
 
@@ -452,7 +437,7 @@ def exercise(number: int):
     except TrainingError:
         abort(404)
     prefix = workspace_prefix(current_user) if current_user.is_authenticated else None
-    return render_template_string(_PAGE, heading=_("Exercise %(n)d", n=number), ex=ex, exercises=None, results=None,
+    return render_template("training/page.html", heading=_("Exercise %(n)d", n=number), ex=ex, exercises=None, results=None,
                                   result=None, prefix=prefix)
 
 
@@ -468,7 +453,7 @@ def check(number: int):
         ex = get_exercise(number)
     except TrainingError:
         abort(404)
-    return render_template_string(_PAGE, heading=_("Check my work: exercise %(n)d", n=number), ex=None,
+    return render_template("training/page.html", heading=_("Check my work: exercise %(n)d", n=number), ex=None,
                                   exercises=None, results=None, result=check_exercise(current_user, ex, tenant),
                                   prefix=None)
 

@@ -134,10 +134,36 @@ def sniff(path: Path) -> tuple[str, str] | None:
     if kind is None:
         return None
     ext = kind.extension
-    if ext == "zip":
-        # OOXML / ODF are zip containers: filetype recognizes docx/xlsx/odt/ods by their members
+    if ext == "zip":  # office formats are ZIP containers, checked by is_office_document()
         return None
     return ext, kind.mime
+
+
+#: what the ZIP container of each office format must hold (ECMA-376 / ISO 29500 OOXML, OASIS ODF)
+_OFFICE_MARKERS = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml",
+                   "odt": "application/vnd.oasis.opendocument.text",
+                   "ods": "application/vnd.oasis.opendocument.spreadsheet"}
+MAX_OFFICE_UNCOMPRESSED = 200 * 1024 * 1024  # bytes; refuses zip bombs
+
+
+def is_office_document(path: Path, ext: str) -> bool:
+    """``True`` if ``path`` is a real OOXML (``[Content_Types].xml`` and the main part) or ODF
+    (first member ``mimetype`` naming the type) file of extension ``ext``, whose members
+    uncompress to at most 200 MB."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            if sum(i.file_size for i in infos) > MAX_OFFICE_UNCOMPRESSED:
+                return False
+            names = {i.filename for i in infos}
+            if ext in ("docx", "xlsx"):
+                return "[Content_Types].xml" in names and _OFFICE_MARKERS[ext] in names
+            if infos and infos[0].filename == "mimetype":
+                return archive.read("mimetype").decode("ascii", "replace").strip() == _OFFICE_MARKERS[ext]
+            return False
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return False
 
 
 def make_thumbnail(src: Path, dest: Path, size: int = 480) -> bool:
@@ -192,8 +218,7 @@ def store_upload(file, *, owner_type: str = "", owner_id: str = "", title: str =
     stored = save_stream(file.stream, tenant.slug, int(limits.get(kind, 10 * 1024 * 1024)))
     try:
         if kind == "document":
-            with open(stored.path, "rb") as fh:
-                ok = fh.read(4) == b"PK\x03\x04"
+            ok = is_office_document(stored.path, ext)
             mime = ALLOWED[kind][ext]
         else:
             detected = sniff(stored.path)

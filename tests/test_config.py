@@ -41,3 +41,22 @@ def test_bad_instance_config_is_reported(tmp_path, database_url):
     (inst / "config.toml").write_text("site_host = 1\n")
     with pytest.raises(ConfigError, match="key 'site_host'"):
         create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(inst)})
+
+
+def test_sqlite_fts_search_backend_is_selectable(tmp_path, database_url):
+    from comun_cms.search.sqlite_fts import SQLiteFTSBackend
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "i"),
+                      "SEARCH_BACKEND": "sqlite"})
+    with app.app_context():
+        assert isinstance(app.extensions["comun"].search.backend, SQLiteFTSBackend)
+    with pytest.raises(ConfigError, match="SEARCH_BACKEND"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "j"),
+                    "SEARCH_BACKEND": "elastic"})
+
+
+def test_concurrent_first_starts_agree_on_one_secret_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    from comun_cms.config import ensure_secret_key
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: ensure_secret_key(tmp_path), range(16)))
+    assert len(keys) == 1 and (tmp_path / "secret_key").read_text().strip() in keys

@@ -216,3 +216,14 @@ def test_every_content_type_is_indexed_only_while_public(app):
     # drafts never appear: add a draft page with a unique word
     _publish_page(app, "borrador-x", "Borrador único", "qwertyborrador", "edomex", draft=True)
     assert service.backend.search(SearchQuery(text="qwertyborrador")).total == 0
+
+
+def test_search_api_shares_the_api_rate_limit(app_config):
+    from comun_cms.app import create_app
+    from comun_cms.setup import sync_tenants
+    app = create_app({**app_config, "RATELIMIT_ENABLED": True, "API_RATE_LIMIT": "3 per minute"})
+    with app.app_context():
+        sync_tenants(app)
+        client = app.test_client()
+        codes = [client.get("/api/v1/search?q=x").status_code for _ in range(5)]
+    assert codes[:3] == [200, 200, 200] and codes[-1] == 429

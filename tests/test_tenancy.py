@@ -153,6 +153,11 @@ def test_host_resolution(tmp_path, database_url):
     assert by_host.status_code == by_prefix.status_code == 200
     assert "Hidalgo" in by_host.get_data(as_text=True)
     assert client.get("/nonexistent/").status_code == 404
+    # portal-wide addresses keep working on the tenant's host: log in, API, search
+    login_page = client.get("/auth/login", headers={"Host": "sesea.hidalgo.test"})
+    assert login_page.status_code == 200 and 'name="password"' in login_page.get_data(as_text=True)
+    assert client.get("/api/v1/search?q=x", headers={"Host": "sesea.hidalgo.test"}).status_code == 200
+    assert client.get("/seccion/contact", headers={"Host": "sesea.hidalgo.test"}).status_code == 200
 
 
 def test_slug_that_shadows_a_portal_route_is_refused(tmp_path, database_url):
@@ -165,3 +170,21 @@ def test_slug_that_shadows_a_portal_route_is_refused(tmp_path, database_url):
     with pytest.raises(TenantConfigError, match="already a portal address"):
         create_app({"SQLALCHEMY_DATABASE_URI": database_url, "STATES_DIR": str(states),
                     "INSTANCE_PATH": str(tmp_path / "inst")})
+
+
+def test_unknown_theme_is_refused(tmp_path, database_url):
+    from comun_cms.app import create_app
+    states = tmp_path / "states"
+    shutil.copytree(STATES, states)
+    toml = states / "puebla" / "tenant.toml"
+    toml.write_text(toml.read_text().replace('theme = "comun"', 'theme = "comnu"'))
+    with pytest.raises(TenantConfigError, match="key 'theme': theme 'comnu' not found"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, "STATES_DIR": str(states),
+                    "INSTANCE_PATH": str(tmp_path / "inst")})
+
+
+@pytest.mark.parametrize("url", ["/edomex/archivos/99999999999999999999/x", "/edomex/archivos/99999999999999999999/miniatura",
+                                 "/edomex/admin/paginas/99999999999999999999", "/edomex/admin/paginas?page=99999999999999999999"])
+def test_absurd_ids_and_pages_are_not_server_errors(app, client, login_as, url):
+    login_as("admin")
+    assert client.get(url).status_code in (200, 404)

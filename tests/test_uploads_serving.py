@@ -136,3 +136,20 @@ def test_page_lists_attachments_with_thumbnail_size_and_hash(app, client):
 @pytest.mark.parametrize("url", ["/edomex/archivos/999/x.png", "/edomex/archivos/999/miniatura", "/edomex/archivos/abc/x.png"])
 def test_unknown_attachment_is_404(client, url):
     assert client.get(url).status_code == 404
+
+
+def test_office_files_must_be_real_office_documents(app, tenant):
+    from werkzeug.datastructures import FileStorage
+    from comun_cms.uploads import UploadError, store_upload
+    plain_zip = io.BytesIO()
+    with zipfile.ZipFile(plain_zip, "w") as zf:
+        zf.writestr("payload.jar", "not a document")
+    with pytest.raises(UploadError, match="not a document file"):
+        store_upload(FileStorage(io.BytesIO(plain_zip.getvalue()), filename="acta.docx"))
+    odt = io.BytesIO()
+    with zipfile.ZipFile(odt, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        zf.writestr("content.xml", "<office:document-content/>")
+    att = store_upload(FileStorage(io.BytesIO(odt.getvalue()), filename="acta.odt"))
+    assert att.kind == "document" and att.mimetype == "application/vnd.oasis.opendocument.text"
+    assert store_upload(FileStorage(io.BytesIO(docx_bytes()), filename="acta.docx")).size > 0

@@ -281,7 +281,15 @@ def payload_to_document(payload: dict):
 
 def init_search(app: Flask) -> None:
     """Attach the search service to ``app.extensions["comun"].search``."""
+    name = app.config.get("SEARCH_BACKEND", "whoosh")
+    if name not in ("whoosh", "sqlite"):
+        from comun_cms.config import ConfigError
+        raise ConfigError(f"SEARCH_BACKEND: '{name}' is not one of whoosh, sqlite")
+
     def factory(index_dir: Path):
+        if name == "sqlite":
+            from comun_cms.search.sqlite_fts import SQLiteFTSBackend
+            return SQLiteFTSBackend(index_dir)
         from comun_cms.search.whoosh_backend import WhooshBackend
         return WhooshBackend(index_dir)
     service = SearchService(app, factory)

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
-from comun_cms.database import atomic, one_or_404
+from comun_cms.database import atomic, one_or_404, page_arg
 from comun_cms import publishing
 from comun_cms.audit import record_audit
 from comun_cms.core_plugin import PAGE_TYPE, page_attachments, serialize_page
@@ -42,7 +42,7 @@ from comun_cms.permissions import CONTENT_ROLES, STAFF_ROLES, has_role, require_
 from comun_cms.plugins import flatten, get_pm, plugin_version, tenant_hook
 from comun_cms.publishing import PublishError
 from comun_cms.tenancy import get_current_tenant
-from comun_cms.uploads import UploadError, store_upload
+from comun_cms.uploads import UploadError, discard_unused, store_upload
 from comun_cms.views.public import FEEDBACK_KINDS, SECTORS
 
 bp = Blueprint("admin", __name__)
@@ -164,7 +164,7 @@ def pages():
         query = query.where(Page.status == status)
     else:
         status = ""
-    pagination = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template("admin/pages.html", pagination=pagination, status=status, statuses=PAGE_STATUSES)
 
 
@@ -285,6 +285,7 @@ def page_upload(page_id: int):
     if not form.validate_on_submit():
         return _render_edit(page, INVALID, upload_form=form)
     before = page_snapshot(page)
+    att = None
     try:
         with atomic():
             att = store_upload(form.file.data, owner_type="page", owner_id=str(page.id), title=form.title.data,
@@ -299,6 +300,8 @@ def page_upload(page_id: int):
         form.file.errors = list(form.file.errors) + [str(exc)]
         return _render_edit(page, INVALID, upload_form=form)
     except PublishError as exc:
+        if att is not None:  # the row was rolled back: drop the stored file unless shared
+            discard_unused(get_current_tenant().slug, att.sha256)
         form.form_errors.append(str(exc))
         return _render_edit(page, INVALID, upload_form=form)
     flash(_("File “%(name)s” attached.", name=att.filename), "success")
@@ -310,7 +313,7 @@ def page_upload(page_id: int):
 def attachments():
     """Every file uploaded in the tenant, newest first, with the record it belongs to."""
     pagination = db.paginate(select(Attachment).order_by(Attachment.created_at.desc(), Attachment.id.desc()),
-                             per_page=PER_PAGE, error_out=False)
+                             page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template("admin/attachments.html", pagination=pagination)
 
 
@@ -436,7 +439,7 @@ def _render_moderation(status_filter: str, code: int = 200, forms: dict[int, Mod
     query = select(Feedback).order_by(Feedback.created_at.desc(), Feedback.id.desc())
     if status_filter in FEEDBACK_STATUSES:
         query = query.where(Feedback.status == status_filter)
-    pagination = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
     rows = [(item, forms.get(item.id) or ModerationForm(prefix=f"f{item.id}", formdata=None, obj=item))
             for item in pagination.items]
     return render_template("admin/moderation.html", pagination=pagination, rows=rows, status=status_filter,
@@ -476,5 +479,5 @@ def moderate(feedback_id: int):
 def audit():
     """The audit log, newest first, 50 per page (``?page=``)."""
     pagination = db.paginate(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
-                             per_page=PER_PAGE, error_out=False)
+                             page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template("admin/audit.html", pagination=pagination)

@@ -216,6 +216,9 @@ def decode_cursor(cursor: str, sort: str) -> tuple[dt.datetime, int]:
         when = dt.datetime.fromisoformat(when)
         if c_sort != sort or not isinstance(pub_id, int) or isinstance(pub_id, bool) or when.tzinfo is None:
             raise ValueError
+        when = when.astimezone(dt.timezone.utc)
+        if not 0 < pub_id < 2**63:
+            raise ValueError
         return when, pub_id
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
         raise ApiError(400, "invalid_cursor", _("Invalid cursor: use next_cursor of the previous page "

@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
+from comun_cms.extensions import limiter
 from comun_cms.search.backend import SearchQuery, SearchResults
 from comun_cms.search.service import get_search
 from comun_cms.tenancy import get_current_tenant
@@ -24,7 +25,7 @@ MAX_QUERY = 500  # characters kept from the query text
 
 def public_tenants() -> dict:
     """Non-training tenants, by slug."""
-    return {s: t for s, t in current_app.extensions["comun"].tenants.items() if not t.training}
+    return current_app.extensions["comun"].public_tenants()
 
 
 def build_query(args, tenant=None) -> SearchQuery:
@@ -50,7 +51,10 @@ def build_query(args, tenant=None) -> SearchQuery:
 
 
 def run_query(query: SearchQuery) -> SearchResults:
-    """Run ``query``; on the portal, facet counts only cover public tenants."""
+    """Run ``query``; on the portal, facet counts only cover public tenants, and with no public
+    tenant nothing is searched (an empty tenant list would mean "no filter" to the backend)."""
+    if query.tenant is None and not query.tenants:
+        return SearchResults(total=0, hits=[], facets={}, suggestion=None, fallback_message=None, page=1, pages=0)
     results = get_search().backend.search(query)
     if query.tenant is None:
         allowed = public_tenants()
@@ -86,7 +90,13 @@ def tenant_search():
     return _render(get_current_tenant())
 
 
+def _api_rate_limit() -> str:
+    from comun_cms.views.api_v1 import _rate_limit
+    return _rate_limit()
+
+
 @portal_bp.get("/api/v1/search")
+@limiter.shared_limit(_api_rate_limit, scope="api_v1")
 def api_search():
     """JSON search: same parameters as ``/buscar`` plus ``tenant`` (one state).
 
