@@ -164,9 +164,9 @@ def _do(record: Any, action: str, reason: str, user: User | None, commit: bool) 
         session.rollback()
         raise
     except Exception as exc:
-        session.rollback()
         # the details (SQL, plugin internals) go to the log, not to the editor's screen
-        current_app.logger.exception("publication of %s failed", getattr(record, "id", "?"))
+        current_app.logger.exception("publication of %s %s failed", ct.name, record.__dict__.get("id", "(new)"))
+        session.rollback()
         raise PublishError(_("The publication failed and nothing was stored. Try again; if it fails again, "
                              "tell the platform administrators.")) from exc
 

@@ -34,12 +34,9 @@ def build_query(args, tenant=None) -> SearchQuery:
     text = "".join(ch for ch in (args.get("q") or "")[:MAX_QUERY] if ch.isprintable() or ch == " ")
     registry = current_app.extensions["comun"].content_types
     types = [t for t in args.getlist("tipo") if t in registry]
-    years = [int(y) for y in args.getlist("anio") if y.isdigit() and 1900 < int(y) < 3000]
+    years = [int(y) for y in args.getlist("anio") if y.isascii() and y.isdigit() and len(y) == 4 and 1900 < int(y) < 3000]
     statuses = [s for s in args.getlist("situacion") if s.isidentifier()][:10]
-    try:
-        page = max(1, min(int(args.get("pagina", 1)), 1000))
-    except ValueError:
-        page = 1
+    page = max(1, min(args.get("pagina", 1, type=int) or 1, 1000))
     sort = "date" if args.get("orden") == "fecha" else "relevance"
     if tenant is not None:
         return SearchQuery(text=text, tenant=tenant.slug, content_types=types, years=years, statuses=statuses,

@@ -141,7 +141,7 @@ def _build_plan(data: dict, tenant, number: int, is_demo: bool = False) -> Actio
             c.milestones.append(Milestone(
                 number=i, description=mdata["title"], start_date=_date(mdata.get("start")),
                 end_date=_date(mdata.get("end")), weight=weight, progress_status=status,
-                progress=prog.milestone_progress(status, None), owner=cdata.get("owner", "")))
+                progress=prog.milestone_progress(status, None), owner=mdata.get("owner", "")))
         if milestones:
             done = sum(1 for m in c.milestones if m.progress_status in prog.DONE)
             # The status follows from the milestones the source reports: some done -> started.

@@ -258,7 +258,8 @@ def comparison_charts(data: list[dict]) -> tuple[Markup, Markup]:
         return t.colors.get("primary") or charts.DEFAULT_COLOR
     present = [d for d in data if d["cycle"] is not None]
     totals = charts.bar_chart(
-        [charts.BarGroup("", [charts.Bar(f"{d['tenant'].state}", (d["cycle"].scores or {}).get("total"),
+        [charts.BarGroup("", [charts.Bar(f"{d['tenant'].state}" + (f" ({_('demo data')})" if d["cycle"].is_demo else ""),
+                                         (d["cycle"].scores or {}).get("total"),
                                          color(d["tenant"])) for d in present])],
         title=_("Total score by state"), chart_id="compare-total",
         description=_("Total score of the latest published evaluation cycle of each state, from 0 to 100."))

@@ -554,7 +554,7 @@ def attendance_members(session_id: int):
         try:
             ids = set()
             for value in request.form.getlist("present"):
-                if not value.isdigit():
+                if not (value.isascii() and value.isdigit() and len(value) < 10):
                     raise MinutesError(_l("Choose members of this body only."))
                 ids.add(int(value))
             added, removed = svc.set_member_attendance(s, ids)

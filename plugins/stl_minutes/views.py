@@ -183,8 +183,9 @@ def progress_counts(agreements: list[Agreement], today: dt.date) -> dict[str, in
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    """Integer query argument ``name`` in 1..2**31-1, else ``None`` (never an error)."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value < 2**31 else None
 
 
 # --------------------------------------------------------------------------- routes

@@ -100,7 +100,7 @@ def test_a_publication_that_cannot_be_logged_is_not_published(app, tenant):
     db.session.commit()
     with pytest.raises(PublishError) as info:
         publish(Page(slug="b", title="B"))
-    assert "refusing to sign" in str(info.value)
+    assert "refusing to sign" in str(info.value.__cause__)  # the editor sees a generic message
     assert db.session.scalar(select(Page).where(Page.slug == "b")) is None
     assert db.session.scalar(select(LogHead.size)) == 1
     assert len(db.session.scalars(select(Publication)).all()) == 1
@@ -114,8 +114,9 @@ def test_sign_checkpoint_refuses_a_replaced_previous_checkpoint(app, tenant):
     cp.note = forged.decode()
     db.session.commit()
     db.session.add(Page(slug="b", title="B"))
-    with pytest.raises(PublishError, match="refusing to sign"):
+    with pytest.raises(PublishError) as info:
         publish(db.session.scalar(select(Page).where(Page.slug == "b")))
+    assert "refusing to sign" in str(info.value.__cause__)
 
 
 def test_batch_mode_signs_on_interval_and_with_the_checkpoint_command(app, runner):
