@@ -138,3 +138,10 @@ def dashboard_widgets(tenant):
     from comun_cms.plugins import PortalWidget
     from plugins.action_plans.views import render_dashboard_widget
     return [PortalWidget(_l("Action plans: overdue milestones"), lambda: render_dashboard_widget(tenant), order=30)]
+
+
+def sample_record(content_type, tenant, marker):
+    """Conformance-kit factory (not a hook): a draft record of ``content_type`` in ``tenant``
+    whose public text contains ``marker``; see :mod:`plugins.action_plans.samples`."""
+    from .samples import sample_record as make
+    return make(content_type, tenant, marker)

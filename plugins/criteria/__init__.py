@@ -120,3 +120,10 @@ def dashboard_widgets(tenant):
 
     from .views import dashboard_widget
     return [PortalWidget(_l("Criteria evaluation"), dashboard_widget, order=20)]
+
+
+def sample_record(content_type, tenant, marker):
+    """Conformance-kit factory (not a hook): a draft record of ``content_type`` in ``tenant``
+    whose public text contains ``marker``; see :mod:`plugins.criteria.samples`."""
+    from .samples import sample_record as make
+    return make(content_type, tenant, marker)

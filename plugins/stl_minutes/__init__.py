@@ -136,3 +136,10 @@ def portal_widgets():
     from comun_cms.plugins import PortalWidget
     from .portal import render_portal_widget
     return [PortalWidget(_l("Latest STL sessions"), render_portal_widget, order=30)]
+
+
+def sample_record(content_type, tenant, marker):
+    """Conformance-kit factory (not a hook): a draft record of ``content_type`` in ``tenant``
+    whose public text contains ``marker``; see :mod:`plugins.stl_minutes.samples`."""
+    from .samples import sample_record as make
+    return make(content_type, tenant, marker)
