@@ -178,3 +178,14 @@ def initialize(tenant: "Tenant", instance_path: str) -> None:
     """Called by ``comun init`` for every tenant enabling the plugin, after migrations: create
     what the plugin needs to run (keys in the instance folder, default rows). Must be
     idempotent. Install-scope plugins that need nothing do not implement it."""
+
+
+@hookspec
+def tenant_reset(tenant: "Tenant", phase: str) -> None:
+    """Called when a training tenant's data is restored to its scenario (``comun training reset``).
+
+    ``phase`` is ``"before"`` (before the tenant's rows are deleted: drop data that references
+    them or that must not survive, e.g. the notary starts a new log with a new key) or
+    ``"after"`` (the scenario rows are back: rebuild derived data). Runs inside the reset's
+    transaction (add to ``db.session``, do not commit); raising aborts the reset.
+    """

@@ -246,8 +246,7 @@ def load_scenario(app: Flask, tenant: Tenant, log: Callable[[str], None] = lambd
 
 
 def _tables(tenant_only: bool = True):
-    # the notary log is append-only: a reset never rewinds it (re-signing sizes it already
-    # signed would fork the log); entries of records that a reset removed stay in the log
+    # plugins' own derived tables (the notary log) are handled by the tenant_reset hook
     return [t for t in db.metadata.sorted_tables
             if "tenant_id" in t.c and t.name not in KEEP_TABLES and not t.name.startswith("notary_")]
 
@@ -299,7 +298,9 @@ def reset(app: Flask, tenant: Tenant, exercise: int | None = None) -> dict[str, 
     started = time.monotonic()
     data = pickle.loads(path.read_bytes())  # our own file in the instance folder
     tables = _tables()
+    from comun_cms.plugins import tenant_hook
     with tenant_context(tenant):
+        tenant_hook(tenant, "tenant_reset")(tenant=tenant, phase="before")
         for table in reversed(tables):
             db.session.execute(delete(table).where(table.c.tenant_id == tenant.slug))
         db.session.execute(delete(SearchOutbox).where(SearchOutbox.tenant == tenant.slug))
@@ -309,6 +310,7 @@ def reset(app: Flask, tenant: Tenant, exercise: int | None = None) -> dict[str, 
             if batch:
                 db.session.execute(insert(table), batch)
                 rows += len(batch)
+        tenant_hook(tenant, "tenant_reset")(tenant=tenant, phase="after")
         db.session.commit()
     service = app.extensions["comun"].search
     if service is not None:

@@ -116,6 +116,7 @@ class TenantPlugin:
         self.events = []
         self.initialized = []
         self.demo = []
+        self.resets = []
 
     @hookimpl
     def admin_menu_items(self, tenant):
@@ -165,6 +166,10 @@ class TenantPlugin:
     @hookimpl
     def initialize(self, tenant, instance_path):
         self.initialized.append(tenant.slug)
+
+    @hookimpl
+    def tenant_reset(self, tenant, phase):
+        self.resets.append((tenant.slug, phase))
 
 
 @pytest.fixture
@@ -233,3 +238,11 @@ def test_hook_initialize(app, plugin):
     from comun_cms.setup import initialize_plugins
     initialize_plugins(app)
     assert sorted(plugin.initialized) == sorted(app.extensions["comun"].tenants)
+
+
+def test_hook_tenant_reset(app, plugin):
+    from comun_cms.training import reset, save_snapshot
+    training = next(t for t in app.extensions["comun"].tenants.values() if t.training)
+    save_snapshot(app, training)
+    reset(app, training)
+    assert plugin.resets == [(training.slug, "before"), (training.slug, "after")]

@@ -86,3 +86,13 @@ def initialize(tenant, instance_path):
     from plugins.notary.keys import ensure_keys
     from plugins.notary.service import log_origin
     ensure_keys(instance_path, tenant.slug, log_origin(tenant))
+
+
+@hookimpl
+def tenant_reset(tenant, phase):
+    """A training reset starts a new log (new key) and logs the restored publications again."""
+    from plugins.notary import service
+    if phase == "before":
+        service.start_new_log(tenant)
+    else:
+        service.relog_publications(tenant)

@@ -596,3 +596,26 @@ def policy_text(tenant) -> str:
 def b64(data: bytes) -> str:
     """Standard base64 text of ``data``."""
     return base64.b64encode(data).decode("ascii")
+
+
+def start_new_log(tenant) -> None:
+    """Forget the tenant's log (training reset, phase ``before``): delete every notary row of the
+    tenant and its keyring, so the next log is signed by a new key and no key ever signs two
+    different trees of the same size (which a rewound log would otherwise do)."""
+    from plugins.notary.keys import keyring_path
+    for model in (Cosignature, Checkpoint, Digest, Node, Entry, LogHead, WitnessState):
+        db.session.execute(model.__table__.delete().where(model.tenant_id == tenant.slug))
+    keyring_path(current_app.instance_path, tenant.slug).unlink(missing_ok=True)
+    current_app.extensions.setdefault("notary_keyrings", {}).pop(tenant.slug, None)
+
+
+def relog_publications(tenant) -> int:
+    """Append every publication of the tenant, oldest first, to a fresh log and sign a checkpoint
+    (training reset, phase ``after``). Returns the number of entries."""
+    from comun_cms.models import Publication
+    pubs = list(db.session.scalars(select(Publication).where(Publication.tenant_id == tenant.slug)
+                                   .order_by(Publication.id)))
+    if pubs:
+        append_entries([entry_data_for(p) for p in pubs])
+        sign_checkpoint(tenant)
+    return len(pubs)

@@ -166,3 +166,23 @@ def test_entry_bytes_are_rfc8785_even_for_unusual_strings():
     data = service.entry_bytes("edomex", item, 12, "cd" * 32)
     assert data == rfc8785.dumps(json.loads(data))
     assert json.loads(data)["published_at"] == "2026-01-02T03:04:05Z"
+
+
+def test_training_reset_starts_a_new_log_under_a_new_key(app):
+    """A reset never makes one key sign two different trees: the log restarts with a new key and
+    logs the restored publications again."""
+    from comun_cms.training import reset, save_snapshot
+    from comun_cms.tenancy import tenant_context
+    training = next(t for t in app.extensions["comun"].tenants.values() if t.training)
+    with tenant_context(training):
+        publish(Page(slug="escenario", title="Escenario"))
+        old_keys = set(service.keyring(training).log_vkeys)
+    save_snapshot(app, training)
+    with tenant_context(training):
+        publish(Page(slug="despues", title="Después del escenario"))
+    reset(app, training)
+    with tenant_context(training):
+        assert not (set(service.keyring(training).log_vkeys) & old_keys)
+        assert db.session.scalar(select(LogHead.size)) == 1  # only the scenario's publication
+        cp = service.latest_checkpoint()
+        assert cp is not None and cp.size == 1
