@@ -50,17 +50,11 @@ bench: install
 lint: install
 	$(PY) -m compileall -q comun_cms plugins
 
+# Extract every message (core + each plugin), create missing catalogs, update them, fill the
+# English ones (msgstr = msgid), compile; then list what still needs a Spanish translation.
 translations: install
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o comun_cms/translations/messages.pot comun_cms themes
-	$(VENV)/bin/pybabel update -i comun_cms/translations/messages.pot -d comun_cms/translations --no-fuzzy-matching
-	$(VENV)/bin/pybabel compile -d comun_cms/translations
-	for p in plugins/*/; do \
-		if [ -d $$p/translations ]; then \
-			$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $$p/translations/messages.pot $$p; \
-			$(VENV)/bin/pybabel update -i $$p/translations/messages.pot -d $$p/translations --no-fuzzy-matching; \
-			$(VENV)/bin/pybabel compile -d $$p/translations; \
-		fi; \
-	done
+	$(PY) tools/i18n_check.py --update
+	$(PY) tools/i18n_check.py --missing
 
 # Removes the virtual environment and caches only. instance/ holds the database, uploads, the
 # secret key and the notary's private keys: delete it by hand, knowingly.

@@ -62,7 +62,8 @@ def run_query(query: SearchQuery) -> SearchResults:
 def _labels() -> dict:
     state = current_app.extensions["comun"]
     return {"tenant": {s: t.state for s, t in state.tenants.items()},
-            "content_type": {ct.name: str(ct.label) for ct in state.content_types}}
+            "content_type": {ct.name: str(ct.label) for ct in state.content_types},
+            "status": {"published": _("Published")}}
 
 
 def _render(tenant):
