@@ -448,3 +448,8 @@ class TestServerErrors:
         assert response.status_code == 413 and "File too large" in text(response)
         response = client.get("/_test/bad")
         assert response.status_code == 400 and "Bad request" in text(response)
+
+
+def test_history_of_an_absurd_record_id_is_404(client):
+    assert client.get("/edomex/historial/page/99999999999999999999999").status_code == 404
+    assert client.get("/edomex/historial/page/abc").status_code == 404

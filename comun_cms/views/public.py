@@ -71,7 +71,9 @@ def _record_for(content_type, record_id: str):
     pk = sa_inspect(model).primary_key[0]
     try:
         key = pk.type.python_type(record_id)
-    except (ValueError, TypeError, NotImplementedError):
+    except (ValueError, TypeError, NotImplementedError):  # SQLAlchemy types without python_type raise the last
+        return None
+    if isinstance(key, int) and not 0 < key < 2**31:
         return None
     return db.session.scalar(select(model).where(pk == key))
 
