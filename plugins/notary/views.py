@@ -398,6 +398,15 @@ def render_seal(tenant, context: dict):
     """``record_footer`` slot: the "Verificado" seal of a published record version, with the
     receipt and canonical entry downloads. Returns Markup or ``None`` (nothing logged)."""
     pub = context.get("publication")
+    record = context.get("record")
+    if pub is None and record is not None and getattr(record, "id", None) is not None:
+        # templates may pass just the record: use its current published version
+        from comun_cms.content_types import content_type_for
+        from comun_cms.publishing import latest_publication
+        try:
+            pub = latest_publication(content_type_for(record).name, record.id)
+        except KeyError:
+            pub = None
     if pub is None or getattr(pub, "id", None) is None:
         return None
     e = db.session.scalar(select(Entry).where(Entry.publication_id == pub.id))
