@@ -360,9 +360,10 @@ def page(browser, live_server):
 def browser_login(page, email: str, password: str = PASSWORD) -> None:
     """Log in through the real login form in a Playwright ``page``."""
     page.goto("/auth/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("main form button[type=submit]")
+    page.fill('form[action$="/auth/login"] input[name=email]', email)
+    page.fill('form[action$="/auth/login"] input[name=password]', password)
+    with page.expect_navigation():  # return only once the session cookie is set
+        page.click('form[action$="/auth/login"] button[type=submit]')
 
 
 @pytest.fixture

@@ -34,12 +34,12 @@ def test_editor_publishes_page_with_attachment_and_switches_language(app, spanis
     page.set_input_files("input[name='upload-file']",
                          files=[{"name": "foto sesión.png", "mimeType": "image/png", "buffer": _png()}])
     page.fill("input[name='upload-title']", "Fotografía de la sesión")
-    page.click("main form[action$='/archivos'] button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("main form[action$='/archivos'] button[type=submit]")
     assert "foto_sesion.png" in page.content()
 
-    page.click("main form[action$='/publicar'] button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("main form[action$='/publicar'] button[type=submit]")
 
     page.goto("/edomex/seccion/minutes")
     page.click("text=Minuta de la sesión de instalación")
@@ -51,7 +51,7 @@ def test_editor_publishes_page_with_attachment_and_switches_language(app, spanis
     assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", image.element_handle())
 
     assert page.locator("html").get_attribute("lang").startswith("es")
-    page.click("a[hreflang='en']")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("a[hreflang='en']")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text().strip() == "Minuta de la sesión de instalación"

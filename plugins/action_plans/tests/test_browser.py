@@ -15,8 +15,8 @@ def log_in(page, email: str) -> None:
     page.goto("/auth/login")
     page.fill('form[action$="/auth/login"] input[name=email]', email)
     page.fill('form[action$="/auth/login"] input[name=password]', PASSWORD)
-    page.click('form[action$="/auth/login"] button[type=submit]')
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click('form[action$="/auth/login"] button[type=submit]')
 
 
 @pytest.mark.browser

@@ -44,8 +44,8 @@ def test_evaluator_assesses_secretariat_replies_cycle_published(app, page, make_
         page.fill("textarea[name=comment]", comment)
         page.click("form.form button[type=submit]")
         page.wait_for_url(f"**{admin_cycle}**")
-    page.click(f"form[action$='/ciclos/{cid}/etapa'] button[type=submit]")
-    page.wait_for_url(f"**{admin_cycle}")
+    with page.expect_navigation():  # the URL does not change: wait for the POST's own response
+        page.click(f"form[action$='/ciclos/{cid}/etapa'] button[type=submit]")
 
     # the secretariat replies to each assessment
     page.context.clear_cookies()
@@ -61,8 +61,8 @@ def test_evaluator_assesses_secretariat_replies_cycle_published(app, page, make_
     page.context.clear_cookies()
     browser_login(page, evaluator.email)
     page.goto(admin_cycle)
-    page.click(f"form[action$='/ciclos/{cid}/publicar'] button[type=submit]")
-    page.wait_for_url(f"**{admin_cycle}")
+    with page.expect_navigation():
+        page.click(f"form[action$='/ciclos/{cid}/publicar'] button[type=submit]")
 
     # the public page shows both the assessments and the replies
     page.context.clear_cookies()
