@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import contextvars
 import re
 import tomllib
@@ -81,6 +82,12 @@ class Tenant:
     def tz(self) -> zoneinfo.ZoneInfo:
         """The tenant's time zone object."""
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def today(self, now: "dt.datetime | None" = None) -> "dt.date":
+        """Calendar date in the tenant's time zone at ``now`` (aware datetime, default: the
+        current UTC time). At 2024-03-02 03:00 UTC it is still 2024-03-01 in Mexico City."""
+        now = now or dt.datetime.now(dt.timezone.utc)
+        return now.astimezone(self.tz).date()
 
     def enables(self, plugin: str) -> bool:
         """Return ``True`` if the tenant enables plugin ``plugin`` (the core plugin is always on)."""

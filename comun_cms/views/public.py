@@ -19,7 +19,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import inspect as sa_inspect, select
+from sqlalchemy import Integer, inspect as sa_inspect, select
 from werkzeug.routing import BuildError
 from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -69,12 +69,12 @@ def _record_for(content_type, record_id: str):
     """Load the record ``record_id`` of a content type in the current tenant, or ``None``."""
     model = content_type.model
     pk = sa_inspect(model).primary_key[0]
-    try:
-        key = pk.type.python_type(record_id)
-    except (ValueError, TypeError, NotImplementedError):  # SQLAlchemy types without python_type raise the last
-        return None
-    if isinstance(key, int) and not 0 < key < 2**31:
-        return None
+    if isinstance(pk.type, Integer):
+        if not (record_id.isascii() and record_id.isdigit()) or not 0 < int(record_id) < 2**31:
+            return None
+        key = int(record_id)
+    else:
+        key = record_id
     return db.session.scalar(select(model).where(pk == key))
 
 

@@ -295,8 +295,7 @@ def status_breakdown(milestones: Sequence, status: str, progress: float | None) 
 def tenant_today(tenant, now: dt.datetime | None = None) -> dt.date:
     """Today's date in the tenant's time zone (``now`` is an aware datetime, default the
     current UTC time)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return now.astimezone(tenant.tz).date()
+    return tenant.today(now)
 
 
 def is_overdue(end_date: dt.date | None, status: str, today: dt.date) -> bool:

@@ -66,8 +66,7 @@ class CriteriaError(Exception):
 def today(tenant: Tenant | None = None) -> dt.date:
     """Today's date in the tenant's time zone (current tenant by default)."""
     tenant = tenant or get_current_tenant()
-    now = utcnow()
-    return now.astimezone(tenant.tz).date() if tenant is not None else now.date()
+    return tenant.today(utcnow()) if tenant is not None else utcnow().date()
 
 
 def display_name(user: User | None) -> str:

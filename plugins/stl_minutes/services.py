@@ -63,7 +63,7 @@ def tenant_today(tenant, now: dt.datetime | None = None) -> dt.date:
 
     At 2024-03-02 03:00 UTC it is still 2024-03-01 in ``America/Mexico_City`` (UTC-6).
     """
-    return (now or now_utc()).astimezone(tenant.tz).date()
+    return tenant.today(now or now_utc())
 
 
 def local_to_utc(tenant, day: dt.date | None, time: dt.time | None) -> dt.datetime | None:

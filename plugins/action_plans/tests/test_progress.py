@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import zoneinfo
 from types import SimpleNamespace
 
 import pytest
@@ -162,7 +161,9 @@ def test_dates(app):
 
 
 def test_overdue_uses_the_tenant_time_zone():
-    tenant = SimpleNamespace(tz=zoneinfo.ZoneInfo("America/Mexico_City"))
+    from comun_cms.tenancy import Tenant
+    tenant = Tenant(slug="x", state="X", secretariat="S", short_name="S", transparency_authority="T",
+                    transparency_authority_short="T", timezone="America/Mexico_City")
     # 03:00 UTC on 1 March is still 28 February (21:00) in Mexico City
     now = dt.datetime(2022, 3, 1, 3, 0, tzinfo=dt.timezone.utc)
     today = prog.tenant_today(tenant, now)
