@@ -48,6 +48,12 @@ class ComunState:
         """Tenants whose data may show on the portal, in search and open data (not training)."""
         return {slug: t for slug, t in self.tenants.items() if not t.training}
 
+    def representative_tenants(self, workspaces: int = 2) -> list[Tenant]:
+        """Every tenant, keeping only the first ``workspaces`` participant workspaces of each
+        training tenant. Workspaces copy their training tenant's configuration, so checks that
+        loop over tenants or tenant pairs (conformance kit, isolation tests) cover them with two."""
+        return [t for t in self.tenants.values() if not t.is_workspace or t.workspace_number <= workspaces]
+
 
 class ComunFlask(Flask):
     """Flask with the themed Jinja environment."""

@@ -78,7 +78,10 @@ def init_cmd(quiet: bool) -> None:
     upgrade_database(app)
     say("Database: migrated to the latest revision.")
     created = sync_tenants(app)
-    say(f"Tenants: {', '.join(app.extensions['comun'].tenants)} ({len(created)} new).")
+    tenants = app.extensions["comun"].tenants.values()
+    names = [t.slug + (f" (+{t.workspaces} participant workspaces)" if t.workspaces else "")
+             for t in tenants if not t.is_workspace]
+    say(f"Tenants: {', '.join(names)} ({len(created)} new).")
     initialize_plugins(app)
     say("Plugins: initialized.")
 

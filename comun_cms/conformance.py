@@ -757,7 +757,7 @@ def _run(app, plugin, checks, factories, raise_on_failure) -> Report:
             raise ConformanceError(report)
         return report
     with tenant_context(None), enable_plugin(app, name):
-        tenants = [t for t in state.tenants.values()]
+        tenants = state.representative_tenants(workspaces=1)
         if "migrations" in checks:
             _check_migrations(app, pm, obj, name, report)
         migrations_ok = not any(p.check == "migrations" for p in report.problems)

@@ -150,9 +150,11 @@ def ensure_demo_users(app: Flask, tenants: list[Tenant]) -> list[tuple[str, str,
 
 def run_demo(app: Flask, tenants: list[Tenant] | None = None, log: Callable[[str], None] = print) -> list[tuple[str, str, str]]:
     """Load demo and real content into ``tenants`` (default: all) through every enabled plugin's
-    ``demo_data`` hook; returns the demo logins ``[(email, password, role)]``."""
+    ``demo_data`` hook; returns the demo logins ``[(email, password, role)]``. Participant
+    workspaces of training tenants are left out by default."""
     from comun_cms.plugins import tenant_hook
-    tenants = tenants or list(app.extensions["comun"].tenants.values())
+    # participant workspaces get their material from `comun training participants`
+    tenants = tenants or [t for t in app.extensions["comun"].tenants.values() if not t.is_workspace]
     logins = ensure_demo_users(app, tenants)
     for tenant in tenants:
         log(f"{tenant.state} ({tenant.slug})")

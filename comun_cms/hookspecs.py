@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from comun_cms.publishing import PublishEvent
     from comun_cms.search.backend import SearchDocument
     from comun_cms.tenancy import Tenant
+    from comun_cms.training import TrainingTask
 
 PROJECT_NAME = "comun_cms"
 
@@ -188,4 +189,28 @@ def tenant_reset(tenant: "Tenant", phase: str) -> None:
     them or that must not survive, e.g. the notary starts a new log with a new key) or
     ``"after"`` (the scenario rows are back: rebuild derived data). Runs inside the reset's
     transaction (add to ``db.session``, do not commit); raising aborts the reset.
+    """
+
+
+@hookspec
+def training_scenario(tenant: "Tenant", ctx: "DemoContext") -> int | None:
+    """Load the plugin's training material into a training tenant or a participant's workspace
+    (``comun training load`` and ``comun training participants``).
+
+    ``tenant.training`` is always true here; ``ctx.user`` is ``None`` (scenario records are
+    published by nobody, so participants' work is told apart by its publisher). Must be
+    idempotent and must not commit (the caller commits once per tenant). Returns the number
+    of records created (``None`` counts as 0).
+    """
+
+
+@hookspec
+def training_tasks() -> list["TrainingTask"]:
+    """Return the plugin's tasks for the training exercises (:class:`comun_cms.training.TrainingTask`).
+
+    Each task belongs to one of the 13 steps of the local strategy (``task.step``); an exercise
+    whose step has plugin tasks uses them instead of the core's "write and publish a page" task.
+    ``task.check(participant)`` inspects the participant's workspace ("check my work") and
+    ``task.solve(participant)`` does the model answer (``comun training reset --exercise N``
+    applies the answers of the exercises before N). Both run inside the workspace's tenant context.
     """

@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import contextvars
+import dataclasses
+import datetime as dt
 import re
 import tomllib
 import zoneinfo
@@ -54,7 +55,10 @@ class Tenant:
     ``contact`` and ``social`` mappings, ``hosts`` (host names that select this tenant),
     ``plugins`` (enabled plugin names, in order), ``plugin_settings`` (validated
     ``{plugin: {key: value}}``), ``facts`` (public facts with sources), ``training`` (a training
-    tenant whose data never shows outside its own site) and ``path`` (the state folder).
+    tenant whose data never shows outside its own site), ``workspaces`` (number of participant
+    workspaces a training tenant offers), ``workspace_of`` and ``workspace_number`` (set on a
+    participant workspace: the slug of its training tenant and its number, 1-based) and ``path``
+    (the state folder).
     """
 
     slug: str
@@ -76,7 +80,15 @@ class Tenant:
     facts: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     training: bool = False
+    workspaces: int = 0
+    workspace_of: str | None = None
+    workspace_number: int = 0
     path: Path = field(default=Path("."), compare=False)
+
+    @property
+    def is_workspace(self) -> bool:
+        """``True`` for a participant workspace derived from a training tenant."""
+        return self.workspace_of is not None
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -114,15 +126,17 @@ _FIELDS_REQUIRED = {
 _FIELDS_OPTIONAL = {
     "default_locale": str, "timezone": str, "theme": str, "colors": dict, "logo": str,
     "contact": dict, "social": dict, "hosts": list, "plugins": list, "plugin_settings": dict,
-    "facts": list, "sources": list, "training": bool,
+    "facts": list, "sources": list, "training": bool, "workspaces": int,
 }
+#: Most participant workspaces one training tenant may declare.
+MAX_WORKSPACES = 200
 _COLOUR_KEYS = {"primary", "secondary", "accent", "text_on_primary"}
 _CONTACT_KEYS = {"email", "phone", "address", "website", "hours"}
 _SOCIAL_KEYS = {"facebook", "x", "instagram", "youtube", "linkedin", "tiktok"}
 
 
 def _type_name(t: type) -> str:
-    return {str: "text", dict: "table", list: "list", bool: "true/false"}.get(t, t.__name__)
+    return {str: "text", dict: "table", list: "list", bool: "true/false", int: "a whole number"}.get(t, t.__name__)
 
 
 def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] | None = None) -> Tenant:
@@ -155,7 +169,7 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
         if key not in data:
             raise TenantConfigError(path, key, "missing required field")
     for key, typ in {**_FIELDS_REQUIRED, **_FIELDS_OPTIONAL}.items():
-        if key in data and not isinstance(data[key], typ):
+        if key in data and (not isinstance(data[key], typ) or (typ is int and isinstance(data[key], bool))):
             raise TenantConfigError(path, key, f"must be {_type_name(typ)}")
         if typ is str and key in data and not data[key].strip():
             raise TenantConfigError(path, key, "must not be empty")
@@ -209,6 +223,14 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
     if len(set(plugins)) != len(plugins):
         raise TenantConfigError(path, "plugins", "lists a plugin twice")
 
+    workspaces = data.get("workspaces", 0)
+    if not 0 <= workspaces <= MAX_WORKSPACES:
+        raise TenantConfigError(path, "workspaces", f"must be between 0 and {MAX_WORKSPACES}")
+    if workspaces and not data.get("training", False):
+        raise TenantConfigError(path, "workspaces", "only a training tenant (training = true) has participant workspaces")
+    if workspaces and len(workspace_slug(slug, workspaces)) > 40:
+        raise TenantConfigError(path, "slug", f"'{slug}' is too long for workspace addresses like '{workspace_slug(slug, 1)}'")
+
     raw_settings = data.get("plugin_settings", {})
     settings: dict[str, dict[str, Any]] = {}
     for name, values in raw_settings.items():
@@ -251,8 +273,27 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
         facts=tuple(data.get("facts", [])),
         sources=tuple(data.get("sources", [])),
         training=bool(data.get("training", False)),
+        workspaces=workspaces,
         path=path.parent.resolve(),
     )
+
+
+def workspace_slug(training_slug: str, number: int) -> str:
+    """Slug of workspace ``number`` (1-based) of a training tenant: ``capacitacion-07``."""
+    return f"{training_slug}-{number:02d}"
+
+
+def derive_workspaces(tenant: Tenant) -> list[Tenant]:
+    """The participant workspaces of a training tenant (``workspaces = N`` in its
+    ``tenant.toml``): N tenants ``<slug>-01`` … ``<slug>-NN`` that share its folder, theme,
+    plugins and settings, have no host names, and are training tenants themselves (their data
+    never leaves their own site). Each has its own database rows, search documents and notary log.
+
+    Returns ``[]`` for a tenant without workspaces.
+    """
+    return [dataclasses.replace(tenant, slug=workspace_slug(tenant.slug, n), short_name=f"{tenant.short_name} · {n:02d}",
+                                hosts=(), workspaces=0, workspace_of=tenant.slug, workspace_number=n)
+            for n in range(1, tenant.workspaces + 1)]
 
 
 def load_tenants(states_dir: Path, installed_plugins: Mapping[str, Mapping[str, Any]] | None = None,
@@ -265,10 +306,12 @@ def load_tenants(states_dir: Path, installed_plugins: Mapping[str, Mapping[str, 
         only: if given, load just these slugs (others are ignored).
 
     Returns:
-        ``{slug: Tenant}`` in slug order.
+        ``{slug: Tenant}`` in slug order, including the participant workspaces of training
+        tenants (see :func:`derive_workspaces`).
 
     Raises:
-        TenantConfigError: for the first invalid file, or when two tenants claim one host.
+        TenantConfigError: for the first invalid file, when two tenants claim one host, or when
+            a workspace address equals another tenant's folder.
     """
     tenants: dict[str, Tenant] = {}
     hosts: dict[str, str] = {}
@@ -281,7 +324,13 @@ def load_tenants(states_dir: Path, installed_plugins: Mapping[str, Mapping[str, 
                 raise TenantConfigError(toml_path, "hosts", f"host '{host}' is already used by tenant '{hosts[host]}'")
             hosts[host] = tenant.slug
         tenants[tenant.slug] = tenant
-    return tenants
+    for tenant in list(tenants.values()):
+        for ws in derive_workspaces(tenant):
+            if ws.slug in tenants or (Path(states_dir) / ws.slug).exists():
+                raise TenantConfigError(tenant.path / "tenant.toml", "workspaces",
+                                        f"workspace '{ws.slug}' has the same address as the tenant folder '{ws.slug}'")
+            tenants[ws.slug] = ws
+    return dict(sorted(tenants.items()))
 
 
 # --------------------------------------------------------------------------- current tenant

@@ -117,6 +117,7 @@ class TenantPlugin:
         self.initialized = []
         self.demo = []
         self.resets = []
+        self.scenarios = []
 
     @hookimpl
     def admin_menu_items(self, tenant):
@@ -170,6 +171,47 @@ class TenantPlugin:
     @hookimpl
     def tenant_reset(self, tenant, phase):
         self.resets.append((tenant.slug, phase))
+
+    @hookimpl
+    def training_scenario(self, tenant, ctx):
+        from sqlalchemy import select
+
+        from comun_cms.extensions import db
+        from comun_cms.models import Page
+        from comun_cms.publishing import publish
+        self.scenarios.append((tenant.slug, ctx.user))
+        if db.session.scalar(select(Page.id).where(Page.slug == "escenario-prueba")) is not None:
+            return 0
+        page = Page(slug="escenario-prueba", title="Material de prueba", body="escenario", language="es")
+        db.session.add(page)
+        db.session.flush()
+        publish(page, user=ctx.user, commit=False)
+        return 1
+
+    @hookimpl
+    def training_tasks(self):
+        from sqlalchemy import select
+
+        from comun_cms.extensions import db
+        from comun_cms.models import Page
+        from comun_cms.publishing import publish
+        from comun_cms.training import CheckItem, TrainingTask, participant_publications
+
+        def check(who):
+            mine = participant_publications(who, "page")
+            return [CheckItem("Publicaste la convocatoria de prueba",
+                              any(p.title == "Convocatoria de prueba" for p in mine), "Publícala.")]
+
+        def solve(who):
+            page = db.session.scalar(select(Page).where(Page.slug == "convocatoria-prueba")) or \
+                Page(slug="convocatoria-prueba", title="Convocatoria de prueba", body="texto", language="es")
+            db.session.add(page)
+            db.session.flush()
+            publish(page, user=who.editor, commit=False)
+
+        return [TrainingTask(step=2, key="testplugin.call", title="Convocatoria de prueba", goals=("Publicarla.",),
+                             steps=("Crea la página y publícala.",), check=check, solve=solve,
+                             start_endpoint="admin.page_new")]
 
 
 @pytest.fixture
@@ -246,3 +288,45 @@ def test_hook_tenant_reset(app, plugin):
     save_snapshot(app, training)
     reset(app, training)
     assert plugin.resets == [(training.slug, "before"), (training.slug, "after")]
+
+
+def _training_tenant(app):
+    return next(t for t in app.extensions["comun"].tenants.values() if t.training and not t.is_workspace)
+
+
+def test_hook_training_scenario(app, plugin):
+    from sqlalchemy import select
+
+    from comun_cms.extensions import db
+    from comun_cms.models import Page, Publication
+    from comun_cms.tenancy import tenant_context
+    from comun_cms.training import load_scenario, snapshot_path
+    training = _training_tenant(app)
+    assert load_scenario(app, training)["records"] >= 1  # this plugin's page and the built-ins' material
+    assert load_scenario(app, training)["records"] == 0  # idempotent
+    assert plugin.scenarios == [(training.slug, None)] * 2
+    with tenant_context(training):
+        page = db.session.scalar(select(Page).where(Page.slug == "escenario-prueba"))
+        pub = db.session.scalar(select(Publication).where(Publication.record_id == str(page.id),
+                                                          Publication.content_type == "page"))
+    assert pub.published_by_id is None  # scenario material is published by nobody
+    assert snapshot_path(app, training).exists()
+    with tenant_context(app.extensions["comun"].tenants["edomex"]):
+        assert db.session.scalar(select(Page.id).where(Page.slug == "escenario-prueba")) is None
+
+
+def test_hook_training_tasks(app, plugin, make_user):
+    from comun_cms.extensions import db
+    from comun_cms.tenancy import tenant_context
+    from comun_cms.training import Participant, check_exercise, exercises, get_workspace
+    training = _training_tenant(app)
+    ex = exercises(training)[1]
+    assert [t.key for t in ex.tasks] == ["testplugin.call"]  # replaces the core's page task of step 2
+    assert [t.key for t in exercises(training)[0].tasks] == ["core.page_01"]
+    ws = get_workspace(app, training, 1)
+    who = Participant(workspace=ws, editor=make_user("p@example.org", "editor", ws.slug))
+    assert not check_exercise(who, 2).done
+    with tenant_context(ws):
+        ex.tasks[0].solve(who)
+        db.session.commit()
+    assert check_exercise(who, 2).done

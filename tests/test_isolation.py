@@ -43,33 +43,35 @@ def _url(app, rule, tenant: str) -> str:
         return app.url_for(rule.endpoint, **values)
 
 
-def test_admin_urls_of_another_tenant_are_forbidden(app, client, login_as):
-    with tenant_context(app.extensions["comun"].tenants["edomex"]):
-        db.session.add(Page(slug="x", title="Página de edomex"))
+@pytest.mark.parametrize("victim, attacker", [("edomex", "puebla"), ("capacitacion-02", "capacitacion-01")])
+def test_admin_urls_of_another_tenant_are_forbidden(app, client, login_as, victim, attacker):
+    """Between states, and between two participants' workspaces of the training tenant."""
+    with tenant_context(app.extensions["comun"].tenants[victim]):
+        db.session.add(Page(slug="x", title=f"Página de {victim}"))
         db.session.commit()
-    login_as("admin", tenant="puebla")
+    login_as("admin", tenant=attacker)
     rules = list(_admin_rules(app))
     assert len(rules) >= 15
     checked = 0
     for rule in rules:
-        url = _url(app, rule, "edomex")
+        url = _url(app, rule, victim)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(url, method=method, data={"title": "hackeado", "reason": "x", "role": "admin"})
             assert response.status_code in (403, 404), f"{method} {url} answered {response.status_code}"
             checked += 1
     assert checked >= len(rules)
     # the same URLs of the user's own tenant are open to at least one of its roles
-    users = {role: login_as(role, tenant="puebla") for role in ("admin", "editor", "evaluator", "trainer")}
+    users = {role: login_as(role, tenant=attacker) for role in ("admin", "editor", "evaluator", "trainer")}
     for rule in rules:
         if "GET" not in rule.methods:
             continue
         statuses = []
         for role, user in users.items():
             login_as(user)
-            statuses.append(client.get(_url(app, rule, "puebla")).status_code)
-        assert any(code != 403 for code in statuses), f"GET {rule.rule} refused to every puebla role"
-    with tenant_context(app.extensions["comun"].tenants["edomex"]):
-        assert db.session.scalar(select(Page.title)) == "Página de edomex"
+            statuses.append(client.get(_url(app, rule, attacker)).status_code)
+        assert any(code != 403 for code in statuses), f"GET {rule.rule} refused to every {attacker} role"
+    with tenant_context(app.extensions["comun"].tenants[victim]):
+        assert db.session.scalar(select(Page.title)) == f"Página de {victim}"
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
 
 
@@ -94,7 +96,8 @@ def _public_get_rules(app):
 
 
 def test_no_public_page_api_or_export_shows_drafts(app, client):
-    tenants = app.extensions["comun"].tenants
+    # every tenant, and two participant workspaces (the others are copies of them)
+    tenants = {t.slug: t for t in app.extensions["comun"].representative_tenants()}
     for slug in tenants:
         with tenant_context(tenants[slug]):
             db.session.add(Page(slug=f"borrador-{slug}", title=f"{MARKER} {slug}", body=MARKER, section="links"))

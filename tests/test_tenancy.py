@@ -88,6 +88,33 @@ def test_duplicate_host_is_an_error(tmp_path):
         load_tenants(tmp_path, {"criteria": {}})
 
 
+@pytest.mark.parametrize("extra, problem", [
+    ("workspaces = 3\n", "only a training tenant"),
+    ("training = true\nworkspaces = -1\n", "between 0 and 200"),
+    ("training = true\nworkspaces = 201\n", "between 0 and 200"),
+    ("training = true\nworkspaces = \"5\"\n", "must be a whole number"),
+    ("training = true\nworkspaces = true\n", "must be a whole number"),
+])
+def test_bad_workspaces_setting_names_the_key(tmp_path, extra, problem):
+    path = _write(tmp_path, VALID.replace("plugins", extra + "plugins"))
+    with pytest.raises(TenantConfigError) as info:
+        load_tenant(path, {"criteria": {}})
+    assert "key 'workspaces'" in str(info.value) and problem in str(info.value)
+
+
+def test_training_tenant_workspaces_are_derived_tenants(tmp_path):
+    _write(tmp_path, VALID.replace("plugins", "training = true\nworkspaces = 2\nhosts = [\"demo.example\"]\nplugins"))
+    tenants = load_tenants(tmp_path, {"criteria": {}})
+    assert list(tenants) == ["demo", "demo-01", "demo-02"]
+    ws = tenants["demo-02"]
+    assert (ws.workspace_of, ws.workspace_number, ws.training, ws.hosts, ws.plugins) == ("demo", 2, True, (), ("criteria",))
+    assert ws.path == tenants["demo"].path and ws.logo_path.is_file()
+    # a tenant folder with a workspace's address is refused
+    _write(tmp_path, VALID.replace('"demo"', '"demo-01"'), slug="demo-01")
+    with pytest.raises(TenantConfigError, match="key 'workspaces'.*same address"):
+        load_tenants(tmp_path, {"criteria": {}})
+
+
 def test_invalid_tenant_stops_create_app(tmp_path, database_url):
     from comun_cms.app import create_app
     states = tmp_path / "states"

@@ -117,6 +117,18 @@ def demo_data(tenant, ctx):
 
 
 @hookimpl
+def training_scenario(tenant, ctx):
+    from plugins.action_plans.training import training_scenario as load
+    return load(tenant, ctx)
+
+
+@hookimpl
+def training_tasks():
+    from plugins.action_plans.training import training_tasks as tasks
+    return tasks()
+
+
+@hookimpl
 def open_datasets(tenant):
     from plugins.action_plans.datasets import datasets
     return datasets()

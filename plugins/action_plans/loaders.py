@@ -11,7 +11,8 @@
   for a training tenant only.
 
 Every loader is idempotent (plans are looked up by title) and publishes through
-``ctx.publish`` (commitments first, then the plan that lists them).
+``ctx.publish`` (commitments first, then the plan that lists them). :func:`load_training_plans`
+can leave the commit to its caller (``commit=False``: the ``training_scenario`` hook).
 """
 from __future__ import annotations
 
@@ -68,9 +69,15 @@ def _next_plan_number() -> int:
     return services.next_number(db.session.scalars(select(ActionPlan.number)).all())
 
 
-def _publish_plan(plan: ActionPlan, ctx) -> None:
-    """Publish the plan's commitments, then the plan, through ``ctx.publish`` in one transaction
-    (committed once at the end; a failure rolls the whole plan back).
+def _publish_plan(plan: ActionPlan, ctx, commit: bool = True) -> None:
+    """Publish the plan's commitments, then the plan, through ``ctx.publish`` in one transaction.
+
+    Args:
+        plan: a draft plan (already added to the session and flushed).
+        ctx: the :class:`~comun_cms.demo.DemoContext` (publishes as ``ctx.user``, which may be
+            ``None`` for training scenarios).
+        commit: commit once at the end (a failure rolls the whole plan back). With ``False``
+            nothing is committed or rolled back: the caller commits once (training scenarios).
 
     Raises:
         ValueError: a commitment has problems (:func:`services.commitment_problems`).
@@ -87,9 +94,11 @@ def _publish_plan(plan: ActionPlan, ctx) -> None:
                 ctx.publish(c, commit=False)
         if plan.status == "draft":
             ctx.publish(plan, commit=False)
-        db.session.commit()
+        if commit:
+            db.session.commit()
     except Exception:
-        db.session.rollback()
+        if commit:
+            db.session.rollback()
         raise
 
 
@@ -207,9 +216,20 @@ def load_real_plans(tenant, ctx) -> int:
     return created
 
 
-def load_training_plans(tenant, ctx) -> int:
+def load_training_plans(tenant, ctx, commit: bool = True) -> int:
     """Load the training material: Mexico's 4th national OGP plan (13 commitments, published
     progress where unambiguous) and Jalisco's first local plan, into a *training* tenant.
+    Idempotent (plans are looked up by title).
+
+    Args:
+        tenant: the training tenant (current tenant).
+        ctx: the :class:`~comun_cms.demo.DemoContext`; its ``user`` publishes (``None`` for the
+            training scenario: records published by nobody).
+        commit: commit after each plan (``comun demo``, ``comun action-plans load-training``);
+            ``False`` only flushes and leaves the commit to the caller (``training_scenario``).
+
+    Returns:
+        The number of plans created.
 
     Raises:
         ValueError: ``tenant`` is not a training tenant (these are not the states' own plans).
@@ -227,7 +247,7 @@ def load_training_plans(tenant, ctx) -> int:
             plan.expected_commitments = 7
         db.session.add(plan)
         db.session.flush()
-        _publish_plan(plan, ctx)
+        _publish_plan(plan, ctx, commit=commit)
         created += 1
         ctx.log(f"  {tenant.slug}: plan de capacitación «{plan.title}»")
     return created

@@ -97,6 +97,22 @@ def demo_data(tenant, ctx):
 
 
 @hookimpl
+def training_scenario(tenant, ctx):
+    """The framework and the open training cycle (see :mod:`plugins.criteria.training`)."""
+    if not tenant.enables("criteria"):
+        return None
+    from .training import load_scenario
+    return load_scenario(tenant, ctx)
+
+
+@hookimpl
+def training_tasks():
+    """Step 12: assess criteria as the evaluator, reply as the secretariat."""
+    from .training import tasks
+    return tasks()
+
+
+@hookimpl
 def open_datasets(tenant):
     from .content import datasets
     return datasets()

@@ -87,8 +87,14 @@ def _result(level: float, u: float) -> str:
     return "not_met"
 
 
-def ensure_framework(tenant, ctx) -> CriteriaFramework:
-    """The tenant's copy of the default framework version (imported and published if missing)."""
+def ensure_framework(tenant, ctx, commit: bool = True) -> CriteriaFramework:
+    """The tenant's copy of the default framework version (imported and published as
+    ``ctx.user`` if missing). ``commit=False`` leaves the commit to the caller (the training
+    scenario, :mod:`plugins.criteria.training`); the demo commits the publication.
+
+    Raises:
+        RuntimeError: ``data/criteria.csv`` is not a valid framework.
+    """
     fw = db.session.scalar(select(CriteriaFramework).where(CriteriaFramework.slug == FRAMEWORK_SLUG,
                                                            CriteriaFramework.version_label == FRAMEWORK_VERSION))
     if fw is not None:
@@ -99,7 +105,7 @@ def ensure_framework(tenant, ctx) -> CriteriaFramework:
                                        user=ctx.user)
     except FrameworkImportError as exc:  # the shipped file is valid; this guards edits of it
         raise RuntimeError(f"data/criteria.csv is not a valid framework:\n{exc}") from exc
-    ctx.publish(fw)
+    ctx.publish(fw, commit=commit)
     ctx.log(f"  {tenant.slug}: criteria framework “{FRAMEWORK_NAME}” v{FRAMEWORK_VERSION} ({len(fw.criteria)} criteria)")
     return fw
 

@@ -87,8 +87,19 @@ def notary_tenants() -> list:
 def peer_tenants(tenant) -> list:
     """The tenants whose witnesses cosign ``tenant``'s log (and whose logs its witness accepts):
     every other tenant enabling the notary with the same ``training`` flag (a training tenant
-    never witnesses a real one, nor the reverse)."""
-    return [t for t in notary_tenants() if t.slug != tenant.slug and t.training == tenant.training]
+    never witnesses a real one, nor the reverse). A participant workspace is witnessed by its
+    training tenant only, and workspaces witness nobody (30 workspaces must not cosign each
+    other's every publication)."""
+    if tenant.workspace_of is not None:
+        return [t for t in notary_tenants() if t.slug == tenant.workspace_of]
+    return [t for t in notary_tenants() if t.slug != tenant.slug and t.training == tenant.training
+            and t.workspace_of is None]
+
+
+def witnessed_tenants(tenant) -> list:
+    """The tenants whose logs ``tenant``'s witness accepts: the reverse of :func:`peer_tenants`
+    (its peers, plus its participant workspaces for a training tenant; nobody for a workspace)."""
+    return [t for t in notary_tenants() if t.slug != tenant.slug and tenant in peer_tenants(t)]
 
 
 def keyring(tenant, create: bool = True) -> Keyring | None:
@@ -362,12 +373,12 @@ def _witness_store(session: Session):
 
 
 def tenant_witness(tenant, session: Session | None = None) -> twit.Witness:
-    """The tenant's witness: trusts the logs of every *other* tenant enabling the notary (by
-    their published log keys) and cosigns with the tenant's witness keys. Its state is read and
+    """The tenant's witness: trusts the logs of :func:`witnessed_tenants` (by their published
+    log keys) and cosigns with the tenant's witness keys. Its state is read and
     written with compare-and-swap through ``session`` as ``tenant`` (which must be current)."""
     session = session or db.session
     logs = {}
-    for other in peer_tenants(tenant):
+    for other in witnessed_tenants(tenant):
         verifiers = log_verifiers(other)
         if verifiers:
             logs[log_origin(other)] = verifiers

@@ -344,22 +344,87 @@ def lookup(sha: str):
 
 
 # --------------------------------------------------------------------------- verify page
-def _verify_receipt_server(receipt_text: str, entry_text: str) -> dict:
-    tenant = get_current_tenant()
+#: Largest receipt or log entry file accepted by the verify page (bytes).
+MAX_RECEIPT_FILE = 1 << 20
+
+
+def log_only_policy(tenant) -> str:
+    """A tlog-policy with the tenant's log keys and no witness quorum (``quorum none``): what a
+    receipt must satisfy before any witness has cosigned its checkpoint."""
+    ring = service.keyring(tenant, create=False)
+    return "".join(f"log {v}\n" for v in (ring.log_vkeys if ring else [])) + "quorum none\n"
+
+
+def verify_receipt_text(tenant, receipt_text: str, entry_text: str, policy: str | None = None) -> dict:
+    """Verify a pasted or uploaded receipt (C2SP tlog-proof) and log entry as the verify page does.
+
+    Line ends are normalized (``\\r\\n`` -> ``\\n``) and trailing newlines of the entry dropped.
+
+    Args:
+        tenant: the tenant whose log the receipt is for (its :func:`service.policy_text` is used).
+        receipt_text / entry_text: the receipt and the canonical entry JSON, as text.
+        policy: tlog-policy text to use instead of the tenant's (e.g. :func:`log_only_policy`).
+    Returns:
+        ``{"ok": True, "index", "size", "witnesses", "entry": bytes}`` or ``{"ok": False, "error": str}``.
+        Never raises for bad input.
+    """
+    entry = entry_text.replace("\r\n", "\n").rstrip("\n").encode("utf-8")
     try:
-        pol = parse_policy(service.policy_text(tenant))
-        v = tproof.verify_receipt(receipt_text.replace("\r\n", "\n").encode("utf-8"),
-                                  entry_text.replace("\r\n", "\n").rstrip("\n").encode("utf-8"), pol)
-        return {"ok": True, "index": v.index, "size": v.checkpoint.size, "witnesses": list(v.witnesses)}
+        pol = parse_policy(policy if policy is not None else service.policy_text(tenant))
+        v = tproof.verify_receipt(receipt_text.replace("\r\n", "\n").encode("utf-8"), entry, pol)
+        return {"ok": True, "index": v.index, "size": v.checkpoint.size, "witnesses": list(v.witnesses),
+                "entry": entry}
     except ValueError as exc:
         return {"ok": False, "error": str(exc)}
+
+
+def _verify_receipt_server(receipt_text: str, entry_text: str) -> dict:
+    return verify_receipt_text(get_current_tenant(), receipt_text, entry_text)
+
+
+def _uploaded_text(name: str) -> str | None:
+    """Text of the uploaded file field ``name`` (``None`` when no file was chosen).
+
+    Raises:
+        BadRequest: the file is larger than :data:`MAX_RECEIPT_FILE` or not UTF-8 text.
+    """
+    upload = request.files.get(name)
+    if upload is None or not upload.filename:
+        return None
+    data = upload.stream.read(MAX_RECEIPT_FILE + 1)
+    if len(data) > MAX_RECEIPT_FILE:
+        raise BadRequest(_("The file %(name)s is too large for a receipt or a log entry.", name=upload.filename))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(_("The file %(name)s is not a receipt or a log entry (it is not text).",
+                           name=upload.filename)) from None
+
+
+def _record_training_check(tenant, result: dict) -> None:
+    """On a training tenant, remember that a logged-in staff account verified a receipt (for
+    the training exercise's "check my work"); nothing is recorded anywhere else."""
+    if not tenant.training:
+        return
+    from flask_login import current_user
+
+    from plugins.notary.training import record_verification
+    try:
+        if record_verification(tenant, current_user, result) is not None:
+            db.session.commit()
+    except Exception:  # never let the exercise bookkeeping break the citizens' page
+        db.session.rollback()
+        current_app.logger.warning("notary: could not record a training verification", exc_info=True)
 
 
 @bp.route("/verificar", methods=["GET", "POST"])
 def verify():
     """The citizens' verify page: search by SHA-256 (GET ``sha256``), by file (POST ``file``, hashed
     in the browser with JavaScript, on the server without), or check a receipt (POST ``receipt`` and
-    ``entry``). Server-side verdicts are always shown; verify.js repeats the checks in the browser."""
+    ``entry``, pasted, or the files ``receipt_file`` and ``entry_file``). Server-side verdicts are
+    always shown; verify.js repeats the checks in the browser. On a training tenant a successful
+    receipt check by a logged-in staff account is recorded for the exercises
+    (:func:`plugins.notary.training.record_verification`)."""
     tenant = get_current_tenant()
     sha = (request.values.get("sha256") or "").strip().lower()
     error = None
@@ -367,18 +432,27 @@ def verify():
     receipt_result = None
     receipt_text = request.form.get("receipt", "")
     entry_text = request.form.get("entry", "")
+    try:
+        receipt_text = _uploaded_text("receipt_file") or receipt_text
+        entry_text = _uploaded_text("entry_file") or entry_text
+    except BadRequest as exc:
+        error = str(exc)
     upload = request.files.get("file")
-    if request.method == "POST" and (receipt_text.strip() or entry_text.strip()):
+    if error:
+        pass
+    elif request.method == "POST" and (receipt_text.strip() or entry_text.strip()):
         if not receipt_text.strip() or not entry_text.strip():
             error = _("Paste both the receipt and the log entry.")
         else:
             receipt_result = _verify_receipt_server(receipt_text, entry_text)
+            if receipt_result["ok"]:
+                _record_training_check(tenant, receipt_result)
     elif upload is not None and upload.filename:
         h = hashlib.sha256()
         for chunk in iter(lambda: upload.stream.read(1 << 20), b""):
             h.update(chunk)
         sha = h.hexdigest()
-    if sha and receipt_result is None:
+    if sha and receipt_result is None and not error:
         if not SHA_RE.match(sha):
             error = _("A SHA-256 is 64 hexadecimal characters.")
             sha = ""

@@ -116,6 +116,23 @@ def demo_data(tenant, ctx):
 
 
 @hookimpl
+def training_scenario(tenant, ctx):
+    """Training material: the Sinaloa STL sessions and the practice STL of the workshop's state
+    with its members by sector (published by nobody; flushed, not committed)."""
+    if not tenant.training:
+        return None
+    from .training import load_scenario
+    return load_scenario(tenant, ctx)
+
+
+@hookimpl
+def training_tasks():
+    """Step 4: record and publish the minutes of the STL's installation session."""
+    from .training import tasks
+    return tasks()
+
+
+@hookimpl
 def open_datasets(tenant):
     """Datasets ``stl_sessions``, ``stl_attendance``, ``stl_agreements`` and ``stl_members``."""
     from .datasets import datasets

@@ -23,13 +23,14 @@ def _tenant(slug: str):
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @with_appcontext
 def load_training(tenant_slug: str, quiet: bool) -> None:
-    """Load the Sinaloa STL session (training material) into a training tenant."""
+    """Load the training material (the Sinaloa STL sessions and the practice STL with its
+    members) into a training tenant."""
     from sqlalchemy import select
     from comun_cms.demo import DemoContext
     from comun_cms.extensions import db
     from comun_cms.models import User
     from comun_cms.tenancy import tenant_context
-    from .demo import load_training_sessions
+    from .training import load_scenario
 
     tenant = _tenant(tenant_slug)
     if not tenant.training:
@@ -37,9 +38,10 @@ def load_training(tenant_slug: str, quiet: bool) -> None:
     with tenant_context(tenant):
         user = db.session.scalar(select(User).where(User.email == f"editor@{tenant.slug}.demo.comun.mx"))
         ctx = DemoContext(tenant=tenant, user=user, log=(lambda m: None) if quiet else click.echo)
-        n = load_training_sessions(tenant, ctx)
+        n = load_scenario(tenant, ctx)
+        db.session.commit()
     if not quiet:
-        click.echo(f"{n} session(s) loaded into {tenant_slug}.")
+        click.echo(f"{n} record(s) (sessions and bodies) loaded into {tenant_slug}.")
 
 
 @minutes_group.command("overdue")

@@ -127,9 +127,17 @@ def load_real_sessions(tenant, ctx, data: dict[str, Any] | None = None) -> int:
     return created
 
 
-def load_training_sessions(tenant, ctx, data: dict[str, Any] | None = None) -> int:
+def load_training_sessions(tenant, ctx, data: dict[str, Any] | None = None, commit: bool = True) -> int:
     """Load the Sinaloa STL session 8 (with the date of session 7, its previous session) into a
     training tenant. Returns sessions created.
+
+    Args:
+        tenant: a training tenant (the current tenant).
+        ctx: :class:`comun_cms.demo.DemoContext`; records are published as ``ctx.user``
+            (``None`` in the ``training_scenario`` hook: scenario records are published by nobody).
+        data: the parsed sessions file (default: :func:`load_data`).
+        commit: commit after each body (``comun minutes load-training``); ``False`` only
+            flushes and leaves the commit to the caller (the ``training_scenario`` hook).
 
     Raises:
         ValueError: ``tenant`` is not a training tenant (the Sinaloa facts must never appear in
@@ -151,7 +159,10 @@ def load_training_sessions(tenant, ctx, data: dict[str, Any] | None = None) -> i
             created += 1
         if import_session(tenant, ctx, body, entry) is not None:
             created += 1
-        db.session.commit()
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
     ctx.log(f"  {tenant.slug}: {created} sesión(es) de capacitación (Sinaloa)")
     return created
 

@@ -6,7 +6,8 @@
  * - checkpoint signature: C2SP signed-note, Ed25519 via WebCrypto, against the log verifier keys
  *   printed in the page (vkey = name+keyid+base64(0x01 || public key))
  * - receipts: C2SP tlog-proof (c2sp.org/tlog-proof@v1)
- * No network access and no third-party code. Without JavaScript the server's check is shown.
+ * No third-party code. Without JavaScript the server's check is shown; with it the browser checks a
+ * receipt first, then posts the same form in the background and shows the server's verdict too.
  */
 (function () {
   "use strict";
@@ -191,12 +192,36 @@
     });
   }
 
+  /* The text of a chosen file, or of the textarea when no file was chosen (the file goes in the
+   * textarea so that what was checked stays visible). */
+  async function fieldText(form, fileName, areaName) {
+    var input = form.elements[fileName], area = form.elements[areaName];
+    if (input && input.files && input.files.length) { area.value = await input.files[0].text(); }
+    return area.value;
+  }
+
+  /* The server checks the same receipt too (and, on a training site, notes that a logged-in
+   * participant checked one); its verdict replaces the one shown. A failure leaves the page as is. */
+  async function askServer(form) {
+    try {
+      var resp = await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
+      var doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+      var fresh = doc.getElementById("notary-receipt-server");
+      var old = document.getElementById("notary-receipt-server");
+      if (old) { old.remove(); }
+      if (fresh) { document.getElementById("notary-receipt-browser").after(document.importNode(fresh, true)); }
+    } catch (e) { /* the browser's own verdict stands */ }
+  }
+
   var receiptForm = document.getElementById("notary-receipt-form");
   if (receiptForm) {
-    receiptForm.addEventListener("submit", function (ev) {
+    receiptForm.addEventListener("submit", async function (ev) {
       ev.preventDefault();
       var out = document.getElementById("notary-receipt-browser");
-      checkReceipt(receiptForm.elements.receipt.value, receiptForm.elements.entry.value, out);
+      var receipt = await fieldText(receiptForm, "receipt_file", "receipt");
+      var entry = await fieldText(receiptForm, "entry_file", "entry");
+      await checkReceipt(receipt, entry, out);
+      askServer(receiptForm);
     });
   }
 })();
