@@ -43,6 +43,7 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import delete, insert, select
+from werkzeug.routing import BuildError
 
 from comun_cms.extensions import db
 from comun_cms.models import Membership, Page, Publication, SearchOutbox, User
@@ -509,8 +510,8 @@ def reset(app: Flask, tenant: Tenant, exercise: int | None = None, workspace: in
     """Restore the training scenario.
 
     Args:
-        tenant: a training tenant (restores it and every workspace that has a scenario) or one
-            workspace.
+        tenant: a training tenant (restores it and every workspace, those that have a
+            scenario) or one workspace.
         exercise: start at exercise N: after the restore, each restored workspace that has a
             participant gets the model answers of exercises 1…N-1 (see :func:`apply_answers`).
         workspace: restore only this workspace number of ``tenant``.
@@ -534,8 +535,8 @@ def reset(app: Flask, tenant: Tenant, exercise: int | None = None, workspace: in
         targets = [tenant]
     elif workspace is not None:
         targets = [get_workspace(app, tenant, workspace)]
-    else:
-        targets = [tenant] + [ws for ws in workspaces_of(app, tenant) if snapshot_path(app, ws).exists()]
+    else:  # the training tenant and the workspaces that have a scenario
+        targets = [t for t in [tenant, *workspaces_of(app, tenant)] if snapshot_path(app, t).exists()] or [tenant]
     for target in targets:
         if not snapshot_path(app, target).exists():
             command = "participants" if target.is_workspace else "load"
@@ -543,24 +544,28 @@ def reset(app: Flask, tenant: Tenant, exercise: int | None = None, workspace: in
                                 f"run `comun training {command}` first")
     started = time.monotonic()
     rows = 0
-    for target in targets:
-        with tenant_context(target):
-            try:
-                rows += _restore(app, target)
-                if exercise and exercise > 1 and target.is_workspace and participant(target).editor is not None:
-                    apply_answers(target, exercise)
-                db.session.commit()
-            except Exception:
-                db.session.rollback()
-                raise
-    _reindex(app, targets)
+    restored: list[Tenant] = []
+    try:
+        for target in targets:
+            with tenant_context(target):
+                try:
+                    rows += _restore(app, target)
+                    if exercise and exercise > 1 and target.is_workspace and participant(target).editor is not None:
+                        apply_answers(target, exercise)
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    raise
+            restored.append(target)
+    finally:
+        _reindex(app, restored)
     return {"rows": rows, "tenants": [t.slug for t in targets], "exercise": exercise,
             "seconds": round(time.monotonic() - started, 3)}
 
 
 def _reindex(app: Flask, tenants: list[Tenant]) -> None:
     service = app.extensions["comun"].search
-    if service is None:
+    if service is None or not tenants:
         return
     try:
         service.reindex(tenants=tenants)
@@ -737,7 +742,12 @@ def exercise(number: int):
         abort(404)
     links = {}
     if tenant.is_workspace and can_follow(tenant):
-        links = {task.key: url_for(task.start_endpoint) for task in ex.tasks if task.start_endpoint}
+        for task in ex.tasks:
+            if task.start_endpoint:
+                try:
+                    links[task.key] = url_for(task.start_endpoint)
+                except BuildError:  # a plugin naming an endpoint that does not exist: no link
+                    current_app.logger.warning("training task %s: unknown start_endpoint %r", task.key, task.start_endpoint)
     own = None if tenant.is_workspace else workspace_of_user(current_app, current_user, tenant)
     return _render(_("Exercise %(n)d", n=number), ex=ex, start_links=links, own_workspace=own)
 

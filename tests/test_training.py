@@ -118,8 +118,10 @@ def test_participants_get_workspaces_accounts_that_expire_and_a_sheet(app):
         training.create_participants(app, tenant, 1, day, workshop="taller de hoy")
 
 
-def test_a_workspace_changing_hands_is_restored_and_the_same_workshop_keeps_its_work(app):
+def test_a_workspace_changing_hands_is_restored_and_the_same_workshop_keeps_its_work(app, make_user):
     tenant = _tenant(app)
+    state_editor = make_user("editora@edomex.test", "editor", "edomex")
+    trainer = make_user("formadora@capacitacion.test", "trainer", SLUG)
     first = training.create_participants(app, tenant, 1, dt.date.today(), workshop="uno")[0]
     _publish_page(app, find_user(first["email"]), _ws(app, 1), "mi-trabajo", text="trabajo")
     training.create_participants(app, tenant, 1, dt.date.today(), workshop="uno")  # same accounts: work kept
@@ -130,6 +132,10 @@ def test_a_workspace_changing_hands_is_restored_and_the_same_workshop_keeps_its_
         assert db.session.scalar(select(Page.id).where(Page.slug == "mi-trabajo")) is None
         holders = set(db.session.scalars(select(Membership.user_id)))
     assert holders == {find_user(second["email"]).id, find_user(second["evaluator_email"]).id}
+    # nobody else's roles were touched
+    others = db.session.execute(select(Membership.tenant_id, Membership.user_id).where(
+        Membership.user_id.in_([state_editor.id, trainer.id])).execution_options(all_tenants=True)).all()
+    assert sorted(tuple(r) for r in others) == sorted([("edomex", state_editor.id), (SLUG, trainer.id)])
 
 
 def test_reset_restores_every_workspace_exactly_and_keeps_the_accounts(app):
@@ -155,6 +161,37 @@ def test_reset_restores_every_workspace_exactly_and_keeps_the_accounts(app):
     assert info["rows"] == sum(len(rows) for dump in before.values() for rows in dump.values())
     assert _who(app, 1).editor is not None  # accounts survive
     assert training.load_scenario(app, tenant)["exercises"] == 0  # loading again adds nothing
+
+
+def test_reset_without_a_training_tenant_scenario_restores_the_workspaces(app):
+    tenant = _tenant(app)
+    training.create_participants(app, tenant, 1, dt.date.today())  # no `comun training load`
+    who = _who(app, 1)
+    _publish_page(app, who.editor, who.workspace, "paso-01", text="declaratoria firma")
+    assert training.reset(app, tenant)["tenants"] == ["capacitacion-01"]
+    with tenant_context(who.workspace):
+        assert db.session.scalar(select(Page.id).where(Page.slug == "paso-01")) is None
+
+
+def test_a_failing_model_answer_names_the_task_and_keeps_the_workspace_whole(app, register_plugin):
+    from comun_cms import hookimpl
+
+    class Broken:
+        @hookimpl
+        def training_tasks(self):
+            def solve(who):
+                raise RuntimeError("sin datos")
+            return [training.TrainingTask(step=2, key="roto.tarea", title="Tarea rota", goals=(), steps=(),
+                                          check=lambda who: [], solve=solve)]
+    tenant = _tenant(app)
+    training.create_participants(app, tenant, 1, dt.date.today())
+    register_plugin(Broken(), "roto")
+    who = _who(app, 1)
+    _publish_page(app, who.editor, who.workspace, "mi-trabajo", text="trabajo")
+    with pytest.raises(training.TrainingError, match="roto.tarea.*exercise 2.*sin datos"):
+        training.reset(app, tenant, exercise=3, workspace=1)
+    with tenant_context(who.workspace):  # rolled back: the participant's work is still there
+        assert db.session.scalar(select(Page.id).where(Page.slug == "mi-trabajo")) is not None
 
 
 def test_reset_one_workspace_leaves_the_others(app):
