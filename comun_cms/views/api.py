@@ -17,7 +17,7 @@ def plugins():
     enabled in every tenant; training tenants are not listed.
     """
     state = current_app.extensions["comun"]
-    public_tenants = [t for t in state.tenants.values() if not t.training]
+    public_tenants = list(state.public_tenants().values())
     return jsonify([
         {"name": name, "version": plugin_version(state.pm, name), "hooks": plugin_hooks(state.pm, name),
          "enabled_tenants": [t.slug for t in public_tenants if t.enables(name)]}

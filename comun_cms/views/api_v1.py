@@ -142,7 +142,7 @@ def _cors(response: Response) -> Response:
 # --------------------------------------------------------------------------- helpers
 def public_tenants() -> list:
     """Tenants the API serves: every tenant except training ones, in slug order."""
-    return [t for t in current_app.extensions["comun"].tenants.values() if not t.training]
+    return list(current_app.extensions["comun"].public_tenants().values())
 
 
 def _state_key() -> tuple:

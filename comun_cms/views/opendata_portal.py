@@ -53,7 +53,7 @@ def register(app: Flask) -> None:
 # --------------------------------------------------------------------------- helpers
 def public_tenants() -> list[Tenant]:
     """Every non-training tenant, in slug order."""
-    return [t for t in current_app.extensions["comun"].tenants.values() if not t.training]
+    return list(current_app.extensions["comun"].public_tenants().values())
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ bp = Blueprint("portal", __name__)
 
 def public_tenants() -> list:
     """Tenants shown on the portal (every tenant except training ones), in slug order."""
-    return [t for t in current_app.extensions["comun"].tenants.values() if not t.training]
+    return list(current_app.extensions["comun"].public_tenants().values())
 
 
 def latest_publications(limit: int = 10, tenant_slugs: list[str] | None = None) -> list[Publication]:

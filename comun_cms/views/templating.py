@@ -181,7 +181,7 @@ def _context() -> dict:
     locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
     return {
         "current_tenant": tenant,
-        "tenants": [t for t in state.tenants.values() if not t.training],
+        "tenants": list(state.public_tenants().values()),
         "public_menu": public_menu(tenant),
         "slot": render_slot,
         "has_role": has_role,

@@ -232,7 +232,7 @@ def recommendation(rec_id: int):
 # --------------------------------------------------------------------------- portal
 def public_tenants() -> list:
     """Tenants shown on the portal that enable this plugin (never training tenants)."""
-    return [t for t in current_app.extensions["comun"].tenants.values() if not t.training and t.enables("criteria")]
+    return [t for t in current_app.extensions["comun"].public_tenants().values() if t.enables("criteria")]
 
 
 def comparison() -> list[dict]:

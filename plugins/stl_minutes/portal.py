@@ -14,8 +14,8 @@ from .models import Session
 def render_portal_widget(limit: int = 6) -> Markup:
     """HTML list of the ``limit`` most recent published sessions across public tenants (an
     explicit cross-tenant read of published records only)."""
-    tenants = {slug: t for slug, t in current_app.extensions["comun"].tenants.items()
-               if not t.training and t.enables("stl_minutes")}
+    tenants = {slug: t for slug, t in current_app.extensions["comun"].public_tenants().items()
+               if t.enables("stl_minutes")}
     if not tenants:
         return Markup("")
     q = (select(Session).where(Session.status == "published", Session.tenant_id.in_(list(tenants)))
