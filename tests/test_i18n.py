@@ -231,6 +231,26 @@ def test_spanish_is_used_for_plugin_strings_too(compiled, client):
             assert gettext("Minutes and agreements") == "Minutes and agreements"
 
 
+def test_plural_messages_agree_with_the_count(compiled):
+    """Counts use ngettext, never "(s)": one and many read correctly in both languages."""
+    from flask_babel import force_locale, ngettext
+    one, many = "Plan published with %(num)d commitment.", "Plan published with %(num)d commitments."
+    with compiled.test_request_context("/edomex/"):
+        with force_locale("es_MX"):
+            assert ngettext(one, many, 1) == "Plan publicado con 1 compromiso."
+            assert ngettext(one, many, 5) == "Plan publicado con 5 compromisos."
+        with force_locale("en"):
+            assert ngettext(one, many, 1) == "Plan published with 1 commitment."
+            assert ngettext(one, many, 0) == "Plan published with 0 commitments."
+
+
+def test_no_message_marks_plurals_with_parentheses():
+    offenders = [f"{name}: {msg.id!r}" for name, folder, _sources in CATALOGS
+                 for msg in _read(_po_path(folder, "es_MX"), "es_MX")
+                 if msg.id and isinstance(msg.id, str) and re.search(r"\w\(s\)", msg.id) and "http(s)" not in msg.id]
+    assert not offenders, "use ngettext for counts:\n  " + "\n  ".join(offenders)
+
+
 # --------------------------------------------------------------------------- (d) dates
 def test_dates_render_in_the_tenant_time_zone_in_spanish(compiled, spanish):
     from flask import render_template_string

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import delete, select
 
@@ -87,7 +87,8 @@ def _commitment_snapshot(c: Commitment) -> dict:
 def _flash_pubs(pubs, fallback: str) -> None:
     versions = [p for p in pubs if p.action in ("publish", "correct")]
     if versions:
-        flash(_("Saved. %(n)d new published version(s): the change is public and in the history.", n=len(versions)),
+        flash(ngettext("Saved. %(num)d new published version: the change is public and in the history.",
+                       "Saved. %(num)d new published versions: the change is public and in the history.", len(versions)),
               "success")
     else:
         flash(fallback, "success")
@@ -265,7 +266,8 @@ def plan_publish(plan_id: int):
         plan = _plan_or_404(plan_id)
         form.form_errors.append(str(exc))
         return _render_plan(plan, INVALID, publish_form=form)
-    flash(_("Plan published with %(n)d commitment(s).", n=len(pubs) - 1), "success")
+    flash(ngettext("Plan published with %(num)d commitment.", "Plan published with %(num)d commitments.", len(pubs) - 1),
+          "success")
     return redirect(url_for(".plan_detail", plan_id=plan.id), code=303)
 
 
@@ -1028,5 +1030,6 @@ def plan_import_apply(plan_id: int):
         (_import_dir() / f"{pending['sha256']}.csv").unlink()
     except OSError:
         pass
-    flash(_("Import applied: %(n)d record(s) changed.", n=len(result.changes)), "success")
+    flash(ngettext("Import applied: %(num)d record changed.", "Import applied: %(num)d records changed.",
+                   len(result.changes)), "success")
     return redirect(url_for(".plan_detail", plan_id=plan.id), code=303)

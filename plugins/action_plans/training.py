@@ -24,7 +24,7 @@ import datetime as dt
 import json
 from typing import Any, Callable
 
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from sqlalchemy import select
 
 from comun_cms.audit import record_audit
@@ -172,7 +172,7 @@ def _plan_items(plan: ActionPlan | None, published_by_participant: bool) -> list
     published = [c for c in open_commitments if c.status == "published"]
     drafts = [c for c in open_commitments if c.status == "draft"]
     done = len(published) >= MIN_COMMITMENTS
-    hint = _("It has %(n)d published commitment(s).", n=len(published))
+    hint = ngettext("It has %(num)d published commitment.", "It has %(num)d published commitments.", len(published))
     if drafts:
         hint += " " + (_("Commitments still in draft: %(list)s; they are published with the plan (or, once the plan "
                          "is published, with “Publish commitment”).", list=_numbers(drafts)))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Iterable
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, ngettext
 from sqlalchemy import func, select
 
 from comun_cms import publishing
@@ -426,8 +426,9 @@ def publication_blockers(cycle: EvaluationCycle, on: dt.date | None = None) -> l
         out.append(str(_l("Criteria without an evaluator's assessment: %(codes)s.", codes=", ".join(missing))))
     unreplied = sum(r.replies_missing for r in rows)
     if unreplied and cycle.stage == "reply" and (cycle.reply_deadline is None or on <= cycle.reply_deadline):
-        out.append(str(_l("%(n)d assessment(s) have no reply yet and the secretariat can reply until %(date)s.",
-                          n=unreplied, date=cycle.reply_deadline.isoformat() if cycle.reply_deadline else "?")))
+        out.append(ngettext("%(num)d assessment has no reply yet and the secretariat can reply until %(date)s.",
+                            "%(num)d assessments have no reply yet and the secretariat can reply until %(date)s.",
+                            unreplied, date=cycle.reply_deadline.isoformat() if cycle.reply_deadline else "?"))
     return out
 
 
