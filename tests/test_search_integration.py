@@ -46,6 +46,14 @@ def test_portal_search_finds_every_state_with_facets(app, client):
             assert db.session.scalar(select(func.count()).select_from(Page).where(Page.status == "published")) == count
 
 
+def test_misspelled_query_suggests_a_word_in_one_translatable_sentence(app, client):
+    _publish_page(app, "t", "Transparencia proactiva", "La transparencia es obligatoria.")
+    html = client.get("/buscar?q=transparensia").get_data(as_text=True)
+    assert "Did you mean <a href=" in html and ">transparencia</a>?</p>" in html
+    spanish = client.get("/buscar?q=transparensia&lang=es_MX").get_data(as_text=True)
+    assert "¿Quiso decir <a href=" in spanish and ">transparencia</a>?</p>" in spanish
+
+
 def test_state_facet_filter_and_tenant_search(app, client):
     _publish_page(app, "a", "Transparencia proactiva", "transparencia", "edomex")
     _publish_page(app, "b", "Transparencia en Puebla", "transparencia", "puebla")
