@@ -14,6 +14,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
+from flask_babel import gettext as _
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 API_VERSION = "1.0.0"
@@ -72,7 +73,7 @@ class _QueryBase(Schema):
     def _window(self, data, **kwargs):
         after, before = data.get("published_after"), data.get("published_before")
         if after and before and after >= before:
-            raise ValidationError("published_after must be earlier than published_before.", "published_after")
+            raise ValidationError(_("published_after must be earlier than published_before."), "published_after")
 
 
 def query_schema(tenants: Iterable[str], types: Iterable[str], with_tenant: bool = True) -> type[Schema]:

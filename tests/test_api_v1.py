@@ -163,6 +163,14 @@ def test_invalid_filters_answer_400_with_a_consistent_body(client, query, status
         assert error_of(client.get(f"/api/v1/edomex/records?{query}"), status, field)["code"] == code
 
 
+def test_window_error_is_in_the_requested_language(spanish, client):
+    url = "/api/v1/records?published_after=2026-02-01&published_before=2026-01-01"
+    english = client.get(url, headers={"Accept-Language": "en"})
+    assert "must be earlier than" in error_of(english, 400, "published_after")["message"]
+    answer = client.get(url, headers={"Accept-Language": "es-MX"})
+    assert "published_after debe ser anterior a published_before" in error_of(answer, 400, "published_after")["message"]
+
+
 def test_cursor_from_another_sort_is_rejected(app, client):
     for i in range(3):
         make_page(app, f"p{i}")

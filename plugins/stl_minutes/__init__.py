@@ -36,8 +36,10 @@ def register_translations():
 def tenant_settings():
     """``state_code``: state abbreviation in agreement keys (``STL-MEX/...``); empty = the known
     one for edomex (MEX), puebla (PUE), hidalgo (HGO), else the slug's first letters."""
+    from flask_babel import lazy_gettext as _l
+
     from comun_cms.plugins import SettingSpec
-    return {"state_code": SettingSpec(str, "", "State code used in agreement keys (MEX, PUE, HGO); empty = default")}
+    return {"state_code": SettingSpec(str, "", _l("State code used in agreement keys (MEX, PUE, HGO); empty = default"))}
 
 
 @hookimpl
