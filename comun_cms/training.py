@@ -46,7 +46,7 @@ from sqlalchemy import delete, insert, select
 from werkzeug.routing import BuildError
 
 from comun_cms.extensions import db
-from comun_cms.models import Membership, Page, Publication, SearchOutbox, User
+from comun_cms.models import REBUILT_ON_RESET, Membership, Page, Publication, SearchOutbox, User
 from comun_cms.permissions import require_role
 from comun_cms.tenancy import Tenant, tenant_context, workspace_slug
 
@@ -431,9 +431,9 @@ def load_scenario(app: Flask, tenant: Tenant, log: Callable[[str], None] = lambd
 
 
 def _tables():
-    # plugins' own derived tables (the notary log) are handled by the tenant_reset hook
+    # tables a plugin rebuilds in its tenant_reset hook (the notary's log) are left to it
     return [t for t in db.metadata.sorted_tables
-            if "tenant_id" in t.c and t.name not in KEEP_TABLES and not t.name.startswith("notary_")]
+            if "tenant_id" in t.c and t.name not in KEEP_TABLES and not t.info.get(REBUILT_ON_RESET)]
 
 
 def dump_tenant(tenant: Tenant) -> dict[str, list[dict]]:

@@ -1,5 +1,5 @@
 """Core models and mixins. Plugins import the mixins from here."""
-from comun_cms.models.base import Publishable, TenantScoped, Timestamped, UTCDateTime, utcnow
+from comun_cms.models.base import REBUILT_ON_RESET, Publishable, TenantScoped, Timestamped, UTCDateTime, utcnow
 from comun_cms.models.core import (
     ROLES, Attachment, AuditEvent, Feedback, Invitation, Membership, Page, Publication,
     SearchOutbox, TenantRow, User,

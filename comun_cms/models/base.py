@@ -35,11 +35,19 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=dt.timezone.utc)
 
 
+#: Key of ``Table.info`` marking a tenant-scoped table whose rows a training reset neither saves
+#: nor restores, because its plugin rebuilds them in its ``tenant_reset`` hook (the notary's log:
+#: ``__table_args__ = (..., {"info": {REBUILT_ON_RESET: True}})``).
+REBUILT_ON_RESET = "comun_rebuilt_on_reset"
+
+
 class TenantScoped:
     """Mixin for every tenant-owned table: adds ``tenant_id`` (the tenant slug, FK to ``tenants``).
 
     The global tenant filter (:func:`comun_cms.tenancy.install_tenant_filter`) restricts every
-    query of these models to the current tenant and stamps new rows with it.
+    query of these models to the current tenant and stamps new rows with it. A training reset
+    (:func:`comun_cms.training.reset`) saves and restores every such table except those marked
+    with :data:`REBUILT_ON_RESET` in their ``info``.
     """
 
     @declared_attr

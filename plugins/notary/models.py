@@ -18,7 +18,7 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column
 
 from comun_cms.extensions import db
-from comun_cms.models import TenantScoped, UTCDateTime, utcnow
+from comun_cms.models import REBUILT_ON_RESET, TenantScoped, UTCDateTime, utcnow
 
 
 class LogHead(TenantScoped, db.Model):
@@ -26,7 +26,7 @@ class LogHead(TenantScoped, db.Model):
     SHA-256 leaf hash of entry ``size - 1``, ``""`` when empty). Appending locks this row."""
 
     __tablename__ = "notary_log_heads"
-    __table_args__ = (UniqueConstraint("tenant_id"),)
+    __table_args__ = (UniqueConstraint("tenant_id"), {"info": {REBUILT_ON_RESET: True}})
     id: Mapped[int] = mapped_column(primary_key=True)
     size: Mapped[int] = mapped_column(default=0, nullable=False)
     last_leaf_hash: Mapped[str] = mapped_column(String(64), default="", nullable=False)
@@ -39,7 +39,7 @@ class Entry(TenantScoped, db.Model):
 
     __tablename__ = "notary_entries"
     __table_args__ = (UniqueConstraint("tenant_id", "index"),
-                      Index("ix_notary_entries_record", "tenant_id", "content_type", "record_id"))
+                      Index("ix_notary_entries_record", "tenant_id", "content_type", "record_id"), {"info": {REBUILT_ON_RESET: True}})
     id: Mapped[int] = mapped_column(primary_key=True)
     index: Mapped[int] = mapped_column(nullable=False)
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), unique=True, nullable=False)
@@ -58,6 +58,7 @@ class Digest(TenantScoped, db.Model):
     hash) or ``attachment`` (an evidence file listed in its canonical JSON)."""
 
     __tablename__ = "notary_digests"
+    __table_args__ = ({"info": {REBUILT_ON_RESET: True}},)
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
     index: Mapped[int] = mapped_column(nullable=False)
@@ -70,7 +71,7 @@ class Node(TenantScoped, db.Model):
     ``index * 2**level`` (level 0 = leaf hashes), as completed by ``CompactRange``."""
 
     __tablename__ = "notary_nodes"
-    __table_args__ = (UniqueConstraint("tenant_id", "level", "index"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "level", "index"), {"info": {REBUILT_ON_RESET: True}})
     id: Mapped[int] = mapped_column(primary_key=True)
     level: Mapped[int] = mapped_column(nullable=False)
     index: Mapped[int] = mapped_column(nullable=False)
@@ -82,7 +83,7 @@ class Checkpoint(TenantScoped, db.Model):
     (without cosignatures); ``root_hash`` hex."""
 
     __tablename__ = "notary_checkpoints"
-    __table_args__ = (UniqueConstraint("tenant_id", "size"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "size"), {"info": {REBUILT_ON_RESET: True}})
     id: Mapped[int] = mapped_column(primary_key=True)
     size: Mapped[int] = mapped_column(nullable=False)
     root_hash: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -94,7 +95,7 @@ class Cosignature(TenantScoped, db.Model):
     """A witness's cosignature line (``— <name> <base64>\\n``) on one of the tenant's checkpoints."""
 
     __tablename__ = "notary_cosignatures"
-    __table_args__ = (UniqueConstraint("checkpoint_id", "witness"),)
+    __table_args__ = (UniqueConstraint("checkpoint_id", "witness"), {"info": {REBUILT_ON_RESET: True}})
     id: Mapped[int] = mapped_column(primary_key=True)
     checkpoint_id: Mapped[int] = mapped_column(ForeignKey("notary_checkpoints.id"), index=True, nullable=False)
     witness: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -107,7 +108,7 @@ class WitnessState(TenantScoped, db.Model):
     (hex) and the checkpoint note it was given. Updated only by compare-and-swap."""
 
     __tablename__ = "notary_witness_states"
-    __table_args__ = (UniqueConstraint("tenant_id", "origin"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "origin"), {"info": {REBUILT_ON_RESET: True}})
     id: Mapped[int] = mapped_column(primary_key=True)
     origin: Mapped[str] = mapped_column(String(255), nullable=False)
     size: Mapped[int] = mapped_column(nullable=False)
