@@ -48,6 +48,7 @@ bench: install
 	$(PY) bench/run_all.py
 
 lint: install
+	$(PY) -m ruff check .
 	$(PY) -m compileall -q comun_cms plugins
 
 # Extract every message (core + each plugin), create missing catalogs, update them, fill the

@@ -135,8 +135,8 @@ def main(argv=None) -> int:
     latencies.sort()
     rate = len(latencies) / elapsed
     p95 = latencies[int(0.95 * (len(latencies) - 1))] * 1000
-    print(f"| docs | clients | searches | seconds | searches/s | median ms | p95 ms | load |")
-    print(f"|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| docs | clients | searches | seconds | searches/s | median ms | p95 ms | load |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| {args.docs:,} | {args.clients} | {len(latencies)} | {elapsed:.1f} | **{rate:.0f}** | "
           f"{statistics.median(latencies) * 1000:.1f} | {p95:.1f} | {os.getloadavg()[0]:.1f} |")
     return 0

@@ -1,7 +1,6 @@
 """Configuration: secret key generation, COMUN_* environment settings, instance config.toml."""
 from __future__ import annotations
 
-import os
 import stat
 
 import pytest

@@ -27,7 +27,6 @@ def _sample_value(rule, arg: str):
 
 
 def _admin_rules(app):
-    state = app.extensions["comun"]
     for rule in app.url_map.iter_rules():
         if "tenant" not in rule.arguments:
             continue

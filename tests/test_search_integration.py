@@ -4,7 +4,6 @@ processes writing and searching at once."""
 from __future__ import annotations
 
 import multiprocessing
-import os
 
 import pytest
 from sqlalchemy import func, select

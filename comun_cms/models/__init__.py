@@ -6,7 +6,7 @@ from comun_cms.models.core import (
 )
 
 __all__ = [
-    "Publishable", "TenantScoped", "Timestamped", "UTCDateTime", "utcnow", "ROLES", "Attachment",
+    "REBUILT_ON_RESET", "Publishable", "TenantScoped", "Timestamped", "UTCDateTime", "utcnow", "ROLES", "Attachment",
     "AuditEvent", "Feedback", "Invitation", "Membership", "Page", "Publication", "SearchOutbox",
     "TenantRow", "User",
 ]

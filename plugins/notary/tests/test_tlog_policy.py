@@ -85,13 +85,13 @@ def test_non_ascii_names_are_opaque_octets():
 @pytest.mark.parametrize(
     "text,line,why",
     [
-        (f"bogus x\nquorum none\n", 1, "unknown keyword"),
-        (f"log\nquorum none\n", 1, "log line"),
+        ("bogus x\nquorum none\n", 1, "unknown keyword"),
+        ("log\nquorum none\n", 1, "log line"),
         (f"log {LOG_VKEY} url extra\nquorum none\n", 1, "log line"),
-        (f"log not-a-key\nquorum none\n", 1, "invalid log vkey"),
+        ("log not-a-key\nquorum none\n", 1, "invalid log vkey"),
         (f"log {W['X1']}\nquorum none\n", 1, "invalid log vkey"),  # 0x04 key as log key
         (f"log {LOG_VKEY}\nlog {LOG_VKEY}\nquorum none\n", 2, "duplicate log"),
-        (f"witness A\nquorum none\n", 1, "witness line"),
+        ("witness A\nquorum none\n", 1, "witness line"),
         (f"witness A {LOG_VKEY}\nquorum none\n", 1, "invalid witness vkey"),  # 0x01 key as witness key
         (f"witness A {W['X1']}\nwitness B {W['X1']}\nquorum none\n", 2, "duplicate witness public key"),
         (f"witness A {W['X1']}\nwitness A {W['X2']}\nquorum none\n", 2, "already defined"),
@@ -108,7 +108,7 @@ def test_non_ascii_names_are_opaque_octets():
         (f"witness A {W['X1']}\ngroup A any A\nquorum A\n", 2, "already defined"),
         (f"witness A {W['X1']}\nquorum A\nquorum A\n", 3, "second quorum line"),
         (f"quorum B\nwitness B {W['X1']}\n", 1, "not defined on an earlier line"),
-        (f"quorum\n", 1, "quorum line"),
+        ("quorum\n", 1, "quorum line"),
         (f"log {LOG_VKEY}\n", 0, "no quorum line"),
         (f"log {LOG_VKEY}\nquorum none\x0b\n", 2, "control character 0x0b"),
         (f"log {LOG_VKEY}\r\nquorum none\n", 1, "control character 0x0d"),
