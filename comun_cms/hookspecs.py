@@ -187,8 +187,10 @@ def tenant_reset(tenant: "Tenant", phase: str) -> None:
 
     ``phase`` is ``"before"`` (before the tenant's rows are deleted: drop data that references
     them or that must not survive, e.g. the notary starts a new log with a new key) or
-    ``"after"`` (the scenario rows are back: rebuild derived data). Runs inside the reset's
-    transaction (add to ``db.session``, do not commit); raising aborts the reset.
+    ``"after"`` (the scenario rows are back: rebuild derived data); both run inside the reset's
+    transaction (add to ``db.session``, do not commit) and raising aborts the reset. Then, outside
+    the transaction, ``"committed"`` or ``"rolled_back"`` tells how it ended, for what a database
+    transaction does not cover (files: the notary deletes or restores the old keyring).
     """
 
 

@@ -545,6 +545,7 @@ def reset(app: Flask, tenant: Tenant, exercise: int | None = None, workspace: in
     started = time.monotonic()
     rows = 0
     restored: list[Tenant] = []
+    from comun_cms.plugins import tenant_hook
     try:
         for target in targets:
             with tenant_context(target):
@@ -555,7 +556,12 @@ def reset(app: Flask, tenant: Tenant, exercise: int | None = None, workspace: in
                     db.session.commit()
                 except Exception:
                     db.session.rollback()
+                    try:
+                        tenant_hook(target, "tenant_reset")(tenant=target, phase="rolled_back")
+                    except Exception:  # noqa: BLE001 - the reset's own error is the one to report
+                        current_app.logger.exception("training reset of %s: tenant_reset(rolled_back) failed", target.slug)
                     raise
+                tenant_hook(target, "tenant_reset")(tenant=target, phase="committed")
             restored.append(target)
     finally:
         _reindex(app, restored)
@@ -867,7 +873,7 @@ def reset_cmd(exercise: int | None, workspace: int | None, slug: str | None) -> 
         result = reset(app, tenant, exercise, workspace)
     except TrainingError as exc:
         raise click.UsageError(str(exc)) from None
-    start = f", starting at exercise {exercise}" if exercise else ""
+    start = f", starting at exercise {exercise}" if exercise is not None else ""
     click.echo(f"Scenario restored in {len(result['tenants'])} tenant(s) ({', '.join(result['tenants'])}){start}: "
                f"{result['rows']} row(s) in {result['seconds']} s.")
 
@@ -897,7 +903,7 @@ def check_cmd(email: str, exercise: int | None, slug: str | None) -> None:
         raise click.BadParameter(f"{email} has no workspace in '{tenant.slug}'", param_hint="EMAIL")
     try:
         who = participant(ws)
-        results = [check_exercise(who, exercise)] if exercise else progress(who)
+        results = [check_exercise(who, exercise)] if exercise is not None else progress(who)
     except TrainingError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"Workspace {ws.slug}")

@@ -287,7 +287,7 @@ def test_hook_tenant_reset(app, plugin):
     training = next(t for t in app.extensions["comun"].tenants.values() if t.training)
     save_snapshot(app, training)
     reset(app, training)
-    assert plugin.resets == [(training.slug, "before"), (training.slug, "after")]
+    assert plugin.resets == [(training.slug, "before"), (training.slug, "after"), (training.slug, "committed")]
 
 
 def _training_tenant(app):

@@ -192,6 +192,37 @@ def test_a_failing_model_answer_names_the_task_and_keeps_the_workspace_whole(app
         training.reset(app, tenant, exercise=3, workspace=1)
     with tenant_context(who.workspace):  # rolled back: the participant's work is still there
         assert db.session.scalar(select(Page.id).where(Page.slug == "mi-trabajo")) is not None
+    # ... and so is the notary log with the key that signed it
+    from plugins.notary.audit import audit_tenant
+    report = audit_tenant(who.workspace)
+    assert report.ok, report.faults
+
+
+def _cosigners(ws):
+    from plugins.notary import service
+    from plugins.notary.models import Cosignature
+    with tenant_context(ws):
+        cp = service.latest_checkpoint()
+        return cp.size, sorted(db.session.scalars(select(Cosignature.witness).where(Cosignature.checkpoint_id == cp.id)))
+
+
+@pytest.mark.parametrize("how", ["reset one workspace", "workspace changes hands"])
+def test_the_training_tenant_keeps_witnessing_a_workspace_after_its_reset(app, how):
+    from plugins.notary.audit import audit_tenant
+    tenant = _tenant(app)
+    training.create_participants(app, tenant, 1, dt.date.today(), workshop="uno")
+    for n in range(3):  # the log grows beyond the scenario
+        _publish_page(app, _who(app, 1).editor, _ws(app, 1), f"antes-{n}", text="trabajo")
+    size_before, cosigners = _cosigners(_ws(app, 1))
+    assert cosigners, "the training tenant cosigns its workspaces' checkpoints"
+    if how == "reset one workspace":
+        training.reset(app, tenant, workspace=1)
+    else:
+        training.create_participants(app, tenant, 1, dt.date.today(), workshop="dos")
+    _publish_page(app, _who(app, 1).editor, _ws(app, 1), "despues", text="trabajo")
+    size_after, cosigners_after = _cosigners(_ws(app, 1))
+    assert size_after < size_before and cosigners_after == cosigners  # a smaller, new log, cosigned again
+    assert audit_tenant(_ws(app, 1)).ok
 
 
 def test_reset_one_workspace_leaves_the_others(app):

@@ -90,12 +90,15 @@ def initialize(tenant, instance_path):
 
 @hookimpl
 def tenant_reset(tenant, phase):
-    """A training reset starts a new log (new key) and logs the restored publications again."""
+    """A training reset starts a new log (new key) and logs the restored publications again; the
+    old key is deleted when the reset commits and comes back if it rolls back."""
     from plugins.notary import service
     if phase == "before":
         service.start_new_log(tenant)
-    else:
+    elif phase == "after":
         service.relog_publications(tenant)
+    elif phase in ("committed", "rolled_back"):
+        service.finish_new_log(tenant, committed=phase == "committed")
 
 
 @hookimpl

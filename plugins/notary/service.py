@@ -611,13 +611,44 @@ def b64(data: bytes) -> str:
 
 def start_new_log(tenant) -> None:
     """Forget the tenant's log (training reset, phase ``before``): delete every notary row of the
-    tenant and its keyring, so the next log is signed by a new key and no key ever signs two
-    different trees of the same size (which a rewound log would otherwise do)."""
-    from plugins.notary.keys import keyring_path
+    tenant and set its keyring file aside, so the next log is signed by a new key and no key ever
+    signs two different trees of the same size (which a rewound log would otherwise do).
+
+    The witnesses' memory of the old log goes too: every tenant's ``WitnessState`` for this
+    log's origin is deleted, so the training tenant's witness cosigns the new, smaller log instead
+    of refusing it as a rollback (C2SP tlog-witness keeps the latest size per origin). The set-aside
+    keyring is deleted by :func:`finish_new_log` once the reset commits, or put back if it rolls back.
+    """
     for model in (Cosignature, Checkpoint, Digest, Node, Entry, LogHead, WitnessState):
         db.session.execute(model.__table__.delete().where(model.tenant_id == tenant.slug))
-    keyring_path(current_app.instance_path, tenant.slug).unlink(missing_ok=True)
+    db.session.execute(WitnessState.__table__.delete().where(WitnessState.origin == log_origin(tenant)))
+    path = _keyring_file(tenant)
+    if path.exists():
+        path.replace(_set_aside(path))
     current_app.extensions.setdefault("notary_keyrings", {}).pop(tenant.slug, None)
+
+
+def finish_new_log(tenant, committed: bool) -> None:
+    """End of a training reset (phases ``committed`` / ``rolled_back``): drop the keyring set aside
+    by :func:`start_new_log`, or, when the reset rolled back and the old log is back, put the old
+    keyring back in place of the one made meanwhile."""
+    path = _keyring_file(tenant)
+    aside = _set_aside(path)
+    if aside.exists():
+        if committed:
+            aside.unlink()
+        else:
+            aside.replace(path)
+    current_app.extensions.setdefault("notary_keyrings", {}).pop(tenant.slug, None)
+
+
+def _keyring_file(tenant):
+    from plugins.notary.keys import keyring_path
+    return keyring_path(current_app.instance_path, tenant.slug)
+
+
+def _set_aside(path):
+    return path.with_name(path.name + ".before-reset")
 
 
 def relog_publications(tenant) -> int:
