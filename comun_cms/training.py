@@ -602,7 +602,7 @@ def create_participants(app: Flask, tenant: Tenant, count: int, workshop_date: d
 
     Raises:
         TrainingError: not a training tenant, a workspace, count outside 1…``tenant.workspaces``,
-            or a bad workshop name.
+            a bad workshop name, or a workshop date so past that the accounts would be expired.
     """
     from comun_cms.setup import sync_tenants
     from comun_cms.users import create_user
@@ -616,8 +616,11 @@ def create_participants(app: Flask, tenant: Tenant, count: int, workshop_date: d
                             f"'{tenant.slug}'; raise workspaces in states/{tenant.slug}/tenant.toml for more)")
     if not workshop.replace("-", "").isalnum() or not workshop.isascii() or len(workshop) > 30:
         raise TrainingError("the workshop name may only have letters, digits and hyphens (at most 30)")
-    sync_tenants(app)
     expires = dt.datetime.combine(workshop_date + dt.timedelta(days=2), dt.time(0, 0), tzinfo=dt.timezone.utc)
+    if expires <= dt.datetime.now(dt.timezone.utc):
+        raise TrainingError(f"the workshop date {workshop_date.isoformat()} is past: the accounts would already "
+                            "have expired (they last until two days after the workshop)")
+    sync_tenants(app)
     out = []
     for number, ws in enumerate(workspaces_of(app, tenant)[:count], 1):
         email, evaluator_email = _participant_emails(tenant, number, workshop)

@@ -90,13 +90,13 @@ def test_state_tenants_refuse_training_operations(app):
 def test_participants_get_workspaces_accounts_that_expire_and_a_sheet(app):
     from pathlib import Path
     tenant = _tenant(app)
-    day = dt.date(2026, 11, 25)
+    day = dt.date.today() + dt.timedelta(days=4)
     logins = training.create_participants(app, tenant, 3, day, workshop="hgo-2026")
     assert [x["email"].split("@")[0] for x in logins] == [f"participante-0{i}-hgo-2026" for i in (1, 2, 3)]
     assert [x["workspace"] for x in logins] == ["capacitacion-01", "capacitacion-02", "capacitacion-03"]
     editor, evaluator = find_user(logins[0]["email"]), find_user(logins[0]["evaluator_email"])
     assert editor.check_password(logins[0]["password"]) and evaluator.check_password(logins[0]["password"])
-    assert editor.expires_at == dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)
+    assert editor.expires_at == dt.datetime.combine(day + dt.timedelta(days=2), dt.time(0), tzinfo=dt.timezone.utc)
     editor.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)
     assert not editor.is_active
     # each account has one role, in its own workspace only
@@ -116,6 +116,18 @@ def test_participants_get_workspaces_accounts_that_expire_and_a_sheet(app):
         training.create_participants(app, tenant, 31, day)
     with pytest.raises(training.TrainingError, match="workshop name"):
         training.create_participants(app, tenant, 1, day, workshop="taller de hoy")
+    with pytest.raises(training.TrainingError, match="would already have expired"):
+        training.create_participants(app, tenant, 1, dt.date.today() - dt.timedelta(days=3))
+
+
+def test_expired_participant_accounts_cannot_log_in(app, client):
+    login = training.create_participants(app, _tenant(app), 1, dt.date.today())[0]
+    user = find_user(login["email"])
+    user.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    db.session.commit()
+    response = client.post("/auth/login", data={"email": login["email"], "password": login["password"]})
+    assert response.status_code != 303 and "capacitacion-01" not in response.headers.get("Location", "")
+    assert client.get("/capacitacion-01/admin/").status_code == 302  # still anonymous
 
 
 def test_a_workspace_changing_hands_is_restored_and_the_same_workshop_keeps_its_work(app, make_user):
@@ -403,10 +415,11 @@ def test_cli_training_commands(app, runner):
     bad = runner.invoke(args=["training", "reset", "--tenant", "edomex"])
     assert bad.exit_code != 0 and "not a training tenant" in bad.output
     assert "No workspace has a participant" in runner.invoke(args=["training", "progress"]).output
-    made = runner.invoke(args=["training", "participants", "2", "--date", "2026-11-25", "--workshop", "pue"])
+    day = (dt.date.today() + dt.timedelta(days=4)).isoformat()
+    made = runner.invoke(args=["training", "participants", "2", "--date", day, "--workshop", "pue"])
     assert made.exit_code == 0, made.output
     assert "capacitacion-02" in made.output and "pue-accesos.html" in made.output
-    too_many = runner.invoke(args=["training", "participants", "40", "--date", "2026-11-25"])
+    too_many = runner.invoke(args=["training", "participants", "40", "--date", day])
     assert too_many.exit_code != 0 and "workspaces" in too_many.output
     checked = runner.invoke(args=["training", "check", "evaluador-01-pue@capacitacion.taller.test", "--exercise", "1"])
     assert checked.exit_code == 0 and "capacitacion-01" in checked.output and "pending" in checked.output
