@@ -656,23 +656,34 @@ def sheet_path(app: Flask, workshop: str) -> Path:
 
 
 def logins_sheet(tenant: Tenant, workshop: str, workshop_date: dt.date, logins: list[dict[str, str]]) -> str:
-    """A printable HTML page (Spanish): one card per participant with the workspace address,
-    both accounts, the password and when they expire."""
+    """A printable HTML page in the tenant's language (Spanish for ``capacitacion``): one card
+    per participant with the workspace address, both accounts, the password and a reminder that
+    the accounts expire. Needs an application context (translations)."""
+    from flask_babel import force_locale
     e = html.escape
+    with force_locale(tenant.default_locale):
+        labels = {"sign_in": _("Sign in"), "exercises": _("Exercises"), "editor": _("SESEA account (editing)"),
+                  "evaluator": _("Evaluating organization account"), "password": _("Password (both accounts)"),
+                  "expire": _("The accounts expire after the workshop. Training data, not real.")}
+        headings = [_("Participant %(n)s · workspace %(slug)s", n=item["number"], slug=item["workspace"]) for item in logins]
+        title = _("Logins · %(workshop)s", workshop=workshop)
+        heading = _("Workshop “%(workshop)s” · %(date)s · %(state)s", workshop=workshop, date=workshop_date.isoformat(),
+                    state=tenant.state)
+        lang = "es" if tenant.default_locale.startswith("es") else "en"
     cards = "".join(
-        f'<section class="card"><h2>Participante {e(item["number"])} · espacio <code>{e(item["workspace"])}</code></h2><dl>'
-        f'<dt>Entrada</dt><dd>/auth/login</dd>'
-        f'<dt>Ejercicios</dt><dd>/{e(item["workspace"])}/capacitacion/</dd>'
-        f'<dt>Cuenta SESEA (edición)</dt><dd>{e(item["email"])}</dd>'
-        f'<dt>Cuenta organización evaluadora</dt><dd>{e(item["evaluator_email"])}</dd>'
-        f'<dt>Contraseña (de ambas)</dt><dd><code>{e(item["password"])}</code></dd></dl>'
-        f'<p>Las cuentas vencen después del taller. Datos de capacitación, no reales.</p></section>'
-        for item in logins)
-    return (f'<!doctype html><html lang="es"><head><meta charset="utf-8"><title>Accesos · {e(workshop)}</title>'
+        f'<section class="card"><h2>{e(head)}</h2><dl>'
+        f'<dt>{e(labels["sign_in"])}</dt><dd>/auth/login</dd>'
+        f'<dt>{e(labels["exercises"])}</dt><dd>/{e(item["workspace"])}/capacitacion/</dd>'
+        f'<dt>{e(labels["editor"])}</dt><dd>{e(item["email"])}</dd>'
+        f'<dt>{e(labels["evaluator"])}</dt><dd>{e(item["evaluator_email"])}</dd>'
+        f'<dt>{e(labels["password"])}</dt><dd><code>{e(item["password"])}</code></dd></dl>'
+        f'<p>{e(labels["expire"])}</p></section>'
+        for head, item in zip(headings, logins))
+    return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{e(title)}</title>'
             f'<style>body{{font-family:sans-serif}}.card{{border:1px dashed #555;padding:.5em 1em;margin:.5em;'
             f'width:22em;display:inline-block;vertical-align:top;page-break-inside:avoid}}dt{{font-weight:bold}}'
             f'dd{{margin:0 0 .3em 0;word-break:break-all}}</style></head><body>'
-            f'<h1>Taller «{e(workshop)}» · {e(workshop_date.isoformat())} · {e(tenant.state)}</h1>{cards}</body></html>')
+            f'<h1>{e(heading)}</h1>{cards}</body></html>')
 
 
 # --------------------------------------------------------------------------- check my work

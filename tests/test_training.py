@@ -112,6 +112,7 @@ def test_participants_get_workspaces_accounts_that_expire_and_a_sheet(app):
     assert not training.snapshot_path(app, _ws(app, 4)).exists()
     text = (Path(app.instance_path) / "training" / "hgo-2026-accesos.html").read_text()
     assert all(x["password"] in text and x["workspace"] in text and x["evaluator_email"] in text for x in logins)
+    assert '<html lang="es">' in text and "Cuenta SESEA (edición)" in text  # the tenant's language
     with pytest.raises(training.TrainingError, match="between 1 and 30"):
         training.create_participants(app, tenant, 31, day)
     with pytest.raises(training.TrainingError, match="workshop name"):
