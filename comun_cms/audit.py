@@ -1,14 +1,50 @@
 """Audit log of admin actions: who, what, when, values before and after."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from flask import has_request_context, request
 from flask_login import current_user
+from sqlalchemy import inspect as sa_inspect
 
 from comun_cms.content_types import jsonable
 from comun_cms.extensions import db
 from comun_cms.models import AuditEvent
+
+#: Columns left out of a snapshot unless a model names them in ``__audit_fields__``.
+SNAPSHOT_SKIP = frozenset({"tenant_id", "created_at", "updated_at"})
+
+
+def snapshot(record: Any, fields: Iterable[str] | None = None) -> dict[str, Any] | None:
+    """The audit snapshot of a row: ``{field: JSON-safe value}``.
+
+    Args:
+        record: a mapped model instance (``None`` gives ``None``).
+        fields: attribute names to include. Default: the model's ``__audit_fields__`` when it
+            declares one, else every mapped column except ``tenant_id``, ``created_at`` and
+            ``updated_at``.
+
+    Returns:
+        A dict whose values went through :func:`comun_cms.content_types.jsonable` (datetimes as
+        ISO 8601 UTC strings); values with no JSON form are given as their ``str()``.
+    """
+    if record is None:
+        return None
+    if fields is None:
+        fields = getattr(record, "__audit_fields__", None)
+    if fields is None:
+        mapper = sa_inspect(type(record), raiseerr=False)
+        if mapper is None:
+            raise TypeError(f"{type(record).__name__} is not a mapped model; give the fields to snapshot")
+        fields = [attr.key for attr in mapper.column_attrs if attr.key not in SNAPSHOT_SKIP]
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(record, name, None)
+        try:
+            out[name] = jsonable(value)
+        except TypeError:
+            out[name] = str(value)
+    return out
 
 
 def record_audit(action: str, object_type: str = "", object_id: Any = "", before: Any = None,

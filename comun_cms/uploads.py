@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote
 
 import filetype
 from flask import current_app
@@ -74,6 +75,21 @@ def sanitize_filename(name: str, default: str = "archivo") -> str:
     if dot and len(name) > 120:
         name = stem[: 119 - len(ext)] + "." + ext
     return name[:120]
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """Return a ``Content-Disposition`` header value for a download (RFC 6266).
+
+    Args:
+        disposition: ``"attachment"`` (save) or ``"inline"`` (show in the browser).
+        filename: the name offered; it is sanitized (:func:`sanitize_filename`) first.
+
+    Returns:
+        ``'attachment; filename="<name>"; filename*=UTF-8\'\'<percent-encoded name>'`` (the
+        sanitized name is ASCII, so both forms carry the same name).
+    """
+    name = sanitize_filename(filename)
+    return f"{disposition}; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
 
 
 def upload_root(tenant_slug: str) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from urllib.parse import quote
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template,
                    request, send_file, stream_with_context, url_for)
@@ -34,7 +33,7 @@ from comun_cms.permissions import has_role
 from comun_cms.plugins import flatten, tenant_hook
 from comun_cms.site import SECTIONS, get_section
 from comun_cms.tenancy import tenant_context
-from comun_cms.uploads import sanitize_filename, stored_path, thumbnail_path
+from comun_cms.uploads import content_disposition, stored_path, thumbnail_path
 from comun_cms.views.portal import content_type_label, latest_publications
 from comun_cms.views.templating import serve_theme_file
 
@@ -76,13 +75,6 @@ def _record_for(content_type, record_id: str):
     else:
         key = record_id
     return db.session.scalar(select(model).where(pk == key))
-
-
-def content_disposition(disposition: str, filename: str) -> str:
-    """Return a ``Content-Disposition`` value with an ASCII ``filename`` and the RFC 6266
-    ``filename*`` (UTF-8, percent-encoded); the name is sanitized first."""
-    name = sanitize_filename(filename)
-    return f"{disposition}; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
 
 
 # --------------------------------------------------------------------------- spam guard

@@ -1,0 +1,37 @@
+"""Test helpers for plugin authors (part of the stable plugin API, like :mod:`comun_cms.toolkit`).
+
+The pytest fixtures (``app``, ``client``, ``runner``, ``tenant``, ``make_user``, ``login_as``,
+``register_plugin``, ``spanish``, ``page``/``browser`` for Playwright...) come from the pytest
+plugin :mod:`comun_cms.testing`, which a plugin's ``conftest.py`` loads with
+``pytest_plugins = ["comun_cms.testing"]`` (the repository's root conftest already does). This
+module gives the functions a test calls:
+
+* :func:`check_plugin` / :func:`enable_plugin`: the conformance kit (hooks, migrations,
+  templates, publishing, tenant isolation, translations) and enabling a plugin for a test;
+* :func:`get_tenant`, :data:`PASSWORD`, :func:`browser_login`: tenants, the fixtures' password,
+  logging a Playwright page in;
+* :func:`create_app`, :func:`get_pm`, :func:`initialize_plugins`, :func:`run_demo`,
+  :func:`load_tenant`, :class:`TenantConfigError`, :func:`set_current_tenant`: building an
+  application outside the fixtures, its plugin manager, ``comun init``'s plugin step, ``comun
+  demo``, loading one ``tenant.toml``;
+* :func:`dump_tenant`, :func:`save_snapshot`, :func:`training_reset`: a training tenant's rows, its
+  scenario snapshot and ``comun training reset``.
+
+Importing this module imports pytest.
+"""
+from __future__ import annotations
+
+from comun_cms.app import create_app
+from comun_cms.conformance import ConformanceError, Report, check_plugin, enable_plugin
+from comun_cms.demo import run_demo
+from comun_cms.plugins import get_pm
+from comun_cms.setup import initialize_plugins
+from comun_cms.tenancy import TenantConfigError, load_tenant, set_current_tenant
+from comun_cms.testing import PASSWORD, browser_login, get_tenant
+from comun_cms.training import dump_tenant, reset as training_reset, save_snapshot
+
+__all__ = [
+    "PASSWORD", "ConformanceError", "Report", "TenantConfigError", "browser_login", "check_plugin", "create_app",
+    "dump_tenant", "enable_plugin", "get_pm", "get_tenant", "initialize_plugins", "load_tenant", "run_demo",
+    "save_snapshot", "set_current_tenant", "training_reset",
+]
