@@ -9,43 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from flask import current_app
 
-
-@dataclass(frozen=True)
-class ContentType:
-    """Description of one publishable record kind.
-
-    Attributes:
-        name: identifier used in URLs, publications and search (``"page"``, ``"commitment"``).
-        plugin: name of the plugin that owns it (``"core"`` for pages).
-        model: the SQLAlchemy model (must use ``TenantScoped`` and ``Publishable``).
-        label / label_plural: human names (lazy gettext strings).
-        serialize: ``record -> dict`` of JSON-safe content that is frozen at publication. It must
-            cover every public field (attachments are added by the core from ``attachments``).
-        title: ``record -> str``.
-        url: ``record -> str``: the public URL (called inside a request or app context).
-        search_document: ``record -> dict | None`` with at least ``body`` (plain text) and
-            optionally ``title``, ``status``, ``date`` (aware datetime), ``keywords``; ``None``
-            keeps the record out of the index.
-        attachments: ``record -> list[Attachment]`` whose SHA-256 are part of the published content.
-        admin_url: ``record -> str | None`` edit page in admin.
-    """
-
-    name: str
-    plugin: str
-    model: type
-    label: Any
-    label_plural: Any
-    serialize: Callable[[Any], dict]
-    title: Callable[[Any], str]
-    url: Callable[[Any], str]
-    search_document: Callable[[Any], dict | None] = lambda record: None
-    attachments: Callable[[Any], list] = lambda record: []
-    admin_url: Callable[[Any], str | None] = lambda record: None
+from comun_cms.hooktypes import ContentType  # noqa: F401 (re-exported)
 
 
 def jsonable(value: Any) -> Any:

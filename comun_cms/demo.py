@@ -13,16 +13,15 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from flask import Flask
 from sqlalchemy import select
 
+from comun_cms.hooktypes import DemoContext  # noqa: F401 (re-exported)
 from comun_cms.extensions import db
 from comun_cms.models import Page, User
-from comun_cms.publishing import publish
 from comun_cms.tenancy import Tenant, tenant_context
 
 DATA_DIR = Path(__file__).parent / "demo_data"
@@ -46,24 +45,6 @@ DOCUMENTS = {
         "apertura-institucional-diplomado",
         "Apertura institucional: una transición del gobierno al Estado abierto (módulo de diplomado)", "*", "links"),
 }
-
-
-@dataclass
-class DemoContext:
-    """What ``demo_data`` hook implementations receive.
-
-    ``user``: the tenant's demo editor (publish as this user); ``log(message)``: progress output;
-    ``publish(record)``: publish a draft in the current tenant as ``user`` (commits).
-    """
-
-    tenant: Tenant
-    user: User
-    log: Callable[[str], None] = print
-    created: list[str] = field(default_factory=list)
-
-    def publish(self, record, commit: bool = True):
-        """Publish ``record`` (a draft) as the demo user; returns the Publication."""
-        return publish(record, user=self.user, commit=commit)
 
 
 def clean_ocr_text(text: str) -> str:

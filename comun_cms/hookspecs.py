@@ -26,14 +26,11 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import click
     from flask import Blueprint
 
-    from comun_cms.content_types import ContentType
-    from comun_cms.demo import DemoContext
-    from comun_cms.opendata import Dataset
-    from comun_cms.plugins import MenuItem, PortalWidget, SettingSpec
-    from comun_cms.publishing import PublishEvent
+    from comun_cms.hooktypes import (
+        ContentType, Dataset, DemoContext, MenuItem, PortalWidget, PublishEvent, SettingSpec, TrainingTask,
+    )
     from comun_cms.search.backend import SearchDocument
     from comun_cms.tenancy import Tenant
-    from comun_cms.training import TrainingTask
 
 PROJECT_NAME = "comun_cms"
 
@@ -104,7 +101,7 @@ def register_blueprints() -> list["Blueprint"]:
 
 @hookspec
 def register_content_types() -> list["ContentType"]:
-    """Return the plugin's :class:`~comun_cms.content_types.ContentType` descriptions
+    """Return the plugin's :class:`~comun_cms.hooktypes.ContentType` descriptions
     (publishable record kinds: how they serialize, render, index and export)."""
 
 
@@ -208,7 +205,7 @@ def training_scenario(tenant: "Tenant", ctx: "DemoContext") -> int | None:
 
 @hookspec
 def training_tasks() -> list["TrainingTask"]:
-    """Return the plugin's tasks for the training exercises (:class:`comun_cms.training.TrainingTask`).
+    """Return the plugin's tasks for the training exercises (:class:`comun_cms.hooktypes.TrainingTask`).
 
     Each task belongs to one of the 13 steps of the local strategy (``task.step``); an exercise
     whose step has plugin tasks uses them instead of the core's "write and publish a page" task.

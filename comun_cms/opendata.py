@@ -10,42 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterator
 
+from comun_cms.hooktypes import Dataset, DatasetField  # noqa: F401 (re-exported)
 from comun_cms.content_types import jsonable
-
-
-@dataclass(frozen=True)
-class DatasetField:
-    """A column: ``name``, ``type`` (string, integer, number, boolean, date, datetime) and
-    ``description`` (meaning, lazy string)."""
-
-    name: str
-    type: str
-    description: Any
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A downloadable dataset.
-
-    ``name`` (URL slug), ``title``, ``description``, ``fields`` (:class:`DatasetField` list),
-    ``rows`` (``() -> Iterable[dict]`` yielding published records of the current tenant),
-    ``licence`` (default CC BY 4.0), ``plugin``.
-    """
-
-    name: str
-    title: Any
-    description: Any
-    fields: tuple[DatasetField, ...]
-    rows: Callable[[], Iterable[dict]]
-    licence: str = "CC-BY-4.0"
-    plugin: str = "core"
-
-    @property
-    def field_names(self) -> list[str]:
-        return [f.name for f in self.fields]
 
 
 def _cell(value: Any) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 from flask import current_app
 
+from comun_cms.hooktypes import MenuItem, PortalWidget, SettingSpec  # noqa: F401 (re-exported)
 from comun_cms import hookspecs
 
 #: (name, module) of the plugins that ship with Común CMS, in call order. ``core`` holds the
@@ -26,64 +26,6 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("notary", "plugins.notary"),
     ("core", "comun_cms.core_plugin"),
 )
-
-
-@dataclass(frozen=True)
-class MenuItem:
-    """A navigation entry returned by ``admin_menu_items`` / ``public_menu_items``.
-
-    ``endpoint`` is a Flask endpoint (the ``tenant`` URL argument is filled in automatically);
-    ``roles`` limits admin entries to those tenant roles (empty = any staff role); ``order``
-    sorts ascending.
-    """
-
-    label: Any
-    endpoint: str
-    order: int = 100
-    roles: tuple[str, ...] = ()
-    url_kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PortalWidget:
-    """A block on the portal home or a tenant dashboard: ``title`` and ``render() -> Markup``."""
-
-    title: Any
-    render: Callable[[], Any]
-    order: int = 100
-
-
-@dataclass(frozen=True)
-class SettingSpec:
-    """One tenant setting a plugin declares (``tenant_settings`` hook).
-
-    ``type`` is ``int``, ``float``, ``str``, ``bool`` or ``list``; ``choices`` restricts values;
-    ``min``/``max`` bound numbers. :meth:`resolve` validates a value from tenant.toml.
-    """
-
-    type: type
-    default: Any
-    description: str = ""
-    choices: tuple[Any, ...] = ()
-    min: float | None = None
-    max: float | None = None
-
-    def resolve(self, value: Any, present: bool = True) -> Any:
-        """Return ``value`` validated, or raise ``ValueError`` with a message naming the problem."""
-        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if self.type is int and isinstance(value, bool) or not isinstance(value, self.type):
-            raise ValueError(f"must be of type {self.type.__name__}, got {value!r}")
-        if self.choices:
-            items = value if isinstance(value, list) else [value]
-            for item in items:
-                if item not in self.choices:
-                    raise ValueError(f"{item!r} is not one of {', '.join(map(str, self.choices))}")
-        if self.min is not None and value < self.min:
-            raise ValueError(f"must be at least {self.min}")
-        if self.max is not None and value > self.max:
-            raise ValueError(f"must be at most {self.max}")
-        return value
 
 
 def make_plugin_manager(extra: list[tuple[str, Any]] | None = None, load_entry_points: bool = True,

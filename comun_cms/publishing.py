@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
+from comun_cms.hooktypes import PublishEvent  # noqa: F401 (re-exported)
 from comun_cms.content_types import ContentType, content_type_for, jsonable
 from comun_cms.extensions import db
 from comun_cms.models import Publication, User, utcnow
@@ -37,23 +38,6 @@ ACTIONS = ("publish", "correct", "retract")
 
 class PublishError(Exception):
     """Publishing failed; nothing was stored. ``str(error)`` explains why (user-facing)."""
-
-
-@dataclass(frozen=True)
-class PublishEvent:
-    """What ``on_publish`` listeners receive.
-
-    ``publication`` (flushed, has an id), ``record`` (the model instance), ``content_type``,
-    ``tenant`` (:class:`~comun_cms.tenancy.Tenant`), ``action`` (publish | correct | retract) and
-    ``previous`` (the previous :class:`Publication` or ``None``).
-    """
-
-    publication: Publication
-    record: Any
-    content_type: ContentType
-    tenant: Any
-    action: str
-    previous: Publication | None
 
 
 def canonical_content(record: Any, content_type: ContentType, tenant_slug: str, version: int,

@@ -45,6 +45,7 @@ from flask_login import current_user
 from sqlalchemy import delete, insert, select
 from werkzeug.routing import BuildError
 
+from comun_cms.hooktypes import CheckItem, Participant, TrainingTask  # noqa: F401 (re-exported)
 from comun_cms.extensions import db
 from comun_cms.models import REBUILT_ON_RESET, Membership, Page, Publication, SearchOutbox, User
 from comun_cms.permissions import require_role
@@ -78,51 +79,6 @@ class TrainingError(Exception):
     """Training operation refused; ``str(error)`` says why (e.g. not a training tenant)."""
 
 
-@dataclass(frozen=True)
-class Participant:
-    """One workshop participant as the exercises see them.
-
-    ``workspace``: the participant's own workspace (a training tenant derived from the training
-    tenant, e.g. ``capacitacion-07``); ``editor``: the SESEA-side account (role ``editor`` in the
-    workspace); ``evaluator``: the evaluating-organization account (role ``evaluator``). Either
-    account may be ``None`` (a workspace checked before its accounts exist). Nobody else can
-    write in the workspace, so "the participant's work" is what these accounts published there.
-    """
-
-    workspace: Tenant
-    editor: User | None = None
-    evaluator: User | None = None
-
-    @property
-    def user_ids(self) -> tuple[int, ...]:
-        """Ids of the participant's accounts (for ``Publication.published_by_id`` checks)."""
-        return tuple(u.id for u in (self.editor, self.evaluator) if u is not None)
-
-
-@dataclass(frozen=True)
-class TrainingTask:
-    """A task of one training exercise, contributed by a plugin (``training_tasks`` hook) or by
-    the core (the "write and publish a page" task of the steps no plugin covers).
-
-    ``step``: the local-strategy step (1–13) the task belongs to; ``key``: unique id
-    (``"<plugin>.<name>"``); ``title``, ``goals``, ``steps``: Spanish text shown to the participant;
-    ``check(participant) -> list[CheckItem]``: what is done ("check my work"; reads only, runs in
-    the workspace's tenant context); ``solve(participant) -> None``: the model answer, done as the
-    participant's accounts so that ``check`` then reports every item done (adds and publishes with
-    ``commit=False``; the caller commits); ``start_endpoint``: the admin endpoint where the
-    participant starts (a link on the exercise page), or ``None``.
-    """
-
-    step: int
-    key: str
-    title: str
-    goals: tuple[str, ...]
-    steps: tuple[str, ...]
-    check: Callable[["Participant"], list["CheckItem"]]
-    solve: Callable[["Participant"], None]
-    start_endpoint: str | None = None
-
-
 def participant_publications(participant: Participant, content_type: str) -> list[Publication]:
     """Publications of ``content_type`` made in the current tenant (the participant's workspace)
     by the participant's accounts, newest first. Scenario records (published by nobody) are not
@@ -132,15 +88,6 @@ def participant_publications(participant: Participant, content_type: str) -> lis
     return list(db.session.scalars(select(Publication).where(
         Publication.content_type == content_type,
         Publication.published_by_id.in_(participant.user_ids)).order_by(Publication.id.desc())))
-
-
-@dataclass
-class CheckItem:
-    """One line of "check my work": ``label``, ``done`` and a ``hint`` when not done."""
-
-    label: str
-    done: bool
-    hint: str = ""
 
 
 @dataclass(frozen=True)
