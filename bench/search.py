@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # Import the modules directly (not through comun_cms/__init__.py, which builds
 # the Flask app): the search layer is app-independent.
+from comun_cms.search.analysis import SPANISH_STOP_WORDS, fold  # noqa: E402
 from comun_cms.search.backend import SearchDocument, SearchQuery  # noqa: E402
 from comun_cms.search.whoosh_backend import WhooshBackend  # noqa: E402
 
@@ -374,8 +375,6 @@ def make_queries(n: int, seed: int = 99) -> list[tuple[str, str]]:
     frequency**0.5, so both common and rarer words are queried.  A third of
     the words are typed without accents, as users do.
     """
-    from comun_cms.search.analysis import SPANISH_STOP_WORDS, fold
-
     rng = random.Random(seed)
     vocab = [w for w in build_vocabulary() if fold(w) not in SPANISH_STOP_WORDS]
     weights = [1.0 / (r**0.5) for r in range(1, len(vocab) + 1)]

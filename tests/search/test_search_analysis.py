@@ -1,11 +1,13 @@
 """Spanish analyzer: accent/case folding, stemming fix, codes, stop words."""
 
+import importlib.metadata as md
 import pickle
 import unicodedata
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from whoosh.lang.snowball.spanish import SpanishStemmer
 
 from comun_cms.search.analysis import (
     SPANISH_STOP_WORDS,
@@ -50,8 +52,6 @@ def test_equivalent_forms_share_terms(a, b):
 
 def test_stock_snowball_misses_unaccented_form_but_ours_does_not():
     # The reason for the accent fix: Snowball knows "ación", not "acion".
-    from whoosh.lang.snowball.spanish import SpanishStemmer
-
     s = SpanishStemmer()
     assert s.stem("informacion") != s.stem("información")
     assert stem_word(fold("informacion")) == stem_word(fold("información")) == "inform"
@@ -152,7 +152,6 @@ def test_any_text_analyzes_with_valid_offsets(text):
 def test_only_whoosh_reloaded_provides_the_whoosh_module():
     """whoosh-reloaded and the old Whoosh distribution both install the module `whoosh`; only the
     maintained fork, pinned, may be installed."""
-    import importlib.metadata as md
     names = {(dist.metadata["Name"] or "").lower() for dist in md.distributions()}
     assert "whoosh-reloaded" in names
     assert md.version("whoosh-reloaded") == "2.7.5"

@@ -2,6 +2,7 @@
 
 import random
 import threading
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -201,8 +202,6 @@ def test_no_highlight(backend):
 
 
 def expected_counts(docs, pred):
-    from collections import Counter
-
     sel = [d for d in docs if pred(d)]
     return len(sel), {
         "tenant": Counter(d.tenant for d in sel),
