@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from comun_cms import core_plugin
 from comun_cms import plugins as plugin_mod
 from comun_cms.commands import register_cli
 from comun_cms.config import load_config
@@ -23,7 +24,7 @@ from comun_cms.routing import (
 )
 from comun_cms.search.service import init_search
 from comun_cms.state import ComunState
-from comun_cms.tenancy import Tenant, TenantConfigError, install_tenant_filter, load_tenants
+from comun_cms.tenancy import Tenant, TenantConfigError, declared_plugin_order, install_tenant_filter, load_tenants
 from comun_cms.themes import ThemedEnvironment, ThemeLoader
 from comun_cms.training import views as training_views
 from comun_cms.views import admin, api, api_v1, auth, opendata_portal, portal, public, search, templating
@@ -73,9 +74,13 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
     limiter.init_app(app)
 
     # plugins
+    # installed plugins (entry points) run in the order the tenants list them; then the core's
+    # defaults (hooks trylast) and the plugins given in code
     pm = plugin_mod.make_plugin_manager(extra=extra_plugins,
                                         load_entry_points=app.config["LOAD_ENTRY_POINTS"],
-                                        only=app.config["PLUGINS"])
+                                        only=app.config["PLUGINS"], core=core_plugin,
+                                        order=declared_plugin_order(Path(app.config["STATES_DIR"]),
+                                                                    only=app.config["TENANTS"]))
     pm.hook.register_models()
     settings_specs: dict[str, dict] = {}
     for name, obj in pm.list_name_plugin():
