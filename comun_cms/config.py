@@ -45,8 +45,8 @@ DEFAULTS = {
     "BABEL_DEFAULT_LOCALE": "es_MX",
     "BABEL_DEFAULT_TIMEZONE": "America/Mexico_City",
     "LANGUAGES": ["es_MX", "en"],
-    "PLUGINS": None,  # None = every installed plugin; or a list of names
-    "LOAD_ENTRY_POINTS": True,
+    "PLUGINS": None,  # None = every installed plugin (entry points of the `comun_cms` group); or a list of names
+    "LOAD_ENTRY_POINTS": True,  # False = no installed plugin, only the core's own and those given in code
     "TENANTS": None,  # None = every state folder; or a list of slugs
     "PROXY_FIX": False,  # True behind one trusted reverse proxy (X-Forwarded-For/Proto/Host)
     "SITE_HOST": "127.0.0.1:5000",

@@ -50,8 +50,25 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import pluggy
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+from flask import g, has_app_context, request_started, url_for
+from jinja2 import TemplateNotFound, meta
+from sqlalchemy import select
 
 from comun_cms import hookspecs
+from comun_cms.extensions import db
+from comun_cms.models import SearchOutbox
+from comun_cms.plugins import tenant_hook
+from comun_cms.publishing import publish
+from comun_cms.search.service import doc_id
+from comun_cms.setup import alembic_config, upgrade_database
+from comun_cms.tenancy import get_current_tenant, reset_current_tenant, set_current_tenant, tenant_context
+from comun_cms.users import create_user
 
 CHECKS = ("hooks", "migrations", "templates", "publishing", "isolation", "translations")
 
@@ -202,7 +219,6 @@ def extract_messages(directory: Path | str) -> dict[str, list[tuple[str, int]]]:
 
     Returns ``{msgid: [(relative file, line), ...]}`` (plural messages by their singular).
     """
-    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
     keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
     out: dict[str, list[tuple[str, int]]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
@@ -225,12 +241,26 @@ def _own_hook(pm, plugin, hook: str, **kwargs) -> list:
     return []
 
 
+def notary_entry_model(pm: pluggy.PluginManager) -> type | None:
+    """The notary plugin's log-entry model, found through the plugin manager: among the models
+    the plugin registered as ``notary`` returns from ``register_models``, the one with a
+    ``publication_id`` column (one log entry per publication). ``None`` when no notary plugin is
+    registered or it has no such model."""
+    notary = pm.get_plugin("notary")
+    if notary is None:
+        return None
+    for model in _own_hook(pm, notary, "register_models"):
+        table = getattr(model, "__table__", None)
+        if table is not None and "publication_id" in table.c:
+            return model
+    return None
+
+
 @contextlib.contextmanager
 def enable_plugin(app, name: str) -> Iterator[None]:
     """Enable plugin ``name`` (already registered in ``app``) in every tenant for the block, with
     its default settings; restores the tenants afterwards. The current tenant, if any, is
     switched to its updated description for the block."""
-    from comun_cms.tenancy import get_current_tenant, set_current_tenant, reset_current_tenant
     state = app.extensions["comun"]
     saved = dict(state.tenants)
     specs: dict = {}
@@ -277,13 +307,6 @@ def _table_of(diff: Any) -> str | None:
 
 
 def _check_migrations(app, pm, plugin, name: str, report: Report) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    from comun_cms.extensions import db
-    from comun_cms.setup import alembic_config, upgrade_database
-
     models = _own_hook(pm, plugin, "register_models")
     tables = {m.__table__.name for m in models if hasattr(m, "__table__")}
     if not tables:
@@ -331,9 +354,6 @@ def _plugin_blueprints(app, name: str) -> list:
 
 
 def _check_templates(app, name: str, report: Report, tenants) -> None:
-    from jinja2 import TemplateNotFound, meta
-
-    from comun_cms.tenancy import tenant_context
     names: set[str] = set()
     for bp in _plugin_blueprints(app, name):
         if bp.template_folder:
@@ -367,7 +387,6 @@ def _check_templates(app, name: str, report: Report, tenants) -> None:
 
 def _default_record(content_type, marker: str):
     """An instance of ``content_type.model`` with every required column filled."""
-    import sqlalchemy as sa
     model = content_type.model
     values: dict[str, Any] = {}
     for column in model.__table__.columns:
@@ -415,15 +434,6 @@ class _Sample:
 
 def _make_samples(app, pm, plugin, name: str, report: Report, tenants, factories) -> list[_Sample]:
     """Publish one sample and keep one draft per content type and tenant; check outbox/notary."""
-    from sqlalchemy import select
-
-    from comun_cms.extensions import db
-    from comun_cms.models import SearchOutbox
-    from comun_cms.plugins import tenant_hook
-    from comun_cms.publishing import publish
-    from comun_cms.search.service import doc_id
-    from comun_cms.tenancy import tenant_context
-
     state = app.extensions["comun"]
     models = set(_own_hook(pm, plugin, "register_models"))
     types = [ct for ct in state.content_types if ct.plugin == name or ct.model in models]
@@ -431,6 +441,7 @@ def _make_samples(app, pm, plugin, name: str, report: Report, tenants, factories
         report.checked.append("publishing: the plugin has no content types")
         return []
     factory_fn = getattr(plugin, "sample_record", None)
+    notary_entries = notary_entry_model(pm)
     samples: list[_Sample] = []
     for tenant in tenants:
         with tenant_context(tenant):
@@ -482,11 +493,11 @@ def _make_samples(app, pm, plugin, name: str, report: Report, tenants, factories
                             report.add("publishing", f"'{ct.name}' published in '{tenant.slug}' was not queued "
                                                      f"for the search index",
                                        "return a dict with at least 'body' from ContentType.search_document")
-                        if tenant.enables("notary") and pm.get_plugin("notary") is not None:
+                        if tenant.enables("notary") and notary_entries is not None:
                             try:
-                                from plugins.notary.models import Entry
-                                entry = db.session.scalar(select(Entry).where(Entry.publication_id == pub.id))
-                            except Exception:  # noqa: BLE001 - notary not importable
+                                entry = db.session.scalar(select(notary_entries).where(
+                                    notary_entries.publication_id == pub.id))
+                            except Exception:  # noqa: BLE001 - the notary's log cannot be read: not checked
                                 entry = True
                             if entry is None:
                                 report.add("publishing", f"'{ct.name}' published in '{tenant.slug}' is not in the "
@@ -523,11 +534,6 @@ def _routes(app, name: str) -> list:
 
 
 def _check_isolation(app, name: str, report: Report, tenants, samples: list[_Sample]) -> None:
-    from flask import url_for
-
-    from comun_cms.extensions import db
-    from comun_cms.users import create_user
-
     rules = _routes(app, name)
     if not rules:
         report.checked.append("isolation: the plugin has no GET routes")
@@ -642,7 +648,6 @@ def _check_isolation(app, name: str, report: Report, tenants, samples: list[_Sam
 
 
 def _check_translations(app, pm, plugin, name: str, report: Report) -> None:
-    from babel.messages.pofile import read_po
     directory = package_dir(plugin)
     if directory is None:
         report.warnings.append("translations: the plugin is not a package; not checked")
@@ -708,7 +713,6 @@ def check_plugin(app, plugin: str | Any, *, checks: Iterable[str] = CHECKS,
     Raises:
         ConformanceError: one error listing every problem, each with what to fix.
     """
-    from flask import g, has_app_context, request_started
     ctx = app.app_context() if not has_app_context() else contextlib.nullcontext()
 
     def fresh_g(sender, **extra):
@@ -723,8 +727,6 @@ def check_plugin(app, plugin: str | Any, *, checks: Iterable[str] = CHECKS,
 
 
 def _run(app, plugin, checks, factories, raise_on_failure) -> Report:
-    from comun_cms.extensions import db
-    from comun_cms.tenancy import tenant_context
     state = app.extensions["comun"]
     pm = state.pm
     if isinstance(plugin, str):
@@ -784,4 +786,4 @@ def _run(app, plugin, checks, factories, raise_on_failure) -> Report:
 
 
 __all__ = ["CHECKS", "ConformanceError", "Problem", "Report", "check_hooks", "check_plugin", "enable_plugin",
-           "extract_messages", "package_dir"]
+           "extract_messages", "notary_entry_model", "package_dir"]

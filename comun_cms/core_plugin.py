@@ -7,13 +7,14 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from comun_cms.content_types import ContentType
+from comun_cms import models
+from comun_cms.demo import load_documents
 from comun_cms.extensions import db
 from comun_cms.hookspecs import hookimpl
+from comun_cms.hooktypes import ContentType, Dataset, DatasetField, MenuItem
 from comun_cms.models import Attachment, Page, Publication
-from comun_cms.opendata import Dataset, DatasetField
-from comun_cms.plugins import MenuItem
 from comun_cms.richtext import plain_text
+from comun_cms.search.service import document_for, enqueue_publication
 from comun_cms.site import SECTIONS
 
 
@@ -48,7 +49,6 @@ PAGE_TYPE = ContentType(
 
 @hookimpl(trylast=True)
 def register_models():
-    from comun_cms import models
     return [models.Page, models.Attachment, models.Publication, models.User, models.Membership,
             models.Invitation, models.AuditEvent, models.Feedback, models.SearchOutbox, models.TenantRow]
 
@@ -80,13 +80,11 @@ def public_menu_items(tenant):
 @hookimpl(trylast=True)
 def on_publish(event):
     """Queue the search-index change in the same transaction (outbox pattern)."""
-    from comun_cms.search.service import enqueue_publication
     enqueue_publication(event)
 
 
 @hookimpl(trylast=True)
 def search_documents(tenant):
-    from comun_cms.search.service import document_for
     pages = db.session.scalars(select(Page).where(Page.status == "published"))
     for page in pages:
         doc = document_for(PAGE_TYPE, page, tenant)
@@ -131,5 +129,4 @@ def open_datasets(tenant):
 
 @hookimpl(trylast=True)
 def demo_data(tenant, ctx):
-    from comun_cms.demo import load_documents
     load_documents(tenant, ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
+from flask import request
 from sqlalchemy import select
 
 from comun_cms.extensions import db
@@ -33,5 +34,4 @@ def one_or_404(model: type, object_id: int) -> Any:
 def page_arg(name: str = "page", maximum: int = 10_000) -> int:
     """The 1-based page number in request argument ``name``, clamped to ``1..maximum``
     (bad values give page 1)."""
-    from flask import request
     return min(max(request.args.get(name, 1, type=int) or 1, 1), maximum)

@@ -19,10 +19,15 @@ from typing import Callable
 from flask import Flask
 from sqlalchemy import select
 
-from comun_cms.hooktypes import DemoContext  # noqa: F401 (re-exported)
 from comun_cms.extensions import db
+from comun_cms.hooktypes import DemoContext
 from comun_cms.models import Page, User
+from comun_cms.plugins import tenant_hook
 from comun_cms.tenancy import Tenant, tenant_context
+from comun_cms.users import create_user
+
+__all__ = ["DATA_DIR", "DOCUMENTS", "DemoContext", "clean_ocr_text", "demo_logins_path", "ensure_demo_users", "load_documents",
+           "run_demo", "summarize"]
 
 DATA_DIR = Path(__file__).parent / "demo_data"
 
@@ -104,7 +109,6 @@ def ensure_demo_users(app: Flask, tenants: list[Tenant]) -> list[tuple[str, str,
     """Create demo users (admin, editor, evaluator per tenant; trainer on training tenants) with
     random passwords saved in ``instance/demo_logins.txt``. Returns ``[(email, password, role)]``
     for every demo account, including ones created by earlier runs."""
-    from comun_cms.users import create_user
     path = demo_logins_path(app)
     known: dict[str, tuple[str, str]] = {}
     if path.exists():
@@ -133,7 +137,6 @@ def run_demo(app: Flask, tenants: list[Tenant] | None = None, log: Callable[[str
     """Load demo and real content into ``tenants`` (default: all) through every enabled plugin's
     ``demo_data`` hook; returns the demo logins ``[(email, password, role)]``. Participant
     workspaces of training tenants are left out by default."""
-    from comun_cms.plugins import tenant_hook
     # participant workspaces get their material from `comun training participants`
     tenants = tenants or [t for t in app.extensions["comun"].tenants.values() if not t.is_workspace]
     logins = ensure_demo_users(app, tenants)

@@ -21,7 +21,7 @@ What each hook uses:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from comun_cms.models import Publication, User
@@ -184,6 +184,11 @@ class Dataset:
 
 
 # --------------------------------------------------------------------------- demo data
+def _publishing_not_loaded(record: Any, *, user: Any = None, commit: bool = True) -> Any:
+    raise RuntimeError("DemoContext.publish needs comun_cms.publishing, which is loaded with the application "
+                       "(create_app); it is not imported yet")
+
+
 @dataclass
 class DemoContext:
     """What ``demo_data`` and ``training_scenario`` hook implementations receive.
@@ -198,15 +203,20 @@ class DemoContext:
     log: Callable[[str], None] = print
     created: list[str] = field(default_factory=list)
 
+    #: The publishing function :meth:`publish` calls, ``(record, *, user, commit) -> Publication``:
+    #: :func:`comun_cms.publishing.publish`, which installs itself here when it is imported. This
+    #: leaf module cannot import it (publishing needs the models and the hooks, which import this
+    #: module); every application imports publishing, so it is always installed once an app exists.
+    publisher: ClassVar[Callable[..., Any]] = _publishing_not_loaded
+
     def publish(self, record: Any, commit: bool = True) -> "Publication":
         """Publish ``record`` (a draft) in the current tenant as :attr:`user`.
 
         Returns the new :class:`~comun_cms.models.Publication`; raises
-        :class:`comun_cms.publishing.PublishError` when the record cannot be published.
+        :class:`comun_cms.publishing.PublishError` when the record cannot be published, and
+        ``RuntimeError`` when :mod:`comun_cms.publishing` was never imported (no application).
         """
-        # Deferred on purpose: publishing imports the models and the hooks, which import this leaf.
-        from comun_cms.publishing import publish
-        return publish(record, user=self.user, commit=commit)
+        return DemoContext.publisher(record, user=self.user, commit=commit)
 
 
 # --------------------------------------------------------------------------- training

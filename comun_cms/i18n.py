@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import current_app, request, session
 from flask_login import current_user
 
@@ -56,9 +58,6 @@ def compile_catalogs(dirs: list[str | Path], force: bool = False) -> int:
     Returns the number of catalogs compiled. Uses ``babel.messages`` (no subprocess).
     Raises ``babel.messages.pofile.PoFileError`` for a broken catalog.
     """
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
     count = 0
     for base in dirs:
         for po in Path(base).glob("*/LC_MESSAGES/*.po"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
-from flask import abort, g, request, url_for, redirect
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -67,7 +67,6 @@ def require_role(*roles: str) -> Callable:
 
 def tenants_of(user) -> list[str]:
     """Slugs of the tenants where ``user`` has a role (all for platform admins)."""
-    from flask import current_app
     if user is None or not getattr(user, "is_authenticated", False):
         return []
     tenants = current_app.extensions["comun"].tenants

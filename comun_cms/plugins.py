@@ -1,63 +1,80 @@
-"""Plugin manager (pluggy): built-in plugins, entry-point plugins, per-tenant hook callers.
+"""Plugin manager (pluggy): installed plugins, the core's defaults, per-tenant hook callers.
 
-Built-in plugins are registered from :data:`BUILTIN_PLUGINS`; third-party plugins come from the
-``comun_cms`` entry-point group. The manager is built in :func:`comun_cms.create_app`, never at
-import time. Tenant-scope hooks are called through :func:`tenant_hook`, a cached
+Plugins, built-in or not, are found through the ``comun_cms`` entry-point group (the built-in
+ones are declared in the project's ``pyproject.toml``); the core's default behaviour, the
+``core`` plugin (:mod:`comun_cms.core_plugin`, hooks ``trylast``), is registered directly by
+:func:`make_plugin_manager`'s caller. The manager is built in :func:`comun_cms.create_app`,
+never at import time. Tenant-scope hooks are called through :func:`tenant_hook`, a cached
 ``pm.subset_hook_caller`` that leaves out the plugins a tenant does not enable.
 """
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
-from typing import Any
+import warnings
+from typing import Any, Iterable
 
 import pluggy
 from flask import current_app
 
-from comun_cms.hooktypes import MenuItem, PortalWidget, SettingSpec  # noqa: F401 (re-exported)
 from comun_cms import hookspecs
+from comun_cms.hooktypes import MenuItem, PortalWidget, SettingSpec  # noqa: F401 (re-exported)
 
-#: (name, module) of the plugins that ship with Común CMS, in call order. ``core`` holds the
-#: default behaviour and is registered ``trylast``.
-BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
-    ("criteria", "plugins.criteria"),
-    ("stl_minutes", "plugins.stl_minutes"),
-    ("action_plans", "plugins.action_plans"),
-    ("notary", "plugins.notary"),
-    ("core", "comun_cms.core_plugin"),
-)
+#: Registration name of the core's own plugin (default behaviour, hooks ``trylast``).
+CORE_PLUGIN = "core"
+
+
+def installed_plugins(order: Iterable[str] = ()) -> list[importlib.metadata.EntryPoint]:
+    """The entry points of the ``comun_cms`` group, one per installed plugin (the first entry
+    point of a name wins).
+
+    Args:
+        order: plugin names in the order wanted (the tenants' ``plugins`` lists, see
+            :func:`comun_cms.tenancy.declared_plugin_order`); those come first, in that order,
+            then the plugins no name mentions, in the order Python finds their entry points
+            (distribution by distribution; inside one, as its metadata lists them, which
+            setuptools sorts by name).
+    """
+    found: dict[str, importlib.metadata.EntryPoint] = {}
+    for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME):
+        found.setdefault(ep.name, ep)
+    rank = {name: i for i, name in enumerate(dict.fromkeys(order))}
+    return sorted(found.values(), key=lambda ep: rank.get(ep.name, len(rank)))  # stable: the rest keep theirs
 
 
 def make_plugin_manager(extra: list[tuple[str, Any]] | None = None, load_entry_points: bool = True,
-                        only: list[str] | None = None) -> pluggy.PluginManager:
+                        only: list[str] | None = None, *, core: Any = None,
+                        order: Iterable[str] = ()) -> pluggy.PluginManager:
     """Build the plugin manager.
 
+    Plugins are registered in order (pluggy then calls a hook's implementations from the last
+    registered to the first, ``tryfirst``/``trylast`` aside): the installed plugins as
+    :func:`installed_plugins` orders them, then ``core``, then ``extra``.
+
     Args:
-        extra: ``(name, module_or_object)`` pairs to register after the built-ins (tests).
-        load_entry_points: also load the ``comun_cms`` entry-point group.
-        only: if given, only register built-in/entry-point plugins with these names (``core``
-            is always registered).
+        extra: ``(name, module_or_object)`` pairs to register after the installed plugins (tests).
+        load_entry_points: load the plugins of the ``comun_cms`` entry-point group.
+        only: if given, only register installed plugins with these names (``core`` and
+            ``extra`` are always registered).
+        core: the core's defaults plugin (:mod:`comun_cms.core_plugin`), registered as
+            :data:`CORE_PLUGIN` after the installed plugins; ``None`` leaves it out.
+        order: the installed plugins' order (see :func:`installed_plugins`).
 
     Returns:
         A ``pluggy.PluginManager`` with the specs of :mod:`comun_cms.hookspecs` added.
 
     Raises:
-        ImportError: a built-in plugin module cannot be imported.
+        ImportError: an entry point's module cannot be imported.
         pluggy.PluginValidationError: a hook implementation does not match its spec.
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
-    for name, module_name in BUILTIN_PLUGINS:
-        if only is not None and name != "core" and name not in only:
-            continue
-        pm.register(importlib.import_module(module_name), name=name)
     if load_entry_points:
-        for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME):
-            if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
-                continue
-            if only is not None and ep.name not in only:
+        for ep in installed_plugins(order):
+            if ep.name == CORE_PLUGIN or pm.is_blocked(ep.name) or (only is not None and ep.name not in only):
                 continue
             pm.register(ep.load(), name=ep.name)
+    if core is not None:
+        pm.register(core, name=CORE_PLUGIN)
     for name, obj in extra or []:
         pm.register(obj, name=name)
     return pm
@@ -146,3 +163,20 @@ def describe_plugins() -> list[dict[str, Any]]:
     return [{"name": name, "version": plugin_version(pm, name), "hooks": plugin_hooks(pm, name),
              "enabled_tenants": [t.slug for t in state.tenants.values() if t.enables(name)]}
             for name in plugin_names(pm)]
+
+
+def __getattr__(name: str) -> Any:
+    """PEP 562 module attribute: the removed ``BUILTIN_PLUGINS`` list, kept readable for a while.
+
+    ``BUILTIN_PLUGINS`` repeated the entry points of ``pyproject.toml``; plugins now come from
+    those entry points only. Reading it warns (``DeprecationWarning``) and returns the same shape,
+    ``((name, module), ...)`` with ``core`` last, computed from :func:`installed_plugins`.
+
+    Raises:
+        AttributeError: for any other unknown attribute.
+    """
+    if name == "BUILTIN_PLUGINS":
+        warnings.warn("comun_cms.plugins.BUILTIN_PLUGINS is deprecated: plugins are the entry points of the "
+                      "'comun_cms' group; use comun_cms.plugins.installed_plugins()", DeprecationWarning, stacklevel=2)
+        return tuple((ep.name, ep.value) for ep in installed_plugins()) + ((CORE_PLUGIN, "comun_cms.core_plugin"),)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

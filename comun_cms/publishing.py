@@ -26,11 +26,15 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from comun_cms.hooktypes import PublishEvent  # noqa: F401 (re-exported)
-from comun_cms.content_types import ContentType, content_type_for, jsonable
+from comun_cms.content_types import content_type_for, jsonable
 from comun_cms.extensions import db
+from comun_cms.hooktypes import ContentType, DemoContext, PublishEvent
 from comun_cms.models import Publication, User, utcnow
+from comun_cms.plugins import tenant_hook
 from comun_cms.tenancy import TenantIsolationError, get_current_tenant
+
+__all__ = ["ACTIONS", "FORMAT", "FieldChange", "PublishError", "PublishEvent", "canonical_bytes", "canonical_content",
+           "correct", "diff_publications", "history", "latest_publication", "publish", "retract", "sha256_hex"]
 
 FORMAT = "comun-record/1"
 ACTIONS = ("publish", "correct", "retract")
@@ -93,8 +97,6 @@ def history(content_type: str, record_id: Any) -> list[Publication]:
 
 
 def _do(record: Any, action: str, reason: str, user: User | None, commit: bool) -> Publication:
-    from comun_cms.plugins import tenant_hook
-
     tenant = get_current_tenant()
     if tenant is None:
         raise PublishError(_("No current tenant."))
@@ -190,6 +192,11 @@ def retract(record: Any, *, reason: str, user: User | None = None, commit: bool 
         PublishError: record not published, empty reason, or a listener failed.
     """
     return _do(record, "retract", reason, user, commit)
+
+
+#: Demo loaders and training scenarios publish through ``DemoContext.publish`` (the value types
+#: live in a leaf module that cannot import this one).
+DemoContext.publisher = publish
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, str]:

@@ -5,6 +5,7 @@ with nh3's allow-list, so user content can never inject scripts or styles.
 """
 from __future__ import annotations
 
+import html as _html
 import re
 
 import nh3
@@ -36,5 +37,4 @@ def plain_text(text: str) -> str:
     """Return the visible text of Markdown ``text`` (for search and summaries), whitespace collapsed."""
     html = _md.render(text or "")
     stripped = nh3.clean(html, tags=set())
-    import html as _html
     return re.sub(r"\s+", " ", _html.unescape(stripped)).strip()

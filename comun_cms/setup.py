@@ -4,11 +4,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask
+from alembic import command
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from comun_cms.extensions import db, migrate
 from comun_cms.models import TenantRow
+from comun_cms.plugins import tenant_hook
 from comun_cms.tenancy import platform_session, tenant_context
 
 
@@ -16,7 +18,6 @@ from comun_cms.tenancy import platform_session, tenant_context
 def configure_alembic(config):
     """Flask-Migrate hook: add every plugin's ``versions`` folder to Alembic's
     ``version_locations`` (so ``flask db`` commands and ``comun init`` see plugin branches)."""
-    from flask import current_app
     ext = current_app.extensions["migrate"]
     dirs = [str(Path(ext.directory) / "versions")] + current_app.extensions["comun"].migration_dirs
     config.set_main_option("path_separator", "os")
@@ -32,7 +33,6 @@ def alembic_config(app: Flask):
 
 def upgrade_database(app: Flask, revision: str = "heads") -> None:
     """Upgrade the database to ``revision`` (default: every branch head) with Alembic."""
-    from alembic import command
     command.upgrade(alembic_config(app), revision)
 
 
@@ -54,7 +54,6 @@ def sync_tenants(app: Flask) -> list[str]:
 
 def initialize_plugins(app: Flask) -> None:
     """Call the ``initialize`` hook for every tenant (plugins it enables only)."""
-    from comun_cms.plugins import tenant_hook
     for tenant in app.extensions["comun"].tenants.values():
         with tenant_context(tenant):
             tenant_hook(tenant, "initialize")(tenant=tenant, instance_path=app.instance_path)

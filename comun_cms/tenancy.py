@@ -333,6 +333,31 @@ def load_tenants(states_dir: Path, installed_plugins: Mapping[str, Mapping[str, 
     return dict(sorted(tenants.items()))
 
 
+def declared_plugin_order(states_dir: Path, only: list[str] | None = None) -> list[str]:
+    """The plugin names the tenants enable, in the order their ``tenant.toml`` files list them
+    (tenants by slug; a name counts where it first appears).
+
+    The application registers the installed plugins in this order, so their hooks run in the
+    order the configuration declares. Read before the plugins exist, so nothing is validated here:
+    a file that cannot be read or has no list of names is skipped (:func:`load_tenants` reports it).
+
+    Args:
+        states_dir: the ``states`` folder.
+        only: if given, read just these slugs (as :func:`load_tenants`).
+    """
+    names: dict[str, None] = {}
+    for toml_path in sorted(Path(states_dir).glob("*/tenant.toml")):
+        if only is not None and toml_path.parent.name not in only:
+            continue
+        try:
+            plugins = tomllib.loads(toml_path.read_text(encoding="utf-8")).get("plugins", [])
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        if isinstance(plugins, list):
+            names.update((name, None) for name in plugins if isinstance(name, str))
+    return list(names)
+
+
 # --------------------------------------------------------------------------- current tenant
 _current: contextvars.ContextVar[Tenant | None] = contextvars.ContextVar("comun_current_tenant", default=None)
 

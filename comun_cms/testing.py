@@ -16,13 +16,29 @@ Fixtures:
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import g, request_started
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
+
+from comun_cms.app import create_app
+from comun_cms.conformance import check_plugin
+from comun_cms.config import ensure_secret_key
+from comun_cms.extensions import db, limiter
+from comun_cms.models import User
+from comun_cms.setup import sync_tenants, upgrade_database
+from comun_cms.tenancy import get_current_tenant, set_current_tenant, tenant_context
+from comun_cms.users import create_user
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PASSWORD", "LiveServer", "browser_login", "check_plugin", "get_tenant",
+           "migrate_database", "reset_postgres"]
 
 PASSWORD = "secreto-123"
 
@@ -33,13 +49,9 @@ def _is_postgres(url: str) -> bool:
 
 def migrate_database(url: str, instance_path: Path) -> None:
     """Run ``comun init``'s schema step (Alembic upgrade to head) against ``url``."""
-    from comun_cms.app import create_app
-    from comun_cms.setup import upgrade_database
-
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance_path), "TESTING": True})
     with app.app_context():
         upgrade_database(app)
-        from comun_cms.extensions import db
         db.session.remove()
         db.engine.dispose()
 
@@ -168,9 +180,6 @@ _APPS: dict[Any, Any] = {}
 
 
 def _build_app(config: dict, extra_plugins):
-    from flask import g, request_started
-    from comun_cms.app import create_app
-
     application = create_app(dict(config), extra_plugins=extra_plugins)
     application.extensions["comun"].pm.check_pending()
 
@@ -185,8 +194,6 @@ def _build_app(config: dict, extra_plugins):
 
 def _retarget(application, instance_path: str) -> None:
     """Point a reused application at a fresh instance folder and restore its start-up state."""
-    from comun_cms.config import ensure_secret_key
-    from comun_cms.extensions import limiter
     config, tenants = application._comun_snapshot
     application.config.clear()
     application.config.update(config)
@@ -218,9 +225,6 @@ def app(app_config, extra_plugins):
     every URL rule); between tests the database is reset, the instance folder is new and the
     configuration, tenants, caches and rate-limit counters are restored.
     """
-    from comun_cms.extensions import db
-    from comun_cms.setup import sync_tenants
-
     config = dict(app_config)
     instance = config.pop("INSTANCE_PATH")
     key = repr(sorted((k, repr(v)) for k, v in config.items())) if not extra_plugins else None
@@ -258,7 +262,6 @@ def get_tenant(app, slug: str):
 @pytest.fixture
 def tenant(app):
     """The ``edomex`` tenant, set as current tenant for the test body."""
-    from comun_cms.tenancy import tenant_context
     t = get_tenant(app, "edomex")
     with tenant_context(t):
         yield t
@@ -267,8 +270,6 @@ def tenant(app):
 @pytest.fixture
 def make_user(app):
     """Factory: ``make_user(email, role=None, tenant="edomex", password=PASSWORD, platform_admin=False)``."""
-    from comun_cms.users import create_user
-
     def factory(email: str, role: str | None = None, tenant: str = "edomex", password: str = PASSWORD,
                 platform_admin: bool = False, **kwargs):
         return create_user(email, password=password, role=role, tenant=get_tenant(app, tenant) if role else None,
@@ -282,7 +283,6 @@ def login_as(app, client, make_user):
     role in ``edomex``; ``login_as(user)`` logs an existing user in. Returns the user."""
 
     def do(user_or_role, tenant: str = "edomex"):
-        from comun_cms.models import User
         if isinstance(user_or_role, User):
             user = user_or_role
         elif user_or_role == "platform_admin":
@@ -306,8 +306,6 @@ class LiveServer:
     """A running HTTP server for ``app`` on 127.0.0.1 (a thread); ``url`` is its base URL."""
 
     def __init__(self, app):
-        import threading
-        from werkzeug.serving import make_server
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -332,6 +330,7 @@ def browser():
     missing, unless ``COMUN_REQUIRE_BROWSER=1`` (CI), where that is a failure."""
     required = os.environ.get("COMUN_REQUIRE_BROWSER") == "1"
     try:
+        # optional dependency (test extra, needs a browser): imported only when a browser test runs
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - depends on the machine
         if required:
@@ -372,7 +371,6 @@ def register_plugin(app):
     only: menus, slots, on_publish, widgets...). ``register_plugin(obj, name="testplugin")``.
     Install-scope hooks (blueprints, content types, migrations) need the ``extra_plugins``
     fixture instead, because they run in ``create_app``."""
-    import dataclasses
     state = app.extensions["comun"]
     registered = []
 
@@ -382,7 +380,6 @@ def register_plugin(app):
         for slug, t in list(state.tenants.items()):
             state.tenants[slug] = dataclasses.replace(t, plugins=t.plugins + (name,))
         state.hook_cache.clear()
-        from comun_cms.tenancy import get_current_tenant, set_current_tenant
         current = get_current_tenant()
         if current is not None:
             set_current_tenant(state.tenants[current.slug])
@@ -391,4 +388,3 @@ def register_plugin(app):
     for obj in registered:
         state.pm.unregister(obj)
     state.hook_cache.clear()
-from comun_cms.conformance import check_plugin  # noqa: E402,F401  (conformance kit, re-exported)

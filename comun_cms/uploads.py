@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -20,6 +21,8 @@ from urllib.parse import quote
 import filetype
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import func, select
 
 from comun_cms.extensions import db
 from comun_cms.models import Attachment
@@ -166,7 +169,6 @@ def is_office_document(path: Path, ext: str) -> bool:
     """``True`` if ``path`` is a real OOXML (``[Content_Types].xml`` and the main part) or ODF
     (first member ``mimetype`` naming the type) file of extension ``ext``, whose members
     uncompress to at most 200 MB."""
-    import zipfile
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
@@ -187,8 +189,6 @@ def make_thumbnail(src: Path, dest: Path, size: int = 480) -> bool:
 
     Returns ``False`` if Pillow cannot read the image (the upload is then rejected by the caller).
     """
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(src) as im:
             im.thumbnail((size, size))
@@ -260,7 +260,6 @@ def store_upload(file, *, owner_type: str = "", owner_id: str = "", title: str =
 
 def discard_unused(tenant_slug: str, sha256: str) -> None:
     """Remove a stored file unless another attachment of the tenant uses the same content."""
-    from sqlalchemy import func, select
     in_use = db.session.scalar(select(func.count()).select_from(Attachment).where(Attachment.sha256 == sha256))
     if not in_use:
         for p in (stored_path(tenant_slug, sha256), thumbnail_path(tenant_slug, sha256)):

@@ -13,6 +13,7 @@ from wtforms import StringField
 
 import comun_cms.toolkit as toolkit
 import comun_cms.toolkit.testing as toolkit_testing
+from comun_cms.models import Feedback
 from comun_cms.toolkit import (
     AuditEvent, ChangeRefused, Page, PublishError, admin_change, content_disposition, db, snapshot, tenant_context,
     tenant_option,
@@ -86,10 +87,13 @@ def test_an_unexpected_error_rolls_back_and_propagates(app, tenant):
 
 def test_snapshot_uses_audit_fields_or_every_column(app, tenant):
     page = Page(title="Informe", slug="informe", body="Texto")
-    db.session.add(page)
+    feedback = Feedback(kind="question", subject="Informe")  # a model without __audit_fields__
+    db.session.add_all([page, feedback])
     db.session.flush()
-    full = snapshot(page)
-    assert full["title"] == "Informe" and full["id"] == page.id
+    declared = snapshot(page)
+    assert list(declared) == list(Page.__audit_fields__) and declared["title"] == "Informe"
+    full = snapshot(feedback)
+    assert full["subject"] == "Informe" and full["id"] == feedback.id
     assert not {"tenant_id", "created_at", "updated_at"} & set(full)
     assert snapshot(page, ["title", "slug"]) == {"title": "Informe", "slug": "informe"}
     assert snapshot(None) is None

@@ -6,7 +6,10 @@ Prints, for the core package ``comun_cms`` (and, with ``--plugins``, for ``plugi
 * the strongly connected components of the module import graph that have more than one module
   (an import cycle), largest first, with their size: once for the imports as written, once adding
   the parent packages that Python runs first (importing ``comun_cms.views.admin`` runs
-  ``comun_cms/__init__.py`` and ``comun_cms/views/__init__.py``);
+  ``comun_cms/__init__.py`` and ``comun_cms/views/__init__.py``). The second figure leaves out
+  the imports inside a package's module-level ``__getattr__`` (PEP 562 lazy attributes, e.g.
+  ``comun_cms.create_app``): running the package's ``__init__`` does not run that function, it
+  runs when the attribute is first read, so it adds no edge from the package to what it imports;
 * the number of ``import`` / ``from ... import`` statements placed inside a function body
   ("deferred imports"), with ``--list`` each of them (file:line);
 * with ``--plugins``, every ``comun_cms`` module the plugins import (the toolkit should be the
@@ -59,12 +62,15 @@ def _is_type_checking(node: ast.If) -> bool:
 
 
 class _Collector(ast.NodeVisitor):
-    """Collects (target module, line, deferred?) of every import that runs."""
+    """Collects (target module, line, deferred?) of every import that runs, and the lines of the
+    imports inside a package's module-level ``__getattr__`` (PEP 562) in ``lazy_lines``."""
 
     def __init__(self, current: str, is_package: bool):
         self.current, self.is_package = current, is_package
         self.depth = 0
+        self.in_lazy_getattr = False
         self.imports: list[tuple[str, int, bool]] = []
+        self.lazy_lines: set[int] = set()
 
     def _resolve(self, node: ast.ImportFrom) -> str:
         if not node.level:
@@ -84,33 +90,45 @@ class _Collector(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _function(self, node) -> None:
+        lazy = self.is_package and self.depth == 0 and getattr(node, "name", "") == "__getattr__"
         self.depth += 1
+        self.in_lazy_getattr = self.in_lazy_getattr or lazy
         self.generic_visit(node)
+        self.in_lazy_getattr = self.in_lazy_getattr and not lazy
         self.depth -= 1
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
 
+    def _add(self, target: str, line: int) -> None:
+        self.imports.append((target, line, self.depth > 0))
+        if self.in_lazy_getattr:
+            self.lazy_lines.add(line)
+
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
-            self.imports.append((alias.name, node.lineno, self.depth > 0))
+            self._add(alias.name, node.lineno)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         base = self._resolve(node)
         for alias in node.names:
             # ``from pkg import module`` imports a module; ``from module import name`` the module
-            self.imports.append((f"{base}.{alias.name}", node.lineno, self.depth > 0))
+            self._add(f"{base}.{alias.name}", node.lineno)
 
 
-def collect(package: str) -> tuple[dict[str, set[str]], list[tuple[str, int]], dict[str, list[tuple[str, int]]]]:
-    """Return ``(graph, deferred, external)`` for ``package``.
+def collect(package: str) -> tuple[dict[str, set[str]], list[tuple[str, int]], dict[str, list[tuple[str, int]]],
+                                   set[tuple[str, str]]]:
+    """Return ``(graph, deferred, external, lazy)`` for ``package``.
 
     ``graph``: module -> modules of the same package it imports (edges of the import graph);
     ``deferred``: ``(file, line)`` of each import statement inside a function body;
-    ``external``: imported module of another top-level package -> ``[(file, line)]``.
+    ``external``: imported module of another top-level package -> ``[(file, line)]``;
+    ``lazy``: the ``(package, module)`` edges that only a package's PEP 562 ``__getattr__`` makes.
     """
     files = source_files(package)
     modules = {module_name(p): p for p in files}
     graph: dict[str, set[str]] = defaultdict(set)
+    lazy_targets: dict[str, set[str]] = defaultdict(set)
+    eager_targets: dict[str, set[str]] = defaultdict(set)
     deferred: list[tuple[str, int]] = []
     external: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for name, path in modules.items():
@@ -133,10 +151,12 @@ def collect(package: str) -> tuple[dict[str, set[str]], list[tuple[str, int]], d
                     break
             if resolved is not None and resolved != name:
                 graph[name].add(resolved)
+                (lazy_targets if line in collector.lazy_lines else eager_targets)[name].add(resolved)
             elif resolved is None and parts[0] != package.split("/")[0]:
                 external[".".join(parts[:2]) if parts[0] == "comun_cms" else parts[0]].append(
                     (str(path.relative_to(ROOT)), line))
-    return graph, deferred, external
+    lazy = {(m, t) for m, targets in lazy_targets.items() for t in targets if t not in eager_targets[m]}
+    return graph, deferred, external, lazy
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -191,13 +211,17 @@ def with_packages(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 
 
 def report(package: str, show_list: bool) -> None:
-    graph, deferred, external = collect(package)
+    graph, deferred, external, lazy = collect(package)
     print(f"== {package}/: {len(graph)} modules")
-    for title, g in (("direct imports", graph), ("with the parent packages each import runs", with_packages(graph))):
+    eager = {m: {t for t in targets if (m, t) not in lazy} for m, targets in graph.items()}
+    for title, g in (("direct imports", graph), ("with the parent packages each import runs", with_packages(eager))):
         cycles = [c for c in strongly_connected(g) if len(c) > 1]
         print(f"largest import cycle ({title}): {len(cycles[0]) if cycles else 0} modules")
         for component in cycles:
             print(f"  cycle of {len(component)}: {', '.join(component)}")
+    if lazy:
+        print(f"  (left out of the second figure: {len(lazy)} PEP 562 lazy import(s): "
+              f"{', '.join(f'{m} -> {t}' for m, t in sorted(lazy))})")
     print(f"function-level (deferred) imports: {len(deferred)}")
     if show_list:
         for file, line in deferred:

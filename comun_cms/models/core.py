@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -44,7 +45,6 @@ class User(UserMixin, Timestamped, db.Model):
     def set_password(self, password: str) -> None:
         """Hash ``password`` with scrypt (werkzeug; default N=2**15, r=8, p=1, setting
         ``PASSWORD_HASH_METHOD``) and store it."""
-        from flask import current_app, has_app_context
         method = current_app.config.get("PASSWORD_HASH_METHOD", PASSWORD_METHOD) if has_app_context() else PASSWORD_METHOD
         self.password_hash = generate_password_hash(password, method=method)
 
@@ -92,6 +92,11 @@ class Page(TenantScoped, Timestamped, Publishable, db.Model):
 
     __tablename__ = "pages"
     __table_args__ = (UniqueConstraint("tenant_id", "slug"),)
+    #: What an audit event records of a page (:func:`comun_cms.audit.snapshot`): its public
+    #: content (the fields the ``page`` content type publishes) plus ``status``, ``version`` and
+    #: ``is_demo``.
+    __audit_fields__ = ("slug", "title", "summary", "body", "section", "language", "source", "status", "version",
+                        "is_demo")
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(300))

@@ -4,8 +4,13 @@ from __future__ import annotations
 import signal
 
 import click
-
 from flask.cli import with_appcontext
+
+from comun_cms.cli_options import tenant_option
+from comun_cms.search.service import get_search
+from comun_cms.tenancy import Tenant
+
+__all__ = ["search_group"]
 
 
 @click.group("search")
@@ -14,14 +19,12 @@ def search_group() -> None:
 
 
 @search_group.command("reindex")
-@click.option("--tenant", "tenant_slug", metavar="SLUG", help="Only this tenant's documents.")
+@tenant_option(help="Only this tenant's documents.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @with_appcontext
-def reindex_cmd(tenant_slug: str | None, quiet: bool) -> None:
+def reindex_cmd(tenant: Tenant | None, quiet: bool) -> None:
     """Rebuild the index from the database (built aside and swapped in atomically)."""
-    from comun_cms.cli import get_tenant_or_fail
-    from comun_cms.search.service import get_search
-    tenants = [get_tenant_or_fail(tenant_slug)] if tenant_slug else None
+    tenants = [tenant] if tenant is not None else None
     service = get_search()
     if quiet:
         n = service.reindex(tenants)
@@ -41,7 +44,6 @@ def reindex_cmd(tenant_slug: str | None, quiet: bool) -> None:
 @with_appcontext
 def worker_cmd(once: bool, interval: float) -> None:
     """Run the single search indexer: apply queued publications to the index."""
-    from comun_cms.search.service import get_search
     service = get_search()
     if once:
         click.echo(f"{service.drain_outbox()} change(s) applied.")
@@ -60,7 +62,6 @@ def worker_cmd(once: bool, interval: float) -> None:
 @with_appcontext
 def check_cmd() -> None:
     """Compare the index with the database; exit 1 if they differ."""
-    from comun_cms.search.service import get_search
     report = get_search().check()
     for line in report.lines():
         click.echo(line)

@@ -20,8 +20,13 @@ from typing import Any, Callable, Iterator
 from flask import Flask, current_app, has_request_context
 from sqlalchemy import delete, func, select
 
+from comun_cms.config import ConfigError
 from comun_cms.extensions import db
 from comun_cms.models import SearchOutbox, utcnow
+from comun_cms.plugins import tenant_hook
+from comun_cms.search.backend import SearchDocument
+from comun_cms.search.sqlite_fts import SQLiteFTSBackend
+from comun_cms.search.whoosh_backend import WhooshBackend
 from comun_cms.tenancy import tenant_context
 
 
@@ -177,7 +182,6 @@ class SearchService:
     def iter_all_documents(self, tenants=None, progress: Callable[[str], None] | None = None):
         """Yield every public search document of every (or the given) tenant via the
         ``search_documents`` hook of the plugins each tenant enables."""
-        from comun_cms.plugins import tenant_hook
         state = current_app.extensions["comun"]
         for tenant in (tenants or state.tenants.values()):
             with tenant_context(tenant):
@@ -270,7 +274,6 @@ class CheckReport:
 
 def payload_to_document(payload: dict):
     """Turn an outbox payload (JSON) into a backend ``SearchDocument``."""
-    from comun_cms.search.backend import SearchDocument
     data = dict(payload)
     published = data.get("published_at")
     if isinstance(published, str):
@@ -283,14 +286,11 @@ def init_search(app: Flask) -> None:
     """Attach the search service to ``app.extensions["comun"].search``."""
     name = app.config.get("SEARCH_BACKEND", "whoosh")
     if name not in ("whoosh", "sqlite"):
-        from comun_cms.config import ConfigError
         raise ConfigError(f"SEARCH_BACKEND: '{name}' is not one of whoosh, sqlite")
 
     def factory(index_dir: Path):
         if name == "sqlite":
-            from comun_cms.search.sqlite_fts import SQLiteFTSBackend
             return SQLiteFTSBackend(index_dir)
-        from comun_cms.search.whoosh_backend import WhooshBackend
         return WhooshBackend(index_dir)
     service = SearchService(app, factory)
     app.extensions["comun"].search = service

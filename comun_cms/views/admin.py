@@ -7,9 +7,9 @@ Rules kept by every view here:
   users, settings, audit: admin; dashboard: any staff role);
 * records are read with ``select()`` so the global tenant filter applies (another tenant's id is
   a 404), never with ``Session.get``;
-* every write records an :class:`~comun_cms.models.AuditEvent` in the same transaction; bad
-  input re-renders the form with field errors (status 422) and stores nothing; on any error the
-  session is rolled back.
+* every write goes through :func:`comun_cms.changes.admin_change`: the change and its
+  :class:`~comun_cms.models.AuditEvent` commit together, or everything is rolled back and the
+  message goes to the form (re-rendered with status 422) or to a flash; bad input stores nothing.
 """
 from __future__ import annotations
 
@@ -26,10 +26,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
-from comun_cms.database import atomic, one_or_404, page_arg
 from comun_cms import publishing
-from comun_cms.audit import record_audit
-from comun_cms.core_plugin import PAGE_TYPE, page_attachments, serialize_page
+from comun_cms.audit import record_audit, snapshot
+from comun_cms.changes import ChangeRefused, admin_change
+from comun_cms.core_plugin import PAGE_TYPE, page_attachments
+from comun_cms.database import one_or_404, page_arg
 from comun_cms.extensions import db
 from comun_cms.forms import (
     FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ConfirmForm, InviteForm,
@@ -40,9 +41,8 @@ from comun_cms.models import (
 )
 from comun_cms.permissions import CONTENT_ROLES, STAFF_ROLES, has_role, require_role, role_in
 from comun_cms.plugins import flatten, get_pm, plugin_version, tenant_hook
-from comun_cms.publishing import PublishError
 from comun_cms.tenancy import get_current_tenant
-from comun_cms.uploads import UploadError, discard_unused, store_upload
+from comun_cms.uploads import discard_unused, store_upload
 from comun_cms.views.public import FEEDBACK_KINDS, SECTORS
 
 bp = Blueprint("admin", __name__)
@@ -95,9 +95,13 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
 
 
-def page_snapshot(page: Page) -> dict:
-    """Audit snapshot of a page: its public content plus ``status``, ``version`` and ``is_demo``."""
-    return {**serialize_page(page), "status": page.status, "version": page.version, "is_demo": page.is_demo}
+def _flush_page() -> None:
+    """Flush the session; a page address another page already uses refuses the change (the
+    message goes to the ``slug`` field)."""
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        raise ChangeRefused(_("Another page already uses this address; choose another one."), field="slug") from exc
 
 
 def _public_url(page: Page) -> str | None:
@@ -176,15 +180,10 @@ def page_new():
     if form.validate_on_submit():
         page = Page()
         form.populate_page(page)
-        try:
-            with atomic():
-                db.session.add(page)
-                db.session.flush()
-                record_audit("page.create", "page", page.id, None, page_snapshot(page))
-        except IntegrityError:
-            form.slug.errors.append(_("Another page already uses this address; choose another one."))
-        else:
-            flash(_("Draft saved."), "success")
+        with admin_change("page.create", page, object_type="page", form=form, success=_("Draft saved.")) as change:
+            db.session.add(page)
+            _flush_page()
+        if change.ok:
             return redirect(url_for(".page_edit", page_id=page.id), code=303)
     return render_template("admin/page_new.html", form=form), INVALID if form.is_submitted() else 200
 
@@ -205,26 +204,20 @@ def page_edit(page_id: int):
     form.require_reason = published
     if not form.validate_on_submit():
         return _render_edit(page, INVALID, form=form)
-    before = page_snapshot(page)
+    before = snapshot(page)
     form.populate_page(page)
-    if published and page_snapshot(page) == before:
+    if published and snapshot(page) == before:
         db.session.rollback()  # drop the unchanged in-memory copy
         form.form_errors.append(_("Nothing changed, so there is nothing to correct."))
         return _render_edit(page, INVALID, form=form)
-    try:
-        with atomic():
-            if published:
-                pub = publishing.correct(page, reason=form.reason.data, user=current_user, commit=False)
-                record_audit("page.correct", "page", page.id, before,
-                             {**page_snapshot(page), "reason": pub.reason, "sha256": pub.sha256})
-            else:
-                db.session.flush()
-                record_audit("page.update", "page", page.id, before, page_snapshot(page))
-    except PublishError as exc:
-        form.form_errors.append(str(exc))
-        return _render_edit(page, INVALID, form=form)
-    except IntegrityError:
-        form.slug.errors.append(_("Another page already uses this address; choose another one."))
+    with admin_change("page.correct" if published else "page.update", page, object_type="page", before=before,
+                      form=form) as change:
+        if published:
+            pub = publishing.correct(page, reason=form.reason.data, user=current_user, commit=False)
+            change.after = {**snapshot(page), "reason": pub.reason, "sha256": pub.sha256}
+        else:
+            _flush_page()
+    if change.failed:
         return _render_edit(page, INVALID, form=form)
     flash(_("Correction published (version %(n)d).", n=page.version) if published else _("Draft saved."), "success")
     return redirect(url_for(".page_edit", page_id=page.id), code=303)
@@ -238,15 +231,11 @@ def page_publish(page_id: int):
     form = ConfirmForm(prefix="publish")
     if not form.validate_on_submit():
         return _render_edit(page, INVALID, publish_form=form)
-    before = page_snapshot(page)
-    try:
-        with atomic():
-            pub = publishing.publish(page, user=current_user, commit=False)
-            record_audit("page.publish", "page", page.id, before, {**page_snapshot(page), "sha256": pub.sha256})
-    except PublishError as exc:
-        form.form_errors.append(str(exc))
+    with admin_change("page.publish", page, object_type="page", form=form, success=_("Page published.")) as change:
+        pub = publishing.publish(page, user=current_user, commit=False)
+        change.after = {**snapshot(page), "sha256": pub.sha256}
+    if change.failed:
         return _render_edit(page, INVALID, publish_form=form)
-    flash(_("Page published."), "success")
     return redirect(url_for(".page_edit", page_id=page.id), code=303)
 
 
@@ -258,16 +247,11 @@ def page_retract(page_id: int):
     form = RetractForm(prefix="retract")
     if not form.validate_on_submit():
         return _render_edit(page, INVALID, retract_form=form)
-    before = page_snapshot(page)
-    try:
-        with atomic():
-            pub = publishing.retract(page, reason=form.reason.data, user=current_user, commit=False)
-            record_audit("page.retract", "page", page.id, before,
-                         {**page_snapshot(page), "reason": pub.reason, "sha256": pub.sha256})
-    except PublishError as exc:
-        form.form_errors.append(str(exc))
+    with admin_change("page.retract", page, object_type="page", form=form, success=_("Page retracted.")) as change:
+        pub = publishing.retract(page, reason=form.reason.data, user=current_user, commit=False)
+        change.after = {**snapshot(page), "reason": pub.reason, "sha256": pub.sha256}
+    if change.failed:
         return _render_edit(page, INVALID, retract_form=form)
-    flash(_("Page retracted."), "success")
     return redirect(url_for(".page_edit", page_id=page.id), code=303)
 
 
@@ -284,25 +268,25 @@ def page_upload(page_id: int):
         return _render_edit(page, 409, upload_form=form)
     if not form.validate_on_submit():
         return _render_edit(page, INVALID, upload_form=form)
-    before = page_snapshot(page)
+    published = page.status == "published"
     att = None
-    try:
-        with atomic():
-            att = store_upload(form.file.data, owner_type="page", owner_id=str(page.id), title=form.title.data,
-                               user_id=current_user.id)
-            db.session.flush()
-            record_audit("attachment.upload", "attachment", att.id, None, {**att.describe(), "owner": f"page/{page.id}"})
-            if page.status == "published":
-                pub = publishing.correct(page, reason=form.reason.data, user=current_user, commit=False)
-                record_audit("page.correct", "page", page.id, before,
-                             {**page_snapshot(page), "reason": pub.reason, "sha256": pub.sha256})
-    except UploadError as exc:
-        form.file.errors = list(form.file.errors) + [str(exc)]
-        return _render_edit(page, INVALID, upload_form=form)
-    except PublishError as exc:
+    # on a published page the upload event comes first and the correction is the change's own
+    # event; on a draft the upload is the change
+    with admin_change("page.correct" if published else "attachment.upload", page if published else None,
+                      object_type="page" if published else "attachment", form=form) as change:
+        att = store_upload(form.file.data, owner_type="page", owner_id=str(page.id), title=form.title.data,
+                           user_id=current_user.id)
+        db.session.flush()
+        uploaded = {**att.describe(), "owner": f"page/{page.id}"}
+        if published:
+            record_audit("attachment.upload", "attachment", att.id, None, uploaded)
+            pub = publishing.correct(page, reason=form.reason.data, user=current_user, commit=False)
+            change.after = {**snapshot(page), "reason": pub.reason, "sha256": pub.sha256}
+        else:
+            change.object_id, change.after = att.id, uploaded
+    if change.failed:
         if att is not None:  # the row was rolled back: drop the stored file unless shared
             discard_unused(get_current_tenant().slug, att.sha256)
-        form.form_errors.append(str(exc))
         return _render_edit(page, INVALID, upload_form=form)
     flash(_("File “%(name)s” attached.", name=att.filename), "success")
     return redirect(url_for(".page_edit", page_id=page.id) + "#archivos", code=303)
@@ -360,12 +344,11 @@ def user_role(membership_id: int):
         if error:
             form.role.errors.append(error)
         else:
-            before = {"email": membership.user.email, "role": membership.role}
-            with atomic():
+            with admin_change("membership.role", membership, object_type="membership",
+                              before={"email": membership.user.email, "role": membership.role},
+                              success=_("Role of %(email)s changed.", email=membership.user.email)) as change:
                 membership.role = form.role.data
-                record_audit("membership.role", "membership", membership.id, before,
-                             {"email": membership.user.email, "role": membership.role})
-            flash(_("Role of %(email)s changed.", email=membership.user.email), "success")
+                change.after = {"email": membership.user.email, "role": membership.role}
             return redirect(url_for(".users"), code=303)
     elif form.is_submitted() and not form.errors:
         return redirect(url_for(".users"), code=303)  # same role: nothing to do
@@ -383,12 +366,12 @@ def user_remove(membership_id: int):
     if error or not ConfirmForm(prefix=f"r{membership.id}").validate_on_submit():
         form.role.errors = [error or _("The request expired; try again.")]
         return _render_users(INVALID, {membership.id: form})
-    email = membership.user.email
-    with atomic():
-        record_audit("membership.remove", "membership", membership.id, {"email": email, "role": membership.role}, None)
+    email, user_id = membership.user.email, membership.user_id
+    with admin_change("membership.remove", object_type="membership", object_id=membership.id,
+                      before={"email": email, "role": membership.role},
+                      success=_("%(email)s no longer has access to this site.", email=email)):
         db.session.delete(membership)
-    flash(_("%(email)s no longer has access to this site.", email=email), "success")
-    if membership.user_id == current_user.id:
+    if user_id == current_user.id:
         return redirect(url_for("auth.account"), code=303)
     return redirect(url_for(".users"), code=303)
 
@@ -409,11 +392,10 @@ def user_invite():
                                     token_hash=hashlib.sha256(token.encode()).hexdigest(),
                                     invited_by_id=current_user.id,
                                     expires_at=utcnow() + dt.timedelta(days=INVITATION_DAYS))
-            with atomic():
+            with admin_change("invitation.create", invitation, object_type="invitation") as change:
                 db.session.add(invitation)
                 db.session.flush()
-                record_audit("invitation.create", "invitation", invitation.id, None,
-                             {"email": invitation.email, "role": invitation.role, "expires_at": invitation.expires_at})
+                change.after = {"email": invitation.email, "role": invitation.role, "expires_at": invitation.expires_at}
             link = url_for("auth.accept_invitation", token=token, _external=True)
             response = current_app.make_response(render_template("admin/invite_done.html", invitation=invitation, link=link))
             response.headers["Cache-Control"] = "no-store"
@@ -465,11 +447,10 @@ def moderate(feedback_id: int):
     back = request.args.get("status", "")
     if not form.validate_on_submit():
         return _render_moderation(back, INVALID, {item.id: form})
-    before = {"status": item.status, "answer": item.answer}
-    with atomic():
+    with admin_change("feedback.moderate", item, object_type="feedback",
+                      before={"status": item.status, "answer": item.answer}, success=_("Submission updated.")) as change:
         item.status, item.answer, item.moderated_by_id = form.status.data, form.answer.data, current_user.id
-        record_audit("feedback.moderate", "feedback", item.id, before, {"status": item.status, "answer": item.answer})
-    flash(_("Submission updated."), "success")
+        change.after = {"status": item.status, "answer": item.answer}
     return redirect(url_for(".moderation", status=back or None) + f"#f{item.id}", code=303)
 
 

@@ -25,6 +25,9 @@ import time
 from typing import Any, Iterator
 from urllib.parse import quote
 
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
@@ -35,6 +38,7 @@ from comun_cms import api_schemas
 from comun_cms.extensions import csrf, db, limiter
 from comun_cms.models import Publication
 from comun_cms.tenancy import all_tenants
+from comun_cms.uploads import content_disposition
 
 bp = Blueprint("api_v1", __name__)
 
@@ -61,11 +65,13 @@ def _setup(state) -> None:
     csrf.exempt(bp)
 
 
-def _rate_limit() -> str:
+def api_rate_limit() -> str:
+    """The API's rate limit (setting ``API_RATE_LIMIT``, default :data:`DEFAULT_RATE_LIMIT`), shared by
+    every ``/api/v1`` route and the JSON search."""
     return current_app.config.get("API_RATE_LIMIT") or DEFAULT_RATE_LIMIT
 
 
-limiter.shared_limit(_rate_limit, scope="api_v1")(bp)
+limiter.shared_limit(api_rate_limit, scope="api_v1")(bp)
 
 
 # --------------------------------------------------------------------------- errors
@@ -687,8 +693,6 @@ def iter_records_json(items: Iterator[str], meta: dict) -> Iterator[str]:
 
 def export_response(slugs: list[str], filters: dict, fmt: str, filename: str) -> Response:
     """Stream the records export as ``csv`` or ``json`` with a download file name."""
-    from comun_cms.views.public import content_disposition
-
     if fmt == "csv":
         body, mimetype = iter_records_csv(slugs, filters), "text/csv; charset=utf-8"
     else:
@@ -831,10 +835,6 @@ def openapi_document() -> dict:
     cache = _cache()
     if key in cache:
         return cache[key]
-    from apispec.ext.marshmallow import MarshmallowPlugin
-    from apispec.ext.marshmallow.openapi import OpenAPIConverter
-    from apispec import APISpec
-
     doc = api_schemas.build_spec(
         current_app, DOCUMENTED_VIEWS, title="Común CMS API",
         description=("Read API of the published records of the state anticorruption secretariats "

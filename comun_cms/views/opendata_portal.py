@@ -25,7 +25,9 @@ from comun_cms.extensions import db
 from comun_cms.models import Publication
 from comun_cms.opendata import Dataset, DatasetField, iter_csv, iter_json
 from comun_cms.plugins import flatten, tenant_hook
+from comun_cms.routing import register_tenant_blueprint
 from comun_cms.tenancy import Tenant, all_tenants, tenant_context
+from comun_cms.uploads import content_disposition
 
 portal_bp = Blueprint("opendata_portal", __name__)
 tenant_bp = Blueprint("opendata_tenant", __name__)
@@ -45,7 +47,6 @@ POD_SCHEMA = "https://project-open-data.cio.gov/v1.1/schema"
 
 def register(app: Flask) -> None:
     """Mount the portal catalogue at ``/datos`` and the tenant routes at ``/<tenant>/datos``."""
-    from comun_cms.app import register_tenant_blueprint
     app.register_blueprint(portal_bp, url_prefix="/datos")
     register_tenant_blueprint(app, tenant_bp)
 
@@ -217,7 +218,6 @@ def combined_dataset(name: str) -> Dataset | None:
 
 
 def _download(dataset: Dataset, fmt: str, filename: str, meta: dict) -> Response:
-    from comun_cms.views.public import content_disposition
 
     def generate():
         if fmt == "csv":
@@ -281,7 +281,6 @@ def iter_zip(members: Iterable[tuple[str, Callable[[], Iterable]]]) -> Iterator[
 
 
 def _zip_response(members: list, filename: str) -> Response:
-    from comun_cms.views.public import content_disposition
     response = Response(stream_with_context(iter_zip(members)), content_type="application/zip")
     response.headers["Content-Disposition"] = content_disposition("attachment", filename)
     response.headers["X-Content-Type-Options"] = "nosniff"

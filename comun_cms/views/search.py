@@ -17,6 +17,7 @@ from comun_cms.extensions import limiter
 from comun_cms.search.backend import SearchQuery, SearchResults
 from comun_cms.search.service import get_search
 from comun_cms.tenancy import get_current_tenant
+from comun_cms.views.api_v1 import api_rate_limit
 
 portal_bp = Blueprint("search", __name__)
 tenant_bp = Blueprint("tenant_search", __name__)
@@ -88,13 +89,8 @@ def tenant_search():
     return _render(get_current_tenant())
 
 
-def _api_rate_limit() -> str:
-    from comun_cms.views.api_v1 import _rate_limit
-    return _rate_limit()
-
-
 @portal_bp.get("/api/v1/search")
-@limiter.shared_limit(_api_rate_limit, scope="api_v1")
+@limiter.shared_limit(api_rate_limit, scope="api_v1")
 def api_search():
     """JSON search: same parameters as ``/buscar`` plus ``tenant`` (one state).
 

@@ -31,6 +31,7 @@ from comun_cms.plugins import flatten, portal_hook, tenant_hook
 from comun_cms.richtext import render_markdown
 from comun_cms.tenancy import Tenant, get_current_tenant
 from comun_cms.themes import theme_static_dirs
+from comun_cms.views import errors
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +197,6 @@ def _context() -> dict:
 
 def init_app(app: Flask) -> None:
     """Install the template context, filters, the ``/theme/<path>`` route and the error pages."""
-    from comun_cms.views import errors
-
     app.context_processor(_context)
     app.add_template_filter(datetime_filter, "datetime")
     app.add_template_filter(date_filter, "date")
