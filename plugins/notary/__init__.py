@@ -1,6 +1,6 @@
 """Notary plugin: a signed, append-only transparency log of every publication (RFC 6962, C2SP).
 
-Hook implementations only; the log logic is in :mod:`plugins.notary.service`, the pure
+Hook implementations only; the log logic is in :mod:`plugins.notary.services`, the pure
 transparency-log library in :mod:`plugins.notary.tlog`. See README.md.
 """
 from __future__ import annotations
@@ -60,7 +60,7 @@ def register_cli_commands():
 def on_publish(event):
     """Append the publication to the tenant's log inside the publishing transaction (raises ->
     nothing is published) and sign a checkpoint; witnesses are asked after the commit."""
-    from plugins.notary.service import append_publication
+    from plugins.notary.services import append_publication
     append_publication(event)
 
 
@@ -84,7 +84,7 @@ def public_menu_items(tenant):
 def initialize(tenant, instance_path):
     """``comun init``: create the tenant's log and witness keys (idempotent)."""
     from plugins.notary.keys import ensure_keys
-    from plugins.notary.service import log_origin
+    from plugins.notary.services import log_origin
     ensure_keys(instance_path, tenant.slug, log_origin(tenant))
 
 
@@ -92,13 +92,13 @@ def initialize(tenant, instance_path):
 def tenant_reset(tenant, phase):
     """A training reset starts a new log (new key) and logs the restored publications again; the
     old key is deleted when the reset commits and comes back if it rolls back."""
-    from plugins.notary import service
+    from plugins.notary import services
     if phase == "before":
-        service.start_new_log(tenant)
+        services.start_new_log(tenant)
     elif phase == "after":
-        service.relog_publications(tenant)
+        services.relog_publications(tenant)
     elif phase in ("committed", "rolled_back"):
-        service.finish_new_log(tenant, committed=phase == "committed")
+        services.finish_new_log(tenant, committed=phase == "committed")
 
 
 @hookimpl

@@ -27,7 +27,7 @@ def notary_group() -> None:
 
 
 def _tenants(slug: str | None):
-    from plugins.notary.service import notary_tenants
+    from plugins.notary.services import notary_tenants
     tenants = notary_tenants()
     if slug is None:
         return tenants
@@ -44,7 +44,7 @@ def _tenants(slug: str | None):
 def keygen_cmd(slug: str | None) -> None:
     """Create the log and witness keys of each tenant in the instance folder (mode 0600)."""
     from plugins.notary.keys import KeyringError, ensure_keys
-    from plugins.notary.service import log_origin
+    from plugins.notary.services import log_origin
     for t in _tenants(slug):
         try:
             ring, created = ensure_keys(current_app.instance_path, t.slug, log_origin(t))
@@ -64,7 +64,7 @@ def keygen_cmd(slug: str | None) -> None:
 def rotate_cmd(slug: str, overlap_days: float, which: str) -> None:
     """Add new keys; old keys sign beside them for the overlap, then retire (still published)."""
     from plugins.notary.keys import KeyringError, rotate_keys
-    from plugins.notary.service import log_origin
+    from plugins.notary.services import log_origin
     t = _tenants(slug)[0]
     kinds = ("log", "witness") if which == "both" else (which,)
     try:
@@ -84,7 +84,7 @@ def rotate_cmd(slug: str, overlap_days: float, which: str) -> None:
 def checkpoint_cmd(slug: str | None, watch: float | None, quiet: bool) -> None:
     """Sign a checkpoint of each log's latest size and gather witness cosignatures."""
     from comun_cms.tenancy import tenant_context
-    from plugins.notary.service import NotaryError, request_cosignatures, sign_checkpoint
+    from plugins.notary.services import NotaryError, request_cosignatures, sign_checkpoint
     failed = False
     while True:
         for t in _tenants(slug):

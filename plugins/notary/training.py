@@ -44,13 +44,13 @@ def record_verification(tenant, user, result: dict):
     """
     from comun_cms.audit import record_audit
     from comun_cms.permissions import has_role
-    from plugins.notary import service
+    from plugins.notary import services
     from plugins.notary.tlog import merkle
     if tenant is None or not tenant.training or not result.get("ok"):
         return None
     if user is None or not getattr(user, "is_authenticated", False) or not has_role(tenant=tenant, user=user):
         return None
-    entry = service.entry_at(result["index"])
+    entry = services.entry_at(result["index"])
     if entry is None or entry.leaf_hash != merkle.leaf_hash(result["entry"]).hex():
         return None
     return record_audit(VERIFY_ACTION, "notary_entry", entry.index, None, {
@@ -127,7 +127,7 @@ def solve(participant) -> None:
     from comun_cms.models import Page
     from comun_cms.publishing import publish
     from comun_cms.tenancy import get_current_tenant
-    from plugins.notary import service
+    from plugins.notary import services
     from plugins.notary.models import Entry
     from plugins.notary.views import log_only_policy, verify_receipt_text
     editor = participant.editor
@@ -149,10 +149,10 @@ def solve(participant) -> None:
         entry = db.session.scalar(select(Entry).where(Entry.publication_id == pub.id))
     if entry is None:
         raise RuntimeError("the publication is not in the notary log")
-    receipt = service.receipt_for(entry.index)
+    receipt = services.receipt_for(entry.index)
     if receipt is None:
-        service.sign_checkpoint(tenant)
-        receipt = service.receipt_for(entry.index)
+        services.sign_checkpoint(tenant)
+        receipt = services.receipt_for(entry.index)
     receipt_text = receipt.decode("utf-8")
     result = verify_receipt_text(tenant, receipt_text, entry.entry)
     if not result["ok"]:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from comun_cms.extensions import db
 from comun_cms.models import Page, Publication
 from comun_cms.publishing import publish
-from plugins.notary import service
+from plugins.notary import services
 from plugins.notary.models import Checkpoint, Cosignature, Entry
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import note
@@ -105,8 +105,8 @@ def test_reordered_entries_are_named(runner, log4):
 
 def test_replaced_checkpoint_and_bad_cosignature_are_named(runner, log4, tenant):
     cp = db.session.scalar(select(Checkpoint).where(Checkpoint.size == 2))
-    skey, _ = note.generate_key(service.log_origin(tenant))
-    forged = tcp.sign_checkpoint(tcp.Checkpoint(service.log_origin(tenant), 2, bytes.fromhex(cp.root_hash)),
+    skey, _ = note.generate_key(services.log_origin(tenant))
+    forged = tcp.sign_checkpoint(tcp.Checkpoint(services.log_origin(tenant), 2, bytes.fromhex(cp.root_hash)),
                                  note.new_signer(skey))
     cp_id = cp.id
     db.session.execute(update(Checkpoint).where(Checkpoint.id == cp_id).values(note=forged.decode()))
