@@ -16,9 +16,7 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.models import Publication
-from comun_cms.tenancy import tenant_context
+from comun_cms.toolkit import Publication, db, tenant_context
 from plugins.notary import services
 from plugins.notary.models import Checkpoint, Cosignature, Entry, LogHead, Node
 from plugins.notary.tlog import checkpoint as tcp
@@ -183,7 +181,7 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
         for other in services.peer_tenants(tenant):
             oring = services.keyring(other, create=False)
             witness_verifiers += [tcs.new_cosignature_verifier(v) for v in (oring.witness_vkeys if oring else [])]
-        witness_verifiers += [v for v, _url in services._parse_extra_witnesses(tenant)]
+        witness_verifiers += [v for v, _url in services.extra_witnesses(tenant)]
         for cp in cps:
             where = f"checkpoint {cp.id} (size {cp.size})"
             try:

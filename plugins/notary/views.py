@@ -26,16 +26,19 @@ import re
 
 from flask import Blueprint, Response, abort, current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from comun_cms.extensions import csrf, db
-from comun_cms.models import Publication
-from comun_cms.tenancy import get_current_tenant
+from comun_cms.toolkit import (
+    Publication, content_type_for, content_types, csrf, db, get_current_tenant,
+    latest_publication,
+)
 from plugins.notary import services
 from plugins.notary.models import Digest, Entry, LogHead, Node
-from plugins.notary.tlog import merkle, proof as tproof, tiles
-from plugins.notary.tlog.policy import parse_policy
+from plugins.notary.tlog import checkpoint as tcp
+from plugins.notary.tlog import merkle, tiles
+from plugins.notary.training import record_verification
 
 bp = Blueprint("notary", __name__, url_prefix="/notary", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -287,8 +290,7 @@ def _record_url(pub) -> str:
     if pub is None:
         return ""
     try:
-        from comun_cms.content_types import get_registry
-        ct = get_registry().get(pub.content_type)
+        ct = content_types().get(pub.content_type)
         record = db.session.scalar(select(ct.model).where(ct.model.id == int(pub.record_id)))
         return ct.url(record) if record is not None else ""
     except Exception:  # the owning plugin's page may not build (disabled, renamed)
@@ -322,7 +324,6 @@ def server_check(e: Entry, pub, sha: str, kind: str, cp) -> dict:
     else:
         try:
             verifiers = services.log_verifiers(get_current_tenant())
-            from plugins.notary.tlog import checkpoint as tcp
             body, _n = tcp.open_checkpoint(services.served_note(cp), verifiers)
             hashes = merkle.inclusion_proof(e.index, cp.size, services.node_reader())
             merkle.verify_inclusion(merkle.leaf_hash(data), e.index, cp.size, hashes, body.root_hash)
@@ -348,38 +349,8 @@ def lookup(sha: str):
 MAX_RECEIPT_FILE = 1 << 20
 
 
-def log_only_policy(tenant) -> str:
-    """A tlog-policy with the tenant's log keys and no witness quorum (``quorum none``): what a
-    receipt must satisfy before any witness has cosigned its checkpoint."""
-    ring = services.keyring(tenant, create=False)
-    return "".join(f"log {v}\n" for v in (ring.log_vkeys if ring else [])) + "quorum none\n"
-
-
-def verify_receipt_text(tenant, receipt_text: str, entry_text: str, policy: str | None = None) -> dict:
-    """Verify a pasted or uploaded receipt (C2SP tlog-proof) and log entry as the verify page does.
-
-    Line ends are normalized (``\\r\\n`` -> ``\\n``) and trailing newlines of the entry dropped.
-
-    Args:
-        tenant: the tenant whose log the receipt is for (its :func:`services.policy_text` is used).
-        receipt_text / entry_text: the receipt and the canonical entry JSON, as text.
-        policy: tlog-policy text to use instead of the tenant's (e.g. :func:`log_only_policy`).
-    Returns:
-        ``{"ok": True, "index", "size", "witnesses", "entry": bytes}`` or ``{"ok": False, "error": str}``.
-        Never raises for bad input.
-    """
-    entry = entry_text.replace("\r\n", "\n").rstrip("\n").encode("utf-8")
-    try:
-        pol = parse_policy(policy if policy is not None else services.policy_text(tenant))
-        v = tproof.verify_receipt(receipt_text.replace("\r\n", "\n").encode("utf-8"), entry, pol)
-        return {"ok": True, "index": v.index, "size": v.checkpoint.size, "witnesses": list(v.witnesses),
-                "entry": entry}
-    except ValueError as exc:
-        return {"ok": False, "error": str(exc)}
-
-
 def _verify_receipt_server(receipt_text: str, entry_text: str) -> dict:
-    return verify_receipt_text(get_current_tenant(), receipt_text, entry_text)
+    return services.verify_receipt_text(get_current_tenant(), receipt_text, entry_text)
 
 
 def _uploaded_text(name: str) -> str | None:
@@ -406,9 +377,6 @@ def _record_training_check(tenant, result: dict) -> None:
     the training exercise's "check my work"); nothing is recorded anywhere else."""
     if not tenant.training:
         return
-    from flask_login import current_user
-
-    from plugins.notary.training import record_verification
     try:
         if record_verification(tenant, current_user, result) is not None:
             db.session.commit()
@@ -475,15 +443,13 @@ def render_seal(tenant, context: dict):
     record = context.get("record")
     if pub is None and record is not None and getattr(record, "id", None) is not None:
         # templates may pass just the record: use its current published version
-        from comun_cms.content_types import content_type_for
-        from comun_cms.publishing import latest_publication
         try:
             pub = latest_publication(content_type_for(record).name, record.id)
         except KeyError:
             pub = None
     if pub is None or getattr(pub, "id", None) is None:
         return None
-    e = db.session.scalar(select(Entry).where(Entry.publication_id == pub.id))
+    e = services.entry_for_publication(pub.id)
     if e is None:
         return None
     cp = services.checkpoint_covering(e.index)

@@ -7,9 +7,7 @@ import json
 import pytest
 from sqlalchemy import delete, select, update
 
-from comun_cms.extensions import db
-from comun_cms.models import Page, Publication
-from comun_cms.publishing import publish
+from comun_cms.toolkit import Page, Publication, db, publish
 from plugins.notary import services
 from plugins.notary.models import Checkpoint, Cosignature, Entry
 from plugins.notary.tlog import checkpoint as tcp

@@ -7,15 +7,11 @@ import stat
 
 import pytest
 from click.testing import CliRunner
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 
-from comun_cms import hookimpl
-from comun_cms.extensions import csrf, db
-from comun_cms.models import Page
-from comun_cms.publishing import publish
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
+from comun_cms.toolkit import Page, csrf, db, hookimpl, publish, tenant_context
+from comun_cms.toolkit.testing import get_tenant, initialize_plugins
 from plugins.notary import services
 from plugins.notary.cli import verify_cmd
 from plugins.notary.keys import keyring_path
@@ -39,7 +35,6 @@ class ExtraWitnessPlugin:
 
         @bp.post("/add-checkpoint")
         def add():
-            from flask import current_app
             edomex = current_app.extensions["comun"].tenants["edomex"]
             w = Witness({services.log_origin(edomex): services.log_verifiers(edomex)},
                         tcs.new_cosignature_signer(EXTRA_SKEY), self.store.load, self.store.save)
@@ -61,7 +56,6 @@ def test_keygen_is_idempotent_private_and_run_by_init(app, runner):
     result = runner.invoke(args=["notary", "keygen", "--tenant", "edomex"])
     assert "edomex: already present" in result.output and path.read_bytes() == before
     assert runner.invoke(args=["notary", "keygen", "--tenant", "nowhere"]).exit_code == 2
-    from comun_cms.setup import initialize_plugins
     path.unlink()
     initialize_plugins(app)
     assert path.exists()

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 
 import pytest
+from sqlalchemy import delete
 
-from comun_cms.extensions import db
-from comun_cms.models import Attachment, Page
-from comun_cms.publishing import publish
+from comun_cms.toolkit import Attachment, Page, db, publish
+from plugins.notary.models import Node
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import merkle, note, tiles
 from plugins.notary.tlog.witness import SIZE_CONTENT_TYPE, format_add_checkpoint_request
@@ -165,7 +166,6 @@ def test_verify_page_without_javascript(client, log5):
     html = client.get("/edomex/notary/verificar?sha256=" + "1" * 64).get_data(as_text=True)
     assert 'data-verdict="mismatch"' in html and "No match" in html
     # a file uploaded without JavaScript is hashed by the server
-    import io
     r = client.post("/edomex/notary/verificar", data={"file": (io.BytesIO(b"nunca publicado"), "x.txt")},
                     content_type="multipart/form-data")
     assert hashlib.sha256(b"nunca publicado").hexdigest() in r.get_data(as_text=True)
@@ -184,9 +184,6 @@ def test_verify_page_without_javascript(client, log5):
 
 
 def test_damaged_log_and_oversized_witness_request_are_not_500(client, log5):
-    from sqlalchemy import delete
-
-    from plugins.notary.models import Node
     r = client.post("/puebla/notary/witness/add-checkpoint", data=b"x" * ((1 << 20) + 1))
     assert r.status_code == 413
     db.session.execute(delete(Node).where(Node.level == 0, Node.index == 4))

@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 
 import pytest
 import rfc8785
 from sqlalchemy import select, update
 
-from comun_cms.extensions import db
-from comun_cms.models import Attachment, Page, Publication
-from comun_cms.publishing import PublishError, correct, publish, retract
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
+from comun_cms.toolkit import Attachment, Page, Publication, PublishError, correct, db, publish, retract, tenant_context
+from comun_cms.toolkit.testing import get_tenant, save_snapshot, training_reset
 from plugins.notary import services
 from plugins.notary.models import Checkpoint, Cosignature, Digest, Entry, LogHead, Node
 from plugins.notary.tlog import checkpoint as tcp
@@ -160,7 +158,6 @@ def test_seal_in_spanish(app, app_config, publish_page):
 
 
 def test_entry_bytes_are_rfc8785_even_for_unusual_strings():
-    import datetime as dt
     item = services.EntryData(1, 'tipo "raro" \\ ñ \u2028 \x01 😀', "id\t7", 3, "correct", "ab" * 32,
                              dt.datetime(2026, 1, 2, 3, 4, 5, 999, tzinfo=dt.timezone.utc), None)
     data = services.entry_bytes("edomex", item, 12, "cd" * 32)
@@ -171,8 +168,6 @@ def test_entry_bytes_are_rfc8785_even_for_unusual_strings():
 def test_training_reset_starts_a_new_log_under_a_new_key(app):
     """A reset never makes one key sign two different trees: the log restarts with a new key and
     logs the restored publications again."""
-    from comun_cms.training import reset, save_snapshot
-    from comun_cms.tenancy import tenant_context
     training = next(t for t in app.extensions["comun"].tenants.values() if t.training)
     with tenant_context(training):
         publish(Page(slug="escenario", title="Escenario"))
@@ -180,7 +175,7 @@ def test_training_reset_starts_a_new_log_under_a_new_key(app):
     save_snapshot(app, training)
     with tenant_context(training):
         publish(Page(slug="despues", title="Después del escenario"))
-    reset(app, training)
+    training_reset(app, training)
     with tenant_context(training):
         assert not (set(services.keyring(training).log_vkeys) & old_keys)
         assert db.session.scalar(select(LogHead.size)) == 1  # only the scenario's publication
