@@ -20,7 +20,7 @@ def log4(app, tenant):
 
 
 def audit(runner):
-    result = runner.invoke(args=["notary", "audit", "edomex"])
+    result = runner.invoke(args=["notary", "audit", "--tenant", "edomex"])
     faults = [line for line in result.output.splitlines() if line.startswith("FAULT ")]
     return result, faults
 

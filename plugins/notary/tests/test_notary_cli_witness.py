@@ -61,6 +61,17 @@ def test_keygen_is_idempotent_private_and_run_by_init(app, runner):
     assert path.exists()
 
 
+def test_a_command_on_one_log_needs_a_known_tenant(app, runner):
+    """``--tenant`` is the core's shared option: required by audit and rotate, and an unknown slug
+    is a usage error (exit 2) that lists the tenants enabling the notary."""
+    for command in ("audit", "rotate"):
+        missing = runner.invoke(args=["notary", command])
+        assert missing.exit_code == 2 and "--tenant" in missing.output
+        unknown = runner.invoke(args=["notary", command, "--tenant", "nowhere"])
+        assert unknown.exit_code == 2 and "unknown tenant 'nowhere'" in unknown.output
+        assert "edomex" in unknown.output
+
+
 def test_rotation_signs_with_both_keys_then_retires_the_old_one(app, runner, client):
     t = get_tenant(app, "edomex")
     with tenant_context(t):
@@ -78,7 +89,7 @@ def test_rotation_signs_with_both_keys_then_retires_the_old_one(app, runner, cli
         assert services.latest_checkpoint().note.count("— 127.0.0.1:5000/edomex/notary ") == 1
     keys = client.get("/edomex/notary/key").get_data(as_text=True)
     assert f"log {old}" in keys and keys.count("log ") == 3
-    assert runner.invoke(args=["notary", "audit", "edomex"]).exit_code == 0
+    assert runner.invoke(args=["notary", "audit", "--tenant", "edomex"]).exit_code == 0
 
 
 def test_receipt_verifies_offline_with_the_cli(app, client, publish_page, tmp_path):

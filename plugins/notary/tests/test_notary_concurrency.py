@@ -59,5 +59,5 @@ def test_concurrent_publishers_never_share_an_index(app, database_url, runner):
         assert indexes == list(range(total))
         sizes = db.session.scalars(select(Checkpoint.size).order_by(Checkpoint.size)).all()
         assert sizes == sorted(set(sizes)) and sizes[-1] == total
-    result = runner.invoke(args=["notary", "audit", "edomex"])
+    result = runner.invoke(args=["notary", "audit", "--tenant", "edomex"])
     assert result.exit_code == 0, result.output
