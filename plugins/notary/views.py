@@ -31,7 +31,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from comun_cms.toolkit import (
-    Publication, content_type_for, content_types, csrf, db, get_current_tenant,
+    Publication, content_disposition, content_type_for, content_types, csrf, db, get_current_tenant,
     latest_publication,
 )
 from plugins.notary import services
@@ -209,7 +209,7 @@ def entry_file(index: str):
     """The canonical entry bytes of ``index`` as a download (``entry-<index>.json``)."""
     e = _get_entry(index)
     resp = Response(e.entry.encode("utf-8"), content_type="application/json")
-    resp.headers["Content-Disposition"] = f'attachment; filename="entry-{e.index}.json"'
+    resp.headers["Content-Disposition"] = content_disposition("attachment", f"entry-{e.index}.json")
     return resp
 
 
@@ -221,7 +221,7 @@ def receipt(index: str):
     if data is None:
         return _error(_("Entry %(index)s is not covered by a signed checkpoint yet; try again later.", index=e.index), 404)
     resp = Response(data, content_type=TEXT)
-    resp.headers["Content-Disposition"] = f'attachment; filename="entry-{e.index}.tlog-proof"'
+    resp.headers["Content-Disposition"] = content_disposition("attachment", f"entry-{e.index}.tlog-proof")
     return resp
 
 

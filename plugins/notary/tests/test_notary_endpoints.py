@@ -57,6 +57,14 @@ def test_entries_and_proofs(client, log5):
     assert client.get("/edomex/notary/proof/consistency?old=0&new=5").get_json()["hashes"] == []
 
 
+def test_downloads_carry_the_rfc6266_header(client, log5):
+    for url, name in (("/edomex/notary/entries/3/entry.json", "entry-3.json"),
+                      ("/edomex/notary/entries/3/receipt.tlog-proof", "entry-3.tlog-proof")):
+        r = client.get(url)
+        assert r.status_code == 200
+        assert r.headers["Content-Disposition"] == f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
+
+
 BAD_INPUT = [
     ("/edomex/notary/entries/5", "There is no entry 5"),
     ("/edomex/notary/entries/-1", "whole number"),
