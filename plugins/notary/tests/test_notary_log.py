@@ -7,10 +7,10 @@ import json
 
 import pytest
 import rfc8785
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from comun_cms.toolkit import Attachment, Page, Publication, PublishError, correct, db, publish, retract, tenant_context
-from comun_cms.toolkit.testing import get_tenant, save_snapshot, training_reset
+from comun_cms.toolkit.testing import get_pm, get_tenant, save_snapshot, training_reset
 from plugins.notary import services
 from plugins.notary.models import Checkpoint, Cosignature, Digest, Entry, LogHead, Node
 from plugins.notary.tlog import checkpoint as tcp
@@ -21,6 +21,18 @@ from plugins.notary.tlog.proof import verify_receipt
 
 def entries():
     return db.session.scalars(select(Entry).order_by(Entry.index)).all()
+
+
+def test_the_plugin_module_answers_whether_a_publication_is_logged(app, tenant):
+    """``is_logged`` is what the core's conformance kit asks the notary plugin (found through the
+    plugin manager) instead of importing its models."""
+    notary = get_pm().get_plugin("notary")
+    pub = publish(Page(slug="uno", title="Uno", body="v1"))
+    assert notary.is_logged(pub) is True
+    other = publish(Page(slug="dos", title="Dos", body="v1"))
+    db.session.execute(delete(Digest).where(Digest.index == 1))
+    db.session.execute(delete(Entry).where(Entry.publication_id == other.id))
+    assert notary.is_logged(other) is False and notary.is_logged(pub) is True
 
 
 def test_publish_correct_retract_are_all_logged_with_chain_and_previous_version(app, tenant):
