@@ -4,7 +4,7 @@
 Creates a scratch application (temporary instance folder, SQLite file, Alembic migrations), then:
 
 1. **append, batch mode**: inserts ``--entries`` publications (realistic RFC 8785 canonical JSON
-   with a SHA-256 each) and logs them with ``plugins.notary.service.append_entries`` in
+   with a SHA-256 each) and logs them with ``plugins.notary.services.append_entries`` in
    transactions of ``--batch`` publications; after each batch one checkpoint is signed
    (consistency with the previous checkpoint verified first) and the two other tenants'
    witnesses cosign it in process. Reports publications per second, counting the publication
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     from comun_cms.publishing import publish
     from comun_cms.setup import sync_tenants, upgrade_database
     from comun_cms.tenancy import tenant_context
-    from plugins.notary import service
+    from plugins.notary import services
     from plugins.notary.audit import audit_tenant
 
     tmp = tempfile.mkdtemp(prefix="bench-notary-")
@@ -65,9 +65,9 @@ def main(argv=None) -> int:
         state.tenants["edomex"] = t = dataclasses.replace(t, plugin_settings=settings)
         state.hook_cache.clear()
         with tenant_context(t):
-            service.keyring(t)
-            for other in service.notary_tenants():
-                service.keyring(other)
+            services.keyring(t)
+            for other in services.notary_tenants():
+                services.keyring(other)
 
             # ---- 1. append in batch mode
             now = utcnow()
@@ -89,12 +89,12 @@ def main(argv=None) -> int:
                                  "published_at": now, "is_demo": False})
                 ids = db.session.scalars(insert(Publication).returning(Publication.id), rows).all()
                 n0, nc0 = time.perf_counter(), time.process_time()
-                items = [service.EntryData(pid, "bench", r["record_id"], 1, "publish", r["sha256"], now, None)
+                items = [services.EntryData(pid, "bench", r["record_id"], 1, "publish", r["sha256"], now, None)
                          for pid, r in zip(ids, rows)]
-                service.append_entries(items)
-                service.sign_checkpoint(t)
+                services.append_entries(items)
+                services.sign_checkpoint(t)
                 db.session.commit()
-                service.request_cosignatures(t)
+                services.request_cosignatures(t)
                 notary_s += time.perf_counter() - n0
                 notary_cpu += time.process_time() - nc0
                 done += n
@@ -118,10 +118,10 @@ def main(argv=None) -> int:
             pub_s, pub_cpu = time.perf_counter() - t0, time.process_time() - c0
             print(f"full publish() workflow (checkpoint every 60 s): {args.publish:,} pages in {pub_s:.2f} s wall = "
                   f"{args.publish / pub_s:,.0f} publications/s (CPU {pub_cpu:.2f} s = {args.publish / pub_cpu:,.0f}/s)")
-            service.sign_checkpoint(t)
+            services.sign_checkpoint(t)
             db.session.commit()
-            service.request_cosignatures(t)
-            size = db.session.scalar(select(service.LogHead.size))
+            services.request_cosignatures(t)
+            size = db.session.scalar(select(services.LogHead.size))
 
         # ---- 3. audit
         t0, c0 = time.perf_counter(), time.process_time()

@@ -212,10 +212,10 @@ def test_a_failing_model_answer_names_the_task_and_keeps_the_workspace_whole(app
 
 
 def _cosigners(ws):
-    from plugins.notary import service
+    from plugins.notary import services
     from plugins.notary.models import Cosignature
     with tenant_context(ws):
-        cp = service.latest_checkpoint()
+        cp = services.latest_checkpoint()
         return cp.size, sorted(db.session.scalars(select(Cosignature.witness).where(Cosignature.checkpoint_id == cp.id)))
 
 
@@ -398,14 +398,14 @@ def test_training_data_stays_off_the_states_portal_search_and_open_data(app):
 
 
 def test_workspaces_are_witnessed_by_their_training_tenant_only(app):
-    from plugins.notary import service
+    from plugins.notary import services
     tenant = _tenant(app)
     ws = _ws(app, 3)
-    assert [t.slug for t in service.peer_tenants(ws)] == [SLUG]
-    assert "capacitacion-03" in [t.slug for t in service.witnessed_tenants(tenant)]
-    assert not service.witnessed_tenants(ws)
-    assert all(not t.is_workspace for t in service.peer_tenants(tenant))
-    assert {t.slug for t in service.peer_tenants(_tenant(app, "edomex"))} == {"hidalgo", "puebla"}
+    assert [t.slug for t in services.peer_tenants(ws)] == [SLUG]
+    assert "capacitacion-03" in [t.slug for t in services.witnessed_tenants(tenant)]
+    assert not services.witnessed_tenants(ws)
+    assert all(not t.is_workspace for t in services.peer_tenants(tenant))
+    assert {t.slug for t in services.peer_tenants(_tenant(app, "edomex"))} == {"hidalgo", "puebla"}
 
 
 def test_cli_training_commands(app, runner):

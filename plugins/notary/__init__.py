@@ -1,39 +1,61 @@
 """Notary plugin: a signed, append-only transparency log of every publication (RFC 6962, C2SP).
 
-Hook implementations only; the log logic is in :mod:`plugins.notary.service`, the pure
-transparency-log library in :mod:`plugins.notary.tlog`. See README.md.
+Hook implementations, plus :func:`is_logged` for the core's conformance kit; the log logic is
+in :mod:`plugins.notary.services`, the pure transparency-log library in
+:mod:`plugins.notary.tlog`. See README.md.
 """
 from __future__ import annotations
 
-from comun_cms import hookimpl
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+
+from comun_cms.toolkit import MenuItem, SettingSpec, hookimpl
+from plugins.notary import services, training
+from plugins.notary.cli import notary_group
+from plugins.notary.keys import ensure_keys
+from plugins.notary.models import MODELS
+from plugins.notary.views import bp, render_seal
 
 __version__ = "0.1.0"
+
+HERE = Path(__file__).resolve().parent
+
+
+def is_logged(publication) -> bool:
+    """Whether ``publication`` (a :class:`~comun_cms.toolkit.Publication` of the current tenant)
+    has an entry in the current tenant's notary log.
+
+    Not a hook: the plugin module's documented attribute for code that must not import the
+    notary's modules, such as the core's conformance kit, which finds the plugin with
+    ``pm.get_plugin("notary")`` and calls ``plugin.is_logged(publication)``.
+
+    Args:
+        publication: a flushed publication (it has an ``id``).
+    Returns:
+        ``True`` when the log holds it (publishing went through ``on_publish``), else ``False``.
+    """
+    return services.entry_for_publication(publication.id) is not None
 
 
 @hookimpl
 def register_models():
-    from plugins.notary.models import MODELS
     return list(MODELS)
 
 
 @hookimpl
 def register_migrations():
-    from pathlib import Path
-    return str(Path(__file__).resolve().parent / "migrations" / "versions")
+    return str(HERE / "migrations" / "versions")
 
 
 @hookimpl
 def register_translations():
-    from pathlib import Path
-    path = Path(__file__).resolve().parent / "translations"
+    path = HERE / "translations"
     return str(path) if path.is_dir() else None
 
 
 @hookimpl
 def tenant_settings():
-    from flask_babel import lazy_gettext as _l
-
-    from comun_cms.plugins import SettingSpec
     return {
         "origin": SettingSpec(str, "", _l("Log origin (checkpoint first line and key name); empty = "
                                           "<SITE_HOST>/<slug>/notary")),
@@ -46,13 +68,11 @@ def tenant_settings():
 
 @hookimpl
 def register_blueprints():
-    from plugins.notary.views import bp
     return [bp]
 
 
 @hookimpl
 def register_cli_commands():
-    from plugins.notary.cli import notary_group
     return [notary_group]
 
 
@@ -60,50 +80,41 @@ def register_cli_commands():
 def on_publish(event):
     """Append the publication to the tenant's log inside the publishing transaction (raises ->
     nothing is published) and sign a checkpoint; witnesses are asked after the commit."""
-    from plugins.notary.service import append_publication
-    append_publication(event)
+    services.append_publication(event)
 
 
 @hookimpl
 def template_slot(name, tenant, context):
     if name != "record_footer" or tenant is None:
         return None
-    from plugins.notary.views import render_seal
     return render_seal(tenant, context)
 
 
 @hookimpl
 def public_menu_items(tenant):
-    from flask_babel import lazy_gettext as _l
-
-    from comun_cms.plugins import MenuItem
     return [MenuItem(_l("Verify"), "notary.verify", order=95)]
 
 
 @hookimpl
 def initialize(tenant, instance_path):
     """``comun init``: create the tenant's log and witness keys (idempotent)."""
-    from plugins.notary.keys import ensure_keys
-    from plugins.notary.service import log_origin
-    ensure_keys(instance_path, tenant.slug, log_origin(tenant))
+    ensure_keys(instance_path, tenant.slug, services.log_origin(tenant))
 
 
 @hookimpl
 def tenant_reset(tenant, phase):
     """A training reset starts a new log (new key) and logs the restored publications again; the
     old key is deleted when the reset commits and comes back if it rolls back."""
-    from plugins.notary import service
     if phase == "before":
-        service.start_new_log(tenant)
+        services.start_new_log(tenant)
     elif phase == "after":
-        service.relog_publications(tenant)
+        services.relog_publications(tenant)
     elif phase in ("committed", "rolled_back"):
-        service.finish_new_log(tenant, committed=phase == "committed")
+        services.finish_new_log(tenant, committed=phase == "committed")
 
 
 @hookimpl
 def training_tasks():
     """Step 13: verify the receipt of one of your own publications (no ``training_scenario``:
     the log fills itself as the scenario is published)."""
-    from plugins.notary.training import training_tasks as tasks
-    return tasks()
+    return training.training_tasks()

@@ -16,10 +16,8 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.models import Publication
-from comun_cms.tenancy import tenant_context
-from plugins.notary import service
+from comun_cms.toolkit import Publication, db, tenant_context
+from plugins.notary import services
 from plugins.notary.models import Checkpoint, Cosignature, Entry, LogHead, Node
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import cosignature as tcs
@@ -176,14 +174,14 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
         say(f"{len(stored)} nodes checked")
 
         # ---- checkpoints and cosignatures
-        ring = service.keyring(tenant, create=False)
+        ring = services.keyring(tenant, create=False)
         verifiers = [note.new_verifier(v) for v in ring.log_vkeys] if ring else []
-        origin = service.log_origin(tenant)
+        origin = services.log_origin(tenant)
         witness_verifiers = []
-        for other in service.peer_tenants(tenant):
-            oring = service.keyring(other, create=False)
+        for other in services.peer_tenants(tenant):
+            oring = services.keyring(other, create=False)
             witness_verifiers += [tcs.new_cosignature_verifier(v) for v in (oring.witness_vkeys if oring else [])]
-        witness_verifiers += [v for v, _url in service._parse_extra_witnesses(tenant)]
+        witness_verifiers += [v for v, _url in services.extra_witnesses(tenant)]
         for cp in cps:
             where = f"checkpoint {cp.id} (size {cp.size})"
             try:

@@ -5,9 +5,13 @@
   keep signing N days, and their verifier keys stay published.
 * ``checkpoint [--tenant SLUG] [--watch SECONDS] [--quiet]``: sign the latest size of each log (batch
   mode) and ask every witness for cosignatures; ``--watch`` repeats every SECONDS (a worker).
-* ``audit SLUG``: recompute and check everything from the database; exit 1 on faults.
+* ``audit --tenant SLUG [--quiet]``: recompute and check everything from the database; exit 1 on faults.
 * ``verify RECEIPT ENTRY --policy POLICY [--origin ORIGIN]``: check a receipt offline (no
   database, no server); exit 1 when it does not verify.
+
+``--tenant`` is the core's shared option (:func:`comun_cms.toolkit.tenant_option`): it accepts only
+tenants that enable the notary, and where it may be left out the command acts on every tenant
+enabling the notary, in configuration order.
 """
 from __future__ import annotations
 
@@ -18,34 +22,25 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from comun_cms.extensions import db
+from comun_cms.toolkit import db, tenant_context, tenant_option
+from plugins.notary.audit import audit_tenant
+from plugins.notary.keys import KeyringError, ensure_keys, rotate_keys
+from plugins.notary.services import NotaryError, PLUGIN, log_origin, request_cosignatures, sign_checkpoint
+from plugins.notary.tlog.policy import parse_policy
+from plugins.notary.tlog.proof import verify_receipt
 
 
 @click.group("notary", help="Transparency log of publications: keys, checkpoints, audit, receipts.")
 def notary_group() -> None:
-    pass
-
-
-def _tenants(slug: str | None):
-    from plugins.notary.service import notary_tenants
-    tenants = notary_tenants()
-    if slug is None:
-        return tenants
-    for t in tenants:
-        if t.slug == slug:
-            return [t]
-    valid = ", ".join(t.slug for t in tenants)
-    raise click.BadParameter(f"unknown tenant '{slug}' or notary not enabled; valid: {valid}", param_hint="SLUG")
+    """The ``comun notary`` command group (registered through ``register_cli_commands``)."""
 
 
 @notary_group.command("keygen")
-@click.option("--tenant", "slug", metavar="SLUG", help="Only this tenant (default: every tenant).")
+@tenant_option(plugin=PLUGIN, default_all=True, help="Only this tenant (default: every tenant enabling the notary).")
 @with_appcontext
-def keygen_cmd(slug: str | None) -> None:
+def keygen_cmd(tenants: list) -> None:
     """Create the log and witness keys of each tenant in the instance folder (mode 0600)."""
-    from plugins.notary.keys import KeyringError, ensure_keys
-    from plugins.notary.service import log_origin
-    for t in _tenants(slug):
+    for t in tenants:
         try:
             ring, created = ensure_keys(current_app.instance_path, t.slug, log_origin(t))
         except KeyringError as exc:
@@ -56,38 +51,33 @@ def keygen_cmd(slug: str | None) -> None:
 
 
 @notary_group.command("rotate")
-@click.option("--tenant", "slug", required=True, metavar="SLUG", help="Tenant whose keys rotate.")
+@tenant_option(required=True, plugin=PLUGIN, help="Tenant whose keys rotate.")
 @click.option("--overlap-days", default=30.0, show_default=True, type=click.FloatRange(min=0),
               help="Days the old key keeps signing beside the new one.")
 @click.option("--which", type=click.Choice(["log", "witness", "both"]), default="both", show_default=True)
 @with_appcontext
-def rotate_cmd(slug: str, overlap_days: float, which: str) -> None:
+def rotate_cmd(tenant, overlap_days: float, which: str) -> None:
     """Add new keys; old keys sign beside them for the overlap, then retire (still published)."""
-    from plugins.notary.keys import KeyringError, rotate_keys
-    from plugins.notary.service import log_origin
-    t = _tenants(slug)[0]
     kinds = ("log", "witness") if which == "both" else (which,)
     try:
-        ring = rotate_keys(current_app.instance_path, t.slug, log_origin(t), overlap_days, kinds)
+        ring = rotate_keys(current_app.instance_path, tenant.slug, log_origin(tenant), overlap_days, kinds)
     except KeyringError as exc:
         raise click.ClickException(str(exc))
     for kind in kinds:
-        click.echo(f"{t.slug}: new {kind} key {(ring.log_vkeys if kind == 'log' else ring.witness_vkeys)[-1]}")
+        click.echo(f"{tenant.slug}: new {kind} key {(ring.log_vkeys if kind == 'log' else ring.witness_vkeys)[-1]}")
 
 
 @notary_group.command("checkpoint")
-@click.option("--tenant", "slug", metavar="SLUG", help="Only this tenant (default: every tenant).")
+@tenant_option(plugin=PLUGIN, default_all=True, help="Only this tenant (default: every tenant enabling the notary).")
 @click.option("--watch", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
               help="Keep running, signing every SECONDS.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @with_appcontext
-def checkpoint_cmd(slug: str | None, watch: float | None, quiet: bool) -> None:
+def checkpoint_cmd(tenants: list, watch: float | None, quiet: bool) -> None:
     """Sign a checkpoint of each log's latest size and gather witness cosignatures."""
-    from comun_cms.tenancy import tenant_context
-    from plugins.notary.service import NotaryError, request_cosignatures, sign_checkpoint
     failed = False
     while True:
-        for t in _tenants(slug):
+        for t in tenants:
             try:
                 with tenant_context(t):
                     cp = sign_checkpoint(t)
@@ -110,21 +100,19 @@ def checkpoint_cmd(slug: str | None, watch: float | None, quiet: bool) -> None:
 
 
 @notary_group.command("audit")
-@click.argument("slug")
+@tenant_option(required=True, plugin=PLUGIN, help="Tenant whose log is audited.")
 @click.option("--quiet", is_flag=True, help="Print only the faults.")
 @with_appcontext
-def audit_cmd(slug: str, quiet: bool) -> None:
-    """Recompute every content hash, leaf, node, root and signature of SLUG's log; exit 1 on faults."""
-    from plugins.notary.audit import audit_tenant
-    t = _tenants(slug)[0]
-    report = audit_tenant(t, None if quiet else (lambda m: click.echo(f"  {m}")))
+def audit_cmd(tenant, quiet: bool) -> None:
+    """Recompute every content hash, leaf, node, root and signature of the tenant's log; exit 1 on faults."""
+    report = audit_tenant(tenant, None if quiet else (lambda m: click.echo(f"  {m}")))
     for fault in report.faults:
         click.echo(f"FAULT {fault}")
     if report.ok:
         if not quiet:
-            click.echo(f"{slug}: OK ({report.entries} entries, {report.checkpoints} checkpoints)")
+            click.echo(f"{tenant.slug}: OK ({report.entries} entries, {report.checkpoints} checkpoints)")
         return
-    click.echo(f"{slug}: {len(report.faults)} fault(s)", err=True)
+    click.echo(f"{tenant.slug}: {len(report.faults)} fault(s)", err=True)
     sys.exit(1)
 
 
@@ -136,8 +124,6 @@ def audit_cmd(slug: str, quiet: bool) -> None:
 @click.option("--origin", default=None, help="Require this log origin.")
 def verify_cmd(receipt: str, entry: str, policy_path: str, origin: str | None) -> None:
     """Verify a receipt (.tlog-proof) for a log entry offline, against a trust policy."""
-    from plugins.notary.tlog.policy import parse_policy
-    from plugins.notary.tlog.proof import verify_receipt
     try:
         with open(policy_path, "rb") as fh:
             pol = parse_policy(fh.read())

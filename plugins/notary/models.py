@@ -17,8 +17,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from comun_cms.extensions import db
-from comun_cms.models import REBUILT_ON_RESET, TenantScoped, UTCDateTime, utcnow
+from comun_cms.toolkit import REBUILT_ON_RESET, TenantScoped, UTCDateTime, db, utcnow
 
 
 class LogHead(TenantScoped, db.Model):

@@ -4,7 +4,7 @@ workspace and checks it on the verify page (``notary.verify``), without JavaScri
 
 How "check my work" knows a verification happened: a receipt check is stateless, so when the
 verify page's server-side check of a receipt succeeds for a logged-in staff account of a
-*training* tenant, :func:`record_verification` adds an :class:`~comun_cms.models.AuditEvent`
+*training* tenant, :func:`record_verification` adds an :class:`~comun_cms.toolkit.AuditEvent`
 (action :data:`VERIFY_ACTION`, the account as actor, the verified entry and its publication in
 ``after``). Nothing is recorded on the other tenants (citizens' verifications are never
 tracked). The core's audit log is used instead of a table of the notary because it already
@@ -16,10 +16,15 @@ implement ``training_scenario``.
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.models import AuditEvent, Publication
+from comun_cms.toolkit import (
+    AuditEvent, CheckItem, Page, Publication, TrainingTask, db, get_current_tenant, has_role, publish, record_audit,
+)
+from plugins.notary import services
+from plugins.notary.models import Entry
+from plugins.notary.tlog import merkle
 
 #: Audit action of a successful receipt check on a training tenant.
 VERIFY_ACTION = "notary.receipt.verify"
@@ -35,22 +40,18 @@ def record_verification(tenant, user, result: dict):
         tenant: the current tenant; nothing is recorded unless ``tenant.training``.
         user: the account that verified; nothing is recorded for anonymous visitors nor for
             accounts without a role in ``tenant``.
-        result: a successful result of :func:`plugins.notary.views.verify_receipt_text`
+        result: a successful result of :func:`plugins.notary.services.verify_receipt_text`
             (``ok``, ``index``, ``size``, ``witnesses``, ``entry`` bytes).
     Returns:
-        The new :class:`~comun_cms.models.AuditEvent`, or ``None`` when nothing was recorded
+        The new :class:`~comun_cms.toolkit.AuditEvent`, or ``None`` when nothing was recorded
         (not a training tenant, not staff, failed check, or the verified entry is not the
         entry the log holds at that index).
     """
-    from comun_cms.audit import record_audit
-    from comun_cms.permissions import has_role
-    from plugins.notary import service
-    from plugins.notary.tlog import merkle
     if tenant is None or not tenant.training or not result.get("ok"):
         return None
     if user is None or not getattr(user, "is_authenticated", False) or not has_role(tenant=tenant, user=user):
         return None
-    entry = service.entry_at(result["index"])
+    entry = services.entry_at(result["index"])
     if entry is None or entry.leaf_hash != merkle.leaf_hash(result["entry"]).hex():
         return None
     return record_audit(VERIFY_ACTION, "notary_entry", entry.index, None, {
@@ -81,13 +82,10 @@ def check(participant) -> list:
     (receipts of scenario records or of other people's records do not count).
 
     Args:
-        participant: :class:`comun_cms.training.Participant`; runs in the workspace's tenant context.
+        participant: :class:`comun_cms.toolkit.Participant`; runs in the workspace's tenant context.
     Returns:
-        Two :class:`comun_cms.training.CheckItem`.
+        Two :class:`comun_cms.toolkit.CheckItem`.
     """
-    from flask_babel import gettext as _
-
-    from comun_cms.training import CheckItem
     own = _own_publication_ids(participant)
     verified = bool(own & _verified_publication_ids(participant))
     return [
@@ -102,7 +100,6 @@ def check(participant) -> list:
 
 
 def _free_slug(base: str) -> str:
-    from comun_cms.models import Page
     slug, n = base, 1
     while db.session.scalar(select(Page.id).where(Page.slug == slug)) is not None:
         n += 1
@@ -124,12 +121,6 @@ def solve(participant) -> None:
         ValueError: the participant has no editor account.
         RuntimeError: the receipt does not verify, or the verification was not recorded.
     """
-    from comun_cms.models import Page
-    from comun_cms.publishing import publish
-    from comun_cms.tenancy import get_current_tenant
-    from plugins.notary import service
-    from plugins.notary.models import Entry
-    from plugins.notary.views import log_only_policy, verify_receipt_text
     editor = participant.editor
     if editor is None:
         raise ValueError("the participant has no editor account")
@@ -146,17 +137,18 @@ def solve(participant) -> None:
                     section="", language="es")
         db.session.add(page)
         pub = publish(page, user=editor, commit=False)
-        entry = db.session.scalar(select(Entry).where(Entry.publication_id == pub.id))
+        entry = services.entry_for_publication(pub.id)
     if entry is None:
         raise RuntimeError("the publication is not in the notary log")
-    receipt = service.receipt_for(entry.index)
+    receipt = services.receipt_for(entry.index)
     if receipt is None:
-        service.sign_checkpoint(tenant)
-        receipt = service.receipt_for(entry.index)
+        services.sign_checkpoint(tenant)
+        receipt = services.receipt_for(entry.index)
     receipt_text = receipt.decode("utf-8")
-    result = verify_receipt_text(tenant, receipt_text, entry.entry)
+    result = services.verify_receipt_text(tenant, receipt_text, entry.entry)
     if not result["ok"]:
-        result = verify_receipt_text(tenant, receipt_text, entry.entry, policy=log_only_policy(tenant))
+        result = services.verify_receipt_text(tenant, receipt_text, entry.entry,
+                                              policy=services.log_only_policy(tenant))
     if not result["ok"]:
         raise RuntimeError(f"the receipt of entry {entry.index} does not verify: {result['error']}")
     if record_verification(tenant, editor, result) is None:
@@ -170,7 +162,6 @@ def training_tasks() -> list:
     Returns:
         ``[TrainingTask]``.
     """
-    from comun_cms.training import TrainingTask
     return [TrainingTask(
         step=STEP, key=KEY,
         title="Verifica la constancia de una publicación tuya",

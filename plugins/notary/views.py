@@ -26,16 +26,19 @@ import re
 
 from flask import Blueprint, Response, abort, current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from comun_cms.extensions import csrf, db
-from comun_cms.models import Publication
-from comun_cms.tenancy import get_current_tenant
-from plugins.notary import service
+from comun_cms.toolkit import (
+    Publication, content_disposition, content_type_for, content_types, csrf, db, get_current_tenant,
+    latest_publication,
+)
+from plugins.notary import services
 from plugins.notary.models import Digest, Entry, LogHead, Node
-from plugins.notary.tlog import merkle, proof as tproof, tiles
-from plugins.notary.tlog.policy import parse_policy
+from plugins.notary.tlog import checkpoint as tcp
+from plugins.notary.tlog import merkle, tiles
+from plugins.notary.training import record_verification
 
 bp = Blueprint("notary", __name__, url_prefix="/notary", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -58,7 +61,7 @@ def _bad_request(exc):
     return _error(str(exc), 400)
 
 
-@bp.errorhandler(service.NotaryError)
+@bp.errorhandler(services.NotaryError)
 def _damaged(exc):
     current_app.logger.error("notary: %s", exc)
     return _error(_("The log cannot answer this request right now: %(error)s. An administrator should run "
@@ -95,10 +98,10 @@ def _text(body, status: int = 200, content_type: str = TEXT, cache: str = "no-ca
 @bp.get("/checkpoint")
 def checkpoint():
     """Latest signed checkpoint with every gathered cosignature (text/plain signed note); 404 if none."""
-    cp = service.latest_checkpoint()
+    cp = services.latest_checkpoint()
     if cp is None:
         return _text(_("The log has no checkpoint yet.") + "\n", 404)
-    return _text(service.served_note(cp))
+    return _text(services.served_note(cp))
 
 
 @bp.get("/tile/<path:rest>")
@@ -137,7 +140,7 @@ def tile(rest: str):
 def key():
     """Verifier keys, one per line: ``log <vkey>`` then ``witness <vkey>`` (retired keys included)."""
     tenant = get_current_tenant()
-    ring = service.keyring(tenant, create=False)
+    ring = services.keyring(tenant, create=False)
     if ring is None:
         return _text(_("This log has no keys yet.") + "\n", 404)
     lines = [f"log {v}" for v in ring.log_vkeys] + [f"witness {v}" for v in ring.witness_vkeys]
@@ -147,7 +150,7 @@ def key():
 @bp.get("/policy")
 def policy():
     """A C2SP tlog-policy that verifies this log's receipts (text/plain)."""
-    return _text(service.policy_text(get_current_tenant()))
+    return _text(services.policy_text(get_current_tenant()))
 
 
 @bp.post("/witness/add-checkpoint")
@@ -160,8 +163,8 @@ def add_checkpoint():
     if len(body) > (1 << 20):
         return _text("request too large\n", 413)
     try:
-        resp = service.tenant_witness(tenant).add_checkpoint(body)
-    except service.KeyringError as exc:
+        resp = services.tenant_witness(tenant).add_checkpoint(body)
+    except services.KeyringError as exc:
         db.session.rollback()
         current_app.logger.error("notary witness of %s: %s", tenant.slug, exc)
         return _text("witness unavailable\n", 503)
@@ -179,7 +182,7 @@ csrf.exempt(add_checkpoint)
 def _entry_json(e: Entry) -> dict:
     pub = db.session.scalar(select(Publication).where(Publication.id == e.publication_id))
     return {
-        "index": e.index, "entry": service.b64(e.entry.encode("utf-8")), "leaf_hash": e.leaf_hash,
+        "index": e.index, "entry": services.b64(e.entry.encode("utf-8")), "leaf_hash": e.leaf_hash,
         "content_type": e.content_type, "record_id": e.record_id, "version": e.version, "action": e.action,
         "content_sha256": e.content_sha256, "title": pub.title if pub else "",
         "receipt_url": url_for("notary.receipt", index=e.index), "entry_url": url_for("notary.entry_file", index=e.index),
@@ -188,7 +191,7 @@ def _entry_json(e: Entry) -> dict:
 
 def _get_entry(index_text: str) -> Entry:
     index = _int_arg("index", index_text)
-    e = service.entry_at(index)
+    e = services.entry_at(index)
     if e is None:
         abort(make_response(jsonify({"error": _("There is no entry %(index)s; the log has %(size)s entries.",
                                                   index=index, size=_log_size())}), 404))
@@ -206,7 +209,7 @@ def entry_file(index: str):
     """The canonical entry bytes of ``index`` as a download (``entry-<index>.json``)."""
     e = _get_entry(index)
     resp = Response(e.entry.encode("utf-8"), content_type="application/json")
-    resp.headers["Content-Disposition"] = f'attachment; filename="entry-{e.index}.json"'
+    resp.headers["Content-Disposition"] = content_disposition("attachment", f"entry-{e.index}.json")
     return resp
 
 
@@ -214,11 +217,11 @@ def entry_file(index: str):
 def receipt(index: str):
     """The C2SP tlog-proof receipt of ``index`` against the newest checkpoint; 404 if not covered yet."""
     e = _get_entry(index)
-    data = service.receipt_for(e.index)
+    data = services.receipt_for(e.index)
     if data is None:
         return _error(_("Entry %(index)s is not covered by a signed checkpoint yet; try again later.", index=e.index), 404)
     resp = Response(data, content_type=TEXT)
-    resp.headers["Content-Disposition"] = f'attachment; filename="entry-{e.index}.tlog-proof"'
+    resp.headers["Content-Disposition"] = content_disposition("attachment", f"entry-{e.index}.tlog-proof")
     return resp
 
 
@@ -228,7 +231,7 @@ def inclusion():
     newest checkpoint size. 400 names the bad parameter."""
     size_now = _log_size()
     index = _int_arg("index", request.args.get("index"))
-    cp = service.latest_checkpoint()
+    cp = services.latest_checkpoint()
     size_text = request.args.get("size")
     size = _int_arg("size", size_text, minimum=1) if size_text not in (None, "") else (cp.size if cp else 0)
     if size < 1:
@@ -237,10 +240,10 @@ def inclusion():
         raise BadRequest(_("Parameter size (%(size)s) is larger than the log (%(now)s entries).", size=size, now=size_now))
     if index >= size:
         raise BadRequest(_("Parameter index (%(index)s) must be smaller than size (%(size)s).", index=index, size=size))
-    hashes = merkle.inclusion_proof(index, size, service.node_reader())
-    e = service.entry_at(index)
+    hashes = merkle.inclusion_proof(index, size, services.node_reader())
+    e = services.entry_at(index)
     return jsonify({"index": index, "size": size, "leaf_hash": e.leaf_hash if e else None,
-                    "hashes": [service.b64(h) for h in hashes]})
+                    "hashes": [services.b64(h) for h in hashes]})
 
 
 @bp.get("/proof/consistency")
@@ -253,8 +256,8 @@ def consistency():
         raise BadRequest(_("Parameter new (%(new)s) is larger than the log (%(now)s entries).", new=new, now=size_now))
     if old > new:
         raise BadRequest(_("Parameter old (%(old)s) must not be larger than new (%(new)s).", old=old, new=new))
-    hashes = merkle.consistency_proof(old, new, service.node_reader())
-    return jsonify({"old": old, "new": new, "hashes": [service.b64(h) for h in hashes]})
+    hashes = merkle.consistency_proof(old, new, services.node_reader())
+    return jsonify({"old": old, "new": new, "hashes": [services.b64(h) for h in hashes]})
 
 
 def lookup_matches(sha: str) -> list[dict]:
@@ -263,11 +266,11 @@ def lookup_matches(sha: str) -> list[dict]:
     proof against the newest checkpoint, the checkpoint note and a server-side verdict."""
     digests = db.session.execute(select(Digest.index, Digest.kind, Digest.filename)
                                  .where(Digest.sha256 == sha).order_by(Digest.index)).all()
-    cp = service.latest_checkpoint()
-    note_text = service.served_note(cp).decode("utf-8") if cp else ""
+    cp = services.latest_checkpoint()
+    note_text = services.served_note(cp).decode("utf-8") if cp else ""
     out = []
     for index, kind, filename in digests:
-        e = service.entry_at(index)
+        e = services.entry_at(index)
         if e is None:
             continue
         pub = db.session.scalar(select(Publication).where(Publication.id == e.publication_id))
@@ -276,7 +279,7 @@ def lookup_matches(sha: str) -> list[dict]:
                     canonical_json=pub.canonical_json if pub else "",
                     record_url=_record_url(pub), published_at=pub.published_at.isoformat() if pub else "")
         item["checkpoint"] = note_text if cp is not None and cp.size > index else ""
-        item["proof"] = ([service.b64(h) for h in merkle.inclusion_proof(index, cp.size, service.node_reader())]
+        item["proof"] = ([services.b64(h) for h in merkle.inclusion_proof(index, cp.size, services.node_reader())]
                          if item["checkpoint"] else [])
         item["server_check"] = server_check(e, pub, sha, kind, cp)
         out.append(item)
@@ -287,8 +290,7 @@ def _record_url(pub) -> str:
     if pub is None:
         return ""
     try:
-        from comun_cms.content_types import get_registry
-        ct = get_registry().get(pub.content_type)
+        ct = content_types().get(pub.content_type)
         record = db.session.scalar(select(ct.model).where(ct.model.id == int(pub.record_id)))
         return ct.url(record) if record is not None else ""
     except Exception:  # the owning plugin's page may not build (disabled, renamed)
@@ -321,12 +323,11 @@ def server_check(e: Entry, pub, sha: str, kind: str, cp) -> dict:
         problems.append(_("No signed checkpoint covers this entry yet."))
     else:
         try:
-            verifiers = service.log_verifiers(get_current_tenant())
-            from plugins.notary.tlog import checkpoint as tcp
-            body, _n = tcp.open_checkpoint(service.served_note(cp), verifiers)
-            hashes = merkle.inclusion_proof(e.index, cp.size, service.node_reader())
+            verifiers = services.log_verifiers(get_current_tenant())
+            body, _n = tcp.open_checkpoint(services.served_note(cp), verifiers)
+            hashes = merkle.inclusion_proof(e.index, cp.size, services.node_reader())
             merkle.verify_inclusion(merkle.leaf_hash(data), e.index, cp.size, hashes, body.root_hash)
-        except (ValueError, service.NotaryError) as exc:
+        except (ValueError, services.NotaryError) as exc:
             problems.append(_("The inclusion proof or the checkpoint signature fails: %(error)s", error=str(exc)))
     return {"ok": not problems, "problems": problems}
 
@@ -348,38 +349,8 @@ def lookup(sha: str):
 MAX_RECEIPT_FILE = 1 << 20
 
 
-def log_only_policy(tenant) -> str:
-    """A tlog-policy with the tenant's log keys and no witness quorum (``quorum none``): what a
-    receipt must satisfy before any witness has cosigned its checkpoint."""
-    ring = service.keyring(tenant, create=False)
-    return "".join(f"log {v}\n" for v in (ring.log_vkeys if ring else [])) + "quorum none\n"
-
-
-def verify_receipt_text(tenant, receipt_text: str, entry_text: str, policy: str | None = None) -> dict:
-    """Verify a pasted or uploaded receipt (C2SP tlog-proof) and log entry as the verify page does.
-
-    Line ends are normalized (``\\r\\n`` -> ``\\n``) and trailing newlines of the entry dropped.
-
-    Args:
-        tenant: the tenant whose log the receipt is for (its :func:`service.policy_text` is used).
-        receipt_text / entry_text: the receipt and the canonical entry JSON, as text.
-        policy: tlog-policy text to use instead of the tenant's (e.g. :func:`log_only_policy`).
-    Returns:
-        ``{"ok": True, "index", "size", "witnesses", "entry": bytes}`` or ``{"ok": False, "error": str}``.
-        Never raises for bad input.
-    """
-    entry = entry_text.replace("\r\n", "\n").rstrip("\n").encode("utf-8")
-    try:
-        pol = parse_policy(policy if policy is not None else service.policy_text(tenant))
-        v = tproof.verify_receipt(receipt_text.replace("\r\n", "\n").encode("utf-8"), entry, pol)
-        return {"ok": True, "index": v.index, "size": v.checkpoint.size, "witnesses": list(v.witnesses),
-                "entry": entry}
-    except ValueError as exc:
-        return {"ok": False, "error": str(exc)}
-
-
 def _verify_receipt_server(receipt_text: str, entry_text: str) -> dict:
-    return verify_receipt_text(get_current_tenant(), receipt_text, entry_text)
+    return services.verify_receipt_text(get_current_tenant(), receipt_text, entry_text)
 
 
 def _uploaded_text(name: str) -> str | None:
@@ -406,9 +377,6 @@ def _record_training_check(tenant, result: dict) -> None:
     the training exercise's "check my work"); nothing is recorded anywhere else."""
     if not tenant.training:
         return
-    from flask_login import current_user
-
-    from plugins.notary.training import record_verification
     try:
         if record_verification(tenant, current_user, result) is not None:
             db.session.commit()
@@ -458,14 +426,14 @@ def verify():
             sha = ""
         else:
             matches = lookup_matches(sha)
-    cp = service.latest_checkpoint()
-    ring = service.keyring(tenant, create=False)
+    cp = services.latest_checkpoint()
+    ring = services.keyring(tenant, create=False)
     status = 400 if error else 200
     return render_template("notary/verify.html", sha=sha, matches=matches, error=error,
                            receipt_result=receipt_result, receipt_text=receipt_text, entry_text=entry_text,
-                           checkpoint=cp, origin=service.log_origin(tenant),
+                           checkpoint=cp, origin=services.log_origin(tenant),
                            log_vkeys=ring.log_vkeys if ring else [],
-                           witness_policy=service.policy_text(tenant)), status
+                           witness_policy=services.policy_text(tenant)), status
 
 
 def render_seal(tenant, context: dict):
@@ -475,16 +443,14 @@ def render_seal(tenant, context: dict):
     record = context.get("record")
     if pub is None and record is not None and getattr(record, "id", None) is not None:
         # templates may pass just the record: use its current published version
-        from comun_cms.content_types import content_type_for
-        from comun_cms.publishing import latest_publication
         try:
             pub = latest_publication(content_type_for(record).name, record.id)
         except KeyError:
             pub = None
     if pub is None or getattr(pub, "id", None) is None:
         return None
-    e = db.session.scalar(select(Entry).where(Entry.publication_id == pub.id))
+    e = services.entry_for_publication(pub.id)
     if e is None:
         return None
-    cp = service.checkpoint_covering(e.index)
+    cp = services.checkpoint_covering(e.index)
     return Markup(render_template("notary/seal.html", entry=e, publication=pub, covered=cp is not None))

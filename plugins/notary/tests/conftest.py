@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import pytest
 
+from comun_cms.toolkit import Page, publish, tenant_context
+from comun_cms.toolkit.testing import get_tenant
+
 
 @pytest.fixture
 def publish_page(app):
     """``publish_page(slug, tenant="edomex", body=...)``: create and publish a core page as
     ``tenant`` (current tenant for the call); returns ``(page, publication)``."""
-    from comun_cms.models import Page
-    from comun_cms.publishing import publish
-    from comun_cms.tenancy import tenant_context
-    from comun_cms.testing import get_tenant
-
     def do(slug: str, tenant: str = "edomex", body: str = "Texto de la página."):
         with tenant_context(get_tenant(app, tenant)):
             page = Page(slug=slug, title=f"Página {slug}", body=body)

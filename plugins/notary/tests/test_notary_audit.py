@@ -7,10 +7,8 @@ import json
 import pytest
 from sqlalchemy import delete, select, update
 
-from comun_cms.extensions import db
-from comun_cms.models import Page, Publication
-from comun_cms.publishing import publish
-from plugins.notary import service
+from comun_cms.toolkit import Page, Publication, db, publish
+from plugins.notary import services
 from plugins.notary.models import Checkpoint, Cosignature, Entry
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import note
@@ -22,7 +20,7 @@ def log4(app, tenant):
 
 
 def audit(runner):
-    result = runner.invoke(args=["notary", "audit", "edomex"])
+    result = runner.invoke(args=["notary", "audit", "--tenant", "edomex"])
     faults = [line for line in result.output.splitlines() if line.startswith("FAULT ")]
     return result, faults
 
@@ -105,8 +103,8 @@ def test_reordered_entries_are_named(runner, log4):
 
 def test_replaced_checkpoint_and_bad_cosignature_are_named(runner, log4, tenant):
     cp = db.session.scalar(select(Checkpoint).where(Checkpoint.size == 2))
-    skey, _ = note.generate_key(service.log_origin(tenant))
-    forged = tcp.sign_checkpoint(tcp.Checkpoint(service.log_origin(tenant), 2, bytes.fromhex(cp.root_hash)),
+    skey, _ = note.generate_key(services.log_origin(tenant))
+    forged = tcp.sign_checkpoint(tcp.Checkpoint(services.log_origin(tenant), 2, bytes.fromhex(cp.root_hash)),
                                  note.new_signer(skey))
     cp_id = cp.id
     db.session.execute(update(Checkpoint).where(Checkpoint.id == cp_id).values(note=forged.decode()))

@@ -7,16 +7,12 @@ import stat
 
 import pytest
 from click.testing import CliRunner
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 
-from comun_cms import hookimpl
-from comun_cms.extensions import csrf, db
-from comun_cms.models import Page
-from comun_cms.publishing import publish
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
-from plugins.notary import service
+from comun_cms.toolkit import Page, csrf, db, hookimpl, publish, tenant_context
+from comun_cms.toolkit.testing import get_tenant, initialize_plugins
+from plugins.notary import services
 from plugins.notary.cli import verify_cmd
 from plugins.notary.keys import keyring_path
 from plugins.notary.models import Cosignature, WitnessState
@@ -39,9 +35,8 @@ class ExtraWitnessPlugin:
 
         @bp.post("/add-checkpoint")
         def add():
-            from flask import current_app
             edomex = current_app.extensions["comun"].tenants["edomex"]
-            w = Witness({service.log_origin(edomex): service.log_verifiers(edomex)},
+            w = Witness({services.log_origin(edomex): services.log_verifiers(edomex)},
                         tcs.new_cosignature_signer(EXTRA_SKEY), self.store.load, self.store.save)
             resp = w.add_checkpoint(request.get_data())
             return Response(resp.body, resp.status, content_type=resp.content_type)
@@ -52,7 +47,7 @@ class ExtraWitnessPlugin:
 def test_keygen_is_idempotent_private_and_run_by_init(app, runner):
     result = runner.invoke(args=["notary", "keygen"])
     assert result.exit_code == 0, result.output
-    slugs = [t.slug for t in service.notary_tenants()]
+    slugs = [t.slug for t in services.notary_tenants()]
     assert result.output.count(": created") == len(slugs) >= 3 and "PRIVATE" not in result.output
     path = keyring_path(app.instance_path, "edomex")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -61,30 +56,40 @@ def test_keygen_is_idempotent_private_and_run_by_init(app, runner):
     result = runner.invoke(args=["notary", "keygen", "--tenant", "edomex"])
     assert "edomex: already present" in result.output and path.read_bytes() == before
     assert runner.invoke(args=["notary", "keygen", "--tenant", "nowhere"]).exit_code == 2
-    from comun_cms.setup import initialize_plugins
     path.unlink()
     initialize_plugins(app)
     assert path.exists()
+
+
+def test_a_command_on_one_log_needs_a_known_tenant(app, runner):
+    """``--tenant`` is the core's shared option: required by audit and rotate, and an unknown slug
+    is a usage error (exit 2) that lists the tenants enabling the notary."""
+    for command in ("audit", "rotate"):
+        missing = runner.invoke(args=["notary", command])
+        assert missing.exit_code == 2 and "--tenant" in missing.output
+        unknown = runner.invoke(args=["notary", command, "--tenant", "nowhere"])
+        assert unknown.exit_code == 2 and "unknown tenant 'nowhere'" in unknown.output
+        assert "edomex" in unknown.output
 
 
 def test_rotation_signs_with_both_keys_then_retires_the_old_one(app, runner, client):
     t = get_tenant(app, "edomex")
     with tenant_context(t):
         publish(Page(slug="a", title="A"))
-    old = service.keyring(t).log_vkeys[0]
+    old = services.keyring(t).log_vkeys[0]
     result = runner.invoke(args=["notary", "rotate", "--tenant", "edomex", "--which", "log"])
     assert result.exit_code == 0 and "new log key" in result.output
     with tenant_context(t):
         publish(Page(slug="b", title="B"))
-        note_text = service.latest_checkpoint().note
+        note_text = services.latest_checkpoint().note
     assert note_text.count("— 127.0.0.1:5000/edomex/notary ") == 2
     runner.invoke(args=["notary", "rotate", "--tenant", "edomex", "--which", "log", "--overlap-days", "0"])
     with tenant_context(t):
         publish(Page(slug="c", title="C"))
-        assert service.latest_checkpoint().note.count("— 127.0.0.1:5000/edomex/notary ") == 1
+        assert services.latest_checkpoint().note.count("— 127.0.0.1:5000/edomex/notary ") == 1
     keys = client.get("/edomex/notary/key").get_data(as_text=True)
     assert f"log {old}" in keys and keys.count("log ") == 3
-    assert runner.invoke(args=["notary", "audit", "edomex"]).exit_code == 0
+    assert runner.invoke(args=["notary", "audit", "--tenant", "edomex"]).exit_code == 0
 
 
 def test_receipt_verifies_offline_with_the_cli(app, client, publish_page, tmp_path):
@@ -110,8 +115,8 @@ def test_witness_refuses_a_fork_it_has_not_seen_consistent(app, client, publish_
     publish_page("b")
     edomex = get_tenant(app, "edomex")
     with tenant_context(edomex):
-        signers = service.keyring(edomex).log_signers()
-    origin = service.log_origin(edomex)
+        signers = services.keyring(edomex).log_signers()
+    origin = services.log_origin(edomex)
     # the key holder signs a fork: a size-3 tree that does not extend what puebla cosigned at size 2
     store = {}
     cr = merkle.CompactRange()
@@ -130,7 +135,7 @@ def test_witness_refuses_a_fork_it_has_not_seen_consistent(app, client, publish_
         state = db.session.scalar(select(WitnessState).where(WitnessState.origin == origin))
         assert state.size == 2
         with tenant_context(edomex):
-            real_root = service.latest_checkpoint().root_hash
+            real_root = services.latest_checkpoint().root_hash
         assert state.root_hash == real_root
 
 
@@ -149,9 +154,9 @@ def test_extra_witness_is_contacted_over_http(app, live_server, client):
     with tenant_context(t):
         publish(Page(slug="a", title="A"))
         publish(Page(slug="b", title="B"))
-        cp = service.latest_checkpoint()
+        cp = services.latest_checkpoint()
         names = set(db.session.scalars(select(Cosignature.witness).where(Cosignature.checkpoint_id == cp.id)))
     assert "observatorio.example/witness" in names and len(names) == 3
     served = client.get("/edomex/notary/checkpoint").get_data(as_text=True)
     assert "— observatorio.example/witness " in served
-    assert ExtraWitnessPlugin.store.load(service.log_origin(t)).size == 2
+    assert ExtraWitnessPlugin.store.load(services.log_origin(t)).size == 2

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 
 import pytest
+from sqlalchemy import delete
 
-from comun_cms.extensions import db
-from comun_cms.models import Attachment, Page
-from comun_cms.publishing import publish
+from comun_cms.toolkit import Attachment, Page, db, publish
+from plugins.notary.models import Node
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import merkle, note, tiles
 from plugins.notary.tlog.witness import SIZE_CONTENT_TYPE, format_add_checkpoint_request
@@ -54,6 +55,14 @@ def test_entries_and_proofs(client, log5):
     merkle.verify_consistency(2, 5, merkle.root_from_entries(entries[:2]), body.root_hash,
                               [base64.b64decode(h) for h in c["hashes"]])
     assert client.get("/edomex/notary/proof/consistency?old=0&new=5").get_json()["hashes"] == []
+
+
+def test_downloads_carry_the_rfc6266_header(client, log5):
+    for url, name in (("/edomex/notary/entries/3/entry.json", "entry-3.json"),
+                      ("/edomex/notary/entries/3/receipt.tlog-proof", "entry-3.tlog-proof")):
+        r = client.get(url)
+        assert r.status_code == 200
+        assert r.headers["Content-Disposition"] == f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
 
 
 BAD_INPUT = [
@@ -165,7 +174,6 @@ def test_verify_page_without_javascript(client, log5):
     html = client.get("/edomex/notary/verificar?sha256=" + "1" * 64).get_data(as_text=True)
     assert 'data-verdict="mismatch"' in html and "No match" in html
     # a file uploaded without JavaScript is hashed by the server
-    import io
     r = client.post("/edomex/notary/verificar", data={"file": (io.BytesIO(b"nunca publicado"), "x.txt")},
                     content_type="multipart/form-data")
     assert hashlib.sha256(b"nunca publicado").hexdigest() in r.get_data(as_text=True)
@@ -184,9 +192,6 @@ def test_verify_page_without_javascript(client, log5):
 
 
 def test_damaged_log_and_oversized_witness_request_are_not_500(client, log5):
-    from sqlalchemy import delete
-
-    from plugins.notary.models import Node
     r = client.post("/puebla/notary/witness/add-checkpoint", data=b"x" * ((1 << 20) + 1))
     assert r.status_code == 413
     db.session.execute(delete(Node).where(Node.level == 0, Node.index == 4))

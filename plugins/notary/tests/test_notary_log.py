@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 
 import pytest
 import rfc8785
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from comun_cms.extensions import db
-from comun_cms.models import Attachment, Page, Publication
-from comun_cms.publishing import PublishError, correct, publish, retract
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
-from plugins.notary import service
+from comun_cms.toolkit import Attachment, Page, Publication, PublishError, correct, db, publish, retract, tenant_context
+from comun_cms.toolkit.testing import get_pm, get_tenant, save_snapshot, training_reset
+from plugins.notary import services
 from plugins.notary.models import Checkpoint, Cosignature, Digest, Entry, LogHead, Node
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import merkle, note
@@ -23,6 +21,18 @@ from plugins.notary.tlog.proof import verify_receipt
 
 def entries():
     return db.session.scalars(select(Entry).order_by(Entry.index)).all()
+
+
+def test_the_plugin_module_answers_whether_a_publication_is_logged(app, tenant):
+    """``is_logged`` is what the core's conformance kit asks the notary plugin (found through the
+    plugin manager) instead of importing its models."""
+    notary = get_pm().get_plugin("notary")
+    pub = publish(Page(slug="uno", title="Uno", body="v1"))
+    assert notary.is_logged(pub) is True
+    other = publish(Page(slug="dos", title="Dos", body="v1"))
+    db.session.execute(delete(Digest).where(Digest.index == 1))
+    db.session.execute(delete(Entry).where(Entry.publication_id == other.id))
+    assert notary.is_logged(other) is False and notary.is_logged(pub) is True
 
 
 def test_publish_correct_retract_are_all_logged_with_chain_and_previous_version(app, tenant):
@@ -42,7 +52,7 @@ def test_publish_correct_retract_are_all_logged_with_chain_and_previous_version(
     for e, p in zip(es, (p1, p2, p3)):
         doc = json.loads(e.entry)
         assert doc["content_sha256"] == p.sha256 and doc["tenant"] == "edomex"
-        assert doc["format"] == service.ENTRY_FORMAT and doc["published_at"].endswith("Z")
+        assert doc["format"] == services.ENTRY_FORMAT and doc["published_at"].endswith("Z")
         assert e.entry.encode() == rfc8785.dumps(doc)
         assert bytes.fromhex(e.leaf_hash) == merkle.leaf_hash(e.entry.encode())
     # a checkpoint after every publication, each consistent with the previous one
@@ -50,14 +60,14 @@ def test_publish_correct_retract_are_all_logged_with_chain_and_previous_version(
     assert [c.size for c in cps] == [1, 2, 3]
     root = merkle.root_from_entries(e.entry.encode() for e in es)
     assert cps[-1].root_hash == root.hex()
-    body, _ = tcp.open_checkpoint(cps[-1].note.encode(), service.log_verifiers(tenant), origin="127.0.0.1:5000/edomex/notary")
+    body, _ = tcp.open_checkpoint(cps[-1].note.encode(), services.log_verifiers(tenant), origin="127.0.0.1:5000/edomex/notary")
     assert body.size == 3
 
 
 def test_checkpoints_are_cosigned_by_the_other_two_tenants(app, tenant, client):
     publish(Page(slug="a", title="A"))
     publish(Page(slug="b", title="B"))
-    cp = service.latest_checkpoint()
+    cp = services.latest_checkpoint()
     names = sorted(db.session.scalars(select(Cosignature.witness).where(Cosignature.checkpoint_id == cp.id)))
     assert names == ["127.0.0.1:5000/hidalgo/notary/witness", "127.0.0.1:5000/puebla/notary/witness"]
     served = client.get("/edomex/notary/checkpoint")
@@ -79,7 +89,7 @@ def test_each_tenant_has_its_own_log(app, publish_page):
         assert db.session.scalar(select(LogHead.size)) == 1
     with tenant_context(get_tenant(app, "puebla")):
         assert [(e.index, e.record_id) for e in entries()] == [(0, "2"), (1, "3")]
-        assert service.latest_checkpoint().size == 2
+        assert services.latest_checkpoint().size == 2
 
 
 def test_attachment_digests_are_indexed(app, tenant):
@@ -108,9 +118,9 @@ def test_a_publication_that_cannot_be_logged_is_not_published(app, tenant):
 
 def test_sign_checkpoint_refuses_a_replaced_previous_checkpoint(app, tenant):
     publish(Page(slug="a", title="A"))
-    cp = service.latest_checkpoint()
-    skey, _vkey = note.generate_key(service.log_origin(tenant))
-    forged = tcp.sign_checkpoint(tcp.Checkpoint(service.log_origin(tenant), 1, b"\x01" * 32), note.new_signer(skey))
+    cp = services.latest_checkpoint()
+    skey, _vkey = note.generate_key(services.log_origin(tenant))
+    forged = tcp.sign_checkpoint(tcp.Checkpoint(services.log_origin(tenant), 1, b"\x01" * 32), note.new_signer(skey))
     cp.note = forged.decode()
     db.session.commit()
     db.session.add(Page(slug="b", title="B"))
@@ -129,16 +139,16 @@ def test_batch_mode_signs_on_interval_and_with_the_checkpoint_command(app, runne
     with tenant_context(t):
         publish(Page(slug="a", title="A"))   # first checkpoint: none existed
         publish(Page(slug="b", title="B"))   # within the interval: not signed yet
-        assert service.latest_checkpoint().size == 1
-        assert service.receipt_for(1) is None
+        assert services.latest_checkpoint().size == 1
+        assert services.receipt_for(1) is None
     result = runner.invoke(args=["notary", "checkpoint", "--tenant", "edomex"])
     assert result.exit_code == 0, result.output
     assert "checkpoint of 2 entries" in result.output and "puebla (in process): ok" in result.output
     with tenant_context(t):
-        cp = service.latest_checkpoint()
+        cp = services.latest_checkpoint()
         assert cp.size == 2
         assert len(db.session.scalars(select(Cosignature).where(Cosignature.checkpoint_id == cp.id)).all()) == 2
-        assert service.receipt_for(1) is not None
+        assert services.receipt_for(1) is not None
 
 
 def test_record_page_shows_the_seal_with_receipt_and_entry(app, client, publish_page):
@@ -160,10 +170,9 @@ def test_seal_in_spanish(app, app_config, publish_page):
 
 
 def test_entry_bytes_are_rfc8785_even_for_unusual_strings():
-    import datetime as dt
-    item = service.EntryData(1, 'tipo "raro" \\ ñ \u2028 \x01 😀', "id\t7", 3, "correct", "ab" * 32,
+    item = services.EntryData(1, 'tipo "raro" \\ ñ \u2028 \x01 😀', "id\t7", 3, "correct", "ab" * 32,
                              dt.datetime(2026, 1, 2, 3, 4, 5, 999, tzinfo=dt.timezone.utc), None)
-    data = service.entry_bytes("edomex", item, 12, "cd" * 32)
+    data = services.entry_bytes("edomex", item, 12, "cd" * 32)
     assert data == rfc8785.dumps(json.loads(data))
     assert json.loads(data)["published_at"] == "2026-01-02T03:04:05Z"
 
@@ -171,18 +180,16 @@ def test_entry_bytes_are_rfc8785_even_for_unusual_strings():
 def test_training_reset_starts_a_new_log_under_a_new_key(app):
     """A reset never makes one key sign two different trees: the log restarts with a new key and
     logs the restored publications again."""
-    from comun_cms.training import reset, save_snapshot
-    from comun_cms.tenancy import tenant_context
     training = next(t for t in app.extensions["comun"].tenants.values() if t.training)
     with tenant_context(training):
         publish(Page(slug="escenario", title="Escenario"))
-        old_keys = set(service.keyring(training).log_vkeys)
+        old_keys = set(services.keyring(training).log_vkeys)
     save_snapshot(app, training)
     with tenant_context(training):
         publish(Page(slug="despues", title="Después del escenario"))
-    reset(app, training)
+    training_reset(app, training)
     with tenant_context(training):
-        assert not (set(service.keyring(training).log_vkeys) & old_keys)
+        assert not (set(services.keyring(training).log_vkeys) & old_keys)
         assert db.session.scalar(select(LogHead.size)) == 1  # only the scenario's publication
-        cp = service.latest_checkpoint()
+        cp = services.latest_checkpoint()
         assert cp is not None and cp.size == 1

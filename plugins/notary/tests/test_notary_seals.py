@@ -1,10 +1,8 @@
 """Every plugin's public record page shows the notary's "Verificado" seal for its published version."""
 from sqlalchemy import select
 
-from comun_cms.demo import run_demo
-from comun_cms.extensions import db
-from comun_cms.models import Publication
-from comun_cms.tenancy import tenant_context
+from comun_cms.toolkit import Publication, db, tenant_context
+from comun_cms.toolkit.testing import run_demo
 
 
 def test_every_content_type_page_shows_the_seal(app, client):

@@ -5,7 +5,8 @@ import itertools
 import pytest
 
 from plugins.notary.tlog import note
-from plugins.notary.tlog.cosignature import generate_cosignature_key
+from plugins.notary.tlog.checkpoint import Checkpoint, sign_checkpoint
+from plugins.notary.tlog.cosignature import generate_cosignature_key, new_cosignature_signer
 from plugins.notary.tlog.policy import PolicyError, parse_policy
 
 LOG_VKEY = note.generate_key("example.com/log")[1]
@@ -125,8 +126,6 @@ def test_parse_errors_with_line_numbers(text, line, why):
 
 def test_note_verifiers_and_witnesses_in():
     skey, vkey = note.generate_key("example.com/log")
-    from plugins.notary.tlog.cosignature import new_cosignature_signer
-    from plugins.notary.tlog.checkpoint import Checkpoint, sign_checkpoint
 
     wskey, wvkey = generate_cosignature_key("w.example")
     p = parse_policy(f"log {vkey}\nwitness W {wvkey}\nquorum W\n")

@@ -9,7 +9,7 @@ import pytest
 from plugins.notary.tlog import note
 from plugins.notary.tlog.checkpoint import Checkpoint, sign_checkpoint
 from plugins.notary.tlog.cosignature import generate_cosignature_key, new_cosignature_signer
-from plugins.notary.tlog.merkle import CompactRange, consistency_proof, inclusion_proof, leaf_hash
+from plugins.notary.tlog.merkle import CompactRange, consistency_proof, inclusion_proof, leaf_hash, verify_consistency
 from plugins.notary.tlog.policy import parse_policy
 from plugins.notary.tlog.proof import (
     HEADER,
@@ -239,7 +239,5 @@ def test_receipt_survives_log_growth_via_consistency(world):
     for i in range(20):
         for lvl, idx, h in cr.append(leaf_hash(b"later %d" % i)):
             store[(lvl, idx)] = h
-    from plugins.notary.tlog.merkle import verify_consistency
-
     proof = consistency_proof(world.cp.size, cr.size, lambda l, i: store[(l, i)])
     verify_consistency(world.cp.size, cr.size, world.cp.root_hash, cr.root(), proof)

@@ -10,13 +10,15 @@ import io
 import re
 
 import pytest
+from flask import url_for
+from flask_login import current_user
 from sqlalchemy import func, select
 
-from comun_cms.extensions import db
-from comun_cms.models import AuditEvent, Page, Publication
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
-from plugins.notary.training import KEY, VERIFY_ACTION
+from comun_cms.toolkit import AuditEvent, Page, Participant, Publication, User, db, publish, tenant_context
+from comun_cms.toolkit.testing import get_pm, get_tenant, set_current_tenant
+import plugins.notary as notary_module
+from plugins.notary.services import verify_receipt_text
+from plugins.notary.training import KEY, VERIFY_ACTION, record_verification
 
 WS = "capacitacion"
 PAGE_FORM = {"title": "Informe intermedio de cumplimiento", "slug": "", "summary": "Avance del plan.",
@@ -27,7 +29,6 @@ PAGE_FORM = {"title": "Informe intermedio de cumplimiento", "slug": "", "summary
 @pytest.fixture
 def task(app):
     """The notary's step-13 task, from its registered training_tasks hook implementation."""
-    from comun_cms.plugins import get_pm
     notary = get_pm().get_plugin("notary")
     assert any(impl.plugin is notary for impl in get_pm().hook.training_tasks.get_hookimpls())
     tasks = [t for t in notary.training_tasks() if t.key == KEY]
@@ -37,7 +38,6 @@ def task(app):
 
 @pytest.fixture
 def participant(app, make_user):
-    from comun_cms.training import Participant
     return Participant(workspace=get_tenant(app, WS),
                        editor=make_user("editor@capacitacion.test", role="editor", tenant=WS),
                        evaluator=make_user("evaluador@capacitacion.test", role="evaluator", tenant=WS))
@@ -46,7 +46,6 @@ def participant(app, make_user):
 @pytest.fixture
 def scenario(app):
     """A scenario record as ``comun training load`` publishes it: by nobody. Returns its slug."""
-    from comun_cms.publishing import publish
     with tenant_context(get_tenant(app, WS)):
         page = Page(slug="ejercicio-13", title="Ejercicio 13", body="Material de capacitación.", is_demo=True)
         db.session.add(page)
@@ -109,8 +108,6 @@ def test_task_is_step_13_with_a_working_start_page(app, client, login_as, task, 
     assert all(isinstance(s, str) and s for s in (*task.goals, *task.steps))
     login_as(participant.editor)
     with app.test_request_context(f"/{WS}/admin/"):
-        from flask import url_for
-        from comun_cms.tenancy import set_current_tenant
         set_current_tenant(get_tenant(app, WS))
         url = url_for(task.start_endpoint, tenant=WS)
     assert client.get(url).status_code == 200
@@ -118,8 +115,7 @@ def test_task_is_step_13_with_a_working_start_page(app, client, login_as, task, 
 
 def test_no_training_scenario_of_its_own(app):
     """The log fills itself as the scenario is published: the plugin loads nothing."""
-    import plugins.notary as notary
-    assert not hasattr(notary, "training_scenario")
+    assert not hasattr(notary_module, "training_scenario")
 
 
 def test_fresh_scenario_is_not_done_and_its_receipts_do_not_count(app, client, login_as, task, participant,
@@ -179,7 +175,6 @@ def test_someone_elses_publication_does_not_count(app, client, login_as, make_us
 def test_anonymous_visitors_and_other_tenants_are_not_tracked(app, client, login_as, make_user, task, participant):
     # an anonymous visitor of the training site
     with tenant_context(get_tenant(app, WS)):
-        from comun_cms.publishing import publish
         publish(Page(slug="por-nadie", title="Por nadie", body="Texto."), user=participant.editor)
     receipt, entry = downloads_from_seal(client, f"/{WS}/p/por-nadie")
     assert server_verdict(verify_files(client, receipt, entry)) == "match"
@@ -193,15 +188,10 @@ def test_anonymous_visitors_and_other_tenants_are_not_tracked(app, client, login
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                                  .where(AuditEvent.action == VERIFY_ACTION)) == 0
         # nor when called directly (e.g. from another view)
-        from flask_login import current_user
-
-        from plugins.notary.training import record_verification
-        from plugins.notary.views import verify_receipt_text
         edomex = get_tenant(app, "edomex")
         result = verify_receipt_text(edomex, receipt.decode(), entry.decode())
         assert result["ok"]
         with app.test_request_context():
-            from comun_cms.models import User
             editor = db.session.scalar(select(User).where(User.email == "editor@edomex.test"))
             assert record_verification(edomex, editor, result) is None
             assert record_verification(get_tenant(app, WS), current_user, result) is None  # anonymous
@@ -247,7 +237,6 @@ def test_solve_uses_the_participants_existing_publication(app, client, login_as,
 
 
 def test_solve_refuses_a_participant_without_editor(app, task, participant):
-    from comun_cms.training import Participant
     with tenant_context(get_tenant(app, WS)), pytest.raises(ValueError):
         task.solve(Participant(workspace=participant.workspace, evaluator=participant.evaluator))
 
@@ -256,7 +245,6 @@ def test_solve_refuses_a_participant_without_editor(app, task, participant):
 def test_in_a_participant_workspace_the_receipt_is_cosigned_and_solve_works(app, client, make_user, login_as, task):
     """A workspace's log is witnessed by its training tenant: the downloaded receipt carries the
     cosignature its policy requires; solve (before any commit, so no cosignature) still works."""
-    from comun_cms.training import Participant
     slug = f"{WS}-01"  # states/capacitacion/tenant.toml declares its workspaces
     assert get_tenant(app, slug).workspace_of == WS and get_tenant(app, slug).enables("notary")
     p = Participant(workspace=get_tenant(app, slug),

@@ -8,7 +8,7 @@ Create Date: 2026-11-21 06:14:31.205453
 from alembic import op
 import sqlalchemy as sa
 
-import comun_cms.models.base
+import comun_cms.toolkit
 
 
 # revision identifiers, used by Alembic.
@@ -25,7 +25,7 @@ def upgrade():
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('root_hash', sa.String(length=64), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('created_at', comun_cms.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.slug'], name=op.f('fk_notary_checkpoints_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notary_checkpoints')),
@@ -52,7 +52,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('last_leaf_hash', sa.String(length=64), nullable=False),
-    sa.Column('updated_at', comun_cms.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.slug'], name=op.f('fk_notary_log_heads_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notary_log_heads')),
@@ -80,7 +80,7 @@ def upgrade():
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('root_hash', sa.String(length=64), nullable=False),
     sa.Column('checkpoint', sa.Text(), nullable=False),
-    sa.Column('updated_at', comun_cms.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.slug'], name=op.f('fk_notary_witness_states_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notary_witness_states')),
@@ -94,7 +94,7 @@ def upgrade():
     sa.Column('checkpoint_id', sa.Integer(), nullable=False),
     sa.Column('witness', sa.String(length=255), nullable=False),
     sa.Column('line', sa.Text(), nullable=False),
-    sa.Column('created_at', comun_cms.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
     sa.ForeignKeyConstraint(['checkpoint_id'], ['notary_checkpoints.id'], name=op.f('fk_notary_cosignatures_checkpoint_id_notary_checkpoints')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.slug'], name=op.f('fk_notary_cosignatures_tenant_id_tenants')),
@@ -116,7 +116,7 @@ def upgrade():
     sa.Column('content_sha256', sa.String(length=64), nullable=False),
     sa.Column('entry', sa.Text(), nullable=False),
     sa.Column('leaf_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', comun_cms.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
     sa.ForeignKeyConstraint(['publication_id'], ['publications.id'], name=op.f('fk_notary_entries_publication_id_publications')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.slug'], name=op.f('fk_notary_entries_tenant_id_tenants')),

@@ -1,6 +1,6 @@
 """The notary's log service: append publications, sign checkpoints, witness and cosign, prove.
 
-Everything here works on the *current tenant* (:func:`comun_cms.tenancy.get_current_tenant`)
+Everything here works on the *current tenant* (:func:`comun_cms.toolkit.get_current_tenant`)
 through a SQLAlchemy session (``db.session`` unless one is given), so the global tenant filter
 applies to every read.
 
@@ -15,6 +15,8 @@ applies to every read.
   the HTTP endpoint) and the extra witnesses of ``tenant.toml`` (HTTP, C2SP tlog-witness) to
   cosign the latest checkpoint. A witness failure never unpublishes: it is logged, and
   ``comun notary checkpoint`` asks again.
+* :func:`receipt_for` / :func:`verify_receipt_text`: the C2SP tlog-proof receipt of an entry, and
+  its check as the verify page (and the training exercise) does it.
 
 Entry format (RFC 8785 canonical JSON, ``format`` = :data:`ENTRY_FORMAT`)::
 
@@ -39,15 +41,13 @@ from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from comun_cms.content_types import jsonable
-from comun_cms.extensions import db
-from comun_cms.models import utcnow
-from comun_cms.tenancy import get_current_tenant, tenant_context
-from plugins.notary.keys import Keyring, KeyringError, ensure_keys, load_keyring  # noqa: F401 (re-exported)
+from comun_cms.toolkit import Publication, db, get_current_tenant, get_tenants, jsonable, tenant_context, utcnow
+from plugins.notary.keys import Keyring, KeyringError, ensure_keys, keyring_path, load_keyring  # noqa: F401 (re-exported)
 from plugins.notary.models import Checkpoint, Cosignature, Digest, Entry, LogHead, Node, WitnessState
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import cosignature as tcs
-from plugins.notary.tlog import merkle, note, witness as twit
+from plugins.notary.tlog import merkle, note, proof as tproof, witness as twit
+from plugins.notary.tlog.policy import parse_policy
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def _setting(tenant, key: str, default: Any) -> Any:
 
 def notary_tenants() -> list:
     """Every configured tenant that enables the notary, in configuration order."""
-    return [t for t in current_app.extensions["comun"].tenants.values() if t.enables(PLUGIN)]
+    return [t for t in get_tenants().values() if t.enables(PLUGIN)]
 
 
 def peer_tenants(tenant) -> list:
@@ -109,7 +109,6 @@ def keyring(tenant, create: bool = True) -> Keyring | None:
         KeyringError: malformed keyring or wrong key name.
     """
     cache = current_app.extensions.setdefault("notary_keyrings", {})
-    from plugins.notary.keys import keyring_path
     path = keyring_path(current_app.instance_path, tenant.slug)
     try:
         mtime = path.stat().st_mtime_ns
@@ -214,7 +213,7 @@ def entry_bytes(tenant_slug: str, data: EntryData, previous_index: int | None, p
 
 
 def entry_data_for(publication) -> EntryData:
-    """Build :class:`EntryData` from a :class:`~comun_cms.models.Publication`."""
+    """Build :class:`EntryData` from a :class:`~comun_cms.toolkit.Publication`."""
     doc = json.loads(publication.canonical_json)
     atts = tuple((a.get("sha256", ""), a.get("filename", "")) for a in doc.get("attachments") or [])
     return EntryData(publication.id, publication.content_type, publication.record_id, publication.version,
@@ -386,7 +385,13 @@ def tenant_witness(tenant, session: Session | None = None) -> twit.Witness:
     return twit.Witness(logs, keyring(tenant).witness_signers(), load, save)
 
 
-def _parse_extra_witnesses(tenant) -> list[tuple[tcs.CosignatureVerifier, str]]:
+def extra_witnesses(tenant) -> list[tuple[tcs.CosignatureVerifier, str]]:
+    """The extra witnesses of the tenant's ``witnesses`` setting, each ``"<vkey> <url>"``.
+
+    Returns:
+        ``[(cosignature verifier, add-checkpoint URL)]``; a malformed item is logged and left out
+        (never raised), so one bad line does not stop the other witnesses.
+    """
     out = []
     for i, item in enumerate(_setting(tenant, "witnesses", []) or []):
         parts = str(item).split()
@@ -498,7 +503,7 @@ def request_cosignatures(log_tenant, session: Session | None = None) -> dict[str
             log.warning("notary: witness %s failed for %s: %s", other.slug, log_tenant.slug, exc)
             results[name] = f"error: {exc}"
     timeout = float(_setting(log_tenant, "witness_timeout", 5.0))
-    for verifier, url in _parse_extra_witnesses(log_tenant):
+    for verifier, url in extra_witnesses(log_tenant):
         try:
             with tenant_context(log_tenant):
                 last = session.scalar(select(Checkpoint.size).join(Cosignature, Cosignature.checkpoint_id == Checkpoint.id)
@@ -524,11 +529,10 @@ def _after_commit(session: Session) -> None:
     if not pending:
         return
     try:
-        app = current_app._get_current_object()
+        tenants = get_tenants()
     except RuntimeError:
         log.warning("notary: no application context after commit; cosignatures not requested")
         return
-    tenants = app.extensions["comun"].tenants
     other = Session(bind=db.engine)
     try:
         for slug in sorted(pending):
@@ -564,6 +568,12 @@ def entry_at(index: int, session: Session | None = None) -> Entry | None:
     return session.scalar(select(Entry).where(Entry.index == index))
 
 
+def entry_for_publication(publication_id: int, session: Session | None = None) -> Entry | None:
+    """The current tenant's entry logging publication ``publication_id``, or ``None`` (not logged)."""
+    session = session or db.session
+    return session.scalar(select(Entry).where(Entry.publication_id == publication_id))
+
+
 def checkpoint_covering(index: int, session: Session | None = None) -> Checkpoint | None:
     """The newest checkpoint whose size covers leaf ``index`` (``None`` if none yet)."""
     cp = latest_checkpoint(session)
@@ -573,7 +583,6 @@ def checkpoint_covering(index: int, session: Session | None = None) -> Checkpoin
 def receipt_for(index: int, session: Session | None = None) -> bytes | None:
     """Return the C2SP tlog-proof receipt of leaf ``index`` against the newest checkpoint (with
     its cosignatures), or ``None`` when no checkpoint covers it yet."""
-    from plugins.notary.tlog import proof as tproof
     session = session or db.session
     cp = checkpoint_covering(index, session)
     if cp is None:
@@ -602,6 +611,36 @@ def policy_text(tenant) -> str:
     else:
         lines.append("quorum none")
     return "\n".join(lines) + "\n"
+
+
+def log_only_policy(tenant) -> str:
+    """A tlog-policy with the tenant's log keys and no witness quorum (``quorum none``): what a
+    receipt must satisfy before any witness has cosigned its checkpoint."""
+    ring = keyring(tenant, create=False)
+    return "".join(f"log {v}\n" for v in (ring.log_vkeys if ring else [])) + "quorum none\n"
+
+
+def verify_receipt_text(tenant, receipt_text: str, entry_text: str, policy: str | None = None) -> dict:
+    """Verify a pasted or uploaded receipt (C2SP tlog-proof) and log entry as the verify page does.
+
+    Line ends are normalized (``\\r\\n`` -> ``\\n``) and trailing newlines of the entry dropped.
+
+    Args:
+        tenant: the tenant whose log the receipt is for (its :func:`policy_text` is used).
+        receipt_text / entry_text: the receipt and the canonical entry JSON, as text.
+        policy: tlog-policy text to use instead of the tenant's (e.g. :func:`log_only_policy`).
+    Returns:
+        ``{"ok": True, "index", "size", "witnesses", "entry": bytes}`` or ``{"ok": False, "error": str}``.
+        Never raises for bad input.
+    """
+    entry = entry_text.replace("\r\n", "\n").rstrip("\n").encode("utf-8")
+    try:
+        pol = parse_policy(policy if policy is not None else policy_text(tenant))
+        v = tproof.verify_receipt(receipt_text.replace("\r\n", "\n").encode("utf-8"), entry, pol)
+        return {"ok": True, "index": v.index, "size": v.checkpoint.size, "witnesses": list(v.witnesses),
+                "entry": entry}
+    except ValueError as exc:
+        return {"ok": False, "error": str(exc)}
 
 
 def b64(data: bytes) -> str:
@@ -643,7 +682,6 @@ def finish_new_log(tenant, committed: bool) -> None:
 
 
 def _keyring_file(tenant):
-    from plugins.notary.keys import keyring_path
     return keyring_path(current_app.instance_path, tenant.slug)
 
 
@@ -654,7 +692,6 @@ def _set_aside(path):
 def relog_publications(tenant) -> int:
     """Append every publication of the tenant, oldest first, to a fresh log and sign a checkpoint
     (training reset, phase ``after``). Returns the number of entries."""
-    from comun_cms.models import Publication
     pubs = list(db.session.scalars(select(Publication).where(Publication.tenant_id == tenant.slug)
                                    .order_by(Publication.id)))
     if pubs:
