@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from comun_cms.extensions import db
-from comun_cms.models import Attachment, Publishable, TenantScoped, Timestamped, UTCDateTime, utcnow
+from comun_cms.toolkit import Attachment, Publishable, TenantScoped, Timestamped, UTCDateTime, db, utcnow
 
 from .ordinals import session_title
 

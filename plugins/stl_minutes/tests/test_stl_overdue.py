@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from comun_cms.extensions import db
+from comun_cms.toolkit import db
 
 from plugins.stl_minutes import services as svc
 from plugins.stl_minutes.models import Agreement
@@ -99,3 +99,4 @@ def test_tracker_highlights_and_filters_overdue_in_the_tenant_zone(app, client, 
     assert key not in client.get("/edomex/actas/acuerdos?estado=pending").get_data(as_text=True)
     csv = client.get("/edomex/datos/stl_agreements.csv").get_data(as_text=True)
     assert "overdue" in csv and "2024-03-02" in csv   # status_today and evaluated_on
+
