@@ -13,9 +13,10 @@ still be added once approved (the signed minutes usually arrive then). After pub
 record is locked: the only change is an addendum with a reason, each one a new published version
 (:func:`comun_cms.toolkit.correct`).
 
-Functions here never commit: the views add the audit event and commit, so an error leaves
-nothing half-written (the toolkit's publishing functions are called with ``commit=False``;
-on their failure they roll the transaction back themselves).
+Functions here never commit: the admin views run them inside :func:`comun_cms.toolkit.admin_change`,
+which adds the audit event and commits once, so an error leaves nothing half-written (the
+publishing functions are called with ``commit=False``; on their failure they roll the
+transaction back themselves).
 """
 from __future__ import annotations
 
