@@ -1,9 +1,19 @@
-"""Command line of the STL-minutes plugin: ``comun minutes ...``."""
+"""Command line of the STL-minutes plugin: ``comun minutes ...``.
+
+Both commands take the shared ``--tenant SLUG`` option (:func:`comun_cms.toolkit.tenant_option`),
+which refuses an unknown slug with the list of valid ones.
+"""
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from comun_cms.toolkit import DemoContext, Tenant, User, db, tenant_context, tenant_option
+
+from .models import Agreement
+from .services import overdue_condition, tenant_today
+from .training import load_scenario
 
 
 @click.group("minutes")
@@ -11,51 +21,36 @@ def minutes_group() -> None:
     """STL minutes: training sessions, overdue agreements."""
 
 
-def _tenant(slug: str):
-    tenants = current_app.extensions["comun"].tenants
-    if slug not in tenants:
-        raise click.BadParameter(f"unknown tenant '{slug}'; valid: {', '.join(tenants)}", param_hint="--tenant")
-    return tenants[slug]
-
-
 @minutes_group.command("load-training")
-@click.option("--tenant", "tenant_slug", required=True, metavar="SLUG", help="A training tenant.")
+@tenant_option(required=True, training=True, help="A training tenant.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @with_appcontext
-def load_training(tenant_slug: str, quiet: bool) -> None:
+def load_training(tenant: Tenant, quiet: bool) -> None:
     """Load the training material (the Sinaloa STL sessions and the practice STL with its
-    members) into a training tenant."""
-    from sqlalchemy import select
-    from comun_cms.demo import DemoContext
-    from comun_cms.extensions import db
-    from comun_cms.models import User
-    from comun_cms.tenancy import tenant_context
-    from .training import load_scenario
+    members) into a training tenant; commits.
 
-    tenant = _tenant(tenant_slug)
-    if not tenant.training:
-        raise click.BadParameter(f"tenant '{tenant_slug}' is not a training tenant", param_hint="--tenant")
+    Raises:
+        click.BadParameter: the tenant is unknown or not a training tenant.
+    """
     with tenant_context(tenant):
         user = db.session.scalar(select(User).where(User.email == f"editor@{tenant.slug}.demo.comun.mx"))
         ctx = DemoContext(tenant=tenant, user=user, log=(lambda m: None) if quiet else click.echo)
         n = load_scenario(tenant, ctx)
         db.session.commit()
     if not quiet:
-        click.echo(f"{n} record(s) (sessions and bodies) loaded into {tenant_slug}.")
+        click.echo(f"{n} record(s) (sessions and bodies) loaded into {tenant.slug}.")
 
 
 @minutes_group.command("overdue")
-@click.option("--tenant", "tenant_slug", required=True, metavar="SLUG")
+@tenant_option(required=True)
 @with_appcontext
-def overdue(tenant_slug: str) -> None:
-    """List the tenant's overdue published agreements (today in the tenant's time zone)."""
-    from sqlalchemy import select
-    from comun_cms.extensions import db
-    from comun_cms.tenancy import tenant_context
-    from .models import Agreement
-    from .services import overdue_condition, tenant_today
+def overdue(tenant: Tenant) -> None:
+    """List the tenant's overdue published agreements (today in the tenant's time zone): one
+    tab-separated line per agreement (key, due date, responsible, text), the count on stderr.
 
-    tenant = _tenant(tenant_slug)
+    Raises:
+        click.BadParameter: the tenant is unknown.
+    """
     with tenant_context(tenant):
         today = tenant_today(tenant)
         rows = db.session.scalars(select(Agreement).where(Agreement.status == "published", overdue_condition(today))

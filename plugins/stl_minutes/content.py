@@ -2,7 +2,7 @@
 calls are frozen at publication, titled, linked, indexed and tied to their evidence files.
 
 ``serialize_*`` return JSON-safe dictionaries (dates as ``date``/aware ``datetime``, converted
-by :func:`comun_cms.content_types.jsonable`) that cover every public field and child rows.
+by :func:`comun_cms.toolkit.jsonable`) that cover every public field and child rows.
 Evidence files are returned by the ``*_attachments`` functions, so the core adds each file's
 SHA-256 to the canonical content; the serialized evidence list repeats the hash next to its
 category so a reader of the JSON sees which file proves what.
@@ -15,9 +15,7 @@ from typing import Any
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
-from comun_cms.content_types import ContentType
-from comun_cms.models import Attachment
-from comun_cms.richtext import plain_text
+from comun_cms.toolkit import Attachment, ContentType, plain_text
 
 from .models import Agreement, Body, Call, Session
 from .vocab import SECTORS

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from flask import url_for
+from flask import g, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.models import Publication
-from comun_cms.opendata import Dataset, DatasetField
+from comun_cms.toolkit import Dataset, DatasetField, Publication, db
 
 from .content import attendance_by_sector
 from .models import Agreement, Body, Session
@@ -71,7 +69,6 @@ def attendance_rows() -> Iterator[dict[str, Any]]:
 
 def agreement_rows(today=None) -> Iterator[dict[str, Any]]:
     """One row per published agreement, with its status on ``today`` (tenant's local date)."""
-    from flask import g
     today = today or tenant_today(g.tenant)
     hashes = _hashes("stl_agreement")
     q = select(Agreement).where(Agreement.status == "published").order_by(Agreement.session_id, Agreement.seq)

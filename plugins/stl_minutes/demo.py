@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from comun_cms.extensions import db
+from comun_cms.toolkit import db
 
 from . import services as svc
 from .models import Attendance, Body, Evidence, Member, Session
@@ -133,7 +133,7 @@ def load_training_sessions(tenant, ctx, data: dict[str, Any] | None = None, comm
 
     Args:
         tenant: a training tenant (the current tenant).
-        ctx: :class:`comun_cms.demo.DemoContext`; records are published as ``ctx.user``
+        ctx: :class:`comun_cms.toolkit.DemoContext`; records are published as ``ctx.user``
             (``None`` in the ``training_scenario`` hook: scenario records are published by nobody).
         data: the parsed sessions file (default: :func:`load_data`).
         commit: commit after each body (``comun minutes load-training``); ``False`` only

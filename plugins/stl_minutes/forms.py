@@ -14,7 +14,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from comun_cms.forms import ReasonForm
+from comun_cms.toolkit import ReasonForm
 
 from .vocab import (
     AGENDA_KINDS, AGREEMENT_STATUSES, BODY_KINDS, CAPACITIES, EVIDENCE_CATEGORIES, MODALITIES, QUORUM_RULES,

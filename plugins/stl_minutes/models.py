@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from comun_cms.extensions import db
-from comun_cms.models import Attachment, Publishable, TenantScoped, Timestamped, UTCDateTime, utcnow
+from comun_cms.toolkit import Attachment, Publishable, TenantScoped, Timestamped, UTCDateTime, db, utcnow
 
 from .ordinals import session_title
 
@@ -88,9 +87,13 @@ class Session(TenantScoped, Timestamped, Publishable, db.Model):
     ``approved_in`` the later session that approved the minutes. ``quorum_snapshot`` freezes the
     quorum computed at approval (JSON of :meth:`plugins.stl_minutes.quorum.QuorumResult.as_dict`).
     ``source_url`` / ``source_note`` cite real facts.
+
+    Admin changes record the :data:`__audit_fields__` (title, body, stage, status, date and
+    version) in their audit events.
     """
 
     __tablename__ = "stl_sessions"
+    __audit_fields__ = ("title", "body_id", "stage", "status", "session_date", "version")
     __table_args__ = (UniqueConstraint("tenant_id", "body_id", "kind", "number"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     body_id: Mapped[int] = mapped_column(ForeignKey("stl_bodies.id"), index=True)

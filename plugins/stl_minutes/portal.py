@@ -2,11 +2,11 @@
 (non-training) tenant that enables the plugin."""
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import render_template
 from markupsafe import Markup
 from sqlalchemy import select
 
-from comun_cms.extensions import db
+from comun_cms.toolkit import db, get_tenants
 
 from .models import Session
 
@@ -14,8 +14,7 @@ from .models import Session
 def render_portal_widget(limit: int = 6) -> Markup:
     """HTML list of the ``limit`` most recent published sessions across public tenants (an
     explicit cross-tenant read of published records only)."""
-    tenants = {slug: t for slug, t in current_app.extensions["comun"].public_tenants().items()
-               if t.enables("stl_minutes")}
+    tenants = {slug: t for slug, t in get_tenants(public_only=True).items() if t.enables("stl_minutes")}
     if not tenants:
         return Markup("")
     q = (select(Session).where(Session.status == "published", Session.tenant_id.in_(list(tenants)))

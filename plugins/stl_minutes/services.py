@@ -11,11 +11,12 @@ Lifecycle of minutes (``Session.stage``)::
 Editing is allowed in ``draft`` and ``review`` (attendees may comment in review). Evidence can
 still be added once approved (the signed minutes usually arrive then). After publication the
 record is locked: the only change is an addendum with a reason, each one a new published version
-(:func:`comun_cms.publishing.correct`).
+(:func:`comun_cms.toolkit.correct`).
 
-Functions here never commit: the views add the audit event and commit, so an error leaves
-nothing half-written (:func:`comun_cms.publishing` functions are called with ``commit=False``;
-on their failure they roll the transaction back themselves).
+Functions here never commit: the admin views run them inside :func:`comun_cms.toolkit.admin_change`,
+which adds the audit event and commits once, so an error leaves nothing half-written (the
+publishing functions are called with ``commit=False``; on their failure they roll the
+transaction back themselves).
 """
 from __future__ import annotations
 
@@ -26,10 +27,9 @@ from typing import Any, Callable
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 
-from comun_cms.content_types import content_type_for
-from comun_cms.extensions import db
-from comun_cms.models import Publication, utcnow
-from comun_cms.publishing import canonical_content, correct, latest_publication, publish
+from comun_cms.toolkit import (
+    Publication, canonical_content, content_type_for, correct, db, latest_publication, publish, utcnow,
+)
 
 from .models import AgendaItem, Agreement, AgreementUpdate, Attendance, Addendum, Body, Call, Member, Session
 from .quorum import QuorumResult, compute_quorum
@@ -284,15 +284,15 @@ def publish_minutes(tenant, session: Session, user=None, require_approval: bool 
         require_approval: ``False`` only for importing real sessions rebuilt from public sources,
             whose formal approval is not reported (the page says so).
         publisher: ``record -> Publication`` used to publish each record (default:
-            :func:`comun_cms.publishing.publish` as ``user`` without committing; ``comun demo``
+            :func:`comun_cms.toolkit.publish` as ``user`` without committing; ``comun demo``
             passes ``DemoContext.publish``).
 
     Returns:
-        The session's :class:`~comun_cms.models.Publication`. Nothing is committed.
+        The session's :class:`~comun_cms.toolkit.Publication`. Nothing is committed.
 
     Raises:
         MinutesError: not approved, already published, body not published, key clash.
-        comun_cms.publishing.PublishError: publication failed (rolled back).
+        comun_cms.toolkit.PublishError: publication failed (rolled back).
     """
     if session.status != "draft" or session.stage == "published":
         raise MinutesError(_l("These minutes are already published."))

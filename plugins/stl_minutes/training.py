@@ -1,5 +1,5 @@
 """Training material and exercise of the STL-minutes plugin (training tenants and workshop
-participants' workspaces; see :mod:`comun_cms.training`).
+participants' workspaces; see docs/capacitacion.md).
 
 * :func:`load_scenario` (``training_scenario`` hook and ``comun minutes load-training``): the
   Sinaloa STL sessions (:func:`plugins.stl_minutes.demo.load_training_sessions`, real facts from a
@@ -24,12 +24,10 @@ from typing import Any, Callable
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.models import Publication
-from comun_cms.publishing import publish
-from comun_cms.training import CheckItem, Participant, TrainingTask, participant_publications
+from comun_cms.toolkit import CheckItem, Participant, Publication, TrainingTask, db, participant_publications, publish
 
 from . import services as svc
+from .demo import load_training_sessions
 from .models import Body, Member, Session
 
 #: Label of invented training records (description and source of the practice body).
@@ -106,7 +104,7 @@ def load_scenario(tenant, ctx) -> int:
 
     Args:
         tenant: a training tenant (the current tenant).
-        ctx: :class:`comun_cms.demo.DemoContext`; records are published as ``ctx.user`` (``None``
+        ctx: :class:`comun_cms.toolkit.DemoContext`; records are published as ``ctx.user`` (``None``
             in the hook: published by nobody).
 
     Returns:
@@ -115,7 +113,6 @@ def load_scenario(tenant, ctx) -> int:
     Raises:
         ValueError: ``tenant`` is not a training tenant.
     """
-    from .demo import load_training_sessions
     created = load_training_sessions(tenant, ctx, commit=False)
     created += load_practice_body(tenant, lambda record: ctx.publish(record, commit=False))
     db.session.flush()
@@ -183,7 +180,7 @@ def check_installation(participant: Participant) -> list[CheckItem]:
     published by the participant. Reads only; call inside the workspace's tenant context.
 
     Returns:
-        Seven :class:`~comun_cms.training.CheckItem` (all not done when there is no such session).
+        Seven :class:`~comun_cms.toolkit.CheckItem` (all not done when there is no such session).
     """
     published_ids = {int(p.record_id) for p in participant_publications(participant, "stl_session")}
     best: list[CheckItem] | None = None

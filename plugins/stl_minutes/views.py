@@ -1,5 +1,6 @@
 """Public pages of the STL-minutes plugin (blueprint ``stl_minutes``, mounted at
-``/<tenant>/actas``) and the shared helpers of its templates.
+``/<tenant>/actas``) and the ``section.minutes`` slot; the template helpers are in
+:mod:`.templating`.
 
 Routes (all GET, public, current tenant only; drafts are never shown):
 
@@ -20,81 +21,26 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
-from flask_babel import format_date, format_time, gettext as _
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from flask_babel import gettext as _
+from icalendar import Calendar, Event
 from markupsafe import Markup
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.publishing import latest_publication
+from comun_cms.toolkit import content_disposition, db, latest_publication
 
 from . import vocab
+from .commitments import commitment_link
 from .content import attendance_by_sector
 from .models import Agreement, Body, Call, Session
 from .quorum import QuorumResult
 from .services import effective_progress, is_overdue, published_call_content, tenant_today
+from .templating import helpers, parse_date, parse_datetime
 
 bp = Blueprint("stl_minutes", __name__, url_prefix="/actas", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
 PER_PAGE = 50
-
-
-# --------------------------------------------------------------------------- template helpers
-def parse_date(value: Any) -> dt.date | None:
-    """``date`` from an ISO string of published JSON (``None`` for empty or invalid)."""
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def parse_datetime(value: Any) -> dt.datetime | None:
-    """Aware UTC ``datetime`` from a published ``...Z`` string (``None`` for empty or invalid)."""
-    if isinstance(value, dt.datetime):
-        return value
-    try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-    except (ValueError, AttributeError):
-        return None
-
-
-def time_range(starts_at: dt.datetime | None, ends_at: dt.datetime | None) -> str:
-    """"10:00–12:30" in the tenant's time zone (Babel ``short`` format); ``""`` if no start."""
-    if starts_at is None:
-        return ""
-    text = format_time(starts_at, "short")
-    if ends_at is not None:
-        text += "–" + format_time(ends_at, "short")
-    return text
-
-
-def long_date(value: dt.date | None) -> str:
-    """A calendar date in words ("viernes, 1 de septiembre de 2023"); ``""`` for ``None``."""
-    return format_date(value, "full") if value else ""
-
-
-def sector_bars(counts: dict[str, int], caption) -> Markup:
-    """Server-side horizontal bar of counts by sector, with a text alternative (a list read by
-    screen readers and visible when printing). ``counts``: ``{sector code: n}``."""
-    return Markup(render_template("stl_minutes/_sector_bars.html", counts=counts, caption=caption,
-                                  total=sum(counts.values())))
-
-
-def helpers() -> dict[str, Any]:
-    """Names every template of the plugin can use (also passed to the section slot)."""
-    tenant = getattr(g, "tenant", None)
-    today = tenant_today(tenant) if tenant is not None else None
-    return {"V": vocab, "label": vocab.label, "today": today, "effective_progress": effective_progress,
-            "is_overdue": is_overdue, "time_range": time_range, "long_date": long_date,
-            "parse_date": parse_date, "parse_datetime": parse_datetime, "sector_bars": sector_bars,
-            "quorum_from": QuorumResult.from_dict, "stl_css": _css_url}
-
-
-def _css_url() -> str:
-    return url_for("stl_minutes.static", filename="stl_minutes.css")
 
 
 @bp.context_processor
@@ -247,8 +193,6 @@ def ical():
     """iCalendar feed (RFC 5545) of upcoming sessions: every published call whose date is today
     or later in the tenant's zone. Sessions with a time are timed events (UTC); sessions with
     only a date are all-day events."""
-    from icalendar import Calendar, Event
-
     tenant = g.tenant
     today = tenant_today(tenant)
     cal = Calendar()
@@ -283,7 +227,7 @@ def ical():
             event.add("categories", [_("Demo data")])
         cal.add_component(event)
     response = Response(cal.to_ical(), content_type="text/calendar; charset=utf-8")
-    response.headers["Content-Disposition"] = f'inline; filename="{tenant.slug}-sesiones.ics"'
+    response.headers["Content-Disposition"] = content_disposition("inline", f"{tenant.slug}-sesiones.ics")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -354,29 +298,6 @@ def agreement(agreement_id: int):
     ag = db.first_or_404(select(Agreement).where(Agreement.id == agreement_id, Agreement.status == "published"))
     pub = latest_publication("stl_agreement", ag.id)
     return render_template("stl_minutes/agreement.html", ag=ag, pub=pub, commitment=commitment_link(ag))
-
-
-def commitment_link(ag: Agreement) -> dict[str, Any] | None:
-    """``{"title", "url"}`` of the linked action-plan commitment, looked up through the content
-    type registry (content type ``commitment`` of the ``action_plans`` plugin) so this plugin
-    never imports that one. ``None`` when nothing is linked; ``url`` is ``None`` when the plugin
-    is not enabled or the commitment is not published."""
-    if ag.commitment_id is None and not ag.commitment_ref:
-        return None
-    found = {"title": ag.commitment_ref or f"#{ag.commitment_id}", "url": None}
-    if ag.commitment_id is None or not g.tenant.enables("action_plans"):
-        return found
-    from .admin import commitment_content_type
-    ct = commitment_content_type()
-    if ct is None:
-        return found
-    record = db.session.scalar(select(ct.model).where(ct.model.id == ag.commitment_id))
-    if record is not None and getattr(record, "status", "") == "published":
-        try:
-            found = {"title": str(ct.title(record)), "url": ct.url(record)}
-        except Exception:  # noqa: BLE001 - a broken link must not break the agreement page
-            current_app.logger.exception("commitment link of agreement %s", ag.id)
-    return found
 
 
 @bp.get("/organos")

@@ -96,7 +96,7 @@ EVIDENCE_CATEGORIES = {
     "presentation": _l("Presentation or document"),
     "other": _l("Other"),
 }
-#: Upload kinds (comun_cms.uploads.ALLOWED) accepted per evidence category.
+#: Upload kinds (see comun_cms.toolkit.store_upload) accepted per evidence category.
 EVIDENCE_KINDS = {
     "signed_minutes": ("pdf",),
     "attendance_sheet": ("pdf", "image", "document"),

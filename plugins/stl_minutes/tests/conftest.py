@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from types import SimpleNamespace
 
 import pytest
+from flask import g
+from flask_babel import force_locale
+from PIL import Image
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.tenancy import tenant_context
+from comun_cms.toolkit import db, tenant_context
 
 from plugins.stl_minutes import services as svc
 from plugins.stl_minutes.models import Body, Member, Session
@@ -18,8 +21,6 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 def png_bytes(size: tuple[int, int] = (8, 8)) -> bytes:
     """A valid PNG image (Pillow)."""
-    import io
-    from PIL import Image
     buf = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(buf, "PNG")
     return buf.getvalue()
@@ -91,7 +92,6 @@ def within(app, slug="edomex"):
 def fresh_g() -> None:
     """Forget per-request caches kept on ``flask.g``: the test client reuses the fixture's app
     context, so ``g`` (logged-in user, roles, menu) survives between requests."""
-    from flask import g
     for key in ("_login_user", "_roles", "_public_menu", "tenant"):
         g.pop(key, None)
 
@@ -115,7 +115,6 @@ def _english(request):
     request.getfixturevalue("app")
     if "client" in request.fixturenames:
         english_client(request.getfixturevalue("client"))
-    from flask_babel import force_locale
     with force_locale("en"):
         yield
 

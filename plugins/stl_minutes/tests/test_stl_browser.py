@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.testing import browser_login
+from comun_cms.toolkit import db
+from comun_cms.toolkit.testing import browser_login
 
 from plugins.stl_minutes.models import Session
 

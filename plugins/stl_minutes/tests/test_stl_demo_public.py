@@ -7,12 +7,12 @@ import datetime as dt
 import json
 
 import pytest
+from icalendar import Calendar
 from sqlalchemy import func, select
 
-from comun_cms.demo import DemoContext
-from comun_cms.extensions import db
-from comun_cms.models import Publication
+from comun_cms.toolkit import DemoContext, Publication, db, tenant_context, tenant_hook
 
+import plugins.stl_minutes as plugin
 from plugins.stl_minutes import demo
 from plugins.stl_minutes.models import Agreement, Body, Session
 
@@ -26,7 +26,6 @@ def _ctx(app, make_user, slug):
 
 def _run_demo(app, make_user, slug, ctx=None):
     """Run this plugin's ``demo_data`` hook (only this plugin's, to keep the test fast)."""
-    import plugins.stl_minutes as plugin
     ctx = ctx or _ctx(app, make_user, slug)
     with within(app, slug):
         plugin.demo_data(tenant=ctx.tenant, ctx=ctx)
@@ -107,7 +106,6 @@ def test_demo_tenants_get_labelled_demo_sessions(app, client, make_user):
     fresh_g()
     ics = client.get("/puebla/actas/calendario.ics")
     assert ics.headers["Content-Type"].startswith("text/calendar")
-    from icalendar import Calendar
     events = [c for c in Calendar.from_ical(ics.data).walk("VEVENT")]
     assert len(events) == 1 and "Tercera Sesión Ordinaria" in str(events[0]["SUMMARY"])
     assert events[0]["DTSTART"].dt.tzinfo is not None
@@ -129,7 +127,6 @@ def test_training_sessions_only_for_training_tenants(app, make_user):
         with pytest.raises(ValueError, match="not a training tenant"):
             demo.load_training_sessions(ctx.tenant, ctx)
     training = dataclasses.replace(tenant_of(app, "edomex"), training=True)
-    from comun_cms.tenancy import tenant_context
     with tenant_context(training):
         assert demo.load_training_sessions(training, ctx) == 2
         assert demo.load_training_sessions(training, ctx) == 0
@@ -156,7 +153,6 @@ def _check_datasets_search_portal(app, client):
     sessions = json.loads(client.get("/edomex/datos/stl_sessions.json").get_data(as_text=True))["records"]
     assert {r["number"] for r in sessions} == {3, 11, 19}
     assert all(r["content_sha256"] and r["is_demo"] is False for r in sessions)
-    from comun_cms.plugins import tenant_hook
     with within(app):
         t = tenant_of(app, "edomex")
         docs = [d for result in tenant_hook(t, "search_documents")(tenant=t) for d in result

@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
-from comun_cms.extensions import db
-from comun_cms.models import AuditEvent, Publication
+from comun_cms.toolkit import AuditEvent, Publication, db
 
 from plugins.stl_minutes import services as svc
 from plugins.stl_minutes.models import (AgendaItem, Agreement, Attendance, Body, Evidence, Member, Session)

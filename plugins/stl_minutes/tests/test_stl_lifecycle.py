@@ -8,17 +8,14 @@ import json
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
 
-from comun_cms.extensions import db
-from comun_cms.models import AuditEvent
-from comun_cms.publishing import history
+from comun_cms.toolkit import AuditEvent, db, history, store_upload
 
 from plugins.stl_minutes import services as svc
 from plugins.stl_minutes.models import Agreement, Body, Call, Evidence, Session
 
-from .conftest import make_body, make_session, reload, within
-
-from .conftest import PDF, png_bytes
+from .conftest import PDF, make_body, make_session, png_bytes, reload, within
 
 PNG = png_bytes()
 
@@ -77,8 +74,6 @@ def test_approval_links_the_later_session_and_freezes_the_quorum(stl):
 
 def test_publication_freezes_minutes_with_agreements_and_evidence_hashes(stl, app):
     s, _later = _approved(stl)
-    from werkzeug.datastructures import FileStorage
-    from comun_cms.uploads import store_upload
     with app.test_request_context():
         att = store_upload(FileStorage(io.BytesIO(PNG), filename="foto.png"), owner_type="stl_session",
                            owner_id=str(s.id), kinds=("image",))

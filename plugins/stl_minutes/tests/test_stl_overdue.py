@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from comun_cms.extensions import db
+from comun_cms.toolkit import db
 
 from plugins.stl_minutes import services as svc
 from plugins.stl_minutes.models import Agreement
@@ -99,3 +99,16 @@ def test_tracker_highlights_and_filters_overdue_in_the_tenant_zone(app, client, 
     assert key not in client.get("/edomex/actas/acuerdos?estado=pending").get_data(as_text=True)
     csv = client.get("/edomex/datos/stl_agreements.csv").get_data(as_text=True)
     assert "overdue" in csv and "2024-03-02" in csv   # status_today and evaluated_on
+
+
+def test_overdue_command_lists_them_for_the_tenant_given(published_agreement, runner, monkeypatch):
+    key = published_agreement.key
+    _at(monkeypatch, dt.datetime(2024, 3, 2, 7, 0, tzinfo=UTC))
+    result = runner.invoke(args=["minutes", "overdue", "--tenant", "edomex"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{key}\t2024-03-01\tSESAEMM\tEntregar el informe trimestral.")
+    assert "1 overdue agreement(s) on 2024-03-02 (America/Mexico_City)." in result.output
+    unknown = runner.invoke(args=["minutes", "overdue", "--tenant", "atlantida"])
+    assert unknown.exit_code == 2 and "unknown tenant 'atlantida'" in unknown.output and "edomex" in unknown.output
+    not_training = runner.invoke(args=["minutes", "load-training", "--tenant", "edomex"])
+    assert not_training.exit_code == 2 and "is not a training tenant" in not_training.output

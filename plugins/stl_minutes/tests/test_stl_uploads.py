@@ -3,14 +3,14 @@ nothing is stored when an upload is refused."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from comun_cms.extensions import db
-from comun_cms.models import Attachment
+from comun_cms.toolkit import Attachment, db
 
 from plugins.stl_minutes import services as svc
 from plugins.stl_minutes.models import Evidence, Session
@@ -86,7 +86,6 @@ def test_stored_files_have_sanitized_names_and_their_hash(app, client, login_as,
         att = db.session.scalar(select(Attachment))
         assert att.filename == "Minuta_firmada_sesion_4.pdf" and att.mimetype == "application/pdf"
         assert att.owner_type == "stl_session" and att.owner_id == str(draft.id) and not att.public
-        import hashlib
         assert att.sha256 == hashlib.sha256(PDF).hexdigest()
     # path traversal in file names
     names = ["../../../../etc/acta.pdf", "..\\..\\windows\\acta.pdf", "/etc/acta.pdf", "sub/../../acta.pdf"]

@@ -10,12 +10,7 @@ import pytest
 from flask import g, url_for
 from sqlalchemy import func, select
 
-from comun_cms.demo import DemoContext
-from comun_cms.extensions import db
-from comun_cms.models import Publication
-from comun_cms.publishing import publish
-from comun_cms.tenancy import tenant_context
-from comun_cms.training import Participant, TrainingTask
+from comun_cms.toolkit import DemoContext, Participant, Publication, TrainingTask, db, publish, tenant_context
 
 import plugins.stl_minutes as plugin
 from plugins.stl_minutes import services as svc
