@@ -17,10 +17,21 @@ import datetime as dt
 import importlib.metadata
 import keyword
 import re
+import site
+import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 from typing import Iterable
 
 import click
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+from flask import current_app, has_app_context
+
+from comun_cms.conformance import extract_messages
+from comun_cms.hookspecs import PROJECT_NAME
 
 TEMPLATES = Path(__file__).parent / "scaffold_templates"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,38}$")
@@ -49,18 +60,12 @@ class ScaffoldError(ValueError):
 
 
 def known_plugins() -> set[str]:
-    """Names of built-in plugins, installed entry-point plugins and, inside an app context, every
-    plugin registered in the running app."""
-    from comun_cms.hookspecs import PROJECT_NAME
-    from comun_cms.plugins import BUILTIN_PLUGINS
-    names = {name for name, _ in BUILTIN_PLUGINS}
-    names.update(ep.name for ep in importlib.metadata.entry_points(group=PROJECT_NAME))
-    try:
-        from flask import current_app, has_app_context
-        if has_app_context() and "comun" in current_app.extensions:
-            names.update(n for n, _ in current_app.extensions["comun"].pm.list_name_plugin())
-    except Exception:  # pragma: no cover - no Flask app
-        pass
+    """Names of the installed plugins: every entry point of the ``comun_cms`` group (the built-in
+    plugins declare theirs in the core's ``pyproject.toml``) and, inside an application context,
+    every plugin registered in the running app (``core``, ``extra_plugins``...)."""
+    names = {ep.name for ep in importlib.metadata.entry_points(group=PROJECT_NAME)}
+    if has_app_context() and "comun" in current_app.extensions:
+        names.update(n for n, _ in current_app.extensions["comun"].pm.list_name_plugin())
     return names
 
 
@@ -158,12 +163,6 @@ def update_catalogs(package: str | Path, *, translations: dict[str, dict[str, st
     Returns:
         ``{locale: number of msgids added}``.
     """
-    from babel.messages.catalog import Catalog
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po, write_po
-
-    from comun_cms.conformance import extract_messages
-
     package = Path(package)
     tdir = package / "translations"
     tdir.mkdir(parents=True, exist_ok=True)
@@ -215,10 +214,6 @@ def throwaway_venv(path: str | Path, editable: Iterable[str | Path] = (), timeou
     Raises:
         subprocess.CalledProcessError: venv creation or pip failed (its output is attached).
     """
-    import site
-    import subprocess
-    import sys
-    import sysconfig
     path = Path(path)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, capture_output=True)
     python = path / "bin" / "python"

@@ -140,7 +140,7 @@ def test_model_changed_without_revision_fails(make_plugin, plugin_app):
 
 def test_route_leaking_drafts_and_open_admin_fail(make_plugin, plugin_app):
     module = make_plugin("cnfleak", edits={"views.py": [
-        ("from comun_cms.extensions import db\n", "from comun_cms.extensions import db\nfrom comun_cms.tenancy import all_tenants\n"),
+        ("from comun_cms.toolkit import db, require_role\n", "from comun_cms.toolkit import all_tenants, db, require_role\n"),
         ("items = db.session.scalars(select(CnfleakItem).where(CnfleakItem.status.in_(PUBLIC_STATUSES))",
          "items = db.session.scalars(all_tenants(select(CnfleakItem))"),
         ('@require_role("admin", "editor")\n', ""),

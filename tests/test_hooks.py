@@ -1,6 +1,9 @@
-"""One test per hook spec (a meta-test fails when a hook has no test or no docs section)."""
+"""One test per hook spec (a meta-test fails when a hook has no test, no docs section, or an
+argument its docs section does not describe). The test plugins below are written as a plugin
+would be: they take the core's names from ``comun_cms.toolkit``."""
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import re
 from pathlib import Path
@@ -9,23 +12,53 @@ import click
 import pytest
 from flask import Blueprint
 from markupsafe import Markup
+from sqlalchemy import select
 
-from comun_cms import hookimpl, hookspecs
-from comun_cms.plugins import MenuItem, PortalWidget, SettingSpec
+from comun_cms import hookspecs
+from comun_cms.search.backend import SearchQuery
+from comun_cms.toolkit import (
+    CheckItem, Dataset, DatasetField, MenuItem, Page, Participant, PortalWidget, Publication, SettingSpec, TrainingTask,
+    correct, db, get_current_tenant, hookimpl, participant_publications, publish, tenant_context,
+)
+from comun_cms.toolkit.testing import initialize_plugins, run_demo, save_snapshot, training_reset
+from comun_cms.training import check_exercise, exercises, get_workspace, load_scenario, snapshot_path
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
 HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
                if hasattr(fn, "comun_cms_spec"))
 
 
+def hook_sections(docs: str) -> dict[str, str]:
+    """``{hook name: text of its '### `name`' section}`` in the '## Hooks' chapter of the docs."""
+    chapter = re.search(r"^## Hooks\n(.*?)(?=^## |\Z)", docs, re.M | re.S)
+    assert chapter, "docs/plugins.md has no '## Hooks' chapter"
+    parts = re.split(r"^### `(\w+)`[^\n]*\n", chapter.group(1), flags=re.M)
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
 def test_every_hook_has_a_test_and_a_docs_section():
     module = inspect.getmodule(test_every_hook_has_a_test_and_a_docs_section)
-    docs = DOCS.read_text(encoding="utf-8")
+    sections = hook_sections(DOCS.read_text(encoding="utf-8"))
     missing_tests = [h for h in HOOKS if not hasattr(module, f"test_hook_{h}")]
-    missing_docs = [h for h in HOOKS if not re.search(rf"^### `{h}`", docs, re.M)]
+    missing_docs = [h for h in HOOKS if h not in sections]
     assert len(HOOKS) >= 15
     assert not missing_tests, f"hooks without a test_hook_<name> test: {missing_tests}"
-    assert not missing_docs, f"hooks without a '### `name`' section in docs/plugins.md: {missing_docs}"
+    assert not missing_docs, f"hooks without a '### `name`' section in the Hooks chapter of docs/plugins.md: {missing_docs}"
+
+
+def test_every_hook_argument_is_documented_in_its_section():
+    """Each hook's section shows the spec's signature (same arguments, same order) and has one
+    line ``* `argument` — meaning`` per argument."""
+    sections = hook_sections(DOCS.read_text(encoding="utf-8"))
+    wrong_signature, undocumented = [], []
+    for hook in HOOKS:
+        section = sections.get(hook, "")
+        args = list(inspect.signature(getattr(hookspecs, hook)).parameters)
+        if f"`{hook}({', '.join(args)})" not in section:
+            wrong_signature.append(f"{hook}({', '.join(args)})")
+        undocumented += [f"{hook}: {arg}" for arg in args if not re.search(rf"^[*-] `{arg}`", section, re.M)]
+    assert not wrong_signature, f"sections of docs/plugins.md not showing the spec's signature: {wrong_signature}"
+    assert not undocumented, f"hook arguments without a '* `argument` — ...' line in their section: {undocumented}"
 
 
 # --------------------------------------------------------------------------- an install-scope test plugin
@@ -34,7 +67,6 @@ hello_bp = Blueprint("hello", __name__, url_prefix="/hola")
 
 @hello_bp.get("/")
 def hello_index():
-    from comun_cms.tenancy import get_current_tenant
     return f"hola {get_current_tenant().slug}"
 
 
@@ -68,7 +100,6 @@ def extra_plugins():
 
 
 def test_hook_register_models(app):
-    from comun_cms.models import Page, Publication
     models = [m for result in app.extensions["comun"].pm.hook.register_models() for m in result]
     assert Page in models and Publication in models
 
@@ -139,8 +170,6 @@ class TenantPlugin:
 
     @hookimpl
     def search_documents(self, tenant):
-        from comun_cms.search.backend import SearchDocument  # noqa: F401  (backend is importable)
-        import datetime as dt
         yield {"id": f"{tenant.slug}:prueba:1", "tenant": tenant.slug, "content_type": "prueba",
                "title": "Documento de prueba xyzzy", "body": "contenido único xyzzy", "url": "/",
                "published_at": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc).isoformat(), "year": 2024,
@@ -152,7 +181,6 @@ class TenantPlugin:
 
     @hookimpl
     def open_datasets(self, tenant):
-        from comun_cms.opendata import Dataset, DatasetField
         return [Dataset("prueba", "Conjunto de prueba", "Descripción", (DatasetField("a", "string", "A"),),
                         rows=lambda: iter([{"a": "uno, \"dos\"\ntres"}]), plugin="testplugin")]
 
@@ -174,11 +202,6 @@ class TenantPlugin:
 
     @hookimpl
     def training_scenario(self, tenant, ctx):
-        from sqlalchemy import select
-
-        from comun_cms.extensions import db
-        from comun_cms.models import Page
-        from comun_cms.publishing import publish
         self.scenarios.append((tenant.slug, ctx.user))
         if db.session.scalar(select(Page.id).where(Page.slug == "escenario-prueba")) is not None:
             return 0
@@ -190,13 +213,6 @@ class TenantPlugin:
 
     @hookimpl
     def training_tasks(self):
-        from sqlalchemy import select
-
-        from comun_cms.extensions import db
-        from comun_cms.models import Page
-        from comun_cms.publishing import publish
-        from comun_cms.training import CheckItem, TrainingTask, participant_publications
-
         def check(who):
             mine = participant_publications(who, "page")
             return [CheckItem("Publicaste la convocatoria de prueba",
@@ -234,9 +250,6 @@ def test_hook_template_slot(client, plugin):
 
 
 def test_hook_on_publish(app, plugin, tenant):
-    from comun_cms.extensions import db
-    from comun_cms.models import Page
-    from comun_cms.publishing import correct, publish
     page = Page(slug="p", title="t", body="b")
     db.session.add(page)
     publish(page)
@@ -246,7 +259,6 @@ def test_hook_on_publish(app, plugin, tenant):
 
 
 def test_hook_search_documents(app, plugin):
-    from comun_cms.search.backend import SearchQuery
     service = app.extensions["comun"].search
     tenants = app.extensions["comun"].tenants
     assert service.reindex() >= len(tenants)
@@ -255,7 +267,6 @@ def test_hook_search_documents(app, plugin):
 
 
 def test_hook_demo_data(app, plugin):
-    from comun_cms.demo import run_demo
     run_demo(app, tenants=[app.extensions["comun"].tenants["puebla"]], log=lambda m: None)
     assert plugin.demo == ["puebla"]
 
@@ -277,16 +288,14 @@ def test_hook_dashboard_widgets(client, plugin, login_as):
 
 
 def test_hook_initialize(app, plugin):
-    from comun_cms.setup import initialize_plugins
     initialize_plugins(app)
     assert sorted(plugin.initialized) == sorted(app.extensions["comun"].tenants)
 
 
 def test_hook_tenant_reset(app, plugin):
-    from comun_cms.training import reset, save_snapshot
     training = next(t for t in app.extensions["comun"].tenants.values() if t.training)
     save_snapshot(app, training)
-    reset(app, training)
+    training_reset(app, training)
     assert plugin.resets == [(training.slug, "before"), (training.slug, "after"), (training.slug, "committed")]
 
 
@@ -295,12 +304,6 @@ def _training_tenant(app):
 
 
 def test_hook_training_scenario(app, plugin):
-    from sqlalchemy import select
-
-    from comun_cms.extensions import db
-    from comun_cms.models import Page, Publication
-    from comun_cms.tenancy import tenant_context
-    from comun_cms.training import load_scenario, snapshot_path
     training = _training_tenant(app)
     assert load_scenario(app, training)["records"] >= 1  # this plugin's page and the built-ins' material
     assert load_scenario(app, training)["records"] == 0  # idempotent
@@ -316,9 +319,6 @@ def test_hook_training_scenario(app, plugin):
 
 
 def test_hook_training_tasks(app, plugin, make_user):
-    from comun_cms.extensions import db
-    from comun_cms.tenancy import tenant_context
-    from comun_cms.training import Participant, check_exercise, exercises, get_workspace
     training = _training_tenant(app)
     ex = exercises(training)[1]
     assert [t.key for t in ex.tasks] == ["testplugin.call"]  # replaces the core's page task of step 2

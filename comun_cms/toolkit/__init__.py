@@ -6,6 +6,11 @@ removed or changed only after a release that warns (``DeprecationWarning``) and 
 docs/plugins.md. Everything else in ``comun_cms`` is internal and may change at any time. The
 test helpers for plugin authors live in :mod:`comun_cms.toolkit.testing` (they need pytest).
 
+Plugins (built-in, ``examples/`` and those made by ``comun plugins new``) import the core only
+from these two modules, and only names of their ``__all__``: ``tests/test_toolkit_boundary.py``
+fails, naming ``file:line``, on any other ``comun_cms`` import, and on a name of ``__all__`` that
+has no line in docs/plugins.md.
+
 Modelled on CKAN's ``ckan.plugins.toolkit`` and Datasette's small top-level namespace.
 
 Groups (see docs/plugins.md, "The toolkit", for each name):

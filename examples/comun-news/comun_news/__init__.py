@@ -4,16 +4,25 @@ Created with ``comun plugins new news --title "Communiqués" --title-es "Comunic
 extended with the feeds (``feeds.py``, two routes in ``views.py``), a setting, a ``head``
 template slot for feed discovery and demo data. Hook implementations only.
 
-Created with ``comun plugins new news``. Each function below implements a hook of
-``comun_cms.hookspecs``; the core calls them and does the wiring. ``sample_record`` is not a
-hook: the conformance kit (``comun_cms.testing.check_plugin``) calls it to get a record to
-publish.
+Each function below implements a hook of ``comun_cms.hookspecs`` (documented in
+docs/plugins.md); the core calls them and does the wiring. Everything the plugin takes from the
+core comes from :mod:`comun_cms.toolkit`, the stable plugin API. ``sample_record`` is not a
+hook: the conformance kit (``comun_cms.toolkit.testing.check_plugin``) calls it to get a record
+to publish.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from comun_cms import hookimpl
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from comun_cms.toolkit import MenuItem, SettingSpec, hookimpl
+from comun_news import content
+from comun_news.models import MODELS
+from comun_news.views import admin_bp, bp
 
 __version__ = "0.1.0"
 
@@ -22,7 +31,6 @@ HERE = Path(__file__).resolve().parent
 
 @hookimpl
 def register_models():
-    from comun_news.models import MODELS
     return list(MODELS)
 
 
@@ -38,9 +46,6 @@ def register_translations():
 
 @hookimpl
 def tenant_settings():
-    from flask_babel import lazy_gettext as _l
-
-    from comun_cms.plugins import SettingSpec
     return {"feed_items": SettingSpec(int, 20, _l("Communiqués in the RSS and Atom feeds"), min=1, max=100)}
 
 
@@ -49,9 +54,6 @@ def template_slot(name, tenant, context):
     """Feed discovery links in the ``<head>`` of the tenant's pages."""
     if name != "head" or tenant is None:
         return None
-    from flask import url_for
-    from flask_babel import gettext as _
-    from markupsafe import Markup
     return Markup('<link rel="alternate" type="application/rss+xml" title="%s" href="%s">'
                   '<link rel="alternate" type="application/atom+xml" title="%s" href="%s">') % (
         _("Communiqués (RSS)"), url_for("news.feed_rss", tenant=tenant.slug),
@@ -60,46 +62,35 @@ def template_slot(name, tenant, context):
 
 @hookimpl
 def demo_data(tenant, ctx):
-    from comun_news.content import load_demo
-    load_demo(tenant, ctx)
+    content.load_demo(tenant, ctx)
 
 
 @hookimpl
 def register_blueprints():
-    from comun_news.views import admin_bp, bp
     return [bp, admin_bp]
 
 
 @hookimpl
 def register_content_types():
-    from comun_news.content import ITEM_TYPE
-    return [ITEM_TYPE]
+    return [content.ITEM_TYPE]
 
 
 @hookimpl
 def public_menu_items(tenant):
-    from flask_babel import lazy_gettext as _l
-
-    from comun_cms.plugins import MenuItem
     return [MenuItem(_l("Communiqués"), "news.index", order=60)]
 
 
 @hookimpl
 def admin_menu_items(tenant):
-    from flask_babel import lazy_gettext as _l
-
-    from comun_cms.plugins import MenuItem
     return [MenuItem(_l("Communiqués"), "admin_news.index", order=60, roles=("admin", "editor"))]
 
 
 @hookimpl
 def search_documents(tenant):
-    from comun_news.content import search_documents as documents
-    yield from documents(tenant)
+    yield from content.search_documents(tenant)
 
 
 def sample_record(content_type, tenant, marker):
     """Conformance-kit factory: an unsaved draft of ``content_type`` (a ContentType) in
     ``tenant`` whose public text contains ``marker``. Returns the model instance."""
-    from comun_news.content import sample_record as make
-    return make(content_type, tenant, marker)
+    return content.sample_record(content_type, tenant, marker)

@@ -6,9 +6,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from comun_cms.content_types import ContentType
-from comun_cms.extensions import db
-from comun_cms.richtext import plain_text
+from comun_cms.toolkit import ContentType, db, plain_text, search_document_for
 from comun_news.models import NewsItem
 
 
@@ -35,9 +33,8 @@ ITEM_TYPE = ContentType(
 
 def search_documents(tenant):
     """Every published item of the current tenant as a search document (full reindex)."""
-    from comun_cms.search.service import document_for
     for item in db.session.scalars(select(NewsItem).where(NewsItem.status == "published")):
-        doc = document_for(ITEM_TYPE, item, tenant)
+        doc = search_document_for(ITEM_TYPE, item, tenant)
         if doc is not None:
             yield doc
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from comun_cms.extensions import db
-from comun_cms.models import Publishable, TenantScoped, Timestamped
+from comun_cms.toolkit import Publishable, TenantScoped, Timestamped, db
 
 
 class NewsItem(TenantScoped, Timestamped, Publishable, db.Model):
-    """One publishable item of a tenant (draft until published through comun_cms.publishing)."""
+    """One publishable item of a tenant (draft until published with ``comun_cms.toolkit.publish``)."""
 
     __tablename__ = "news_items"
     id: Mapped[int] = mapped_column(primary_key=True)

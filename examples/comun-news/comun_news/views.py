@@ -3,11 +3,12 @@ a staff list under ``/<tenant>/admin/news/``. Queries are filtered to the curren
 by the core; public pages only ever show published items."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, render_template, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.permissions import require_role
+from comun_cms.toolkit import current_tenant, db, require_role
+from comun_news.feeds import atom, rss
 from comun_news.models import NewsItem
 
 bp = Blueprint("news", __name__, template_folder="templates", url_prefix="/news")
@@ -27,8 +28,7 @@ def index():
 @bp.get("/<int:item_id>")
 def item(item_id: int):
     """One published item (404 for drafts and other tenants' items)."""
-    record = db.first_or_404(select(NewsItem).where(NewsItem.id == item_id,
-                                                       NewsItem.status.in_(PUBLIC_STATUSES)))
+    record = db.first_or_404(select(NewsItem).where(NewsItem.id == item_id, NewsItem.status.in_(PUBLIC_STATUSES)))
     return render_template("news/item.html", item=record)
 
 
@@ -42,17 +42,12 @@ def admin_index():
 
 # --------------------------------------------------------------------------- feeds (comun-news)
 def _feed_items() -> list[NewsItem]:
-    from comun_cms.tenancy import current_tenant
     limit = current_tenant.setting("news", "feed_items")
     return list(db.session.scalars(select(NewsItem).where(NewsItem.status == "published")
                                    .order_by(NewsItem.published_at.desc(), NewsItem.id.desc()).limit(limit)))
 
 
 def _feed_args() -> dict:
-    from flask import url_for
-    from flask_babel import gettext as _
-
-    from comun_cms.tenancy import current_tenant
     return {"title": _("Communiqués of %(name)s", name=current_tenant.short_name),
             "link": url_for("news.index", _external=True),
             "item_url": lambda item: url_for("news.item", item_id=item.id, _external=True)}
@@ -61,11 +56,6 @@ def _feed_args() -> dict:
 @bp.get("/feed.rss")
 def feed_rss():
     """RSS 2.0 feed of the latest published communiqués."""
-    from flask import Response, url_for
-    from flask_babel import gettext as _
-
-    from comun_cms.tenancy import current_tenant
-    from comun_news.feeds import rss
     body = rss(_feed_items(), self_url=url_for("news.feed_rss", _external=True),
                description=_("Official communiqués of %(name)s", name=current_tenant.secretariat),
                language=current_tenant.default_locale.replace("_", "-"), **_feed_args())
@@ -75,10 +65,6 @@ def feed_rss():
 @bp.get("/feed.atom")
 def feed_atom():
     """Atom 1.0 feed of the latest published communiqués."""
-    from flask import Response, url_for
-
-    from comun_cms.tenancy import current_tenant
-    from comun_news.feeds import atom
     body = atom(_feed_items(), self_url=url_for("news.feed_atom", _external=True),
                 author=current_tenant.secretariat, **_feed_args())
     return Response(body, mimetype="application/atom+xml")

@@ -1,11 +1,16 @@
 """Tests of the news plugin, with the fixtures of comun_cms.testing (loaded by
-``addopts = "-p comun_cms.testing"`` in pyproject.toml)."""
+``addopts = "-p comun_cms.testing"`` in pyproject.toml) and the helpers of
+``comun_cms.toolkit.testing``."""
 from __future__ import annotations
 
-from comun_cms.conformance import enable_plugin
-from comun_cms.extensions import db
-from comun_cms.publishing import publish
-from comun_cms.testing import check_plugin
+import xml.etree.ElementTree as ET
+
+from sqlalchemy import select
+
+from comun_cms.toolkit import DemoContext, db, publish, tenant_context
+from comun_cms.toolkit.testing import check_plugin, enable_plugin
+from comun_news.content import load_demo
+from comun_news.models import NewsItem
 
 PLUGIN = "news"
 
@@ -16,7 +21,6 @@ def test_plugin_passes_the_conformance_kit(app):
 
 
 def test_public_list_shows_published_items_only(app, client, tenant):
-    from comun_news.models import NewsItem
     with enable_plugin(app, PLUGIN):
         draft = NewsItem(title="Borrador interno")
         public = NewsItem(title="Aviso publicado")
@@ -30,7 +34,7 @@ def test_public_list_shows_published_items_only(app, client, tenant):
         assert client.get(f"/{tenant.slug}/news/{public.id}").status_code == 200
 
 
-def _publish_two(NewsItem):
+def _publish_two():
     draft = NewsItem(title="Comunicado en borrador")
     one = NewsItem(title="Primer comunicado", summary="Resumen uno")
     two = NewsItem(title="Segundo comunicado", summary="Resumen dos")
@@ -42,10 +46,8 @@ def _publish_two(NewsItem):
 
 
 def test_rss_feed(app, client, tenant):
-    import xml.etree.ElementTree as ET
-    from comun_news.models import NewsItem
     with enable_plugin(app, PLUGIN):
-        _publish_two(NewsItem)
+        _publish_two()
         resp = client.get(f"/{tenant.slug}/news/feed.rss")
         assert resp.status_code == 200 and resp.mimetype == "application/rss+xml"
         root = ET.fromstring(resp.data)
@@ -58,11 +60,9 @@ def test_rss_feed(app, client, tenant):
 
 
 def test_atom_feed_and_discovery_links(app, client, tenant):
-    import xml.etree.ElementTree as ET
-    from comun_news.models import NewsItem
     ns = {"a": "http://www.w3.org/2005/Atom"}
     with enable_plugin(app, PLUGIN):
-        _publish_two(NewsItem)
+        _publish_two()
         resp = client.get(f"/{tenant.slug}/news/feed.atom")
         assert resp.status_code == 200 and resp.mimetype == "application/atom+xml"
         root = ET.fromstring(resp.data)
@@ -76,10 +76,8 @@ def test_atom_feed_and_discovery_links(app, client, tenant):
 
 
 def test_feeds_do_not_mix_tenants(app, client, tenant):
-    from comun_cms.tenancy import tenant_context
-    from comun_news.models import NewsItem
     with enable_plugin(app, PLUGIN):
-        _publish_two(NewsItem)
+        _publish_two()
         other = app.extensions["comun"].tenants["puebla"]
         with tenant_context(other):
             feed = client.get("/puebla/news/feed.rss").get_data(as_text=True)
@@ -87,10 +85,6 @@ def test_feeds_do_not_mix_tenants(app, client, tenant):
 
 
 def test_demo_data_is_idempotent_and_labelled(app, tenant):
-    from sqlalchemy import select
-    from comun_cms.demo import DemoContext
-    from comun_news.content import load_demo
-    from comun_news.models import NewsItem
     with enable_plugin(app, PLUGIN):
         ctx = DemoContext(tenant=tenant, user=None, log=lambda m: None)
         assert load_demo(tenant, ctx) == 2

@@ -5,12 +5,14 @@ Revises:
 Create Date: 2026-11-21 06:39:41
 
 First revision of the ``news`` branch. Later revisions: ``comun db revision --autogenerate
---head news@head -m "what changed"``.
+--head news@head -m "what changed"``; autogenerate writes the core's column type as
+``comun_cms.models.base.UTCDateTime()``: import ``UTCDateTime`` from ``comun_cms.toolkit``
+instead, as here (plugins import the core only through the toolkit).
 """
 from alembic import op
 import sqlalchemy as sa
 
-import comun_cms.models.base
+from comun_cms.toolkit import UTCDateTime
 
 
 # revision identifiers, used by Alembic.
@@ -27,12 +29,12 @@ def upgrade():
     sa.Column('summary', sa.Text(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
-    sa.Column('created_at', comun_cms.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', comun_cms.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('updated_at', UTCDateTime(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('published_at', comun_cms.models.base.UTCDateTime(), nullable=True),
-    sa.Column('first_published_at', comun_cms.models.base.UTCDateTime(), nullable=True),
+    sa.Column('published_at', UTCDateTime(), nullable=True),
+    sa.Column('first_published_at', UTCDateTime(), nullable=True),
     sa.Column('is_demo', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.slug'], name=op.f('fk_news_items_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_news_items'))
