@@ -179,7 +179,7 @@ def check_hooks(plugin: Any, name: str) -> list[Problem]:
             if attr in specs and (inspect.isfunction(value) or inspect.ismethod(value)):
                 problems.append(Problem("hooks", f"function '{attr}' has the name of a hook but is not decorated "
                                                  f"with @hookimpl, so the core never calls it",
-                                        f"add `@hookimpl` (from comun_cms import hookimpl) above `def {attr}`"))
+                                        f"add `@hookimpl` (from comun_cms.toolkit import hookimpl) above `def {attr}`"))
             continue
         hook = opts.get("specname") or attr
         if hook not in specs:

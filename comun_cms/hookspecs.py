@@ -83,7 +83,7 @@ def register_cli_commands() -> list["click.Command"]:
 def tenant_settings() -> dict[str, "SettingSpec"]:
     """Return the plugin's settings schema: ``{key: SettingSpec}``.
 
-    Values come from ``[plugins.<name>]`` in ``states/<slug>/tenant.toml``; unknown keys and
+    Values come from ``[plugin_settings.<name>]`` in ``states/<slug>/tenant.toml``; unknown keys and
     values of the wrong type stop start-up with an error naming file, key and problem.
     """
 

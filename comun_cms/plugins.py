@@ -10,7 +10,6 @@ never at import time. Tenant-scope hooks are called through :func:`tenant_hook`,
 from __future__ import annotations
 
 import importlib.metadata
-import warnings
 from typing import Any, Iterable
 
 import pluggy
@@ -164,19 +163,3 @@ def describe_plugins() -> list[dict[str, Any]]:
              "enabled_tenants": [t.slug for t in state.tenants.values() if t.enables(name)]}
             for name in plugin_names(pm)]
 
-
-def __getattr__(name: str) -> Any:
-    """PEP 562 module attribute: the removed ``BUILTIN_PLUGINS`` list, kept readable for a while.
-
-    ``BUILTIN_PLUGINS`` repeated the entry points of ``pyproject.toml``; plugins now come from
-    those entry points only. Reading it warns (``DeprecationWarning``) and returns the same shape,
-    ``((name, module), ...)`` with ``core`` last, computed from :func:`installed_plugins`.
-
-    Raises:
-        AttributeError: for any other unknown attribute.
-    """
-    if name == "BUILTIN_PLUGINS":
-        warnings.warn("comun_cms.plugins.BUILTIN_PLUGINS is deprecated: plugins are the entry points of the "
-                      "'comun_cms' group; use comun_cms.plugins.installed_plugins()", DeprecationWarning, stacklevel=2)
-        return tuple((ep.name, ep.value) for ep in installed_plugins()) + ((CORE_PLUGIN, "comun_cms.core_plugin"),)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,6 +3,8 @@
 from alembic import context
 from flask import current_app
 
+from comun_cms.toolkit import UTCDateTime
+
 config = context.config
 target_db = current_app.extensions["migrate"].db
 
@@ -18,6 +20,15 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def render_item(type_, obj, autogen_context):
+    """Autogenerate writes the core's column type through the plugin toolkit, the only core module
+    a plugin's revision may import (tests/test_toolkit_boundary.py)."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        autogen_context.imports.add("import comun_cms.toolkit")
+        return "comun_cms.toolkit.UTCDateTime()"
+    return False
+
+
 def run_migrations_online():
     def process_revision_directives(ctx, revision, directives):
         if getattr(config.cmd_opts, "autogenerate", False):
@@ -28,6 +39,7 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args["compare_type"] = True
+    conf_args.setdefault("render_item", render_item)
     with target_db.engine.connect() as connection:
         conf_args["render_as_batch"] = connection.dialect.name == "sqlite"
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
