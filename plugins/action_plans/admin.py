@@ -25,25 +25,21 @@ from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import delete, select
 
-from comun_cms import publishing
-from comun_cms.audit import record_audit
-from comun_cms.extensions import db
-from comun_cms.forms import ConfirmForm
-from comun_cms.models import Attachment
-from comun_cms.permissions import require_role
-from comun_cms.publishing import PublishError
-from comun_cms.uploads import UploadError, store_upload
+from comun_cms.toolkit import (
+    Attachment, ConfirmForm, PublishError, UploadError, content_disposition, db, history, record_audit, require_role,
+    retract, snapshot, store_upload,
+)
 
-from plugins.action_plans import csv_io
-from plugins.action_plans import progress as prog
-from plugins.action_plans import services
-from plugins.action_plans.forms import (
+from . import csv_io
+from . import progress as prog
+from . import services
+from .content import attachments_of, plan_attachments, plan_progress, published_commitments
+from .forms import (
     ApplyImportForm, CommitmentForm, DeleteForm, EvidenceForm, ImportForm, MilestoneForm, PlanForm, ReportForm,
     WeightsForm, lines,
 )
-from plugins.action_plans.models import (
+from .models import (
     OWNER_COMMITMENT, OWNER_MILESTONE, OWNER_PLAN, OWNER_REPORT, ActionPlan, Commitment, Milestone, ProgressReport,
-    snapshot,
 )
 
 admin_bp = Blueprint("admin_action_plans", __name__, template_folder="templates", url_prefix="/planes-de-accion")
@@ -237,9 +233,9 @@ def _render_plan(plan: ActionPlan, status: int = 200, **forms):
         rows.append({"c": c, "weights": total, "weights_ok": not c.milestones or prog.weights_ok(total),
                      "problems": services.commitment_problems(c)})
     return render_template("action_plans/admin/plan_detail.html", plan=plan, rows=rows, labels=_labels(),
-                           documents=services.plan_attachments(plan),
-                           history=publishing.history("action_plan", plan.id),
-                           progress=services.plan_progress(plan, only_published=False), **context), status
+                           documents=plan_attachments(plan),
+                           history=history("action_plan", plan.id),
+                           progress=plan_progress(plan, only_published=False), **context), status
 
 
 @admin_bp.route("/<int:plan_id>")
@@ -283,9 +279,9 @@ def plan_retract(plan_id: int):
     if form.form_errors or not form.validate_on_submit():
         return _render_plan(plan, INVALID, retract_form=form)
     try:
-        pubs = [publishing.retract(c, reason=form.reason.data, user=current_user, commit=False)
-                for c in services.published_commitments(plan)]
-        pubs.append(publishing.retract(plan, reason=form.reason.data, user=current_user, commit=False))
+        pubs = [retract(c, reason=form.reason.data, user=current_user, commit=False)
+                for c in published_commitments(plan)]
+        pubs.append(retract(plan, reason=form.reason.data, user=current_user, commit=False))
         record_audit("action_plan.retract", "action_plan", plan.id, None,
                      {"reason": form.reason.data, "publications": _pubs(pubs)})
         db.session.commit()
@@ -460,10 +456,10 @@ def _render_commitment(c: Commitment, status: int = 200, **forms):
         "action_plans/admin/commitment_edit.html", c=c, plan=c.plan, labels=_labels(),
         weights_total=total, weights_ok=not c.milestones or prog.weights_ok(total),
         problems=services.commitment_problems(c), today=today,
-        evidence=services.attachments_of(OWNER_COMMITMENT, [c.id]),
-        milestone_evidence={m.id: services.attachments_of(OWNER_MILESTONE, [m.id]) for m in c.milestones},
-        report_evidence={r.id: services.attachments_of(OWNER_REPORT, [r.id]) for r in c.reports},
-        history=publishing.history("commitment", c.id), **context), status
+        evidence=attachments_of(OWNER_COMMITMENT, [c.id]),
+        milestone_evidence={m.id: attachments_of(OWNER_MILESTONE, [m.id]) for m in c.milestones},
+        report_evidence={r.id: attachments_of(OWNER_REPORT, [r.id]) for r in c.reports},
+        history=history("commitment", c.id), **context), status
 
 
 def _commitment_form_for(c: Commitment) -> CommitmentForm:
@@ -551,7 +547,7 @@ def commitment_retract(commitment_id: int):
     if form.form_errors or not form.validate_on_submit():
         return _render_commitment(c, INVALID, retract_form=form)
     try:
-        pubs = [publishing.retract(c, reason=form.reason.data, user=current_user, commit=False)]
+        pubs = [retract(c, reason=form.reason.data, user=current_user, commit=False)]
         pubs += services.republish([], c.plan, form.reason.data, current_user)
         record_audit("commitment.retract", "commitment", c.id, None, {"reason": form.reason.data, "publications": _pubs(pubs)})
         db.session.commit()
@@ -774,7 +770,7 @@ def milestone_edit(milestone_id: int):
         form = MilestoneForm(formdata=None, obj=m, status_choices=services.status_choices())
         form.require_reason = c.status == "published"
         return render_template("action_plans/admin/milestone_form.html", form=form, c=c, m=m, rebalance=False,
-                               evidence=services.attachments_of(OWNER_MILESTONE, [m.id]),
+                               evidence=attachments_of(OWNER_MILESTONE, [m.id]),
                                upload_form=EvidenceForm(formdata=None, prefix="upload"),
                                delete_form=DeleteForm(formdata=None, prefix="delete"))
     form = MilestoneForm(status_choices=services.status_choices())
@@ -793,7 +789,7 @@ def milestone_edit(milestone_id: int):
         c = m.commitment
     return render_template("action_plans/admin/milestone_form.html", form=form, c=c, m=m,
                            rebalance=request.form.get("rebalance") == "y",
-                           evidence=services.attachments_of(OWNER_MILESTONE, [m.id]),
+                           evidence=attachments_of(OWNER_MILESTONE, [m.id]),
                            upload_form=EvidenceForm(formdata=None, prefix="upload"),
                            delete_form=DeleteForm(formdata=None, prefix="delete")), INVALID
 
@@ -811,7 +807,7 @@ def milestone_upload(milestone_id: int):
         mm = _milestone_or_404(milestone_id)
         return render_template("action_plans/admin/milestone_form.html",
                                form=MilestoneForm(formdata=None, obj=mm, status_choices=services.status_choices()),
-                               c=mm.commitment, m=mm, rebalance=False, evidence=services.attachments_of(OWNER_MILESTONE, [mm.id]),
+                               c=mm.commitment, m=mm, rebalance=False, evidence=attachments_of(OWNER_MILESTONE, [mm.id]),
                                upload_form=form, delete_form=DeleteForm(formdata=None, prefix="delete")), INVALID
     if c.status == "retracted":
         abort(409)
@@ -852,7 +848,7 @@ def milestone_delete(milestone_id: int):
         c = m.commitment
     return render_template("action_plans/admin/milestone_form.html",
                            form=MilestoneForm(formdata=None, obj=m, status_choices=services.status_choices()),
-                           c=c, m=m, rebalance=False, evidence=services.attachments_of(OWNER_MILESTONE, [m.id]),
+                           c=c, m=m, rebalance=False, evidence=attachments_of(OWNER_MILESTONE, [m.id]),
                            upload_form=EvidenceForm(formdata=None, prefix="upload"), delete_form=form), INVALID
 
 
@@ -911,7 +907,7 @@ def plan_export(plan_id: int):
     text = csv_io.export_csv(plan, delimiter)
     suffix = "-excel" if delimiter == ";" else ""
     return Response(text.encode("utf-8"), content_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{g.tenant.slug}-plan-{plan.number}{suffix}.csv"',
+                    headers={"Content-Disposition": content_disposition("attachment", f"{g.tenant.slug}-plan-{plan.number}{suffix}.csv"),
                              "X-Content-Type-Options": "nosniff"})
 
 
@@ -1016,6 +1012,10 @@ def plan_import_apply(plan_id: int):
         return _render_import(_plan_or_404(plan_id), ImportForm(formdata=None), analysis, apply_form=form, status=INVALID)
     try:
         result = csv_io.apply(plan, text, g.tenant, form.reason.data, current_user)
+        record_audit("action_plan.import", "action_plan", plan.id, None,
+                     {"rows": result.rows, "changes": len(result.changes),
+                      "publications": [{"content_type": p.content_type, "record_id": p.record_id, "version": p.version,
+                                        "sha256": p.sha256} for p in result.publications]})
         db.session.commit()
     except csv_io.ImportRejected as exc:
         db.session.rollback()

@@ -8,10 +8,8 @@ import json
 
 from sqlalchemy import func, select
 
-from comun_cms.extensions import db
-from comun_cms.models import Attachment, AuditEvent, Publication
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
+from comun_cms.toolkit import Attachment, AuditEvent, Publication, db, tenant_context
+from comun_cms.toolkit.testing import get_tenant
 
 from plugins.action_plans.models import ActionPlan, Commitment, Milestone
 
