@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from flask import flash, redirect, url_for
-from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import delete, select
 
@@ -19,8 +19,6 @@ from ..models import ActionPlan, Commitment, Milestone
 ROLES = ("admin", "editor")
 #: Status of a page re-shown with form errors.
 INVALID = 422
-#: Labels of publication actions in the admin history lists.
-ACTION_LABELS = {"publish": _l("Published"), "correct": _l("Corrected"), "retract": _l("Retracted")}
 
 
 def plan_or_404(plan_id: int) -> ActionPlan:
@@ -50,8 +48,7 @@ def labels() -> dict:
     states...)."""
     return {"status": prog.STATUS_LABELS, "phase": prog.PHASE_LABELS, "framework": prog.FRAMEWORK_LABELS,
             "origin": prog.ORIGIN_LABELS, "og": prog.OG_VALUE_LABELS, "irm": prog.IRM_LABELS,
-            "record": {"draft": _("Draft"), "published": _("Published"), "retracted": _("Retracted")},
-            "action": ACTION_LABELS}
+            "record": {"draft": _("Draft"), "published": _("Published"), "retracted": _("Retracted")}}
 
 
 def commitment_snapshot(c: Commitment) -> dict:
