@@ -10,7 +10,7 @@ from flask import g, url_for
 from sqlalchemy import func, select
 
 from comun_cms.toolkit import DemoContext, Participant, Publication, db, tenant_context
-from comun_cms.toolkit.testing import dump_tenant, get_tenant
+from comun_cms.toolkit.testing import dump_tenant, get_pm, get_tenant
 
 from plugins.action_plans import services, training
 from plugins.action_plans.loaders import demo_data
@@ -22,7 +22,8 @@ ADMIN = f"/{SLUG}/admin/planes-de-accion"
 
 def _impl(app, hook: str):
     """The action_plans implementation of ``hook`` as registered in the plugin manager."""
-    impls = [i for i in getattr(app.extensions["comun"].pm.hook, hook).get_hookimpls() if i.plugin_name == "action_plans"]
+    with app.app_context():
+        impls = [i for i in getattr(get_pm().hook, hook).get_hookimpls() if i.plugin_name == "action_plans"]
     assert len(impls) == 1, f"action_plans does not implement {hook}"
     return impls[0].function
 
