@@ -33,11 +33,12 @@ from typing import Any
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from comun_cms.audit import record_audit
+from comun_cms.toolkit import Publication, db, record_audit, snapshot
 
-from plugins.action_plans import progress as prog
-from plugins.action_plans import services
-from plugins.action_plans.models import ActionPlan, Commitment, Milestone, snapshot
+from . import progress as prog
+from . import services
+from .content import commitment_attachments, commitment_label
+from .models import ActionPlan, Commitment, Milestone
 
 #: Columns written by the export, in order.
 COLUMNS: tuple[str, ...] = (
@@ -118,13 +119,15 @@ class RecordChange:
 @dataclass
 class Analysis:
     """Result of :func:`analyze`: ``errors``, ``changes``, ``delimiter`` and ``rows`` (data rows
-    read); ``needs_reason`` is true when published records would change."""
+    read); ``needs_reason`` is true when published records would change. After :func:`apply`,
+    ``publications`` lists the corrections it published."""
 
     errors: list[RowError] = field(default_factory=list)
     changes: list[RecordChange] = field(default_factory=list)
     delimiter: str = ","
     rows: int = 0
     staged: dict = field(default_factory=dict, repr=False)
+    publications: list[Publication] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -612,7 +615,7 @@ def analyze(plan: ActionPlan, text: str, tenant) -> Analysis:
         # verification
         if sc["progress_status"] == "verified" and line is not None:
             urls = [sc["verification_url"]] + [v["evidence_url"] for v in ms.values()] + [r.evidence_url for r in c.reports]
-            evidence = any((u or "").strip() for u in urls) or bool(services.commitment_attachments(c))
+            evidence = any((u or "").strip() for u in urls) or bool(commitment_attachments(c))
             problem = prog.verification_problem("verified", sc["verified_by"], evidence)
             if problem:
                 err(line, "verified_by" if not (sc["verified_by"] or "").strip() else "evidence_url", problem)
@@ -632,7 +635,7 @@ def analyze(plan: ActionPlan, text: str, tenant) -> Analysis:
                     continue
                 fields.append((str(COLUMN_LABELS[_FIELD_COLUMN[name]]), _display(old, name), _display(new, name)))
         if fields:
-            result.changes.append(RecordChange("commitment", services.commitment_label(c), lines_c.get(cnum, 0),
+            result.changes.append(RecordChange("commitment", commitment_label(c), lines_c.get(cnum, 0),
                                                published=c.status == "published", fields=fields))
         for (cn, mnum), sm in sorted(staged_m.items()):
             if cn != cnum:
@@ -660,13 +663,25 @@ def apply(plan: ActionPlan, text: str, tenant, reason: str, user) -> Analysis:
     """Re-analyse ``text`` against the current database and apply every change (all or
     nothing; the caller commits, or rolls back on an exception).
 
-    Changed published commitments and the plan get a correction with ``reason``; every change is
-    recorded in the audit log.
+    Changed published commitments and the plan get a correction with ``reason``; every changed
+    commitment gets a ``commitment.import`` audit event. The caller records the plan's
+    ``action_plan.import`` event (the admin view does it through
+    :func:`comun_cms.toolkit.admin_change`).
+
+    Args:
+        plan: the plan the file belongs to.
+        text: the decoded file (:func:`decode`).
+        tenant: the current tenant (its settings give the statuses).
+        reason: the correction reason (needed when published records change).
+        user: who publishes the corrections.
+
+    Returns:
+        The :class:`Analysis` of the file, with ``publications`` set.
 
     Raises:
         ImportRejected: the file has errors now, or published records change and ``reason`` is
             empty.
-        comun_cms.publishing.PublishError: publishing failed (the session was rolled back).
+        comun_cms.toolkit.PublishError: publishing failed (the session was rolled back).
     """
     analysis = analyze(plan, text, tenant)
     if not analysis.ok:
@@ -701,11 +716,6 @@ def apply(plan: ActionPlan, text: str, tenant, reason: str, user) -> Analysis:
             record_audit("commitment.import", "commitment", c.id, before,
                          {**after, "milestones": [snapshot(m) for m in c.milestones],
                           "status_corrections": {str(k): v for k, v in note.items()}})
-    from comun_cms.extensions import db
     db.session.flush()
-    pubs = services.republish(changed, plan, reason, user)
-    record_audit("action_plan.import", "action_plan", plan.id, None,
-                 {"rows": analysis.rows, "changes": len(analysis.changes),
-                  "publications": [{"content_type": p.content_type, "record_id": p.record_id, "version": p.version,
-                                    "sha256": p.sha256} for p in pubs]})
+    analysis.publications = services.republish(changed, plan, reason, user)
     return analysis

@@ -8,14 +8,11 @@ from flask import g, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.models import Publication
-from comun_cms.opendata import Dataset, DatasetField
-from comun_cms.tenancy import get_current_tenant
+from comun_cms.toolkit import Dataset, DatasetField, Publication, db, get_current_tenant
 
-from plugins.action_plans import progress as prog
-from plugins.action_plans import services
-from plugins.action_plans.models import ActionPlan, Commitment
+from . import progress as prog
+from .content import plan_progress, published_commitments
+from .models import PLUGIN, ActionPlan, Commitment
 
 F = DatasetField
 
@@ -49,11 +46,11 @@ def plan_rows():
     plans = _published_plans()
     shas = _shas("action_plan", plans)
     for p in plans:
-        commitments = services.published_commitments(p)
+        commitments = published_commitments(p)
         yield {"id": p.id, "number": p.number, "title": p.title, "framework": p.framework, "phase": p.phase,
                "axes": list(p.axes or []), "approval_date": p.approval_date, "valid_from": p.valid_from,
                "valid_until": p.valid_until, "expected_commitments": p.expected_commitments,
-               "commitments": len(commitments), "progress": services.plan_progress(p), "source": p.source,
+               "commitments": len(commitments), "progress": plan_progress(p), "source": p.source,
                "is_demo": p.is_demo, "published_at": p.published_at, "version": p.version,
                "content_sha256": shas.get(str(p.id)),
                "url": url_for("action_plans.plan", tenant=p.tenant_id, plan_id=p.id, _external=True)}
@@ -105,7 +102,7 @@ _COMMON = (
 def datasets() -> list[Dataset]:
     """The plugin's three datasets (plans, commitments, milestones)."""
     return [
-        Dataset(name="action-plans", title=_l("Action plans"), plugin=services.PLUGIN,
+        Dataset(name="action-plans", title=_l("Action plans"), plugin=PLUGIN,
                 description=_l("Published local open-government action plans with their rolled-up progress."),
                 fields=(F("id", "integer", _l("Record identifier")), F("number", "integer", _l("Plan number")),
                         F("title", "string", _l("Title")),
@@ -121,7 +118,7 @@ def datasets() -> list[Dataset]:
                         F("published_at", "datetime", _l("Date of the current version (UTC)")),
                         *_COMMON, F("url", "string", _l("Public address"))),
                 rows=plan_rows),
-        Dataset(name="commitments", title=_l("Commitments"), plugin=services.PLUGIN,
+        Dataset(name="commitments", title=_l("Commitments"), plugin=PLUGIN,
                 description=_l("Published commitments of the action plans, with status and progress."),
                 fields=(F("id", "integer", _l("Record identifier")), F("plan_id", "integer", _l("Plan identifier")),
                         F("plan_number", "integer", _l("Plan number")), F("number", "integer", _l("Commitment number")),
@@ -145,7 +142,7 @@ def datasets() -> list[Dataset]:
                         F("published_at", "datetime", _l("Date of the current version (UTC)")),
                         *_COMMON, F("url", "string", _l("Public address"))),
                 rows=commitment_rows),
-        Dataset(name="milestones", title=_l("Milestones"), plugin=services.PLUGIN,
+        Dataset(name="milestones", title=_l("Milestones"), plugin=PLUGIN,
                 description=_l("Milestones of the published commitments; version and SHA-256 are those of the commitment."),
                 fields=(F("id", "integer", _l("Record identifier")), F("commitment_id", "integer", _l("Commitment identifier")),
                         F("plan_number", "integer", _l("Plan number")),

@@ -17,9 +17,9 @@ from wtforms import (BooleanField, DateField, FloatField, HiddenField, IntegerFi
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, URL, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from comun_cms.forms import ReasonForm
+from comun_cms.toolkit import ReasonForm
 
-from plugins.action_plans import progress as prog
+from . import progress as prog
 
 SDG_RE = re.compile(r"^(\d{1,2})(?:\.([0-9]{1,2}|[a-c]))?$")
 

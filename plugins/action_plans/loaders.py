@@ -24,11 +24,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from comun_cms.extensions import db
+from comun_cms.toolkit import db
 
-from plugins.action_plans import progress as prog
-from plugins.action_plans import services
-from plugins.action_plans.models import ActionPlan, Commitment, Milestone, ProgressReport
+from . import progress as prog
+from . import services
+from .models import ActionPlan, Commitment, Milestone, ProgressReport
 
 DATA_FILE = Path(__file__).parent / "data" / "action_plans.json"
 #: Source documents that the core publishes as pages (file name -> page slug, comun_cms.demo.DOCUMENTS).
@@ -74,7 +74,7 @@ def _publish_plan(plan: ActionPlan, ctx, commit: bool = True) -> None:
 
     Args:
         plan: a draft plan (already added to the session and flushed).
-        ctx: the :class:`~comun_cms.demo.DemoContext` (publishes as ``ctx.user``, which may be
+        ctx: the :class:`~comun_cms.toolkit.DemoContext` (publishes as ``ctx.user``, which may be
             ``None`` for training scenarios).
         commit: commit once at the end (a failure rolls the whole plan back). With ``False``
             nothing is committed or rolled back: the caller commits once (training scenarios).
@@ -223,7 +223,7 @@ def load_training_plans(tenant, ctx, commit: bool = True) -> int:
 
     Args:
         tenant: the training tenant (current tenant).
-        ctx: the :class:`~comun_cms.demo.DemoContext`; its ``user`` publishes (``None`` for the
+        ctx: the :class:`~comun_cms.toolkit.DemoContext`; its ``user`` publishes (``None`` for the
             training scenario: records published by nobody).
         commit: commit after each plan (``comun demo``, ``comun action-plans load-training``);
             ``False`` only flushes and leaves the commit to the caller (``training_scenario``).

@@ -7,7 +7,10 @@ commitments, milestones and progress reports.
 * :class:`Milestone` and :class:`ProgressReport` are child rows (tenant-scoped, not published
   on their own).
 
-Evidence files are core :class:`~comun_cms.models.Attachment` rows whose ``owner_type`` is
+Audit snapshots (:func:`comun_cms.toolkit.snapshot`) of these models record every column,
+tenant and timestamps included (``__audit_fields__``, set below the classes).
+
+Evidence files are core :class:`~comun_cms.toolkit.Attachment` rows whose ``owner_type`` is
 ``action_plan``, ``commitment``, ``ap_milestone`` or ``ap_report`` and whose ``owner_id`` is the
 owner's id.
 
@@ -17,13 +20,14 @@ source does not give is never invented). Plain calendar dates are ``Date`` colum
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from comun_cms.extensions import db
-from comun_cms.models import Publishable, TenantScoped, Timestamped
+from comun_cms.toolkit import Publishable, TenantScoped, Timestamped, db
+
+#: The plugin's name: entry point, ``[plugin_settings.action_plans]``, content types' plugin.
+PLUGIN = "action_plans"
 
 #: Owner types of evidence attachments.
 OWNER_PLAN = "action_plan"
@@ -181,7 +185,7 @@ class ProgressReport(TenantScoped, Timestamped, db.Model):
 MODELS: tuple[type, ...] = (ActionPlan, Commitment, Milestone, ProgressReport)
 
 
-def snapshot(obj: Any) -> dict:
-    """Return the column values of a model instance as a JSON-able dict (audit snapshots)."""
-    from comun_cms.content_types import jsonable
-    return {c.key: jsonable(getattr(obj, c.key)) for c in obj.__table__.columns}
+# Every column, in table order: the audit events of this plugin have always recorded the whole row.
+for _model in MODELS:
+    _model.__audit_fields__ = tuple(column.key for column in _model.__table__.columns)
+del _model

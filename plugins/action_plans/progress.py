@@ -19,6 +19,7 @@ por iniciar), described in ``apertura-institucional-diplomado.txt``.
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 from typing import Iterable, Sequence
@@ -307,7 +308,6 @@ def is_overdue(end_date: dt.date | None, status: str, today: dt.date) -> bool:
 def add_months(day: dt.date, months: int) -> dt.date:
     """``day`` plus ``months`` calendar months, minus one day (a validity of 12 months from
     2024-01-01 ends on 2024-12-31); the day is clipped to the end of shorter months."""
-    import calendar
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     last = calendar.monthrange(year, month)[1]

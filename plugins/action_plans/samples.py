@@ -1,4 +1,4 @@
-"""Sample records for the conformance kit (:func:`comun_cms.conformance.check_plugin`).
+"""Sample records for the conformance kit (:func:`comun_cms.toolkit.testing.check_plugin`).
 
 ``sample_record(content_type, tenant, marker)`` returns a **draft** record of one of the
 plugin's content types in the current tenant whose public text contains ``marker``. Plans get
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from comun_cms.extensions import db
+from comun_cms.toolkit import db
 
 from . import services
 from .models import ActionPlan, Commitment

@@ -1,5 +1,5 @@
 """Training exercises of the action-plans plugin (hooks ``training_scenario`` and
-``training_tasks``; see :mod:`comun_cms.training`).
+``training_tasks``; see docs/training.md and :class:`comun_cms.toolkit.TrainingTask`).
 
 * :func:`training_scenario`: loads the training material (Mexico's 4th national OGP plan and
   Jalisco's first local plan, :func:`plugins.action_plans.loaders.load_training_plans`) into a
@@ -15,7 +15,7 @@
 What counts as the participant's work: a plan whose first publication (``publish``) was made by
 one of the participant's accounts, or a draft plan whose creation the audit log attributes to
 them (``action_plan.create``). Scenario plans are published by nobody, so they never count.
-The checks read the published versions (:class:`~comun_cms.models.Publication`) where the task
+The checks read the published versions (:class:`~comun_cms.toolkit.Publication`) where the task
 is about what is public (reports, status changes, progress).
 """
 from __future__ import annotations
@@ -27,16 +27,16 @@ from typing import Any, Callable
 from flask_babel import gettext as _, ngettext
 from sqlalchemy import select
 
-from comun_cms.audit import record_audit
-from comun_cms.extensions import db
-from comun_cms.models import AuditEvent
-from comun_cms.publishing import history, latest_publication
-from comun_cms.training import CheckItem, Participant, TrainingTask, participant_publications
+from comun_cms.toolkit import (
+    AuditEvent, CheckItem, Participant, TrainingTask, db, history, latest_publication, participant_publications,
+    record_audit, snapshot,
+)
 
-from plugins.action_plans import loaders
-from plugins.action_plans import progress as prog
-from plugins.action_plans import services
-from plugins.action_plans.models import ActionPlan, Commitment, Milestone, ProgressReport, snapshot
+from . import loaders
+from . import progress as prog
+from . import services
+from .content import COMMITMENT_TYPE, PLAN_TYPE
+from .models import ActionPlan, Commitment, Milestone, ProgressReport
 
 KEY_PLAN = "action_plans.cocreate_plan"
 KEY_REPORT = "action_plans.report_progress"
@@ -82,7 +82,7 @@ def training_scenario(tenant, ctx) -> int:
 
     Args:
         tenant: the training tenant or workspace (current tenant).
-        ctx: a :class:`comun_cms.demo.DemoContext`.
+        ctx: a :class:`comun_cms.toolkit.DemoContext`.
 
     Returns:
         The number of plans created (0 when they are already there).
@@ -96,7 +96,7 @@ def training_scenario(tenant, ctx) -> int:
 # --------------------------------------------------------------------------- the participant's plans
 def _plan_publishers(participant: Participant) -> set[int]:
     """Ids of the plans whose first publication was made by the participant."""
-    return {int(p.record_id) for p in participant_publications(participant, services.PLAN_TYPE.name)
+    return {int(p.record_id) for p in participant_publications(participant, PLAN_TYPE.name)
             if p.action == "publish"}
 
 
@@ -203,7 +203,7 @@ def check_cocreate_plan(participant: Participant) -> list[CheckItem]:
     date. Reads only.
 
     Returns:
-        Four :class:`~comun_cms.training.CheckItem` (label, done, hint when not done).
+        Four :class:`~comun_cms.toolkit.CheckItem` (label, done, hint when not done).
     """
     published = _plan_publishers(participant)
     plan, items = _best(participant_plans(participant), lambda p: _plan_items(p, p.id in published))
@@ -225,7 +225,7 @@ def solve_cocreate_plan(participant: Participant) -> None:
 
     Raises:
         ValueError: the participant has no editor account.
-        comun_cms.publishing.PublishError: publishing failed.
+        comun_cms.toolkit.PublishError: publishing failed.
     """
     if all(i.done for i in check_cocreate_plan(participant)):
         return
@@ -274,7 +274,7 @@ def _content(pub) -> dict[str, Any]:
 def _reported(c: Commitment) -> tuple[bool, bool]:
     """``(report published after the first version, status moved forward)`` for a published
     commitment, comparing its first and newest published versions."""
-    versions = history(services.COMMITMENT_TYPE.name, c.id)
+    versions = history(COMMITMENT_TYPE.name, c.id)
     if c.status != "published" or len(versions) < 2:
         return False, False
     first, last = _content(versions[0]), _content(versions[-1])
@@ -298,7 +298,7 @@ def _report_items(plan: ActionPlan | None) -> list[CheckItem]:
     results = {c.id: _reported(c) for c in _open_commitments(plan)}
     reports = [c for c in _open_commitments(plan) if results[c.id][0]]
     moved = [c for c in _open_commitments(plan) if results[c.id][1]]
-    published = _content(latest_publication(services.PLAN_TYPE.name, plan.id)).get("progress")
+    published = _content(latest_publication(PLAN_TYPE.name, plan.id)).get("progress")
     items = [CheckItem(labels[0], True, "")]
     done = len(reports) >= MIN_REPORTED
     items.append(CheckItem(labels[1], done, "" if done else _(
@@ -324,7 +324,7 @@ def check_report_progress(participant: Participant) -> list[CheckItem]:
     version has a progress above 0. Reads only.
 
     Returns:
-        Four :class:`~comun_cms.training.CheckItem` (the first: the plan of step 11 exists).
+        Four :class:`~comun_cms.toolkit.CheckItem` (the first: the plan of step 11 exists).
     """
     plan, items = _best(participant_plans(participant, published_only=True), _report_items)
     return items if plan is not None else _report_items(None)
@@ -342,7 +342,7 @@ def solve_report_progress(participant: Participant) -> None:
     Raises:
         ValueError: the participant has no editor account, or the plan has fewer than
             :data:`MIN_REPORTED` commitments whose status can move forward.
-        comun_cms.publishing.PublishError: publishing a correction failed.
+        comun_cms.toolkit.PublishError: publishing a correction failed.
     """
     if all(i.done for i in check_report_progress(participant)):
         return

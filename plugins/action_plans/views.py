@@ -13,21 +13,24 @@ import json
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, Response, abort, g, render_template, url_for
+from flask_babel import get_locale, gettext as _
+from icalendar import Calendar, Event
 from markupsafe import Markup
 from sqlalchemy import select
 
-from comun_cms import publishing
-from comun_cms.extensions import db
-from comun_cms.models import Publication
-from comun_cms.permissions import has_role
-from comun_cms.site import get_section
-from comun_cms.tenancy import all_tenants, tenant_context
+from comun_cms.toolkit import (
+    Page, Publication, all_tenants, content_disposition, content_types, db, get_section, get_tenants, has_role,
+    latest_publication, tenant_context,
+)
 
-from plugins.action_plans import progress as prog
-from plugins.action_plans import services
-from plugins.action_plans.models import ActionPlan, Commitment, Milestone, OWNER_COMMITMENT, OWNER_MILESTONE, OWNER_REPORT
+from . import progress as prog
+from . import services
+from .content import (
+    COMMITMENT_TYPE, PLAN_TYPE, attachments_of, commitment_label, plan_attachments, published_commitments,
+)
+from .loaders import DOCUMENT_PAGES
+from .models import OWNER_COMMITMENT, OWNER_MILESTONE, OWNER_REPORT, PLUGIN, ActionPlan, Commitment, Milestone
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -41,7 +44,6 @@ def tenant_notices(slug: str) -> list[dict]:
     """Public notices about a tenant's action plans (``data/notices.json``): ``[{"text",
     "source"}]`` in the current language, e.g. that Puebla had no local action plan as of
     March 2020 (source cited in ``shared/data/tenants.json``)."""
-    from flask_babel import get_locale
     path = DATA_DIR / "notices.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     lang = "en" if str(get_locale() or "es").startswith("en") else "es"
@@ -52,8 +54,6 @@ def tenant_notices(slug: str) -> list[dict]:
 def document_links(*texts: str) -> list[dict]:
     """Published pages of source documents cited in ``texts`` (e.g. the Estado de México
     progress report that the core publishes as a page): ``[{"title", "url"}]``."""
-    from comun_cms.models import Page
-    from plugins.action_plans.loaders import DOCUMENT_PAGES
     joined = " ".join(t or "" for t in texts)
     out = []
     for filename, slug in DOCUMENT_PAGES.items():
@@ -149,7 +149,7 @@ def _span(milestones) -> tuple[dt.date | None, dt.date | None]:
 def _evidence(owner_type: str, ids) -> dict[int, list]:
     by_owner: dict[int, list] = {}
     staff = is_staff()
-    for a in services.attachments_of(owner_type, ids):
+    for a in attachments_of(owner_type, ids):
         if a.public or staff:
             by_owner.setdefault(int(a.owner_id), []).append(a)
     return by_owner
@@ -178,9 +178,9 @@ def _labels() -> dict:
 
 
 def _retracted(record, content_type: str):
-    ct = current_app.extensions["comun"].content_types.get(content_type)
+    ct = content_types().get(content_type)
     return render_template("public/retracted.html", record=record, content_type=ct,
-                           publication=publishing.latest_publication(content_type, record.id),
+                           publication=latest_publication(content_type, record.id),
                            section=get_section("commitments")), 410
 
 
@@ -194,12 +194,12 @@ def plan(plan_id: int):
     if record.status == "retracted":
         return _retracted(record, "action_plan")
     commitments = visible_commitments(record)
-    documents = [a for a in services.plan_attachments(record) if a.public or is_staff()]
+    documents = [a for a in plan_attachments(record) if a.public or is_staff()]
     return render_template("action_plans/plan.html", plan=record, commitments=commitments,
-                           content_type=services.PLAN_TYPE,
+                           content_type=PLAN_TYPE,
                            rows=[chart_row(c) for c in commitments],
                            progress=prog.plan_progress(c.progress for c in commitments),
-                           publication=publishing.latest_publication("action_plan", record.id),
+                           publication=latest_publication("action_plan", record.id),
                            documents=documents, notices=tenant_notices(g.tenant.slug),
                            source_pages=document_links(record.source),
                            today=prog.tenant_today(g.tenant), section=get_section("commitments"), labels=_labels())
@@ -218,9 +218,9 @@ def commitment(commitment_id: int):
         abort(404)
     return render_template(
         "action_plans/commitment.html", c=record, plan=record.plan, row=chart_row(record),
-        content_type=services.COMMITMENT_TYPE, source_pages=document_links(record.source or record.plan.source),
+        content_type=COMMITMENT_TYPE, source_pages=document_links(record.source or record.plan.source),
         milestone_span=_span(record.milestones),
-        publication=publishing.latest_publication("commitment", record.id),
+        publication=latest_publication("commitment", record.id),
         evidence=_evidence(OWNER_COMMITMENT, [record.id]).get(record.id, []),
         milestone_evidence=_evidence(OWNER_MILESTONE, [m.id for m in record.milestones]),
         report_evidence=_evidence(OWNER_REPORT, [r.id for r in record.reports]),
@@ -239,7 +239,7 @@ def agenda_ics():
     """iCalendar feed (RFC 5545) of every dated milestone of the published commitments:
     all-day events from the start to the end date."""
     return Response(calendar_ics(g.tenant), content_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": f'inline; filename="{g.tenant.slug}-agenda.ics"',
+                    headers={"Content-Disposition": content_disposition("inline", f"{g.tenant.slug}-agenda.ics"),
                              "X-Content-Type-Options": "nosniff"})
 
 
@@ -247,8 +247,6 @@ def calendar_ics(tenant) -> bytes:
     """Build the iCalendar (RFC 5545) bytes of the tenant's milestones with the ``icalendar``
     package: one all-day VEVENT per dated milestone of a published commitment (UID
     ``ap-milestone-<id>@<tenant>``, DTSTAMP = the commitment's publication time)."""
-    from icalendar import Calendar, Event
-
     cal = Calendar()
     cal.add("prodid", "-//Comun CMS//action_plans//ES")
     cal.add("version", "2.0")
@@ -269,7 +267,7 @@ def calendar_ics(tenant) -> bytes:
         if c.is_demo:
             summary = f"[{_('Demo data')}] {summary}"
         event.add("summary", summary[:250])
-        description = [services.commitment_label(c), _("Status: %(s)s", s=prog.STATUS_LABELS.get(m.progress_status, m.progress_status))]
+        description = [commitment_label(c), _("Status: %(s)s", s=prog.STATUS_LABELS.get(m.progress_status, m.progress_status))]
         if m.deliverable:
             description.append(_("Deliverable: %(d)s", d=m.deliverable))
         if m.owner:
@@ -289,7 +287,7 @@ def render_section_slot(tenant) -> Markup:
                                     .order_by(ActionPlan.number)))
     cards = []
     for p in plans:
-        commitments = services.published_commitments(p)
+        commitments = published_commitments(p)
         cards.append({"plan": p, "progress": prog.plan_progress(c.progress for c in commitments),
                       "rows": [chart_row(c) for c in commitments]})
     ag = agenda(tenant)
@@ -307,10 +305,9 @@ def state_comparison() -> list[dict]:
     """Cross-state figures for the portal: one row per public tenant enabling the plugin:
     ``{"tenant", "plans", "commitments", "progress", "by_status": {status: n}, "demo",
     "notices"}`` from published plans and commitments only (explicit all-tenants read)."""
-    state = current_app.extensions["comun"]
     rows = []
-    for tenant in state.tenants.values():
-        if tenant.training or not tenant.enables(services.PLUGIN):
+    for tenant in get_tenants().values():
+        if tenant.training or not tenant.enables(PLUGIN):
             continue
         plans = list(db.session.scalars(all_tenants(
             select(ActionPlan).where(ActionPlan.tenant_id == tenant.slug, ActionPlan.status == "published"))))

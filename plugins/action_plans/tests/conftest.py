@@ -8,10 +8,12 @@ import jinja2
 import pytest
 from flask import g, request_started
 
-from comun_cms.demo import DemoContext
-from comun_cms.extensions import db
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
+from comun_cms.toolkit import DemoContext, Membership, User, db, tenant_context
+from comun_cms.toolkit.testing import get_tenant
+
+from plugins.action_plans import services
+from plugins.action_plans.loaders import demo_data
+from plugins.action_plans.models import ActionPlan, Commitment, Milestone
 
 
 class _MemoryBytecodeCache(jinja2.BytecodeCache):
@@ -61,8 +63,6 @@ def fresh_g_per_request(request):
 def login(app, client):
     """Fast ``login(role="editor", tenant="edomex")``: a user without password (no scrypt) with
     that role, logged into the test client. Returns the user's id."""
-    from comun_cms.models import Membership, User
-
     def do(role: str = "editor", tenant: str = "edomex") -> int:
         with tenant_context(get_tenant(app, tenant)):
             email = f"{role}@{tenant}.ap.test"
@@ -91,9 +91,6 @@ def english(client):
 def make_plan(app):
     """Factory: ``make_plan(tenant="edomex", commitments=[{"title", "milestones": [(desc,
     weight, status, progress, start, end)], ...}], publish=True, **plan_fields)`` -> plan id."""
-    from plugins.action_plans import services
-    from plugins.action_plans.models import ActionPlan, Commitment, Milestone
-
     def factory(tenant: str = "edomex", commitments=None, publish: bool = True, **fields):
         with tenant_context(get_tenant(app, tenant)):
             numbers = db.session.scalars(db.select(ActionPlan.number)).all()
@@ -124,8 +121,6 @@ def make_plan(app):
 @pytest.fixture
 def run_demo_for(app):
     """``run_demo_for("edomex")`` runs the plugin's demo_data hook for a tenant (twice is fine)."""
-    from plugins.action_plans.loaders import demo_data
-
     def do(slug: str, today: dt.date | None = None):
         tenant = get_tenant(app, slug)
         with tenant_context(tenant):

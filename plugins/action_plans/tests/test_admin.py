@@ -8,12 +8,10 @@ import json
 
 from sqlalchemy import func, select
 
-from comun_cms.extensions import db
-from comun_cms.models import Attachment, AuditEvent, Publication
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
+from comun_cms.toolkit import Attachment, AuditEvent, Publication, db, tenant_context
+from comun_cms.toolkit.testing import get_tenant
 
-from plugins.action_plans.models import ActionPlan, Commitment, Milestone
+from plugins.action_plans.models import ActionPlan, Commitment, Milestone, ProgressReport
 
 ADMIN = "/edomex/admin/planes-de-accion"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -265,3 +263,39 @@ def test_drafts_can_be_deleted_published_records_cannot(app, client, login, make
     assert client.post(f"{ADMIN}/{draft_id}/eliminar").status_code == 303
     assert [p.id for p in load(app, ActionPlan)] == [plan_id]
     assert audit_count(app, "action_plan.delete") == 1
+
+
+def test_refused_changes_roll_back_with_the_reason_on_the_form_and_no_audit_event(app, client, login, make_plan, english):
+    login("editor")
+    plan_id, cid, _ = published(make_plan, app)
+    c = load(app, Commitment, id=cid)[0]
+    # saving a published commitment without any change publishes nothing
+    response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(c, reason="Sin cambios"))
+    assert response.status_code == 422 and "Nothing changed" in response.get_data(as_text=True), summary(response)
+    assert len(versions(app, "commitment", cid)) == 1 and audit_count(app, "commitment.update") == 0
+    # a report whose file is refused is not stored
+    response = client.post(f"{ADMIN}/compromisos/{cid}/reportes/nuevo", data={
+        "period_end": "2025-03-31", "narrative": "Avance", "reported_by": "Enlace", "reason": "Reporte",
+        "file": (io.BytesIO(b"MZ\x90\x00"), "informe.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "is not a pdf file" in response.get_data(as_text=True), summary(response)
+    assert load(app, ProgressReport) == [] and load(app, Attachment) == []
+    assert audit_count(app, "progress_report.create") == 0 and len(versions(app, "commitment", cid)) == 1
+    # a draft plan whose commitment has problems is not published at all
+    draft_id = make_plan(publish=False, title="Plan con problemas",
+                         commitments=[{"title": "Pesos incompletos", "milestones": [("Único", 30, "started", 50, None, None)]}])
+    response = client.post(f"{ADMIN}/{draft_id}/publicar")
+    assert response.status_code == 422 and "add up to 30" in response.get_data(as_text=True), summary(response)
+    assert load(app, ActionPlan, id=draft_id)[0].status == "draft" and versions(app, "action_plan", draft_id) == []
+    assert audit_count(app, "action_plan.publish") == 0
+
+
+def test_audit_snapshots_record_every_column(app, client, login, english):
+    login("editor")
+    response = client.post(f"{ADMIN}/nuevo", data={"title": "Plan auditado", "framework": "own", "expected_commitments": "5"})
+    assert response.status_code == 303, summary(response)
+    event = load(app, AuditEvent, action="action_plan.create")[-1]
+    assert event.before is None and event.object_type == "action_plan"
+    plan = load(app, ActionPlan, id=int(event.object_id))[0]
+    assert set(event.after) == {column.key for column in ActionPlan.__table__.columns}
+    assert event.after["tenant_id"] == "edomex" and event.after["title"] == "Plan auditado"
+    assert event.after["number"] == plan.number

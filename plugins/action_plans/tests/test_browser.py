@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from comun_cms.testing import PASSWORD
+from comun_cms.toolkit.testing import PASSWORD
 
 
 def log_in(page, email: str) -> None:

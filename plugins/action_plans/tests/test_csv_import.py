@@ -10,10 +10,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from comun_cms.extensions import db
-from comun_cms.models import AuditEvent, Publication
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
+from comun_cms.toolkit import AuditEvent, Publication, db, tenant_context
+from comun_cms.toolkit.testing import get_tenant
 
 from plugins.action_plans import csv_io
 from plugins.action_plans.models import ActionPlan, Commitment, Milestone

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from flask import url_for
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
+from comun_cms.toolkit import db, tenant_context
+from comun_cms.toolkit.testing import get_tenant
 
 from plugins.action_plans.models import Commitment, Milestone
 
@@ -31,7 +31,6 @@ def plugin_rules(app, prefix):
 def url(app, rule, tenant, values):
     with app.test_request_context():
         args = {k: values[k] for k in rule.arguments if k != "tenant"}
-        from flask import url_for
         return url_for(rule.endpoint, tenant=tenant, **args)
 
 

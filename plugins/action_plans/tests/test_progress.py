@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from comun_cms.toolkit import Tenant
+
 from plugins.action_plans import progress as prog
 
 pct = st.floats(min_value=0, max_value=100, allow_nan=False, allow_infinity=False)
@@ -161,7 +163,6 @@ def test_dates(app):
 
 
 def test_overdue_uses_the_tenant_time_zone():
-    from comun_cms.tenancy import Tenant
     tenant = Tenant(slug="x", state="X", secretariat="S", short_name="S", transparency_authority="T",
                     transparency_authority_short="T", timezone="America/Mexico_City")
     # 03:00 UTC on 1 March is still 28 February (21:00) in Mexico City

@@ -8,11 +8,8 @@ import json
 from icalendar import Calendar
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.models import Publication
-from comun_cms.plugins import tenant_hook
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
+from comun_cms.toolkit import Publication, db, tenant_context, tenant_hook
+from comun_cms.toolkit.testing import get_tenant
 
 from plugins.action_plans.models import Commitment
 

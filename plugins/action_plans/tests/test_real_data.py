@@ -8,13 +8,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from comun_cms.demo import DemoContext
-from comun_cms.extensions import db
-from comun_cms.models import Publication
-from comun_cms.tenancy import TenantConfigError, load_tenant, tenant_context
-from comun_cms.testing import get_tenant
+from comun_cms.toolkit import DemoContext, Publication, db, tenant_context
+from comun_cms.toolkit.testing import TenantConfigError, get_tenant, load_tenant
 
-from plugins.action_plans import loaders
+from plugins.action_plans import loaders, services, tenant_settings
 from plugins.action_plans.models import ActionPlan
 
 D = dt.date
@@ -123,7 +120,6 @@ def test_tenant_settings_drive_the_defaults(app, tmp_path):
         plan = db.session.scalar(select(ActionPlan))
         assert len(plan.commitments) == 3 and plan.expected_commitments == 3
         assert (plan.valid_from, plan.valid_until) == (D(2025, 1, 1), D(2025, 6, 30))
-        from plugins.action_plans import services
         assert services.statuses(custom) == ("not_started", "started", "completed")
     # invalid values in tenant.toml stop start-up with the file, the key and the problem
     folder = tmp_path / "hidalgo"
@@ -131,7 +127,6 @@ def test_tenant_settings_drive_the_defaults(app, tmp_path):
     text = (tenant.path / "tenant.toml").read_text(encoding="utf-8").replace("logo = \"logo.svg\"\n", "")
     (folder / "tenant.toml").write_text(text + "\n[plugin_settings.action_plans]\ndefault_commitments = 0\n", encoding="utf-8")
     specs = {name: {} for name in tenant.plugins}
-    from plugins.action_plans import tenant_settings
     specs["action_plans"] = tenant_settings()
     with pytest.raises(TenantConfigError, match="plugin_settings.action_plans.default_commitments"):
         load_tenant(folder / "tenant.toml", specs)
@@ -141,14 +136,14 @@ def test_tenant_settings_drive_the_defaults(app, tmp_path):
 
 
 def test_cli_refuses_states_for_training_and_exports_a_plan(app, runner, make_plan):
-    result = runner.invoke(args=["action-plans", "load-training", "edomex"])
+    result = runner.invoke(args=["action-plans", "load-training", "--tenant", "edomex"])
     assert result.exit_code != 0 and "not a training tenant" in result.output
-    result = runner.invoke(args=["action-plans", "load-training", "atlantida"])
+    result = runner.invoke(args=["action-plans", "load-training", "--tenant", "atlantida"])
     assert result.exit_code != 0 and "unknown tenant" in result.output
     make_plan(title="Plan exportado")
-    result = runner.invoke(args=["action-plans", "export", "edomex", "1", "--semicolon"])
+    result = runner.invoke(args=["action-plans", "export", "--tenant", "edomex", "1", "--semicolon"])
     assert result.exit_code == 0, result.output
     assert result.output.lstrip("\ufeff").startswith("record;plan;commitment;milestone;")
     assert "Compromiso 1 de edomex" in result.output
-    result = runner.invoke(args=["action-plans", "export", "edomex", "9"])
+    result = runner.invoke(args=["action-plans", "export", "--tenant", "edomex", "9"])
     assert result.exit_code != 0 and "no plan number 9" in result.output

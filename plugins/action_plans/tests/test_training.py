@@ -9,14 +9,11 @@ import pytest
 from flask import g, url_for
 from sqlalchemy import func, select
 
-from comun_cms.demo import DemoContext
-from comun_cms.extensions import db
-from comun_cms.models import Publication
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
-from comun_cms.training import Participant, dump_tenant
+from comun_cms.toolkit import DemoContext, Participant, Publication, db, tenant_context
+from comun_cms.toolkit.testing import dump_tenant, get_pm, get_tenant
 
 from plugins.action_plans import services, training
+from plugins.action_plans.loaders import demo_data
 from plugins.action_plans.models import ActionPlan, Commitment, ProgressReport
 
 SLUG = "capacitacion"
@@ -25,7 +22,8 @@ ADMIN = f"/{SLUG}/admin/planes-de-accion"
 
 def _impl(app, hook: str):
     """The action_plans implementation of ``hook`` as registered in the plugin manager."""
-    impls = [i for i in getattr(app.extensions["comun"].pm.hook, hook).get_hookimpls() if i.plugin_name == "action_plans"]
+    with app.app_context():
+        impls = [i for i in getattr(get_pm().hook, hook).get_hookimpls() if i.plugin_name == "action_plans"]
     assert len(impls) == 1, f"action_plans does not implement {hook}"
     return impls[0].function
 
@@ -106,7 +104,6 @@ def test_scenario_loads_the_training_plans_idempotently_without_committing(app):
 
 
 def test_the_demo_path_still_commits_the_training_plans(app):
-    from plugins.action_plans.loaders import demo_data
     tenant = get_tenant(app, SLUG)
     with tenant_context(tenant):
         demo_data(tenant, DemoContext(tenant=tenant, user=None, log=lambda m: None))

@@ -8,7 +8,7 @@ Create Date: 2026-11-21 05:58:23.890857
 from alembic import op
 import sqlalchemy as sa
 
-import comun_cms.models.base
+import comun_cms.toolkit
 
 
 # revision identifiers, used by Alembic.
@@ -37,12 +37,12 @@ def upgrade():
     sa.Column('source', sa.Text(), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
-    sa.Column('created_at', comun_cms.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', comun_cms.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('published_at', comun_cms.models.base.UTCDateTime(), nullable=True),
-    sa.Column('first_published_at', comun_cms.models.base.UTCDateTime(), nullable=True),
+    sa.Column('published_at', comun_cms.toolkit.UTCDateTime(), nullable=True),
+    sa.Column('first_published_at', comun_cms.toolkit.UTCDateTime(), nullable=True),
     sa.Column('is_demo', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['methodology_attachment_id'], ['attachments.id'], name=op.f('fk_ap_plans_methodology_attachment_id_attachments')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.slug'], name=op.f('fk_ap_plans_tenant_id_tenants')),
@@ -91,12 +91,12 @@ def upgrade():
     sa.Column('source', sa.Text(), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
-    sa.Column('created_at', comun_cms.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', comun_cms.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('published_at', comun_cms.models.base.UTCDateTime(), nullable=True),
-    sa.Column('first_published_at', comun_cms.models.base.UTCDateTime(), nullable=True),
+    sa.Column('published_at', comun_cms.toolkit.UTCDateTime(), nullable=True),
+    sa.Column('first_published_at', comun_cms.toolkit.UTCDateTime(), nullable=True),
     sa.Column('is_demo', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['plan_id'], ['ap_plans.id'], name=op.f('fk_ap_commitments_plan_id_ap_plans'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.slug'], name=op.f('fk_ap_commitments_tenant_id_tenants')),
@@ -123,8 +123,8 @@ def upgrade():
     sa.Column('progress', sa.Float(), nullable=False),
     sa.Column('evidence_url', sa.String(length=500), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
-    sa.Column('created_at', comun_cms.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', comun_cms.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['commitment_id'], ['ap_commitments.id'], name=op.f('fk_ap_milestones_commitment_id_ap_commitments'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.slug'], name=op.f('fk_ap_milestones_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ap_milestones')),
@@ -144,8 +144,8 @@ def upgrade():
     sa.Column('reported_by', sa.String(length=300), nullable=False),
     sa.Column('evidence_url', sa.String(length=500), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
-    sa.Column('created_at', comun_cms.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', comun_cms.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', comun_cms.toolkit.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['commitment_id'], ['ap_commitments.id'], name=op.f('fk_ap_progress_reports_commitment_id_ap_commitments'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.slug'], name=op.f('fk_ap_progress_reports_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ap_progress_reports'))
