@@ -1,99 +1,103 @@
-"""Criteria plugin: the criteria framework, evaluation cycles, scores, replies and recommendations."""
+"""Criteria plugin: the criteria framework, evaluation cycles, scores, replies and recommendations.
+
+This module holds the plugin's hook implementations only; the plugin imports the core through
+:mod:`comun_cms.toolkit` alone. Layout: ``models``, ``services`` (the workflow rules),
+``scoring``, ``framework_io`` (CSV), ``content`` (content types, search, open data), ``views``
+(public pages and template helpers), ``admin/`` (admin pages, one module per entity),
+``portal`` (cross-state comparison), ``cli``, ``demo``, ``training``, ``samples``.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from comun_cms import hookimpl
+from flask_babel import lazy_gettext as _l
+
+from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl
+
+from . import admin, demo, portal, training, views
+from .cli import COMMANDS
+from .content import CONTENT_TYPES, datasets, iter_search_documents
+from .models import ALL_MODELS, install_immutability_guard
+from .samples import sample_record as sample_record  # conformance-kit factory (not a hook)
 
 __version__ = "0.1.0"
 
 
 @hookimpl
 def register_models():
-    from .models import ALL_MODELS, install_immutability_guard
+    """The plugin's ten models; installs the guard that keeps published framework versions immutable."""
     install_immutability_guard()
     return list(ALL_MODELS)
 
 
 @hookimpl
 def register_migrations():
+    """The folder of the plugin's Alembic revisions (branch ``criteria``)."""
     return str((Path(__file__).parent / "migrations" / "versions").resolve())
 
 
 @hookimpl
 def register_translations():
+    """The plugin's message catalogs, when the folder exists."""
     folder = Path(__file__).parent / "translations"
     return str(folder.resolve()) if folder.is_dir() else None
 
 
 @hookimpl
 def register_cli_commands():
-    from .cli import COMMANDS
+    """The ``comun criteria`` command group (:mod:`plugins.criteria.cli`)."""
     return list(COMMANDS)
 
 
 @hookimpl
 def tenant_settings():
-    from flask_babel import lazy_gettext as _l
-
-    from comun_cms.plugins import SettingSpec
+    """``reply_days``: days of the right of reply when the reply stage opens without a deadline."""
     return {"reply_days": SettingSpec(int, 10, str(_l("Days the secretariat has to reply once the reply stage opens.")),
                                       min=1, max=90)}
 
 
 @hookimpl
 def register_blueprints():
-    from .views import BLUEPRINTS
-    return list(BLUEPRINTS)
+    """Public ``criteria``, admin ``admin_criteria`` and portal ``portal_criteria``."""
+    return [views.bp, admin.bp, portal.bp]
 
 
 @hookimpl
 def register_content_types():
-    from .content import CONTENT_TYPES
+    """``criteria_framework``, ``evaluation_cycle`` and ``recommendation``."""
     return list(CONTENT_TYPES)
 
 
 @hookimpl
 def admin_menu_items(tenant):
-    from flask_babel import lazy_gettext as _l
-
-    from comun_cms.plugins import MenuItem
+    """"Criteria evaluation": the workspace, for any staff role."""
     return [MenuItem(_l("Criteria evaluation"), "admin_criteria.admin_index", order=30)]
 
 
 @hookimpl
 def public_menu_items(tenant):
-    from flask_babel import lazy_gettext as _l
-
-    from comun_cms.plugins import MenuItem
+    """"Criteria evaluation": the public results."""
     return [MenuItem(_l("Criteria evaluation"), "criteria.index", order=60)]
 
 
 @hookimpl
 def template_slot(name, tenant, context):
+    """For ``home_main``: a card with the latest published cycle's total; ``None`` otherwise."""
     if name != "home_main" or tenant is None:
         return None
-    from flask import render_template
-    from markupsafe import Markup
-
-    from .services import published_cycles
-    from .views import _labels
-    cycles = published_cycles()
-    if not cycles:
-        return None
-    return Markup(render_template("criteria/_home_slot.html", cycle=cycles[0], **_labels()))
+    return views.render_home_slot()
 
 
 @hookimpl
 def search_documents(tenant):
-    from .content import iter_search_documents
+    """The search document of every published framework, cycle and recommendation."""
     yield from iter_search_documents(tenant)
 
 
 @hookimpl
 def demo_data(tenant, ctx):
-    from .demo import load
-    load(tenant, ctx)
+    """The real framework and the demo cycles and recommendations (idempotent)."""
+    demo.load(tenant, ctx)
 
 
 @hookimpl
@@ -101,45 +105,28 @@ def training_scenario(tenant, ctx):
     """The framework and the open training cycle (see :mod:`plugins.criteria.training`)."""
     if not tenant.enables("criteria"):
         return None
-    from .training import load_scenario
-    return load_scenario(tenant, ctx)
+    return training.load_scenario(tenant, ctx)
 
 
 @hookimpl
 def training_tasks():
     """Step 12: assess criteria as the evaluator, reply as the secretariat."""
-    from .training import tasks
-    return tasks()
+    return training.tasks()
 
 
 @hookimpl
 def open_datasets(tenant):
-    from .content import datasets
+    """The plugin's four open datasets (:func:`plugins.criteria.content.datasets`)."""
     return datasets()
 
 
 @hookimpl
 def portal_widgets():
-    from flask_babel import lazy_gettext as _l
-
-    from comun_cms.plugins import PortalWidget
-
-    from .views import portal_widget
-    return [PortalWidget(_l("Evaluation of the secretariats by criteria"), portal_widget, order=20)]
+    """The totals of each state's latest published cycle, on the portal home."""
+    return [PortalWidget(_l("Evaluation of the secretariats by criteria"), portal.portal_widget, order=20)]
 
 
 @hookimpl
 def dashboard_widgets(tenant):
-    from flask_babel import lazy_gettext as _l
-
-    from comun_cms.plugins import PortalWidget
-
-    from .views import dashboard_widget
-    return [PortalWidget(_l("Criteria evaluation"), dashboard_widget, order=20)]
-
-
-def sample_record(content_type, tenant, marker):
-    """Conformance-kit factory (not a hook): a draft record of ``content_type`` in ``tenant``
-    whose public text contains ``marker``; see :mod:`plugins.criteria.samples`."""
-    from .samples import sample_record as make
-    return make(content_type, tenant, marker)
+    """Open cycles with what is pending for the user's role, recommendations awaiting an answer."""
+    return [PortalWidget(_l("Criteria evaluation"), admin.dashboard_widget, order=20)]

@@ -16,11 +16,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from comun_cms.content_types import ContentType
-from comun_cms.extensions import db
-from comun_cms.models import Attachment, Publication
-from comun_cms.opendata import Dataset, DatasetField
-from comun_cms.search.service import document_for
+from comun_cms.toolkit import Attachment, ContentType, Dataset, DatasetField, Publication, db, search_document_for
 
 from . import scoring
 from .framework_io import criterion_content, format_points, framework_content
@@ -156,7 +152,7 @@ def iter_search_documents(tenant):
     for ct in CONTENT_TYPES:
         for record in db.session.scalars(select(ct.model).where(ct.model.status == "published")
                                          .order_by(ct.model.id)):
-            doc = document_for(ct, record, tenant)
+            doc = search_document_for(ct, record, tenant)
             if doc is not None:
                 yield doc
 

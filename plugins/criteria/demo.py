@@ -21,8 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.models import User
+from comun_cms.toolkit import User, db
 
 from . import services
 from .framework_io import FrameworkImportError

@@ -11,7 +11,7 @@ from wtforms import (BooleanField, DateField, HiddenField, IntegerField, RadioFi
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from comun_cms.forms import ReasonForm
+from comun_cms.toolkit import ReasonForm
 
 from .models import ANSWERS, DECLARED_ROLES, PROGRESS, RESULTS
 from .services import ANSWER_LABELS, EVALUATOR_ROLE_LABELS, PROGRESS_LABELS, RESULT_LABELS

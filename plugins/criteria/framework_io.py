@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 import rfc8785
 from flask_babel import lazy_gettext as _l
 
-from comun_cms.content_types import jsonable
+from comun_cms.toolkit import jsonable
 
 from .models import PERIODICITIES, SCORING_TYPES, CriteriaFramework, Criterion, FrameworkCategory
 

@@ -26,8 +26,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from comun_cms.extensions import db
-from comun_cms.models import Attachment, Publishable, TenantScoped, Timestamped, UTCDateTime, utcnow
+from comun_cms.toolkit import Attachment, Publishable, TenantScoped, Timestamped, UTCDateTime, db, utcnow
 
 #: Assessment results (glossary: cumple / cumple parcialmente / no cumple / no aplica).
 RESULTS = ("met", "partial", "not_met", "not_applicable")
@@ -66,6 +65,8 @@ class CriteriaFramework(TenantScoped, Timestamped, Publishable, db.Model):
 
     __tablename__ = "criteria_frameworks"
     __table_args__ = (UniqueConstraint("tenant_id", "slug", "version_label"),)
+    #: What the audit log records of a version (:func:`comun_cms.toolkit.snapshot`).
+    __audit_fields__ = ("id", "status", "version", "slug", "version_label", "content_sha256")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80))
@@ -186,6 +187,8 @@ class EvaluationCycle(TenantScoped, Timestamped, Publishable, db.Model):
     """
 
     __tablename__ = "criteria_cycles"
+    #: What the audit log records of a cycle (:func:`comun_cms.toolkit.snapshot`).
+    __audit_fields__ = ("id", "status", "stage", "version", "title")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -214,6 +217,9 @@ class EvaluatorDeclaration(TenantScoped, Timestamped, db.Model):
 
     __tablename__ = "criteria_declarations"
     __table_args__ = (UniqueConstraint("cycle_id", "user_id"),)
+    #: The audit ``before`` of a declaration is its id; the admin view records the declared role,
+    #: organization and conflict as the ``after``.
+    __audit_fields__ = ("id",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("criteria_cycles.id", ondelete="CASCADE"), index=True)
@@ -235,11 +241,13 @@ class Assessment(TenantScoped, Timestamped, db.Model):
     evaluator (unique per cycle and criterion). ``result`` is one of :data:`RESULTS`; ``value``
     the raw score (binary 0/1, scale 0-2, percentage 0-100; ``None`` when not applicable).
     Evidence: ``evidence_url`` with its capture date and an optional uploaded snapshot
-    (``attachment_id``, an :class:`~comun_cms.models.Attachment` with its SHA-256).
+    (``attachment_id``, an :class:`~comun_cms.toolkit.Attachment` with its SHA-256).
     """
 
     __tablename__ = "criteria_assessments"
     __table_args__ = (UniqueConstraint("cycle_id", "criterion_id", "slot"),)
+    #: What the audit log records of an assessment (:func:`comun_cms.toolkit.snapshot`).
+    __audit_fields__ = ("id", "result", "value", "slot")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("criteria_cycles.id", ondelete="CASCADE"), index=True)
@@ -294,6 +302,8 @@ class Recommendation(TenantScoped, Timestamped, Publishable, db.Model):
 
     __tablename__ = "criteria_recommendations"
     __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+    #: What the audit log records of a recommendation (:func:`comun_cms.toolkit.snapshot`).
+    __audit_fields__ = ("id", "status", "version", "answer", "progress", "title", "number")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40))

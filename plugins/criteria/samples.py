@@ -1,4 +1,4 @@
-"""Sample records for the conformance kit (:func:`comun_cms.conformance.check_plugin`).
+"""Sample records for the conformance kit (:func:`comun_cms.toolkit.testing.check_plugin`).
 
 ``sample_record(content_type, tenant, marker)`` returns a **draft** record of one of the
 plugin's content types in the current tenant whose public text contains ``marker``. Parent rows
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from comun_cms.extensions import db
+from comun_cms.toolkit import db
 
 from . import services
 from .models import CriteriaFramework
@@ -59,7 +59,7 @@ def sample_record(content_type, tenant, marker: str):
         cycle = services.create_cycle(parent_framework(), title=f"Evaluación de ejemplo {marker}",
                                       period_label=str(today.year), cutoff_date=today,
                                       methodology=f"Metodología de ejemplo {marker}")
-        # the kit publishes with comun_cms.publishing.publish, not services.publish_cycle: store the
+        # the kit publishes with comun_cms.toolkit.publish, not services.publish_cycle: store the
         # score snapshot publish_cycle would store, so the record is complete when published
         cycle.scores = services.scores_snapshot(cycle)
         return cycle

@@ -1,26 +1,24 @@
 """Domain operations of the criteria plugin: frameworks, cycles, assessments, replies, scores and
 recommendations.
 
-Functions here add to ``db.session`` and flush but never commit: views and the CLI wrap them in
-one transaction with the audit record (or roll back). Rules of the workflow are enforced here
+Functions here add to ``db.session`` and flush but never commit: the admin views wrap them in
+:func:`comun_cms.toolkit.admin_change` (one transaction with the audit event, or a rollback) and
+the CLI commits or rolls back itself. Rules of the workflow are enforced here
 (so every entry point obeys them) and broken rules raise :class:`CriteriaError` with a
 translated message; *who* may call each operation is decided by the views
-(:mod:`plugins.criteria.views`).
+(:mod:`plugins.criteria.admin`).
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Iterable
 
 from flask_babel import lazy_gettext as _l, ngettext
 from sqlalchemy import func, select
 
-from comun_cms import publishing
-from comun_cms.extensions import db
-from comun_cms.models import Attachment, User, utcnow
-from comun_cms.tenancy import Tenant, get_current_tenant
+from comun_cms.toolkit import Attachment, Tenant, User, correct, db, get_current_tenant, publish as publish_record, utcnow
 
 from . import scoring
 from .framework_io import FrameworkImportError, ImportIssue, build_framework, content_sha256, parse_csv
@@ -51,11 +49,15 @@ STATUS_LABELS = {"awaiting_answer": _l("Awaiting answer"), "rejected": _l("Rejec
 
 
 class CriteriaError(Exception):
-    """A workflow rule was broken; nothing was stored. ``str(error)`` is user-facing and
-    ``field`` names the form field concerned (or ``""``)."""
+    """A workflow rule was broken; nothing was stored. ``str(error)`` (also ``message``) is
+    user-facing and ``field`` names the form field concerned (or ``""``).
+
+    The message is turned into text when the error is raised: a lazy string would reach the page
+    (form errors, flashed messages) as markup that Jinja does not escape.
+    """
 
     def __init__(self, message, field: str = ""):
-        self.message = message
+        self.message = str(message)
         self.field = field
         super().__init__(str(message))
 
@@ -120,7 +122,7 @@ def import_framework(data: bytes | str, *, slug: str, version_label: str, name: 
 def publish_framework(fw: CriteriaFramework, user: User | None = None):
     """Publish a draft framework version; from then on its criteria rows are immutable.
 
-    Returns the :class:`~comun_cms.models.Publication`. Raises :class:`CriteriaError` if it is
+    Returns the :class:`~comun_cms.toolkit.Publication`. Raises :class:`CriteriaError` if it is
     not a draft or has no criteria; ``PublishError`` from the publishing workflow.
     """
     if fw.status != "draft":
@@ -128,7 +130,7 @@ def publish_framework(fw: CriteriaFramework, user: User | None = None):
     if not fw.criteria:
         raise CriteriaError(_l("The framework has no criteria."))
     fw.content_sha256 = content_sha256(fw)   # the hash of what is frozen now
-    return publishing.publish(fw, user=user, commit=False)
+    return publish_record(fw, user=user, commit=False)
 
 
 def ensure_framework_editable(fw: CriteriaFramework) -> None:
@@ -436,11 +438,11 @@ def publish_cycle(cycle: EvaluationCycle, user: User | None = None, on: dt.date 
     """Freeze the cycle: compute the score snapshot, set stage ``published`` and publish it
     (its assessments, replies and declarations are serialized in the publication).
 
-    Returns the :class:`~comun_cms.models.Publication`. Raises :class:`CriteriaError` with the
+    Returns the :class:`~comun_cms.toolkit.Publication`. Raises :class:`CriteriaError` with the
     blockers of :func:`publication_blockers`; ``PublishError`` from the workflow.
     """
     prepare_cycle_publication(cycle, on)
-    return publishing.publish(cycle, user=user, commit=False)
+    return publish_record(cycle, user=user, commit=False)
 
 
 def prepare_cycle_publication(cycle: EvaluationCycle, on: dt.date | None = None) -> None:
@@ -460,7 +462,7 @@ def correct_cycle(cycle: EvaluationCycle, reason: str, user: User | None = None)
     """Publish a correction of a published cycle (after an assessment or reply changed):
     scores recomputed, new version with ``reason``. Raises ``PublishError``."""
     cycle.scores = scores_snapshot(cycle)
-    return publishing.correct(cycle, reason=reason, user=user, commit=False)
+    return correct(cycle, reason=reason, user=user, commit=False)
 
 
 def published_cycles(newest_first: bool = True) -> list[EvaluationCycle]:
@@ -504,7 +506,7 @@ def issue_recommendation(*, title: str, body: str, criteria: list[Criterion], is
     db.session.add(rec)
     db.session.flush()
     if publish:
-        publishing.publish(rec, user=issuer, commit=False)
+        publish_record(rec, user=issuer, commit=False)
     return rec
 
 
@@ -526,7 +528,7 @@ def answer_recommendation(rec: Recommendation, *, answer: str, reason: str, user
     if answer == "rejected":
         rec.closed_on = today()
     label = ANSWER_LABELS[answer]
-    return publishing.correct(rec, reason=str(_l("Answer of the secretariat: %(answer)s", answer=label)),
+    return correct(rec, reason=str(_l("Answer of the secretariat: %(answer)s", answer=label)),
                               user=user, commit=False)
 
 
@@ -548,7 +550,7 @@ def report_followup(rec: Recommendation, *, reported_on: dt.date, body: str, pro
                                   author_name=display_name(user)))
     rec.progress = progress
     rec.closed_on = reported_on if progress == "implemented" else None
-    return publishing.correct(rec, reason=str(_l("Follow-up report of %(date)s: %(progress)s",
+    return correct(rec, reason=str(_l("Follow-up report of %(date)s: %(progress)s",
                                                  date=reported_on.isoformat(), progress=PROGRESS_LABELS[progress])),
                               user=user, commit=False)
 
@@ -568,12 +570,3 @@ def recommendation_age(rec: Recommendation, on: dt.date | None = None) -> int:
     end = rec.closed_on or on or today()
     return max(0, (end - rec.issued_on).days)
 
-
-def snapshot(obj: Any) -> dict:
-    """A small audit snapshot of a plugin record (id, status, stage/answer, version)."""
-    out = {"id": getattr(obj, "id", None)}
-    for name in ("status", "stage", "version", "answer", "progress", "result", "value", "slot", "title", "number",
-                 "slug", "version_label", "content_sha256"):
-        if hasattr(obj, name):
-            out[name] = getattr(obj, name)
-    return out

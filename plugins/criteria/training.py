@@ -28,8 +28,7 @@ import datetime as dt
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.tenancy import tenant_context
+from comun_cms.toolkit import CheckItem, TrainingTask, db, tenant_context
 
 from . import services
 from .demo import FRAMEWORK_SLUG, FRAMEWORK_VERSION, _result, _unit, ensure_framework
@@ -93,8 +92,8 @@ def load_scenario(tenant, ctx) -> int:
     Never commits: it flushes and publishes with ``commit=False``; the caller commits.
 
     Args:
-        tenant: the training tenant or workspace (:class:`~comun_cms.tenancy.Tenant`).
-        ctx: :class:`comun_cms.demo.DemoContext` with ``user=None`` (the framework is published
+        tenant: the training tenant or workspace (:class:`~comun_cms.toolkit.Tenant`).
+        ctx: :class:`comun_cms.toolkit.DemoContext` with ``user=None`` (the framework is published
             by nobody when this creates it).
 
     Returns:
@@ -171,14 +170,13 @@ def check(participant) -> list:
     account's replies (``author_id``); the scenario's rows belong to nobody and never count.
 
     Args:
-        participant: :class:`comun_cms.training.Participant`.
+        participant: :class:`comun_cms.toolkit.Participant`.
 
     Returns:
-        Four :class:`~comun_cms.training.CheckItem`: declaration, three justified assessments
+        Four :class:`~comun_cms.toolkit.CheckItem`: declaration, three justified assessments
         (in one cycle), a cycle with the participant's assessments in the right-of-reply stage,
         a reply by the secretariat.
     """
-    from comun_cms.training import CheckItem
     with tenant_context(participant.workspace):
         ev = participant.evaluator
         declared = ev is not None and db.session.scalar(
@@ -226,7 +224,7 @@ def solve(participant) -> None:
     completed). Flushes only; the caller commits.
 
     Args:
-        participant: :class:`comun_cms.training.Participant` with both accounts.
+        participant: :class:`comun_cms.toolkit.Participant` with both accounts.
 
     Raises:
         RuntimeError: an account is missing or the workspace has no training cycle (load the
@@ -276,7 +274,6 @@ def solve(participant) -> None:
 
 def tasks() -> list:
     """The plugin's training tasks (hook ``training_tasks``): ``criteria.evaluate`` (step 12)."""
-    from comun_cms.training import TrainingTask
     return [TrainingTask(
         step=12,
         key="criteria.evaluate",

@@ -7,8 +7,7 @@ import datetime as dt
 
 import pytest
 
-from comun_cms.extensions import db
-from comun_cms.tenancy import tenant_context
+from comun_cms.toolkit import Membership, User, db, platform_session, tenant_context
 
 SMALL_CSV = (
     "code,category,category_name,points,title,scoring_type,legal_basis,periodicity,evidence_required\n"
@@ -49,8 +48,6 @@ def framework(app, edomex):
 def quick_user(email: str, role: str, name: str, tenant: str = "edomex"):
     """A user with ``role`` in ``tenant``, inserted directly (no password hashing: these users
     are logged in with the ``login_as`` fixture, never with a password)."""
-    from comun_cms.models import Membership, User
-    from comun_cms.tenancy import platform_session
     with platform_session(db.session):
         user = User(email=email, name=name)
         db.session.add(user)

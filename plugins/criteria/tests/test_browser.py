@@ -7,9 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from comun_cms.extensions import db
-from comun_cms.tenancy import tenant_context
-from comun_cms.testing import browser_login
+from comun_cms.toolkit import db, tenant_context
+from comun_cms.toolkit.testing import browser_login
 from plugins.criteria import services
 from plugins.criteria.models import EvaluationCycle
 

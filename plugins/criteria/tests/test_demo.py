@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from comun_cms.demo import DemoContext
-from comun_cms.extensions import db
-from comun_cms.models import User
-from comun_cms.tenancy import tenant_context
+from comun_cms.toolkit import DemoContext, User, db, tenant_context
 from plugins.criteria import demo
 from plugins.criteria.models import Assessment, CriteriaFramework, EvaluationCycle, Recommendation
 

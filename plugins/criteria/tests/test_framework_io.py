@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from comun_cms.extensions import db
-from comun_cms.models import AuditEvent
-from comun_cms.tenancy import tenant_context
+from comun_cms.toolkit import AuditEvent, db, tenant_context
 from plugins.criteria.framework_io import FrameworkImportError, export_csv, parse_csv
 from plugins.criteria.models import CriteriaFramework, Criterion
 

@@ -9,11 +9,8 @@ import pytest
 from flask import g, url_for
 from sqlalchemy import func, select
 
-from comun_cms.demo import DemoContext
-from comun_cms.extensions import db
-from comun_cms.models import Publication
-from comun_cms.tenancy import tenant_context
-from comun_cms.training import Participant, TrainingTask, dump_tenant
+from comun_cms.toolkit import DemoContext, Participant, Publication, TrainingTask, db, tenant_context
+from comun_cms.toolkit.testing import dump_tenant
 from plugins.criteria import training
 from plugins.criteria.models import Assessment, CriteriaFramework, EvaluationCycle, Reply
 

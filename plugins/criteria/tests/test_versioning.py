@@ -7,9 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from comun_cms import publishing
-from comun_cms.extensions import db
-from comun_cms.tenancy import tenant_context
+from comun_cms.toolkit import db, history as publication_history, latest_publication, tenant_context
 from plugins.criteria import services
 from plugins.criteria.framework_io import content_sha256
 from plugins.criteria.models import CriteriaFramework, EvaluationCycle, user_slot
@@ -49,7 +47,7 @@ def test_new_version_leaves_old_cycles_unchanged(app, client, edomex, framework,
     old = run_published_cycle(edomex, framework, people["evaluator"])
     with tenant_context(edomex):
         v1 = db.session.scalar(select(CriteriaFramework).where(CriteriaFramework.version_label == "1"))
-        old_pub = publishing.latest_publication("evaluation_cycle", old.id)
+        old_pub = latest_publication("evaluation_cycle", old.id)
         old_json, old_sha, old_hash = old_pub.canonical_json, old_pub.sha256, v1.content_sha256
         old_ids = [c.id for c in v1.criteria]
         old_total = old.scores["total"]
@@ -65,7 +63,7 @@ def test_new_version_leaves_old_cycles_unchanged(app, client, edomex, framework,
         assert content_sha256(v1) == old_hash                     # content of version 1 untouched
         cycle = db.session.scalar(select(EvaluationCycle).where(EvaluationCycle.id == old.id))
         assert cycle.framework_id == v1.id and cycle.scores["total"] == old_total
-        history = publishing.history("evaluation_cycle", old.id)
+        history = publication_history("evaluation_cycle", old.id)
         assert len(history) == 1 and history[0].sha256 == old_sha and history[0].canonical_json == old_json
         frozen = json.loads(old_json)["content"]
         assert frozen["framework"]["content_sha256"] == old_hash

@@ -10,11 +10,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from comun_cms import publishing
-from comun_cms.extensions import db
-from comun_cms.models import AuditEvent, Publication
-from comun_cms.plugins import tenant_hook
-from comun_cms.tenancy import tenant_context
+from comun_cms.toolkit import AuditEvent, Publication, db, history, latest_publication, tenant_context, tenant_hook
 from plugins.criteria import services
 from plugins.criteria.models import Assessment, CriteriaFramework, EvaluationCycle, Recommendation
 
@@ -141,7 +137,7 @@ def test_full_cycle_with_replies_corrections_and_recommendations(app, client, sw
         assert cycle.scores["total"] == 55.0
         assert cycle.scores["disagreements"] == ["A-01"]
         assert cycle.scores["self_assessment_total"] == 94.0    # 40 + 30 + 0.8 * 30
-        pub = publishing.latest_publication("evaluation_cycle", cycle.id)
+        pub = latest_publication("evaluation_cycle", cycle.id)
         doc = json.loads(pub.canonical_json)
         a01 = next(c for c in doc["content"]["criteria"] if c["code"] == "A-01")
         assert {e["result"] for e in a01["evaluations"]} == {"partial", "not_met"} and a01["disagreement"]
@@ -164,7 +160,7 @@ def test_full_cycle_with_replies_corrections_and_recommendations(app, client, sw
     with tenant_context(edomex):
         cycle = db.session.scalar(select(EvaluationCycle))
         assert cycle.version == 2 and cycle.scores["total"] == 61.0
-        assert [p.action for p in publishing.history("evaluation_cycle", cycle.id)] == ["publish", "correct"]
+        assert [p.action for p in history("evaluation_cycle", cycle.id)] == ["publish", "correct"]
     assert client.post(f"/edomex/admin/criterios/ciclos/{cid}/etapa", data={"target": "reply"}).status_code == 409
 
     # 8. recommendations: issued by the evaluator, answered and followed up by the secretariat
