@@ -146,7 +146,8 @@ def admin_change(action: str, record: Any = None, *, object_type: str | None = N
 
 def _report(exc: BaseException, form: Any) -> None:
     """Show a refused change's message on ``form`` (its field when named) or as a flash."""
-    message = getattr(exc, "message", None) or str(exc)
+    # str(): a lazy gettext string has __html__, so left lazy it would reach the page unescaped
+    message = str(getattr(exc, "message", None) or exc)
     if form is not None:
         field_name = getattr(exc, "field", None)
         target = getattr(form, field_name, None) if field_name else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 import pytest
 from flask import get_flashed_messages
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from werkzeug.local import LocalProxy
@@ -72,6 +73,9 @@ def test_a_refused_change_rolls_everything_back_and_tells_the_form(app, tenant):
             db.session.add(Page(title="C", slug="c", body=""))
             raise ChangeRefused("Sin cambios")
         assert get_flashed_messages(with_categories=True) == [("error", "Sin cambios")]
+        with admin_change("page.create", form=form) as change:  # a lazy string is shown as plain, escaped text
+            raise ChangeRefused(lazy_gettext("<b>%(x)s</b>", x="y"))
+        assert form.form_errors[-1] == "<b>y</b>" and type(form.form_errors[-1]) is str
     assert _count(Page) == 0 and _count(AuditEvent) == 0
 
 
