@@ -47,6 +47,7 @@ def test_evaluator_assesses_secretariat_replies_cycle_published(app, page, make_
         page.click(f"form[action$='/ciclos/{cid}/etapa'] button[type=submit]")
 
     # the secretariat replies to each assessment
+    page.wait_for_load_state("networkidle")  # a late response would set the session cookie again
     page.context.clear_cookies()
     browser_login(page, editor.email)
     for code in answers:
@@ -57,6 +58,7 @@ def test_evaluator_assesses_secretariat_replies_cycle_published(app, page, make_
         page.wait_for_url(f"**{admin_cycle}**")
 
     # the evaluator publishes
+    page.wait_for_load_state("networkidle")  # a late response would set the session cookie again
     page.context.clear_cookies()
     browser_login(page, evaluator.email)
     page.goto(admin_cycle)
@@ -64,6 +66,7 @@ def test_evaluator_assesses_secretariat_replies_cycle_published(app, page, make_
         page.click(f"form[action$='/ciclos/{cid}/publicar'] button[type=submit]")
 
     # the public page shows both the assessments and the replies
+    page.wait_for_load_state("networkidle")  # a late response would set the session cookie again
     page.context.clear_cookies()
     page.goto(f"/edomex/criterios/ciclos/{cid}")
     body = page.inner_text("main")
