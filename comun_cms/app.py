@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from comun_cms import core_plugin
 from comun_cms import plugins as plugin_mod
+from comun_cms import security_headers
 from comun_cms.commands import register_cli
 from comun_cms.config import load_config
 from comun_cms.content_types import ContentTypeRegistry
@@ -72,6 +73,7 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
     limiter.init_app(app)
+    security_headers.init_app(app)
 
     # plugins
     # installed plugins (entry points) run in the order the tenants list them; then the core's

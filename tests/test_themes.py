@@ -53,10 +53,12 @@ def test_tenant_logo(client):
 
 
 def test_tenant_colours_are_css_custom_properties(client):
-    html = text(client.get("/hidalgo/"))
-    assert "--color-primary: #6b1d3a;" in html and "--color-accent: #a8325e;" in html
-    assert "--color-primary: #1d4e6b;" in text(client.get("/puebla/"))
-    assert "<style>" not in text(client.get("/"))  # the portal keeps the theme defaults
+    # served as a stylesheet (the Content-Security-Policy allows no inline <style>)
+    assert '<link rel="stylesheet" href="/hidalgo/theme-colors.css?v=' in text(client.get("/hidalgo/"))
+    css = text(client.get("/hidalgo/theme-colors.css"))
+    assert "--color-primary: #6b1d3a;" in css and "--color-accent: #a8325e;" in css
+    assert "--color-primary: #1d4e6b;" in text(client.get("/puebla/theme-colors.css"))
+    assert "--color-primary" not in text(client.get("/theme-colors.css"))  # the portal keeps the theme defaults
 
 
 @pytest.mark.parametrize("url", ["/", "/acerca", "/edomex/", "/edomex/seccion/feedback", "/no-existe/nada"])

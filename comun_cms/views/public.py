@@ -35,7 +35,7 @@ from comun_cms.site import SECTIONS, get_section
 from comun_cms.tenancy import tenant_context
 from comun_cms.uploads import content_disposition, stored_path, thumbnail_path
 from comun_cms.views.portal import content_type_label, latest_publications
-from comun_cms.views.templating import serve_theme_file
+from comun_cms.views.templating import serve_colors_css, serve_theme_file
 
 bp = Blueprint("public", __name__)
 
@@ -217,6 +217,13 @@ def home():
 def theme_static(filename: str):
     """Theme static file through the tenant's override chain (404 if absent)."""
     return serve_theme_file(filename)
+
+
+@bp.get("/theme-colors.css")
+def theme_colors():
+    """The tenant's colours as a stylesheet (``:root`` custom properties; see
+    :func:`comun_cms.views.templating.colors_css`)."""
+    return serve_colors_css()
 
 
 @bp.get("/logo")

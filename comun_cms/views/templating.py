@@ -5,7 +5,7 @@ Globals (every template): ``current_tenant`` (:class:`~comun_cms.tenancy.Tenant`
 ``tenants`` (non-training tenants, for the portal navigation), ``public_menu`` (list of
 :class:`NavLink`), ``slot(name, **context)``, ``has_role(*roles)``, ``lang_urls``
 (``{locale: url}``), ``current_locale``, ``html_lang``, ``locale_names``, ``theme_url(path)``,
-``site_name``.
+``site_name``, ``colors_css_url()``.
 
 Filters: ``datetime`` / ``date`` (Babel, tenant time zone), ``markdown`` (sanitized HTML),
 ``filesize`` (human size of a byte count). Test: ``web_url`` (an http(s) address).
@@ -13,13 +13,14 @@ Filters: ``datetime`` / ``date`` (Babel, tenant time zone), ``markdown`` (saniti
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import zoneinfo
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from flask import Flask, abort, current_app, has_request_context, request, send_file, url_for
+from flask import Flask, Response, abort, current_app, has_request_context, request, send_file, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, lazy_gettext as _l, ngettext
 from markupsafe import Markup
 from werkzeug.routing import BuildError
@@ -175,6 +176,57 @@ def serve_theme_file(filename: str):
     abort(404)
 
 
+#: Accent of a state's card on the portal when its tenant.toml sets no ``colors.primary``.
+DEFAULT_ACCENT = "#1f3b57"
+
+
+def colors_css(tenant: Tenant | None) -> str:
+    """The colour stylesheet of a page (the Content-Security-Policy allows no inline style).
+
+    Inside a tenant: ``:root`` custom properties ``--color-<key>`` (``_`` becomes ``-``) for each
+    entry of the tenant's ``colors`` and a ``.swatch--<key>`` class painted with it (the settings
+    page). On the portal (``tenant`` is ``None``): ``.state-card--<slug>`` setting
+    ``--card-accent`` to each public tenant's primary colour. Keys and values are validated when
+    ``tenant.toml`` is loaded (known keys, ``#RRGGBB``), so nothing here can escape the rule.
+
+    Returns:
+        CSS text (UTF-8, ends with a newline).
+    """
+    lines = []
+    if tenant is not None:
+        props = " ".join(f"--color-{key.replace('_', '-')}: {value};" for key, value in sorted(tenant.colors.items()))
+        lines.append(f":root {{ {props} }}")
+        lines += [f".swatch--{key.replace('_', '-')} {{ background: {value}; }}"
+                  for key, value in sorted(tenant.colors.items())]
+    else:
+        lines += [f".state-card--{slug} {{ --card-accent: {t.colors.get('primary', DEFAULT_ACCENT)}; }}"
+                  for slug, t in sorted(current_app.extensions["comun"].public_tenants().items())]
+    return "\n".join(lines) + "\n"
+
+
+def colors_css_url() -> str:
+    """URL of :func:`colors_css` for the current page: ``/<tenant>/theme-colors.css`` inside a
+    tenant, ``/theme-colors.css`` on the portal, with ``?v=`` the first 12 hex digits of the
+    SHA-256 of the text, so browsers may cache it and still see a change at once."""
+    tenant = get_current_tenant()
+    version = hashlib.sha256(colors_css(tenant).encode()).hexdigest()[:12]
+    if tenant is not None:
+        return url_for("public.theme_colors", v=version)
+    return url_for("theme_colors", v=version)
+
+
+def serve_colors_css() -> Response:
+    """The response of the ``theme_colors`` routes: :func:`colors_css` of the current tenant (or
+    of the portal) as ``text/css``, cacheable for :data:`STATIC_MAX_AGE` seconds, with an ETag."""
+    text = colors_css(get_current_tenant())
+    response = Response(text, mimetype="text/css")
+    response.set_etag(hashlib.sha256(text.encode()).hexdigest())
+    response.cache_control.public = True
+    response.cache_control.max_age = STATIC_MAX_AGE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response.make_conditional(request)
+
+
 # --------------------------------------------------------------------------- wiring
 def _context() -> dict:
     tenant = get_current_tenant()
@@ -191,6 +243,7 @@ def _context() -> dict:
         "html_lang": locale.replace("_", "-"),
         "locale_names": LOCALE_NAMES,
         "theme_url": theme_url,
+        "colors_css_url": colors_css_url,
         "site_name": SITE_NAME,
     }
 
@@ -204,8 +257,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(filesize_filter, "filesize")
     app.add_template_test(is_web_url, "web_url")
     app.add_url_rule("/theme/<path:filename>", "theme_static", serve_theme_file)
+    app.add_url_rule("/theme-colors.css", "theme_colors", serve_colors_css)
     errors.init_app(app)
 
 
 __all__ = ["NavLink", "SITE_NAME", "date_filter", "datetime_filter", "filesize_filter", "init_app", "is_web_url",
-           "lang_urls", "public_menu", "render_slot", "serve_theme_file", "theme_url"]
+           "colors_css", "colors_css_url", "lang_urls", "public_menu", "render_slot", "serve_colors_css",
+           "serve_theme_file", "theme_url"]
