@@ -407,7 +407,7 @@ def test_404_pages_are_themed_per_tenant_and_json_under_api(client):
     portal = client.get("/no-existe/en/absoluto")
     assert portal.status_code == 404 and "Page not found" in text(portal)
     tenant = client.get("/hidalgo/no-existe")
-    assert tenant.status_code == 404 and "SESEA Hidalgo" in text(tenant) and "--color-primary: #6b1d3a" in text(tenant)
+    assert tenant.status_code == 404 and "SESEA Hidalgo" in text(tenant) and "/hidalgo/theme-colors.css?v=" in text(tenant)
     api = client.get("/api/no-existe")
     assert api.status_code == 404 and api.get_json() == {"error": {"status": 404, "message": api.get_json()["error"]["message"]}}
     assert api.get_json()["error"]["message"]
