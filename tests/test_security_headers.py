@@ -154,12 +154,12 @@ def _every_route(app, client, starts: list[str]) -> tuple[Counter, int]:
             if "GET" not in rule.methods or rule.endpoint in by_endpoint:
                 continue
             values = {arg: _sample_value(rule, arg) for arg in rule.arguments}
-            if "tenant" in values:
-                values["tenant"] = "edomex"
-            url = app.url_for(rule.endpoint, **values)
-            response = client.get(url)
-            response.get_data()
-            by_endpoint[rule.endpoint] = [(url, response)]
+            # a state and the training tenant (whose pages only exist there)
+            for tenant in ("edomex", "capacitacion") if "tenant" in values else (None,):
+                url = app.url_for(rule.endpoint, **{**values, "tenant": tenant} if tenant else values)
+                response = client.get(url)
+                response.get_data()
+                by_endpoint.setdefault(rule.endpoint, []).append((url, response))
     html_ok, checked = Counter(), 0
     for endpoint, hits in by_endpoint.items():
         for url, response in hits:
