@@ -42,7 +42,7 @@ test-sqlite: install
 
 test-postgres: install
 	@echo "== tests on PostgreSQL ($(PG_URL))"
-	COMUN_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
+	COMUN_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q $(XDIST) -m 'not a11y' $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/run_all.py

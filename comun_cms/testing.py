@@ -38,7 +38,7 @@ from comun_cms.tenancy import get_current_tenant, set_current_tenant, tenant_con
 from comun_cms.users import create_user
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PASSWORD", "LiveServer", "browser_login", "check_plugin", "get_tenant",
-           "migrate_database", "reset_postgres"]
+           "migrate_database", "reset_postgres", "tab_to"]
 
 PASSWORD = "secreto-123"
 
@@ -363,6 +363,29 @@ def browser_login(page, email: str, password: str = PASSWORD) -> None:
     page.fill('form[action$="/auth/login"] input[name=password]', password)
     with page.expect_navigation():  # return only once the session cookie is set
         page.click('form[action$="/auth/login"] button[type=submit]')
+
+
+_FOCUS_VISIBLE = """(sel) => {
+  const el = document.activeElement;
+  if (!el || !el.matches(sel)) return null;
+  const st = getComputedStyle(el);
+  return (st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) > 0) || st.boxShadow !== 'none';
+}"""
+
+
+def tab_to(page, selector: str, limit: int = 250) -> None:
+    """Move the keyboard focus with the Tab key (no mouse) until the focused element matches the
+    CSS ``selector``, then check that the focus is visible (an outline or a box shadow, WCAG 2.4.7).
+
+    ``limit`` is the most Tab presses tried. Raises ``AssertionError`` when the element is never
+    reached (it is not in the tab order) or its focus is invisible."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        visible = page.evaluate(_FOCUS_VISIBLE, selector)
+        if visible is not None:
+            assert visible, f"{selector} takes the focus but shows no focus indicator"
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key ({limit} presses)")
 
 
 @pytest.fixture
