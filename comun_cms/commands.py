@@ -25,6 +25,7 @@ from comun_cms.cli_options import tenant_option
 from comun_cms.demo import run_demo
 from comun_cms.extensions import db
 from comun_cms.i18n import compile_catalogs
+from comun_cms.mail_cli import mail_group
 from comun_cms.models import Membership, User
 from comun_cms.plugins import describe_plugins
 from comun_cms.search.cli import search_group
@@ -46,6 +47,7 @@ def register_cli(app: Flask) -> None:
     plugins_group.add_command(scaffold.new_cmd)
     app.cli.add_command(training_group)
     app.cli.add_command(search_group)
+    app.cli.add_command(mail_group)
     for result in app.extensions["comun"].pm.hook.register_cli_commands():
         for command in result or []:
             app.cli.add_command(command)
@@ -93,13 +95,15 @@ def demo_cmd(quiet: bool, tenant: Tenant | None) -> None:
 @click.option("--dev", is_flag=True, help="Use Flask's development server with reload instead of gunicorn.")
 @with_appcontext
 def run_cmd(host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the site (gunicorn with WORKERS processes) and run the search indexer beside it."""
+    """Serve the site (gunicorn with WORKERS processes) and run the search indexer and the mail
+    worker beside it."""
     app = current_app._get_current_object()
     if workers > 1 and str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
         click.echo(f"Warning: rate limits are counted per process ({workers} workers); set "
                    "COMUN_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 to share them.", err=True)
     env = dict(os.environ, COMUN_INSTANCE_PATH=app.instance_path)
     worker = subprocess.Popen([sys.executable, "-m", "comun_cms.cli", "search", "worker"], env=env)
+    mailer = subprocess.Popen([sys.executable, "-m", "comun_cms.cli", "mail", "worker"], env=env)
     try:
         if dev:
             app.run(host=host, port=port, debug=True, use_reloader=False)
@@ -107,8 +111,10 @@ def run_cmd(host: str, port: int, workers: int, dev: bool) -> None:
             subprocess.call([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{host}:{port}",
                              "--access-logfile", "-", "comun_cms.wsgi:app"], env=env)
     finally:
-        worker.terminate()
-        worker.wait(timeout=10)
+        for child in (worker, mailer):
+            child.terminate()
+        for child in (worker, mailer):
+            child.wait(timeout=10)
 
 
 # --------------------------------------------------------------------------- users

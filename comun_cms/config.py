@@ -55,6 +55,21 @@ DEFAULTS = {
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search
     "UPLOAD_DIR": None,  # default: <instance>/uploads
     "PASSWORD_HASH_METHOD": "scrypt:32768:8:1",  # werkzeug method string (scrypt N, r, p)
+    "MAIL_BACKEND": "file",  # file (.eml under MAIL_DIR) | smtp; see comun_cms/mail.py
+    "MAIL_DIR": None,  # default: <instance>/mail
+    "MAIL_HOST": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_STARTTLS": False,
+    "MAIL_TLS": False,  # implicit TLS (port 465)
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_TIMEOUT": 10,  # seconds
+    "MAIL_SENDER": "Común CMS <no-responder@comun.localhost>",
+    "MAIL_SENDERS": {},  # tenant slug -> From
+    "MAIL_MAX_ATTEMPTS": 12,
+    "MAIL_RETRY_BASE": 30,  # seconds; doubles after each failed attempt
+    "MAIL_RETRY_MAX": 3600,  # seconds
+    "MAIL_CLAIM_TIMEOUT": 300,  # seconds before a message claimed by a dead worker is sent again
     "SEARCH_SYNC": False,  # True: drain the outbox at the end of each publishing request (tests, single process)
 }
 
@@ -109,6 +124,8 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    if app.config["MAIL_BACKEND"] not in ("file", "smtp"):
+        raise ConfigError(f"MAIL_BACKEND: '{app.config['MAIL_BACKEND']}' is not a mail backend (use 'file' or 'smtp')")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = ensure_secret_key(Path(app.instance_path))
     app.config["SEARCH_INDEX_DIR"] = app.config.get("SEARCH_INDEX_DIR") or str(Path(app.instance_path) / "search")

@@ -201,6 +201,38 @@ class Feedback(TenantScoped, Timestamped, db.Model):
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
 
 
+class MailOutbox(db.Model):
+    """An e-mail waiting to be delivered, written in the same transaction as the event that causes
+    it (an invitation, an answer...) and delivered by the mail worker (``comun mail worker``).
+
+    ``status``: ``pending`` (due at ``next_attempt_at``), ``sending`` (claimed by a worker since
+    ``claimed_at``), ``sent``, or ``failed`` (gave up after ``MAIL_MAX_ATTEMPTS``; ``comun mail
+    retry`` queues it again). ``message_id`` is fixed when the row is written, so a message that
+    had to be sent again after a crash carries the same ``Message-ID`` (RFC 5322 section 3.6.4).
+    Not tenant-scoped (a platform queue); ``tenant`` names the tenant it speaks for."""
+
+    __tablename__ = "mail_outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    sender: Mapped[str] = mapped_column(String(320))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(500))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    headers: Mapped[Any] = mapped_column(JSON, default=dict)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (Index("ix_mail_outbox_due", "status", "next_attempt_at"),)
+
+
 class SearchOutbox(db.Model):
     """Pending search-index work written in the publishing transaction and drained by the single
     indexer (``comun search worker``). Not tenant-scoped: it is a platform queue."""

@@ -40,6 +40,7 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
 * templates and text: :func:`render_markdown`, :func:`plain_text`, :func:`get_section`,
   :func:`render_slot`; the admin macros ``admin/_publishing.html`` (publish, retract and
   history panels) are documented in docs/plugins.md;
+* e-mail: :func:`send_mail` (queued in the current transaction, delivered by the mail worker);
 * command line: :func:`tenant_option`, :func:`resolve_tenants`;
 * training: :func:`participant_publications`.
 """
@@ -59,6 +60,7 @@ from comun_cms.hooktypes import (
     CheckItem, ContentType, Dataset, DatasetField, DemoContext, MenuItem, Participant, PortalWidget, PublishEvent,
     SettingSpec, TrainingTask,
 )
+from comun_cms.mail import send_mail
 from comun_cms.models import (
     REBUILT_ON_RESET, Attachment, AuditEvent, Membership, Page, Publication, Publishable, TenantScoped, Timestamped,
     User, UTCDateTime, utcnow,
@@ -99,6 +101,8 @@ __all__ = [
     # forms, files, templates, text
     "ConfirmForm", "ReasonForm", "UploadError", "content_disposition", "csrf", "get_section", "plain_text",
     "render_markdown", "render_slot", "store_upload",
+    # e-mail
+    "send_mail",
     # command line
     "resolve_tenants", "tenant_option",
     # training

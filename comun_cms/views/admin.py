@@ -36,6 +36,7 @@ from comun_cms.forms import (
     FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ConfirmForm, InviteForm,
     ModerationForm, PageForm, RetractForm, RoleForm, UploadForm,
 )
+from comun_cms.mail import send_mail
 from comun_cms.models import (
     Attachment, AuditEvent, Feedback, Invitation, Membership, Page, Publication, User, utcnow,
 )
@@ -379,8 +380,9 @@ def user_remove(membership_id: int):
 @bp.route("/usuarios/invitar", methods=["GET", "POST"])
 @require_role("admin")
 def user_invite():
-    """Invite a person: stores the SHA-256 of a random token valid for 7 days and shows the
-    acceptance link once (the platform sends no e-mail; the admin sends it)."""
+    """Invite a person: stores the SHA-256 of a random token valid for 7 days, queues the
+    invitation e-mail in the same transaction (:func:`comun_cms.mail.send_mail`) and shows the
+    acceptance link once, for when the e-mail does not arrive."""
     form = InviteForm()
     if form.validate_on_submit():
         member = db.session.scalar(select(Membership).join(Membership.user).where(User.email == form.email.data))
@@ -396,7 +398,11 @@ def user_invite():
                 db.session.add(invitation)
                 db.session.flush()
                 change.after = {"email": invitation.email, "role": invitation.role, "expires_at": invitation.expires_at}
-            link = url_for("auth.accept_invitation", token=token, _external=True)
+                link = url_for("auth.accept_invitation", token=token, _external=True)
+                send_mail(invitation.email, "invitation", tenant=get_current_tenant(), kind="invitation",
+                          context={"link": link, "inviter": current_user.name or current_user.email,
+                                   "role": ROLE_LABELS.get(invitation.role, invitation.role),
+                                   "expires": invitation.expires_at})
             response = current_app.make_response(render_template("admin/invite_done.html", invitation=invitation, link=link))
             response.headers["Cache-Control"] = "no-store"
             return response
