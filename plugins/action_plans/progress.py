@@ -180,6 +180,39 @@ def weights_ok(total: float) -> bool:
     return abs(total - 100.0) < EPSILON
 
 
+def proposed_weights(weights: Sequence[tuple[object, float]], keep: object = None) -> dict[object, float]:
+    """A rebalance of milestone weights so that they add up to 100, to be *shown* to the user
+    and applied only when confirmed (weights typed are never changed silently).
+
+    Args:
+        weights: ``[(key, weight in percent)]`` in display order (keys are milestone ids, or any
+            hashable such as ``"new"`` for a milestone being added).
+        keep: the key whose weight stays as typed (the milestone just edited); ``None`` scales
+            every weight.
+
+    Returns:
+        ``{key: proposed weight}`` for every key: the others scaled proportionally into the room
+        left by ``keep`` (``100 - weight of keep``), in equal shares when they are all 0; two
+        decimals, the rounding rest added to the largest scaled weight. When ``keep``'s weight
+        alone is 100 or more, or it is the only key, the weights are returned unchanged.
+    """
+    current = {k: round(float(w or 0), 2) for k, w in weights}
+    fixed = current.get(keep, 0.0) if keep is not None else 0.0
+    others = [k for k, _w in weights if k != keep]
+    room = round(100.0 - fixed, 2)
+    if not others or room <= 0:
+        return current
+    total = math.fsum(current[k] for k in others)
+    out = dict(current)
+    for k in others:
+        out[k] = round(room / len(others), 2) if total <= 0 else round(current[k] * room / total, 2)
+    rest = round(room - math.fsum(out[k] for k in others), 2)
+    if rest:
+        biggest = max(others, key=lambda k: out[k])
+        out[biggest] = round(out[biggest] + rest, 2)
+    return out
+
+
 def status_rank(status: str, order: Sequence[str] = STATUSES) -> int:
     """Position of ``status`` in ``order``; ``""`` (not reported) ranks -1.
 
