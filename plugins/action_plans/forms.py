@@ -242,7 +242,8 @@ class MilestoneForm(ReasonForm):
 
 
 class ReportForm(ReasonForm):
-    """Add a progress report; ``reason`` is required when the commitment is published."""
+    """Add a progress report; ``reason`` is required when the commitment is published. It has
+    no progress field: the report records the commitment's computed progress."""
 
     reason_required = False
     reason_missing = _CORRECTION
@@ -250,7 +251,6 @@ class ReportForm(ReasonForm):
     period_end = LocalDateField(_l("Period until"), validators=[DataRequired(_l("Give the last day of the period reported."))])
     narrative = TextAreaField(_l("Narrative"), filters=[_strip], validators=[DataRequired(_l("Describe the progress.")), _max(20000)],
                               description=_l("Markdown."))
-    progress = PercentField(_l("Progress reported (%)"), validators=[Optional(), _PCT])
     reported_by = StringField(_l("Reported by"), filters=[_strip], validators=[DataRequired(_l("Say who reports.")), _max(300)])
     evidence_url = StringField(_l("Link to evidence"), filters=[_strip], validators=[Optional(), _URL, _max(500)])
     file = FileField(_l("Evidence file (optional)"))

@@ -71,17 +71,25 @@ def has_evidence(commitment: Commitment, extra_urls: Sequence[str] = ()) -> bool
     return bool(commitment_attachments(commitment))
 
 # --------------------------------------------------------------------------- progress
+def figures(commitment: Commitment) -> prog.Figures:
+    """The commitment's status, progress and bar (:func:`progress.commitment_figures`, the one
+    definition), computed from its milestones now. Every surface shows these figures: the
+    public commitment and plan pages and their bars, the admin, progress reports, the published
+    content (and so the API), the open data, search and the portal widget."""
+    return commitment.figures()
+
+
 def recompute(commitment: Commitment) -> float | None:
-    """Recompute and store the commitment's progress (weighted mean of its milestones unless
-    set by hand). Returns the new value."""
-    commitment.progress = prog.commitment_progress(commitment.milestones, commitment.progress_status,
-                                                   commitment.progress_manual, commitment.progress)
+    """Store the commitment's :func:`figures` in its ``progress_status`` and ``progress``
+    columns (called by every write path before publishing). Returns the progress."""
+    f = figures(commitment)
+    commitment.progress_status, commitment.progress = f.status, f.progress
     return commitment.progress
 
 
 def breakdown(commitment: Commitment) -> list[tuple[str, float]]:
-    """Stacked-bar segments of a commitment (see :func:`progress.status_breakdown`)."""
-    return prog.status_breakdown(commitment.milestones, commitment.progress_status, commitment.progress)
+    """Stacked-bar segments of a commitment (``figures(commitment).segments``)."""
+    return list(figures(commitment).segments)
 
 
 # --------------------------------------------------------------------------- publishing rules

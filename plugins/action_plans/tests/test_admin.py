@@ -144,7 +144,8 @@ def test_status_moves_forward_unless_corrected_with_a_reason(app, client, login,
     plan_id, cid, (m1, m2) = published(make_plan, app)
     c = load(app, Commitment)[0]
     response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(c, progress_status="not_started", reason="x"))
-    assert response.status_code == 422 and "can only move forward" in response.get_data(as_text=True), summary(response)
+    # with milestones, the commitment's status follows from them (issue 15, defect 3)
+    assert response.status_code == 422 and "its status follows from them" in response.get_data(as_text=True), summary(response)
     response = client.post(f"{ADMIN}/hitos/{m1}", data=milestone_form(description="Capacitación", weight="50",
                                                                       progress_status="started", progress="80",
                                                                       start_date="2025-01-10", end_date="2025-02-10",
@@ -163,8 +164,19 @@ def test_status_moves_forward_unless_corrected_with_a_reason(app, client, login,
 
 def test_verified_needs_a_named_verifier_and_evidence(app, client, login, make_plan, english):
     login("editor")
-    plan_id, cid, _ = published(make_plan, app)
+    plan_id, cid, (m1, m2) = published(make_plan, app)
     c = load(app, Commitment)[0]
+    # with milestones, "verified" needs them all completed first
+    response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(
+        c, progress_status="verified", verified_by="Observatorio Ciudadano", verification_url="https://example.org/a.pdf",
+        reason="r"))
+    assert response.status_code == 422 and "its status follows from them" in response.get_data(as_text=True), summary(response)
+    response = client.post(f"{ADMIN}/hitos/{m2}", data=milestone_form(
+        description="Comités", weight="50", progress_status="completed", start_date="2025-03-01", end_date="2025-06-30",
+        reason="Comités instalados"))
+    assert response.status_code == 303, summary(response)
+    c = load(app, Commitment)[0]
+    assert (c.progress_status, c.progress) == ("completed", 100.0)
     response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(c, progress_status="verified", reason="r"))
     assert response.status_code == 422 and "name of who verified" in response.get_data(as_text=True), summary(response)
     response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(
