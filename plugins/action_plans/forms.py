@@ -275,9 +275,14 @@ class EvidenceForm(ReasonForm):
 
 
 class ImportForm(FlaskForm):
-    """Step 1 of the CSV import: the file."""
+    """Step 1 of the CSV import: the file, and whether the records absent from it are to be
+    removed (the preview lists them; step 2 asks to confirm)."""
 
     file = FileField(_l("CSV file"), description=_l("UTF-8, separated by commas or semicolons, as exported here."))
+    remove_absent = BooleanField(_l("Remove the commitments and milestones that are not in the file"),
+                                 description=_l("The preview lists them and you confirm before anything changes: "
+                                                "a draft commitment is deleted, a published one is retracted with "
+                                                "the reason you give."))
 
     def validate_file(self, field) -> None:
         if not field.data or not getattr(field.data, "filename", ""):
@@ -285,11 +290,23 @@ class ImportForm(FlaskForm):
 
 
 class ApplyImportForm(ReasonForm):
-    """Step 2 of the CSV import: confirm the previewed file (by SHA-256) with a reason."""
+    """Step 2 of the CSV import: confirm the previewed file (by SHA-256) with a reason; when the
+    preview removes records, ``confirm_remove`` must be ticked (the view sets
+    ``require_remove``)."""
 
     reason_required = False
     reason_missing = _l("Published commitments change: explain the reason; it is published with the new versions.")
     sha256 = HiddenField()
+    confirm_remove = BooleanField(_l("I confirm the removal of the records listed under “Removed”"))
+    require_remove = False
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.require_remove and not self.confirm_remove.data:
+            self.confirm_remove.errors = list(self.confirm_remove.errors) + [
+                _l("Tick the box to confirm the removal, or upload the file again without removing.")]
+            ok = False
+        return ok
 
 
 class WeightsForm(ReasonForm):

@@ -14,9 +14,11 @@ from typing import Any, Iterable, Sequence
 
 from flask_babel import gettext as _
 
+from sqlalchemy import delete
+
 from comun_cms.toolkit import (
-    ContentType, Publication, PublishError, canonical_content, correct, db, get_current_tenant, latest_publication,
-    publish,
+    Attachment, ContentType, Publication, PublishError, canonical_content, correct, db, get_current_tenant,
+    latest_publication, publish,
 )
 
 from . import progress as prog
@@ -69,6 +71,18 @@ def has_evidence(commitment: Commitment, extra_urls: Sequence[str] = ()) -> bool
     if any(m.evidence_url for m in commitment.milestones) or any(r.evidence_url for r in commitment.reports):
         return True
     return bool(commitment_attachments(commitment))
+
+def delete_attachments(owner_type: str, ids: Iterable[Any]) -> None:
+    """Delete the evidence files of the given owners (records being deleted; not committed).
+
+    Args:
+        owner_type: one of the ``OWNER_*`` owner types of :mod:`plugins.action_plans.models`.
+        ids: the owners' ids.
+    """
+    ids = [str(i) for i in ids]
+    if ids:
+        db.session.execute(delete(Attachment).where(Attachment.owner_type == owner_type, Attachment.owner_id.in_(ids)))
+
 
 # --------------------------------------------------------------------------- progress
 def figures(commitment: Commitment) -> prog.Figures:

@@ -28,13 +28,15 @@ def test_editor_imports_a_csv_and_the_public_chart_changes(app, page, make_user,
     page.goto(f"/edomex/planes-de-accion/{plan_id}?lang=en")
     row = page.locator("tr", has_text="Compromiso del navegador")
     assert re.search(r"50\s%", row.inner_text())
-    assert "Completed: 50.0" in row.inner_text() and "Not started: 50.0" in row.inner_text()
+    assert "Completed: 50.0" in row.inner_text() and "Pending: 50.0" in row.inner_text()
 
     log_in(page, "editora@edomex.test")
     exported = page.request.get(f"/edomex/admin/planes-de-accion/{plan_id}/exportar.csv?sep=semicolon")
     assert exported.ok
     text = exported.body().decode("utf-8")
-    edited = text.replace(";Publicación;;;;not_started;0;", ";Publicación;;;;completed;100;")
+    # the export is in the tenant's language (Spanish for Estado de México)
+    assert text.lstrip("\ufeff").startswith("registro;plan;compromiso;hito;")
+    edited = text.replace(";Publicación;;;;por iniciar;0;", ";Publicación;;;;completado;100;")
     assert edited != text
 
     page.goto(f"/edomex/admin/planes-de-accion/{plan_id}/importar")
@@ -50,7 +52,7 @@ def test_editor_imports_a_csv_and_the_public_chart_changes(app, page, make_user,
     page.goto(f"/edomex/planes-de-accion/{plan_id}")
     row = page.locator("tr", has_text="Compromiso del navegador")
     assert re.search(r"100\s%", row.inner_text())
-    assert "Completed: 100.0" in row.inner_text() and "Not started" not in row.inner_text()
+    assert "Completed: 100.0" in row.inner_text() and "Pending" not in row.inner_text()
     assert page.locator('tr:has-text("Compromiso del navegador") svg rect[width="100.0"][fill="#43a047"]').count() == 1
 
     page.click('a:has-text("Compromiso del navegador")')
