@@ -138,8 +138,9 @@ def _save_milestone(c: Commitment, m: Milestone, form: MilestoneForm, *, is_new:
                 "up to %(total)s %%, not 100; the commitment cannot be published until they do. “Edit all "
                 "weights” shows a proposal to rebalance them.",
                 weight=csv_io._fmt_number(m.weight), total=csv_io._fmt_number(total)), "warning")
-    flash_pubs(pubs, _("Milestone saved; the other milestones' weights were rebalanced as you confirmed.")
-               if token else _("Milestone saved."))
+    if token:
+        flash(_("Milestone saved; the other milestones' weights were rebalanced as you confirmed."), "success")
+    flash_pubs(pubs, _("Milestone saved."))
     return redirect(url_for(".commitment_edit", commitment_id=c.id) + "#hitos", code=303)
 
 

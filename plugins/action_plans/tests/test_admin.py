@@ -341,6 +341,7 @@ def test_milestone_weights_are_stored_as_typed_with_a_notice(app, client, login,
     assert "with the weight you typed (30 %)" in notices[0] and "now add up to 30 %, not 100" in notices[0]
     assert "now add up to 60 %, not 100" in notices[1]
     assert "with the weight you typed" not in notices[2] and "Milestone saved." in notices[2]
+    assert "See a proposed rebalance" in notices[1] and "See a proposed rebalance" not in notices[2]
     audit = load(app, AuditEvent, action="milestone.create")
     assert [e.after["rebalanced"] for e in audit] == [None, None, None]
 
