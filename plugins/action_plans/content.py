@@ -83,7 +83,7 @@ def plan_progress(plan: ActionPlan, only_published: bool = True) -> float | None
         A percentage (0–100) or ``None`` when no commitment has a known progress.
     """
     items = published_commitments(plan) if only_published else plan.commitments
-    return prog.plan_progress(c.progress for c in items)
+    return prog.plan_progress(c.figures().progress for c in items)
 
 
 # --------------------------------------------------------------------------- serialization
@@ -104,8 +104,10 @@ def serialize_report(r: ProgressReport) -> dict:
 
 
 def serialize_commitment(c: Commitment) -> dict:
-    """Public content of a commitment for canonical JSON: every public field, its milestones and
-    progress reports (with their evidence references)."""
+    """Public content of a commitment for canonical JSON: every public field (status and
+    progress from :meth:`Commitment.figures`), its milestones and progress reports (with their
+    evidence references)."""
+    f = c.figures()
     return {
         "plan": {"id": c.plan.id, "number": c.plan.number, "title": c.plan.title},
         "number": c.number, "external_id": c.external_id, "title": c.title, "origin": c.origin,
@@ -117,7 +119,7 @@ def serialize_commitment(c: Commitment) -> dict:
         "co_responsible_civil_society": list(c.co_responsible_civil_society or []),
         "contact_name": c.contact_name, "contact_email": c.contact_email,
         "start_date": c.start_date, "end_date": c.end_date,
-        "progress_status": c.progress_status, "progress": c.progress, "progress_manual": c.progress_manual,
+        "progress_status": f.status, "progress": f.progress, "progress_manual": c.progress_manual,
         "progress_reason": c.progress_reason, "verified_by": c.verified_by, "verified_session": c.verified_session,
         "verification_url": c.verification_url,
         "irm": {"completion": c.irm_completion, "potential_for_results": c.irm_potential,
@@ -143,7 +145,7 @@ def serialize_plan(p: ActionPlan) -> dict:
         "phase": p.phase, "expected_commitments": p.expected_commitments, "source": p.source, "notes": p.notes,
         "progress": plan_progress(p),
         "commitments": [{"id": c.id, "number": c.number, "external_id": c.external_id, "title": c.title,
-                         "progress_status": c.progress_status, "progress": c.progress}
+                         "progress_status": c.figures().status, "progress": c.figures().progress}
                         for c in published_commitments(p)],
     }
 
@@ -161,7 +163,7 @@ def commitment_search_document(c: Commitment) -> dict:
              plain_text(c.notes)]
     parts += [m.description + " " + m.deliverable for m in c.milestones]
     parts += [plain_text(r.narrative) for r in c.reports]
-    keywords = [k for k in [c.external_id, *(c.sdg_goals or []), c.progress_status] if k]
+    keywords = [k for k in [c.external_id, *(c.sdg_goals or []), c.figures().status] if k]
     return {"title": f"{c.number}. {c.title} — {c.plan.title}", "body": " ".join(p for p in parts if p).strip(),
             "status": "corrected" if (c.version or 0) > 1 else "published", "date": c.published_at,
             "keywords": keywords}

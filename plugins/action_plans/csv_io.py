@@ -3,15 +3,24 @@
 File format (one plan per file; UTF-8, RFC 4180):
 
 * one row per commitment (``record = commitment``) followed by one row per milestone
-  (``record = milestone``); columns :data:`COLUMNS` (header names are case-insensitive; only
-  :data:`REQUIRED` must be present, a missing optional column leaves its values unchanged);
-* commitments are matched by ``commitment`` number (an unknown number is an error: commitments
-  are created in the admin), milestones by ``commitment`` + ``milestone`` number (a new number
-  adds a milestone); milestones absent from the file stay as they are;
+  (``record = milestone``); columns :data:`COLUMNS` (only :data:`REQUIRED` must be present, a
+  missing optional column leaves its values unchanged);
+* **language**: the export writes the headers, record types and statuses in the tenant's language
+  (:func:`csv_language`; Spanish: ``registro, plan, compromiso, hito, …``, ``compromiso`` /
+  ``hito``, ``por iniciar`` / ``iniciado`` / ``completado`` / ``verificado``; English: the codes
+  of :data:`COLUMNS`, ``commitment`` / ``milestone``, ``not_started`` …). The import accepts both
+  languages, in headers and values, case, accents and spaces aside (:data:`HEADERS`);
+* commitments are matched by ``commitment`` number, milestones by ``commitment`` + ``milestone``
+  number: a number the plan does not have **creates** the commitment (as a draft) or the
+  milestone; a known one is **updated**. Records absent from the file stay as they are unless the
+  import is asked to **remove** them (``remove=True``, confirmed by the user after the preview):
+  then a draft commitment absent from the file is deleted, a published one is retracted with the
+  reason given, and an absent milestone is removed. Retracted commitments are not exported and
+  cannot be imported;
+* a commitment with milestones has the status that follows from them
+  (:func:`progress.commitment_figures`); its status cell must be left as exported or agree;
 * dates ``YYYY-MM-DD`` or ``DD/MM/YYYY`` (Excel in Spanish); numbers with a decimal point or
-  comma, optionally followed by ``%``; statuses by code (``not_started``, ``started``,
-  ``completed``, ``verified``) or Spanish label (``por iniciar``, ``iniciado``, ``completado``,
-  ``verificado``);
+  comma, optionally followed by ``%``;
 * reading accepts UTF-8 with or without BOM and sniffs the delimiter (comma, semicolon as
   written by Excel in Spanish locales, or tab); any other encoding (Latin-1 / Windows-1252,
   UTF-16) is rejected with a message saying how to save the file.
@@ -33,12 +42,12 @@ from typing import Any
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from comun_cms.toolkit import Publication, db, record_audit, snapshot
+from comun_cms.toolkit import Publication, db, record_audit, retract, snapshot
 
 from . import progress as prog
 from . import services
 from .content import commitment_attachments, commitment_label
-from .models import ActionPlan, Commitment, Milestone
+from .models import OWNER_COMMITMENT, OWNER_MILESTONE, OWNER_REPORT, ActionPlan, Commitment, Milestone
 
 #: Columns written by the export, in order.
 COLUMNS: tuple[str, ...] = (
@@ -48,6 +57,27 @@ COLUMNS: tuple[str, ...] = (
 )
 #: Columns every imported file must have.
 REQUIRED: tuple[str, ...] = ("record", "commitment", "milestone", "title")
+#: Languages of the file (headers, record types and statuses written by the export).
+LANGUAGES: tuple[str, ...] = ("es", "en")
+#: Header of each column per language (the import accepts both, folded by :func:`_fold`).
+HEADERS: dict[str, dict[str, str]] = {
+    "en": {c: c for c in COLUMNS},
+    "es": {"record": "registro", "plan": "plan", "commitment": "compromiso", "milestone": "hito",
+           "external_id": "id_externo", "title": "título", "owner": "responsable", "start_date": "fecha_inicio",
+           "end_date": "fecha_fin", "status": "estatus", "progress": "avance",
+           "progress_reason": "motivo_avance_manual", "weight": "peso", "deliverable": "entregable",
+           "verification_means": "medio_de_verificación", "verified_by": "verificado_por",
+           "verified_session": "sesión_de_verificación", "evidence_url": "enlace_evidencia",
+           "status_correction": "motivo_corrección_estatus"},
+}
+#: Record type words per language.
+RECORD_NAMES: dict[str, dict[str, str]] = {"en": {"commitment": "commitment", "milestone": "milestone"},
+                                           "es": {"commitment": "compromiso", "milestone": "hito"}}
+#: Status words per language (source of the Spanish words: shared/GLOSSARY.md).
+STATUS_NAMES: dict[str, dict[str, str]] = {
+    "en": {s: s for s in prog.STATUSES},
+    "es": {"not_started": "por iniciar", "started": "iniciado", "completed": "completado", "verified": "verificado"},
+}
 #: Largest file accepted (bytes).
 MAX_BYTES = 2 * 1024 * 1024
 #: Columns that only milestone rows may fill.
@@ -76,6 +106,17 @@ _STATUS_WORDS = {
 }
 
 
+def csv_language(tenant) -> str:
+    """The language of a tenant's CSV files: ``"es"`` when its default locale is Spanish
+    (``es_MX``), else ``"en"``."""
+    return "es" if str(getattr(tenant, "default_locale", "es_MX") or "es_MX").startswith("es") else "en"
+
+
+def _header_lookup() -> dict[str, str]:
+    """Folded header (any language) -> column code."""
+    return {_fold(name): code for names in HEADERS.values() for code, name in names.items()}
+
+
 class ImportRejected(Exception):
     """The file cannot be imported; ``errors`` lists every :class:`RowError`."""
 
@@ -87,16 +128,18 @@ class ImportRejected(Exception):
 @dataclass(frozen=True)
 class RowError:
     """A problem in the file: ``line`` (1-based physical line, 0 for the whole file), ``column``
-    (header name or ``""``) and a translated ``message``."""
+    (column code, or the unknown header, or ``""``), a translated ``message`` and ``header``: the
+    column's name as written in the file (shown; defaults to ``column``)."""
 
     line: int
     column: str
     message: str
+    header: str = ""
 
     def __str__(self) -> str:
         if self.line and self.column:
-            return _("Line %(line)d, column “%(column)s”: %(message)s", line=self.line, column=self.column,
-                     message=self.message)
+            return _("Line %(line)d, column “%(column)s”: %(message)s", line=self.line,
+                     column=self.header or self.column, message=self.message)
         if self.line:
             return _("Line %(line)d: %(message)s", line=self.line, message=self.message)
         return self.message
@@ -104,9 +147,10 @@ class RowError:
 
 @dataclass
 class RecordChange:
-    """Changes to one record: ``kind`` (commitment | milestone), ``label``, ``line``, ``is_new``,
-    ``published`` (its commitment is published, so a new version will be published) and
-    ``fields``: ``[(column label, old text, new text)]``."""
+    """Changes to one record: ``kind`` (commitment | milestone), ``label``, ``line``, ``action``
+    (``create``, ``update`` or ``remove``), ``published`` (its commitment is published, so a new
+    version — or, for a removed commitment, a retraction — will be published) and ``fields``:
+    ``[(column label, old text, new text)]``."""
 
     kind: str
     label: str
@@ -114,6 +158,7 @@ class RecordChange:
     is_new: bool = False
     published: bool = False
     fields: list[tuple[str, str, str]] = field(default_factory=list)
+    action: str = "update"
 
 
 @dataclass
@@ -126,6 +171,9 @@ class Analysis:
     changes: list[RecordChange] = field(default_factory=list)
     delimiter: str = ","
     rows: int = 0
+    remove: bool = False
+    #: Labels of existing records absent from the file (kept unless ``remove``).
+    absent: list[str] = field(default_factory=list)
     staged: dict = field(default_factory=dict, repr=False)
     publications: list[Publication] = field(default_factory=list, repr=False)
 
@@ -137,6 +185,10 @@ class Analysis:
     def needs_reason(self) -> bool:
         return any(c.published for c in self.changes)
 
+    def of(self, action: str) -> list[RecordChange]:
+        """The changes whose ``action`` is ``create``, ``update`` or ``remove``."""
+        return [c for c in self.changes if c.action == action]
+
 
 # --------------------------------------------------------------------------- export
 def _fmt_number(value: float | None) -> str:
@@ -147,16 +199,21 @@ def _fmt_number(value: float | None) -> str:
 
 
 def export_rows(plan: ActionPlan) -> list[dict[str, str]]:
-    """Rows of the export of ``plan``: each commitment then its milestones (all statuses,
-    drafts included; this is the admin's working copy)."""
+    """Rows of the export of ``plan`` (column code -> text, codes for record types and
+    statuses): each commitment then its milestones (drafts included, retracted commitments left
+    out; this is the admin's working copy). A commitment's status and progress are its
+    :meth:`~plugins.action_plans.models.Commitment.figures`."""
     rows = []
     for c in plan.commitments:
+        if c.status == "retracted":
+            continue
+        f = c.figures()
         rows.append({
             "record": "commitment", "plan": str(plan.number), "commitment": str(c.number), "milestone": "",
             "external_id": c.external_id, "title": c.title, "owner": c.owner_institution,
             "start_date": c.start_date.isoformat() if c.start_date else "",
-            "end_date": c.end_date.isoformat() if c.end_date else "", "status": c.progress_status,
-            "progress": _fmt_number(c.progress), "progress_reason": c.progress_reason if c.progress_manual else "",
+            "end_date": c.end_date.isoformat() if c.end_date else "", "status": f.status,
+            "progress": _fmt_number(f.progress), "progress_reason": c.progress_reason if c.progress_manual else "",
             "weight": "", "deliverable": "", "verification_means": "", "verified_by": c.verified_by,
             "verified_session": c.verified_session, "evidence_url": c.verification_url, "status_correction": "",
         })
@@ -173,14 +230,34 @@ def export_rows(plan: ActionPlan) -> list[dict[str, str]]:
     return rows
 
 
-def export_csv(plan: ActionPlan, delimiter: str = ",") -> str:
-    """The plan's CSV text: UTF-8 BOM (so Excel reads accents), header :data:`COLUMNS`, CRLF
-    line ends. ``delimiter`` is ``","`` or ``";"`` (Excel in Spanish locales)."""
+def _write_row(writer, cells: list[str]) -> None:
+    """Write one row of cells: the single place where the CSV export writes cells."""
+    writer.writerow(cells)
+
+
+def export_csv(plan: ActionPlan, delimiter: str = ",", language: str = "es") -> str:
+    """The plan's CSV text: UTF-8 BOM (so Excel reads accents), header, CRLF line ends.
+
+    Args:
+        plan: the plan.
+        delimiter: ``","`` or ``";"`` (Excel in Spanish locales).
+        language: ``"es"`` (Spanish headers, ``compromiso``/``hito``, ``por iniciar``…) or
+            ``"en"`` (the codes of :data:`COLUMNS`, ``commitment``/``milestone``,
+            ``not_started``…); see :func:`csv_language`.
+
+    Raises:
+        ValueError: an unknown language.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown CSV language {language!r}; use one of {', '.join(LANGUAGES)}")
     buf = io.StringIO()
     buf.write("\ufeff")
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, delimiter=delimiter, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(export_rows(plan))
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
+    _write_row(writer, [HEADERS[language][c] for c in COLUMNS])
+    for row in export_rows(plan):
+        row = {**row, "record": RECORD_NAMES[language][row["record"]],
+               "status": STATUS_NAMES[language].get(row["status"], row["status"])}
+        _write_row(writer, [row[c] for c in COLUMNS])
     return buf.getvalue()
 
 
@@ -284,22 +361,29 @@ def parse_int(value: str) -> int | None:
 
 
 def parse_status(value: str, allowed: tuple[str, ...]) -> str:
-    """A status code from a code or Spanish label; ``""`` -> ``""``. Raises ``ValueError``."""
+    """A status code from a code or Spanish word (:data:`STATUS_NAMES`, and a few synonyms);
+    ``""`` -> ``""``. Raises ``ValueError`` naming the allowed values in both languages."""
     folded = _fold(value).replace("_", " ")
     if not folded:
         return ""
     code = _STATUS_WORDS.get(folded) or _STATUS_WORDS.get(folded.replace(" ", "_"))
     if code is None or code not in allowed:
         raise ValueError(_("“%(value)s” is not a status; use one of: %(allowed)s.", value=value.strip(),
-                           allowed=", ".join(f"{s} ({prog.STATUS_LABELS[s]})" for s in allowed)))
+                           allowed=", ".join(f"{STATUS_NAMES['es'][s]} / {s}" for s in allowed)))
     return code
 
 
-def read_rows(text: str) -> tuple[str, list[str], list[tuple[int, dict[str, str]]], list[RowError]]:
+def read_rows(text: str) -> tuple[str, list[str], list[tuple[int, dict[str, str]]], list[RowError], dict[str, str]]:
     """Split CSV text into rows.
 
-    Returns ``(delimiter, header, [(line, {column: value})], errors)``; blank rows are skipped;
-    header problems (missing required or unknown columns, duplicates) are errors.
+    Headers are recognised in either language (:data:`HEADERS`), case, accents, spaces and
+    underscores aside.
+
+    Returns ``(delimiter, header, [(line, {column code: value})], errors, shown)``: ``header``
+    lists the column codes in file order (``""`` for an unknown or empty header), ``shown`` maps
+    every column code to its name as written in the file (or, when absent, in the file's
+    language). Blank rows are skipped; header problems (missing required or unknown columns,
+    duplicates) are errors.
     """
     delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -307,23 +391,35 @@ def read_rows(text: str) -> tuple[str, list[str], list[tuple[int, dict[str, str]
     try:
         header_row = next(reader)
     except StopIteration:
-        return delimiter, [], [], [RowError(0, "", _("The file has no header line."))]
+        return delimiter, [], [], [RowError(0, "", _("The file has no header line."))], dict(HEADERS["es"])
     except csv.Error as exc:
-        return delimiter, [], [], [RowError(1, "", _("The header line cannot be read: %(error)s", error=str(exc)))]
-    header = [h.strip().lstrip("\ufeff").strip().lower() for h in header_row]
+        return delimiter, [], [], [RowError(1, "", _("The header line cannot be read: %(error)s", error=str(exc)))], \
+            dict(HEADERS["es"])
+    written = [h.strip().lstrip("\ufeff").strip() for h in header_row]
+    lookup = _header_lookup()
+    english = {_fold(n) for n in HEADERS["en"].values()}
+    spanish_only = {_fold(n) for n in HEADERS["es"].values()} - english
+    lang = "es" if any(_fold(h) in spanish_only for h in written) or not any(_fold(h) in english for h in written) else "en"
+    shown = dict(HEADERS[lang])
+    header: list[str] = []
     seen = set()
-    for name in header:
+    for name in written:
+        code = lookup.get(_fold(name), "") if name else ""
+        header.append(code)
         if not name:
             continue
-        if name not in COLUMNS:
-            errors.append(RowError(1, name, _("unknown column; the columns are: %(columns)s.", columns=", ".join(COLUMNS))))
-        elif name in seen:
-            errors.append(RowError(1, name, _("the column appears twice.")))
-        seen.add(name)
-    for name in REQUIRED:
-        if name not in seen:
-            errors.append(RowError(1, name, _("required column missing (delimiter read: “%(d)s”).",
-                                             d={"\t": "tab"}.get(delimiter, delimiter))))
+        if not code:
+            errors.append(RowError(1, name, _("unknown column; the columns are: %(columns)s.",
+                                              columns=", ".join(HEADERS[lang][c] for c in COLUMNS))))
+        elif code in seen:
+            errors.append(RowError(1, code, _("the column appears twice."), name))
+        else:
+            shown[code] = name
+        seen.add(code)
+    for code in REQUIRED:
+        if code not in seen:
+            errors.append(RowError(1, code, _("required column missing (delimiter read: “%(d)s”).",
+                                              d={"\t": "tab"}.get(delimiter, delimiter)), shown[code]))
     rows = []
     last_line = reader.line_num
     while True:
@@ -344,7 +440,7 @@ def read_rows(text: str) -> tuple[str, list[str], list[tuple[int, dict[str, str]
             continue
         row = {name: (cells[i] if i < len(cells) else "").strip() for i, name in enumerate(header) if name}
         rows.append((start, row))
-    return delimiter, header, rows, errors
+    return delimiter, header, rows, errors, shown
 
 
 # --------------------------------------------------------------------------- analysis
@@ -385,40 +481,69 @@ def _display(value: Any, name: str = "") -> str:
     return str(value)
 
 
-def analyze(plan: ActionPlan, text: str, tenant) -> Analysis:
+def _new_commitment_fields() -> dict:
+    """Staged values of a commitment the file creates (before its row is read)."""
+    return {"title": "", "external_id": "", "owner_institution": "", "start_date": None, "end_date": None,
+            "progress_status": "not_started", "progress": None, "progress_manual": False, "progress_reason": "",
+            "verified_by": "", "verified_session": "", "verification_url": ""}
+
+
+def _staged_commitment(c: Commitment) -> dict:
+    """Staged values of an existing commitment: its columns, with the status and progress of
+    :meth:`~plugins.action_plans.models.Commitment.figures`."""
+    staged = {f: getattr(c, f) for f in _COMMITMENT_FIELDS}
+    f = c.figures()
+    staged["progress_status"], staged["progress"] = f.status, f.progress
+    return staged
+
+
+def analyze(plan: ActionPlan, text: str, tenant, remove: bool = False) -> Analysis:
     """Validate CSV ``text`` against ``plan`` as it is now in the database.
 
-    Returns an :class:`Analysis` with every error (nothing is changed) and, when there are
-    none, every change that :func:`apply` would make.
+    Args:
+        plan: the plan the file is imported into.
+        text: the decoded file (:func:`decode`), in either language.
+        tenant: the current tenant (its settings give the statuses).
+        remove: also remove the commitments and milestones that are not in the file (a draft
+            commitment is deleted, a published one retracted; a milestone is removed).
+
+    Returns:
+        An :class:`Analysis` with every error (line, column as written in the file, message;
+        nothing is changed) and, when there are none, every change that :func:`apply` would make
+        (``create``, ``update`` and, with ``remove``, ``remove``), and ``absent``: the records
+        not in the file that are kept (without ``remove``).
     """
     allowed = services.statuses(tenant)
-    delimiter, header, rows, errors = read_rows(text)
-    result = Analysis(delimiter=delimiter, rows=len(rows))
+    delimiter, header, rows, errors, shown = read_rows(text)
+    result = Analysis(delimiter=delimiter, rows=len(rows), remove=remove)
     if errors and any(e.line <= 1 for e in errors):
         result.errors = errors
         return result
     present = set(header)
-    commitments = {c.number: c for c in plan.commitments}
-    staged_c: dict[int, dict] = {n: {f: getattr(c, f) for f in _COMMITMENT_FIELDS} for n, c in commitments.items()}
+    commitments = {c.number: c for c in plan.commitments if c.status != "retracted"}
+    retracted = {c.number for c in plan.commitments if c.status == "retracted"}
+    staged_c: dict[int, dict] = {n: _staged_commitment(c) for n, c in commitments.items()}
     staged_m: dict[tuple[int, int], dict] = {}
-    for c in plan.commitments:
+    for c in commitments.values():
         for m in c.milestones:
             staged_m[(c.number, m.number)] = {f: getattr(m, f) for f in _MILESTONE_FIELDS}
     original_m = {k: dict(v) for k, v in staged_m.items()}
     lines_c: dict[int, int] = {}
     lines_m: dict[tuple[int, int], int] = {}
+    new_c: set[int] = set()
     new_m: set[tuple[int, int]] = set()
     progress_cells: dict[int, tuple[int, float | None, bool]] = {}
+    status_cells: dict[int, tuple[int, str]] = {}
     corrections: dict[Any, str] = {}
 
     def err(line, column, message):
-        errors.append(RowError(line, column, str(message)))
+        errors.append(RowError(line, column, str(message), shown.get(column, column)))
 
     for line, row in rows:
         kind = _RECORD_WORDS.get(_fold(row.get("record", "")))
         if kind is None:
-            err(line, "record", _("“%(value)s” is not a record type; write “commitment” or “milestone”.",
-                                  value=row.get("record", "")))
+            err(line, "record", _("“%(value)s” is not a record type; write “commitment” or “milestone” (in Spanish, "
+                                  "“compromiso” or “hito”).", value=row.get("record", "")))
             continue
         if "plan" in present and row.get("plan", "").strip():
             try:
@@ -438,11 +563,19 @@ def analyze(plan: ActionPlan, text: str, tenant) -> Analysis:
         if cnum is None:
             err(line, "commitment", _("the commitment number is missing."))
             continue
-        if cnum not in commitments:
-            err(line, "commitment", _("plan %(plan)s has no commitment %(n)s (known: %(known)s); add commitments in the "
-                                      "administration, not in the file.", plan=plan.number, n=cnum,
-                                      known=", ".join(str(n) for n in sorted(commitments)) or "—"))
+        if cnum in retracted:
+            err(line, "commitment", _("commitment %(n)s was retracted; a retracted commitment cannot be changed. Use "
+                                      "another number for a new commitment.", n=cnum))
             continue
+        if cnum not in commitments and cnum not in new_c:
+            if kind == "milestone":
+                err(line, "commitment", _("plan %(plan)s has no commitment %(n)s, and no row above creates it (known: "
+                                          "%(known)s); put the commitment's row before its milestones.",
+                                          plan=plan.number, n=cnum,
+                                          known=", ".join(str(n) for n in sorted(commitments)) or "—"))
+                continue
+            new_c.add(cnum)
+            staged_c[cnum] = _new_commitment_fields()
         for column, value in row.items():
             limit = _MAX_LEN.get(column)
             if limit and len(value) > limit:
@@ -510,7 +643,9 @@ def analyze(plan: ActionPlan, text: str, tenant) -> Analysis:
             err(line, "weight", _("a new milestone needs a weight."))
         # status
         old_status = target["progress_status"]
-        is_new = kind == "milestone" and key in new_m
+        is_new = (kind == "milestone" and key in new_m) or (kind == "commitment" and cnum in new_c)
+        if kind == "commitment" and "status" in present:
+            status_cells[cnum] = (line, old_status)
         if "status" in present:
             try:
                 status = parse_status(row.get("status", ""), allowed)
@@ -563,15 +698,30 @@ def analyze(plan: ActionPlan, text: str, tenant) -> Analysis:
             err(line, "progress_reason", _("the progress of commitment %(n)s is set by hand: give the reason for the new "
                                            "figure in column “progress_reason”.", n=cnum))
 
+    # records absent from the file: removed (remove=True) or kept and listed
+    in_file = set(lines_c) | {k[0] for k in lines_m}
+    removed_c = {n for n in commitments if n not in in_file}
+    removed_m = {k for k in original_m if k[0] in in_file and k not in lines_m}
+    if not remove:
+        result.absent = [commitment_label(commitments[n]) for n in sorted(removed_c)] + [
+            _("Milestone %(c)s.%(m)s: %(title)s", c=k[0], m=k[1], title=original_m[k]["description"])
+            for k in sorted(removed_m)]
+        removed_c, removed_m = set(), set()
+    for k in removed_m:
+        del staged_m[k]
+
     # cross-row checks on the staged state
-    for cnum, c in commitments.items():
+    for cnum in sorted(staged_c):
+        if cnum in removed_c:
+            continue
+        c = commitments.get(cnum)
         sc = staged_c[cnum]
         line = lines_c.get(cnum)
         ms = {k[1]: v for k, v in staged_m.items() if k[0] == cnum}
-        touched = line is not None or any(k[0] == cnum for k in lines_m)
+        touched = line is not None or any(k[0] == cnum for k in lines_m) or any(k[0] == cnum for k in removed_m)
         if not touched:
             continue
-        first_line = line or min(lines_m[k] for k in lines_m if k[0] == cnum)
+        first_line = line or min((lines_m[k] for k in lines_m if k[0] == cnum), default=0)
         if ms:
             total = prog.weights_total(v["weight"] for v in ms.values())
             if not prog.weights_ok(total):
@@ -598,24 +748,35 @@ def analyze(plan: ActionPlan, text: str, tenant) -> Analysis:
             if problem:
                 err(mline, "start_date" if sm["start_date"] and sc["start_date"] and sm["start_date"] < sc["start_date"]
                     else "end_date", problem)
-        # progress of the commitment
+        # status and progress of the commitment: the one definition (progress.commitment_figures)
         ns = [SimpleNamespace(**v) for v in ms.values()]
-        computed = prog.commitment_progress(ns, sc["progress_status"])
+        figures = prog.commitment_figures(ns, sc["progress_status"], sc["progress_manual"], sc["progress"])
+        cell = status_cells.get(cnum)
+        if ns and figures.status != sc["progress_status"]:
+            if cell and sc["progress_status"] != cell[1] and not (cnum in new_c and sc["progress_status"] == ""):
+                err(cell[0], "status", _("commitment %(n)s has milestones, so its status follows from them: it will be "
+                                         "“%(status)s”. Leave the cell as exported, or change the milestones' status.",
+                                         n=cnum, status=prog.STATUS_LABELS.get(figures.status, figures.status)))
+        sc["progress_status"] = figures.status
         cell = progress_cells.get(cnum)
         if not sc["progress_manual"]:
             if cell and cell[1] is not None and not cell[2]:
-                same_as_before = c.progress is not None and abs(cell[1] - c.progress) < prog.EPSILON
-                same_as_new = computed is not None and abs(cell[1] - computed) < prog.EPSILON
+                before = c.figures().progress if c is not None else None
+                same_as_before = before is not None and abs(cell[1] - before) < prog.EPSILON
+                same_as_new = figures.progress is not None and abs(cell[1] - figures.progress) < prog.EPSILON
                 if not (same_as_before or same_as_new):
                     err(cell[0], "progress", _(
                         "the progress of commitment %(n)s is computed from its milestones and status (%(computed)s); "
-                        "leave the cell as exported or empty, or give a reason in column “progress_reason” to set it by hand.",
-                        n=cnum, computed=_display(computed)))
-            sc["progress"] = computed
+                        "leave the cell as exported or empty, or give a reason in column “%(column)s” to set it by hand.",
+                        n=cnum, computed=_display(figures.progress), column=shown["progress_reason"]))
+        sc["progress"] = figures.progress
+        if cnum in new_c and not (sc["title"] or "").strip() and line:
+            err(line, "title", _("the title cannot be empty."))
         # verification
         if sc["progress_status"] == "verified" and line is not None:
-            urls = [sc["verification_url"]] + [v["evidence_url"] for v in ms.values()] + [r.evidence_url for r in c.reports]
-            evidence = any((u or "").strip() for u in urls) or bool(commitment_attachments(c))
+            reports = c.reports if c is not None else []
+            urls = [sc["verification_url"]] + [v["evidence_url"] for v in ms.values()] + [r.evidence_url for r in reports]
+            evidence = any((u or "").strip() for u in urls) or (c is not None and bool(commitment_attachments(c)))
             problem = prog.verification_problem("verified", sc["verified_by"], evidence)
             if problem:
                 err(line, "verified_by" if not (sc["verified_by"] or "").strip() else "evidence_url", problem)
@@ -625,18 +786,35 @@ def analyze(plan: ActionPlan, text: str, tenant) -> Analysis:
         return result
 
     # changes
-    for cnum, c in commitments.items():
+    for cnum in sorted(staged_c):
+        c = commitments.get(cnum)
         sc = staged_c[cnum]
+        published = c is not None and c.status == "published"
+        if cnum in removed_c:
+            result.changes.append(RecordChange(
+                "commitment", commitment_label(c), 0, published=published, action="remove",
+                fields=[(str(COLUMN_LABELS["record"]), _("published: it will be retracted with the reason given")
+                         if published else _("draft: it will be deleted"), "—")]))
+            continue
         fields = []
+        before = _staged_commitment(c) if c is not None else {}
         for name in _COMMITMENT_FIELDS:
-            old, new = getattr(c, name), sc[name]
+            old, new = before.get(name), sc[name]
             if old != new and not (old in (None, "") and new in (None, "")):
                 if isinstance(old, float) and isinstance(new, float) and abs(old - new) < prog.EPSILON:
                     continue
                 fields.append((str(COLUMN_LABELS[_FIELD_COLUMN[name]]), _display(old, name), _display(new, name)))
         if fields:
-            result.changes.append(RecordChange("commitment", commitment_label(c), lines_c.get(cnum, 0),
-                                               published=c.status == "published", fields=fields))
+            label = commitment_label(c) if c is not None else _("Commitment %(n)s: %(title)s", n=cnum, title=sc["title"])
+            result.changes.append(RecordChange("commitment", label, lines_c.get(cnum, 0), is_new=cnum in new_c,
+                                               published=published, fields=fields,
+                                               action="create" if cnum in new_c else "update"))
+        for (cn, mnum) in sorted(removed_m):
+            if cn == cnum:
+                result.changes.append(RecordChange(
+                    "milestone", _("Milestone %(c)s.%(m)s: %(title)s", c=cn, m=mnum, title=original_m[(cn, mnum)]["description"]),
+                    0, published=published, action="remove",
+                    fields=[(str(COLUMN_LABELS["weight"]), _display(original_m[(cn, mnum)]["weight"]), "—")]))
         for (cn, mnum), sm in sorted(staged_m.items()):
             if cn != cnum:
                 continue
@@ -652,28 +830,32 @@ def analyze(plan: ActionPlan, text: str, tenant) -> Analysis:
             if fields:
                 result.changes.append(RecordChange(
                     "milestone", _("Milestone %(c)s.%(m)s: %(title)s", c=cn, m=mnum, title=sm["description"]),
-                    lines_m.get((cn, mnum), 0), is_new=(cn, mnum) in new_m, published=c.status == "published",
-                    fields=fields))
-    result.changes.sort(key=lambda ch: ch.line)
-    result.staged = {"commitments": staged_c, "milestones": staged_m, "new": new_m, "corrections": corrections}
+                    lines_m.get((cn, mnum), 0), is_new=(cn, mnum) in new_m, published=published,
+                    fields=fields, action="create" if (cn, mnum) in new_m else "update"))
+    result.changes.sort(key=lambda ch: (ch.line == 0, ch.line))
+    result.staged = {"commitments": staged_c, "milestones": staged_m, "new": new_m, "new_commitments": new_c,
+                     "removed_commitments": removed_c, "removed_milestones": removed_m, "corrections": corrections}
     return result
 
 
-def apply(plan: ActionPlan, text: str, tenant, reason: str, user) -> Analysis:
+def apply(plan: ActionPlan, text: str, tenant, reason: str, user, remove: bool = False) -> Analysis:
     """Re-analyse ``text`` against the current database and apply every change (all or
     nothing; the caller commits, or rolls back on an exception).
 
-    Changed published commitments and the plan get a correction with ``reason``; every changed
-    commitment gets a ``commitment.import`` audit event. The caller records the plan's
-    ``action_plan.import`` event (the admin view does it through
-    :func:`comun_cms.toolkit.admin_change`).
+    New commitments are created as drafts (with their milestones); changed published
+    commitments and the plan get a correction with ``reason``; with ``remove``, absent draft
+    commitments are deleted, absent published ones retracted with ``reason`` and absent
+    milestones removed. Every created, changed or removed commitment gets a
+    ``commitment.import`` audit event. The caller records the plan's ``action_plan.import``
+    event (the admin view does it through :func:`comun_cms.toolkit.admin_change`).
 
     Args:
         plan: the plan the file belongs to.
         text: the decoded file (:func:`decode`).
         tenant: the current tenant (its settings give the statuses).
-        reason: the correction reason (needed when published records change).
+        reason: the correction reason (needed when published records change or are retracted).
         user: who publishes the corrections.
+        remove: remove the records absent from the file (the user confirmed the preview).
 
     Returns:
         The :class:`Analysis` of the file, with ``publications`` set.
@@ -683,31 +865,41 @@ def apply(plan: ActionPlan, text: str, tenant, reason: str, user) -> Analysis:
             empty.
         comun_cms.toolkit.PublishError: publishing failed (the session was rolled back).
     """
-    analysis = analyze(plan, text, tenant)
+    analysis = analyze(plan, text, tenant, remove=remove)
     if not analysis.ok:
         raise ImportRejected(analysis.errors)
     if analysis.needs_reason and not (reason or "").strip():
         raise ImportRejected([RowError(0, "", _("Published commitments change: give the reason for the correction."))])
     staged = analysis.staged
     changed: list[Commitment] = []
-    for c in plan.commitments:
+    pubs: list[Publication] = []
+    for c in list(plan.commitments):
+        if c.number in staged["removed_commitments"]:
+            before = {**snapshot(c), "milestones": [snapshot(m) for m in c.milestones]}
+            if c.status == "published":
+                pubs.append(retract(c, reason=reason, user=user, commit=False))
+                after: Any = {"retracted": True, "reason": reason}
+            else:
+                services.delete_attachments(OWNER_MILESTONE, [m.id for m in c.milestones])
+                services.delete_attachments(OWNER_REPORT, [r.id for r in c.reports])
+                services.delete_attachments(OWNER_COMMITMENT, [c.id])
+                plan.commitments.remove(c)
+                after = None
+            record_audit("commitment.import", "commitment", before["id"], before, after)
+            continue
+        if c.number not in staged["commitments"] or c.status == "retracted":
+            continue
         before = snapshot(c)
         sc = staged["commitments"][c.number]
         for name in _COMMITMENT_FIELDS:
             setattr(c, name, sc[name])
         touched = False
-        for (cn, mnum), sm in sorted(staged["milestones"].items()):
-            if cn != c.number:
-                continue
-            if (cn, mnum) in staged["new"]:
-                c.milestones.append(Milestone(number=mnum, **sm))
+        for m in list(c.milestones):
+            if (c.number, m.number) in staged["removed_milestones"]:
+                services.delete_attachments(OWNER_MILESTONE, [m.id])
+                c.milestones.remove(m)
                 touched = True
-            else:
-                m = next(x for x in c.milestones if x.number == mnum)
-                if any(getattr(m, f) != sm[f] for f in _MILESTONE_FIELDS):
-                    for f in _MILESTONE_FIELDS:
-                        setattr(m, f, sm[f])
-                    touched = True
+        touched = _apply_milestones(c, staged) or touched
         services.recompute(c)
         after = snapshot(c)
         if touched or after != before:
@@ -716,6 +908,36 @@ def apply(plan: ActionPlan, text: str, tenant, reason: str, user) -> Analysis:
             record_audit("commitment.import", "commitment", c.id, before,
                          {**after, "milestones": [snapshot(m) for m in c.milestones],
                           "status_corrections": {str(k): v for k, v in note.items()}})
+    for cnum in sorted(staged["new_commitments"]):
+        sc = staged["commitments"][cnum]
+        c = Commitment(number=cnum, og_values=[], sdg_goals=[], co_responsible_government=[],
+                       co_responsible_civil_society=[], is_demo=plan.is_demo,
+                       **{name: sc[name] for name in _COMMITMENT_FIELDS})
+        plan.commitments.append(c)
+        _apply_milestones(c, staged)
+        services.recompute(c)
+        db.session.flush()
+        record_audit("commitment.import", "commitment", c.id, None,
+                     {**snapshot(c), "milestones": [snapshot(m) for m in c.milestones]})
     db.session.flush()
-    analysis.publications = services.republish(changed, plan, reason, user)
+    analysis.publications = pubs + services.republish(changed, plan, reason, user)
     return analysis
+
+
+def _apply_milestones(c: Commitment, staged: dict) -> bool:
+    """Create and update the milestones of ``c`` from the staged analysis; ``True`` when any
+    changed."""
+    touched = False
+    for (cn, mnum), sm in sorted(staged["milestones"].items()):
+        if cn != c.number:
+            continue
+        if (cn, mnum) in staged["new"]:
+            c.milestones.append(Milestone(number=mnum, **sm))
+            touched = True
+        else:
+            m = next(x for x in c.milestones if x.number == mnum)
+            if any(getattr(m, f) != sm[f] for f in _MILESTONE_FIELDS):
+                for f in _MILESTONE_FIELDS:
+                    setattr(m, f, sm[f])
+                touched = True
+    return touched

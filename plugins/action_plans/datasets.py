@@ -61,11 +61,12 @@ def commitment_rows():
     commitments = _published_commitments()
     shas = _shas("commitment", commitments)
     for c in commitments:
+        f = c.figures()
         yield {"id": c.id, "plan_id": c.plan_id, "plan_number": c.plan.number, "number": c.number,
                "external_id": c.external_id, "title": c.title, "origin": c.origin,
                "owner_institution": c.owner_institution, "axis": c.axis, "sdg_goals": list(c.sdg_goals or []),
                "og_values": list(c.og_values or []), "start_date": c.start_date, "end_date": c.end_date,
-               "status": c.progress_status, "progress": c.progress, "progress_manual": c.progress_manual,
+               "status": f.status, "progress": f.progress, "progress_manual": c.progress_manual,
                "progress_reason": c.progress_reason, "milestones": len(c.milestones), "verified_by": c.verified_by,
                "verified_session": c.verified_session, "irm_completion": c.irm_completion,
                "irm_potential_for_results": c.irm_potential, "irm_early_results": c.irm_early_results,

@@ -242,7 +242,8 @@ class MilestoneForm(ReasonForm):
 
 
 class ReportForm(ReasonForm):
-    """Add a progress report; ``reason`` is required when the commitment is published."""
+    """Add a progress report; ``reason`` is required when the commitment is published. It has
+    no progress field: the report records the commitment's computed progress."""
 
     reason_required = False
     reason_missing = _CORRECTION
@@ -250,7 +251,6 @@ class ReportForm(ReasonForm):
     period_end = LocalDateField(_l("Period until"), validators=[DataRequired(_l("Give the last day of the period reported."))])
     narrative = TextAreaField(_l("Narrative"), filters=[_strip], validators=[DataRequired(_l("Describe the progress.")), _max(20000)],
                               description=_l("Markdown."))
-    progress = PercentField(_l("Progress reported (%)"), validators=[Optional(), _PCT])
     reported_by = StringField(_l("Reported by"), filters=[_strip], validators=[DataRequired(_l("Say who reports.")), _max(300)])
     evidence_url = StringField(_l("Link to evidence"), filters=[_strip], validators=[Optional(), _URL, _max(500)])
     file = FileField(_l("Evidence file (optional)"))
@@ -275,9 +275,14 @@ class EvidenceForm(ReasonForm):
 
 
 class ImportForm(FlaskForm):
-    """Step 1 of the CSV import: the file."""
+    """Step 1 of the CSV import: the file, and whether the records absent from it are to be
+    removed (the preview lists them; step 2 asks to confirm)."""
 
     file = FileField(_l("CSV file"), description=_l("UTF-8, separated by commas or semicolons, as exported here."))
+    remove_absent = BooleanField(_l("Remove the commitments and milestones that are not in the file"),
+                                 description=_l("The preview lists them and you confirm before anything changes: "
+                                                "a draft commitment is deleted, a published one is retracted with "
+                                                "the reason you give."))
 
     def validate_file(self, field) -> None:
         if not field.data or not getattr(field.data, "filename", ""):
@@ -285,11 +290,23 @@ class ImportForm(FlaskForm):
 
 
 class ApplyImportForm(ReasonForm):
-    """Step 2 of the CSV import: confirm the previewed file (by SHA-256) with a reason."""
+    """Step 2 of the CSV import: confirm the previewed file (by SHA-256) with a reason; when the
+    preview removes records, ``confirm_remove`` must be ticked (the view sets
+    ``require_remove``)."""
 
     reason_required = False
     reason_missing = _l("Published commitments change: explain the reason; it is published with the new versions.")
     sha256 = HiddenField()
+    confirm_remove = BooleanField(_l("I confirm the removal of the records listed under “Removed”"))
+    require_remove = False
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.require_remove and not self.confirm_remove.data:
+            self.confirm_remove.errors = list(self.confirm_remove.errors) + [
+                _l("Tick the box to confirm the removal, or upload the file again without removing.")]
+            ok = False
+        return ok
 
 
 class WeightsForm(ReasonForm):

@@ -26,6 +26,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from comun_cms.toolkit import Publishable, TenantScoped, Timestamped, db
 
+from . import progress as prog
+
 #: The plugin's name: entry point, ``[plugin_settings.action_plans]``, content types' plugin.
 PLUGIN = "action_plans"
 
@@ -77,7 +79,9 @@ class Commitment(TenantScoped, Timestamped, Publishable, db.Model):
 
     ``progress_status``: ``not_started``, ``started``, ``completed``, ``verified`` or ``""`` (not
     reported). ``progress`` (0–100 or ``None``) is the weighted mean of the milestones unless
-    ``progress_manual`` is set, in which case ``progress_reason`` explains the figure.
+    ``progress_manual`` is set, in which case ``progress_reason`` explains the figure. Both
+    columns store :meth:`figures` (``services.recompute`` on every write); read the figures
+    through :meth:`figures`.
     ``verified_by`` / ``verified_session`` name the third party and the STL session that
     verified it. ``irm_*`` hold the OGP Independent Reporting Mechanism assessment (optional).
     Lists (``og_values``, ``sdg_goals``, ``co_responsible_*``) hold text items.
@@ -130,6 +134,14 @@ class Commitment(TenantScoped, Timestamped, Publishable, db.Model):
         back_populates="commitment", order_by=lambda: (ProgressReport.period_end, ProgressReport.id),
         cascade="all, delete-orphan")
 
+    def figures(self) -> prog.Figures:
+        """Status, progress and progress bar of the commitment by the one definition,
+        :func:`plugins.action_plans.progress.commitment_figures`, computed from its milestones
+        now (``progress_status`` is the recorded status it starts from; ``progress`` the figure
+        set by hand when ``progress_manual``). Every page, the admin, progress reports, the
+        published content, the API, the open data and search show these figures."""
+        return prog.commitment_figures(self.milestones, self.progress_status, self.progress_manual, self.progress)
+
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<Commitment {self.tenant_id}/{self.plan_id}/{self.number} {self.title!r}>"
 
@@ -165,8 +177,9 @@ class Milestone(TenantScoped, Timestamped, db.Model):
 
 class ProgressReport(TenantScoped, Timestamped, db.Model):
     """A periodic progress report of a commitment: the period it covers, a narrative (Markdown),
-    the progress figure reported (percent or ``None``), who reported it and evidence
-    (attachments ``ap_report`` and/or ``evidence_url``)."""
+    the commitment's progress when the report was filed (percent or ``None``; taken from
+    :meth:`Commitment.figures`, never typed apart), who reported it and evidence (attachments
+    ``ap_report`` and/or ``evidence_url``)."""
 
     __tablename__ = "ap_progress_reports"
 

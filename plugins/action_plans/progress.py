@@ -2,10 +2,19 @@
 
 * A milestone's progress is 0 when not started, 100 when completed or verified, and its own
   figure (0–100) while started (:func:`milestone_progress`).
-* A commitment's progress is the weighted mean of its milestones' progress
-  (:func:`weighted_progress`), unless it is set by hand with a reason; without milestones it is
-  100 for a completed or verified commitment, 0 for one not started and unknown (``None``)
-  otherwise (:func:`commitment_progress`).
+* A commitment's status, progress and progress bar have **one definition**,
+  :func:`commitment_figures` (used, through ``services.figures``, by every page, the admin,
+  the progress reports, the published content, the API, the open data and search):
+
+  - progress: the figure set by hand with a reason, else the weighted mean of its milestones'
+    progress (:func:`weighted_progress`), else (no milestones) 100 when completed or verified,
+    0 when not started and unknown (``None``) otherwise;
+  - status: with milestones it follows from them: *not started* while none has started,
+    *completed* when all are completed or verified (*verified* when, besides, the commitment's
+    verification by a named third party is recorded), *started* otherwise; without milestones it
+    is the status recorded on the commitment;
+  - bar: the filled part is the progress, split by the status of the milestones it comes from
+    (a started milestone adds its own progress times its weight); the rest is *pending*.
 * A plan's progress is the mean of its commitments' known progress (:func:`plan_progress`).
 * Statuses move only forward (not started -> started -> completed -> verified) unless a
   correction gives a reason (:func:`transition_problem`); "verified" needs a named verifier and
@@ -22,6 +31,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from flask_babel import lazy_gettext as _l
@@ -40,8 +50,10 @@ STATUS_LABELS = {
     "verified": _l("Verified"),
     "": _l("No information"),
 }
-#: Chart segment labels (statuses plus "reported": progress published without a status).
-SEGMENT_LABELS = {**STATUS_LABELS, "reported": _l("Reported progress, no status")}
+#: Chart segment labels: the progress coming from verified, completed and started milestones
+#: (or the commitment's own status without milestones), "reported" (progress published without a
+#: status) and "pending" (what is left to reach 100).
+SEGMENT_LABELS = {**STATUS_LABELS, "reported": _l("Reported progress, no status"), "pending": _l("Pending")}
 #: Chart colours (fill) per segment, chosen for contrast against white and each other.
 SEGMENT_COLOURS = {
     "verified": "#1b5e20",
@@ -49,9 +61,10 @@ SEGMENT_COLOURS = {
     "started": "#f9a825",
     "not_started": "#cfd8dc",
     "reported": "#1565c0",
+    "pending": "#cfd8dc",
 }
 #: Order of segments in the stacked chart (left to right), as in the AGA México chart.
-SEGMENT_ORDER: tuple[str, ...] = ("verified", "completed", "started", "reported", "not_started")
+SEGMENT_ORDER: tuple[str, ...] = ("verified", "completed", "started", "reported", "pending")
 
 PHASES: tuple[str, ...] = ("co_creation", "implementation", "concluded", "evaluated")
 PHASE_LABELS = {
@@ -133,30 +146,96 @@ def weighted_progress(items: Iterable[tuple[float, float]]) -> float | None:
     return round_pct(math.fsum(w * p for w, p in pairs) / total)
 
 
-def commitment_progress(milestones: Sequence, status: str, manual: bool = False,
-                        manual_value: float | None = None) -> float | None:
-    """Progress of a commitment (percent or ``None`` when unknown).
+@dataclass(frozen=True)
+class Figures:
+    """A commitment's status, progress and bar, as :func:`commitment_figures` defines them.
+
+    ``status``: one of :data:`STATUSES` or ``""`` (not reported); ``progress``: percent (two
+    decimals) or ``None`` (unknown); ``segments``: ``((segment key, percent), ...)`` in
+    :data:`SEGMENT_ORDER`, adding up to 100 (empty when the progress is unknown); ``source``:
+    where the progress comes from, ``"manual"``, ``"milestones"`` or ``"status"``.
+    """
+
+    status: str
+    progress: float | None
+    segments: tuple[tuple[str, float], ...]
+    source: str
+
+
+def derived_status(milestones: Sequence, recorded: str) -> str:
+    """The status of a commitment with ``milestones`` (objects with ``progress_status``):
+    ``not_started`` while none has started, ``completed`` when all are completed or verified
+    (``verified`` when ``recorded``, the commitment's own status, is ``verified``), ``started``
+    otherwise. Without milestones, ``recorded``."""
+    statuses = [m.progress_status for m in milestones]
+    if not statuses:
+        return recorded or ""
+    if all(s in DONE for s in statuses):
+        return "verified" if recorded == "verified" else "completed"
+    if all(s not in STATUSES or s == "not_started" for s in statuses):
+        return "not_started"
+    return "started"
+
+
+def _segments(parts: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    """Segments from the shares of the progress per key plus ``pending`` (the rest to 100)."""
+    rounded = {k: round(v, 2) for k, v in parts.items() if v > 0.004}
+    rounded["pending"] = max(0.0, round(100.0 - math.fsum(rounded.values()), 2))
+    return tuple((k, rounded[k]) for k in SEGMENT_ORDER if rounded.get(k, 0) > 0.004)
+
+
+def commitment_figures(milestones: Sequence, recorded_status: str, manual: bool = False,
+                       manual_value: float | None = None) -> Figures:
+    """The one definition of a commitment's status, progress and progress bar.
 
     Args:
-        milestones: objects with ``weight``, ``progress_status`` and ``progress``.
-        status: the commitment's status (``""`` when not reported).
-        manual: progress set by hand (then ``manual_value`` is returned, clamped and rounded).
-        manual_value: the hand-set figure.
+        milestones: objects with ``weight``, ``progress_status`` and ``progress`` (a
+            commitment's milestones, or staged values during a CSV import).
+        recorded_status: the status recorded on the commitment (``""`` when not reported); it
+            is the status when there are no milestones, and marks a commitment whose milestones
+            are all done as ``verified``.
+        manual: the progress is set by hand (with a reason, checked elsewhere).
+        manual_value: the hand-set figure (clamped to [0, 100], two decimals).
 
     Returns:
-        The weighted mean of the milestones' effective progress; without milestones (or with
-        zero total weight) 100 for completed/verified, 0 for not started, else ``None``.
+        :class:`Figures`. Status: :func:`derived_status`. Progress: the hand-set figure, else
+        the weighted mean of the milestones' effective progress (:func:`milestone_progress`,
+        :func:`weighted_progress`), else 100 for completed/verified, 0 for not started and
+        ``None`` otherwise. Segments: with milestones (progress not set by hand), each
+        milestone adds ``weight / total weight × its progress`` to the segment of its status;
+        otherwise the whole progress goes to the commitment's status (``reported`` when it is
+        not started or not reported); ``pending`` is the rest up to 100.
     """
+    status = derived_status(milestones, recorded_status)
+    weighted = [(float(m.weight), m) for m in milestones if m.weight is not None and float(m.weight) > 0]
+    total = math.fsum(w for w, _m in weighted)
     if manual:
-        return None if manual_value is None else round_pct(clamp_pct(manual_value))
-    value = weighted_progress((m.weight, milestone_progress(m.progress_status, m.progress)) for m in milestones)
-    if value is not None:
-        return value
-    if status in DONE:
-        return 100.0
-    if status == "not_started":
-        return 0.0
-    return None
+        progress = None if manual_value is None else round_pct(clamp_pct(manual_value))
+        source = "manual"
+    else:
+        progress = weighted_progress((w, milestone_progress(m.progress_status, m.progress)) for w, m in weighted)
+        source = "milestones"
+        if progress is None:
+            source = "status"
+            progress = 100.0 if status in DONE else 0.0 if status == "not_started" else None
+    if progress is None:
+        return Figures(status, None, (), source)
+    if source == "milestones" and total > 0:
+        parts: dict[str, float] = {}
+        for w, m in weighted:
+            key = m.progress_status if m.progress_status in DONE or m.progress_status == "started" else None
+            if key:
+                parts[key] = parts.get(key, 0.0) + w / total * milestone_progress(m.progress_status, m.progress)
+    else:
+        key = status if status in DONE or status == "started" else "reported"
+        parts = {key: float(progress)}
+    return Figures(status, progress, _segments(parts), source)
+
+
+def commitment_progress(milestones: Sequence, status: str, manual: bool = False,
+                        manual_value: float | None = None) -> float | None:
+    """The progress of :func:`commitment_figures` (percent or ``None`` when unknown)."""
+    return commitment_figures(milestones, status, manual, manual_value).progress
 
 
 def plan_progress(values: Iterable[float | None]) -> float | None:
@@ -178,6 +257,39 @@ def weights_total(weights: Iterable[float]) -> float:
 def weights_ok(total: float) -> bool:
     """``True`` when weights add up to 100 (within :data:`EPSILON`)."""
     return abs(total - 100.0) < EPSILON
+
+
+def proposed_weights(weights: Sequence[tuple[object, float]], keep: object = None) -> dict[object, float]:
+    """A rebalance of milestone weights so that they add up to 100, to be *shown* to the user
+    and applied only when confirmed (weights typed are never changed silently).
+
+    Args:
+        weights: ``[(key, weight in percent)]`` in display order (keys are milestone ids, or any
+            hashable such as ``"new"`` for a milestone being added).
+        keep: the key whose weight stays as typed (the milestone just edited); ``None`` scales
+            every weight.
+
+    Returns:
+        ``{key: proposed weight}`` for every key: the others scaled proportionally into the room
+        left by ``keep`` (``100 - weight of keep``), in equal shares when they are all 0; two
+        decimals, the rounding rest added to the largest scaled weight. When ``keep``'s weight
+        alone is 100 or more, or it is the only key, the weights are returned unchanged.
+    """
+    current = {k: round(float(w or 0), 2) for k, w in weights}
+    fixed = current.get(keep, 0.0) if keep is not None else 0.0
+    others = [k for k, _w in weights if k != keep]
+    room = round(100.0 - fixed, 2)
+    if not others or room <= 0:
+        return current
+    total = math.fsum(current[k] for k in others)
+    out = dict(current)
+    for k in others:
+        out[k] = round(room / len(others), 2) if total <= 0 else round(current[k] * room / total, 2)
+    rest = round(room - math.fsum(out[k] for k in others), 2)
+    if rest:
+        biggest = max(others, key=lambda k: out[k])
+        out[biggest] = round(out[biggest] + rest, 2)
+    return out
 
 
 def status_rank(status: str, order: Sequence[str] = STATUSES) -> int:
@@ -263,34 +375,6 @@ def within_problem(start: dt.date | None, end: dt.date | None, outer_start: dt.d
         return _l("The end date (%(date)s) is after the end of the %(what)s (%(outer)s).",
                   date=end.isoformat(), what=what, outer=outer_end.isoformat())
     return None
-
-
-def status_breakdown(milestones: Sequence, status: str, progress: float | None) -> list[tuple[str, float]]:
-    """Segments of a commitment's stacked bar: ``[(segment, percent)]`` in :data:`SEGMENT_ORDER`,
-    zero segments left out, adding up to 100.
-
-    With weighted milestones, each status gets the share of the weights of its milestones (as
-    the AGA México chart stacks actions by status). Without them, the known progress is shown
-    in the commitment's status (``reported`` when it has none) and the rest as not started.
-    Returns ``[]`` when progress is unknown.
-    """
-    weighted = [(float(m.weight), m.progress_status) for m in milestones if m.weight and m.weight > 0]
-    total = math.fsum(w for w, _ in weighted)
-    shares: dict[str, float] = {}
-    if total > 0:
-        for w, s in weighted:
-            key = s if s in STATUSES else "not_started"
-            shares[key] = shares.get(key, 0.0) + w / total * 100
-    elif progress is not None:
-        key = status if status in STATUSES else "reported"
-        if key == "not_started":
-            shares["not_started"] = 100.0
-        else:
-            shares[key] = float(progress)
-            shares["not_started"] = 100.0 - float(progress)
-    else:
-        return []
-    return [(k, round(shares[k], 2)) for k in SEGMENT_ORDER if shares.get(k, 0) > 0.004]
 
 
 def tenant_today(tenant, now: dt.datetime | None = None) -> dt.date:

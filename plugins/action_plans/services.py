@@ -14,9 +14,11 @@ from typing import Any, Iterable, Sequence
 
 from flask_babel import gettext as _
 
+from sqlalchemy import delete
+
 from comun_cms.toolkit import (
-    ContentType, Publication, PublishError, canonical_content, correct, db, get_current_tenant, latest_publication,
-    publish,
+    Attachment, ContentType, Publication, PublishError, canonical_content, correct, db, get_current_tenant,
+    latest_publication, publish,
 )
 
 from . import progress as prog
@@ -70,18 +72,38 @@ def has_evidence(commitment: Commitment, extra_urls: Sequence[str] = ()) -> bool
         return True
     return bool(commitment_attachments(commitment))
 
+def delete_attachments(owner_type: str, ids: Iterable[Any]) -> None:
+    """Delete the evidence files of the given owners (records being deleted; not committed).
+
+    Args:
+        owner_type: one of the ``OWNER_*`` owner types of :mod:`plugins.action_plans.models`.
+        ids: the owners' ids.
+    """
+    ids = [str(i) for i in ids]
+    if ids:
+        db.session.execute(delete(Attachment).where(Attachment.owner_type == owner_type, Attachment.owner_id.in_(ids)))
+
+
 # --------------------------------------------------------------------------- progress
+def figures(commitment: Commitment) -> prog.Figures:
+    """The commitment's status, progress and bar (:func:`progress.commitment_figures`, the one
+    definition), computed from its milestones now. Every surface shows these figures: the
+    public commitment and plan pages and their bars, the admin, progress reports, the published
+    content (and so the API), the open data, search and the portal widget."""
+    return commitment.figures()
+
+
 def recompute(commitment: Commitment) -> float | None:
-    """Recompute and store the commitment's progress (weighted mean of its milestones unless
-    set by hand). Returns the new value."""
-    commitment.progress = prog.commitment_progress(commitment.milestones, commitment.progress_status,
-                                                   commitment.progress_manual, commitment.progress)
+    """Store the commitment's :func:`figures` in its ``progress_status`` and ``progress``
+    columns (called by every write path before publishing). Returns the progress."""
+    f = figures(commitment)
+    commitment.progress_status, commitment.progress = f.status, f.progress
     return commitment.progress
 
 
 def breakdown(commitment: Commitment) -> list[tuple[str, float]]:
-    """Stacked-bar segments of a commitment (see :func:`progress.status_breakdown`)."""
-    return prog.status_breakdown(commitment.milestones, commitment.progress_status, commitment.progress)
+    """Stacked-bar segments of a commitment (``figures(commitment).segments``)."""
+    return list(figures(commitment).segments)
 
 
 # --------------------------------------------------------------------------- publishing rules

@@ -292,8 +292,8 @@ def _report_items(plan: ActionPlan | None) -> list[CheckItem]:
     if plan is None:
         return [CheckItem(labels[0], False, _("Do exercise 11 first: publish your plan with its five commitments.")),
                 CheckItem(labels[1], False, _("Open a commitment of your plan and press “New progress report”.")),
-                CheckItem(labels[2], False, _("On the commitment's card change “Status” to “Started” or “Completed” "
-                                              "and give the reason.")),
+                CheckItem(labels[2], False, _("Open a commitment and mark a milestone as started or completed, with "
+                                              "the reason: the commitment's status follows from its milestones.")),
                 CheckItem(labels[3], False, _("Mark milestones as started (with their percentage) or completed."))]
     results = {c.id: _reported(c) for c in _open_commitments(plan)}
     reports = [c for c in _open_commitments(plan) if results[c.id][0]]
@@ -306,8 +306,9 @@ def _report_items(plan: ActionPlan | None) -> list[CheckItem]:
         "narrative and who reports, give the reason and save.", n=len(reports), title=plan.title)))
     done = len(moved) >= MIN_REPORTED
     items.append(CheckItem(labels[2], done, "" if done else _(
-        "%(n)d so far. On the commitment's card change “Status” from “Not started” to “Started” (or “Completed”), "
-        "give the reason and press “Publish correction”.", n=len(moved))))
+        "%(n)d so far. Open a commitment, edit one of its milestones and set its status to “Started” (with a "
+        "percentage) or “Completed”, give the reason and save: the commitment's status follows from its "
+        "milestones.", n=len(moved))))
     done = published is not None and published > 0
     items.append(CheckItem(labels[3], done, "" if done else _(
         "It is %(value)s. The progress of a commitment is the weighted mean of its milestones: edit a milestone and "

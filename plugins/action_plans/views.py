@@ -71,14 +71,17 @@ def is_staff() -> bool:
 
 
 def chart_row(c: Commitment) -> dict:
-    """Chart data of one commitment: ``{"commitment", "progress", "segments": [{"key", "label",
-    "colour", "percent", "x"}]}``; ``x`` is where the segment starts (percent)."""
+    """Chart data of one commitment from its :meth:`~plugins.action_plans.models.Commitment.figures`
+    (the one definition of status and progress): ``{"commitment", "status", "progress",
+    "source", "segments": [{"key", "label", "colour", "percent", "x"}]}``; ``x`` is where the
+    segment starts (percent)."""
+    f = services.figures(c)
     segments, x = [], 0.0
-    for key, pct in services.breakdown(c):
+    for key, pct in f.segments:
         segments.append({"key": key, "label": prog.SEGMENT_LABELS[key], "colour": prog.SEGMENT_COLOURS[key],
                          "percent": pct, "x": round(x, 2)})
         x += pct
-    return {"commitment": c, "progress": c.progress, "segments": segments}
+    return {"commitment": c, "status": f.status, "progress": f.progress, "source": f.source, "segments": segments}
 
 
 def _fmt_pct(value: float | None) -> str:
@@ -164,9 +167,9 @@ def index():
     cards = []
     for p in plans:
         commitments = visible_commitments(p)
+        rows = [chart_row(c) for c in commitments]
         cards.append({"plan": p, "commitments": commitments,
-                      "progress": prog.plan_progress(c.progress for c in commitments),
-                      "rows": [chart_row(c) for c in commitments]})
+                      "progress": prog.plan_progress(r["progress"] for r in rows), "rows": rows})
     return render_template("action_plans/index.html", cards=cards, notices=tenant_notices(g.tenant.slug),
                            section=get_section("commitments"), labels=_labels())
 
@@ -195,10 +198,10 @@ def plan(plan_id: int):
         return _retracted(record, "action_plan")
     commitments = visible_commitments(record)
     documents = [a for a in plan_attachments(record) if a.public or is_staff()]
+    rows = [chart_row(c) for c in commitments]
     return render_template("action_plans/plan.html", plan=record, commitments=commitments,
-                           content_type=PLAN_TYPE,
-                           rows=[chart_row(c) for c in commitments],
-                           progress=prog.plan_progress(c.progress for c in commitments),
+                           content_type=PLAN_TYPE, rows=rows,
+                           progress=prog.plan_progress(r["progress"] for r in rows),
                            publication=latest_publication("action_plan", record.id),
                            documents=documents, notices=tenant_notices(g.tenant.slug),
                            source_pages=document_links(record.source),
@@ -287,9 +290,8 @@ def render_section_slot(tenant) -> Markup:
                                     .order_by(ActionPlan.number)))
     cards = []
     for p in plans:
-        commitments = published_commitments(p)
-        cards.append({"plan": p, "progress": prog.plan_progress(c.progress for c in commitments),
-                      "rows": [chart_row(c) for c in commitments]})
+        rows = [chart_row(c) for c in published_commitments(p)]
+        cards.append({"plan": p, "progress": prog.plan_progress(r["progress"] for r in rows), "rows": rows})
     ag = agenda(tenant)
     return Markup(render_template("action_plans/_section.html", cards=cards, agenda=ag,
                                   notices=tenant_notices(tenant.slug), labels=_labels()))
@@ -316,10 +318,11 @@ def state_comparison() -> list[dict]:
             .where(Commitment.tenant_id == tenant.slug, Commitment.status == "published",
                    ActionPlan.status == "published"))))
         by_status = {s: 0 for s in ("", *prog.STATUSES)}
-        for c in commitments:
-            by_status[c.progress_status if c.progress_status in by_status else ""] += 1
+        figures = [services.figures(c) for c in commitments]
+        for f in figures:
+            by_status[f.status if f.status in by_status else ""] += 1
         rows.append({"tenant": tenant, "plans": len(plans), "commitments": len(commitments),
-                     "progress": prog.plan_progress(c.progress for c in commitments), "by_status": by_status,
+                     "progress": prog.plan_progress(f.progress for f in figures), "by_status": by_status,
                      "demo": any(p.is_demo for p in plans), "real": any(not p.is_demo for p in plans),
                      "notices": tenant_notices(tenant.slug)})
     return rows

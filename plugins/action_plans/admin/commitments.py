@@ -56,9 +56,15 @@ def _check_commitment(c: Commitment | None, plan: ActionPlan, form: CommitmentFo
     if number and number_taken(Commitment, number, exclude_id=c.id if c else None, plan_id=plan.id):
         form.number.errors = list(form.number.errors) + [_("Another commitment of this plan has number %(n)s.", n=number)]
         ok = False
-    old = c.progress_status if c is not None else ""
+    old = services.figures(c).status if c is not None else ""
     new = form.progress_status.data or ""
-    if c is not None:
+    if c is not None and c.milestones and prog.derived_status(c.milestones, new) != new:
+        form.progress_status.errors = list(form.progress_status.errors) + [_(
+            "This commitment has milestones, so its status follows from them: it is “%(status)s”. Change the "
+            "status of its milestones instead (“verified” can be chosen once all of them are completed).",
+            status=prog.STATUS_LABELS.get(old, old))]
+        ok = False
+    elif c is not None:
         problem = prog.transition_problem(old, new, services.statuses(), form.status_correction.data)
         if problem:
             form.progress_status.errors = list(form.progress_status.errors) + [problem]
@@ -108,6 +114,7 @@ def _commitment_form_for(c: Commitment) -> CommitmentForm:
     form.co_responsible_civil_society.data = "\n".join(c.co_responsible_civil_society or [])
     form.og_values.data = list(c.og_values or [])
     form.manual_progress.data = c.progress if c.progress_manual else None
+    form.progress_status.data = services.figures(c).status
     form.status_correction.data = ""
     return form
 

@@ -2,14 +2,14 @@
 snapshots, flash messages and evidence uploads."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from flask import flash, redirect, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from comun_cms.toolkit import Attachment, admin_change, db, record_audit, snapshot, store_upload
+from comun_cms.toolkit import admin_change, db, record_audit, snapshot, store_upload
 
 from .. import progress as prog
 from .. import services
@@ -68,11 +68,8 @@ def flash_pubs(pubs, fallback: str) -> None:
         flash(fallback, "success")
 
 
-def delete_attachments(owner_type: str, ids: Iterable[Any]) -> None:
-    """Delete the attachments of the given owners (drafts being deleted; not committed)."""
-    ids = [str(i) for i in ids]
-    if ids:
-        db.session.execute(delete(Attachment).where(Attachment.owner_type == owner_type, Attachment.owner_id.in_(ids)))
+#: Delete the attachments of the given owners (drafts being deleted; not committed).
+delete_attachments = services.delete_attachments
 
 
 def number_taken(model, number: int, exclude_id: int | None = None, **where) -> bool:

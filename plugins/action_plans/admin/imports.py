@@ -1,6 +1,8 @@
-"""Admin views of the CSV round trip of a plan: export, then import in two steps (upload and
-preview, then apply all or nothing). The previewed file is kept server-side under its SHA-256
-(``instance/action_plans_imports/<tenant>/``), which the session remembers.
+"""Admin views of the CSV round trip of a plan: export (in the tenant's language), then import
+in two steps (upload and preview of what is created, updated and — when asked — removed, then
+apply all or nothing, confirming any removal). The previewed file is kept server-side under its
+SHA-256 (``instance/action_plans_imports/<tenant>/``), which the session remembers with the
+choice to remove absent records.
 """
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ from flask_login import current_user
 from comun_cms.toolkit import admin_change, content_disposition, db, require_role
 
 from .. import csv_io
+from .. import progress as prog
 from ..forms import ApplyImportForm, ImportForm
 from .common import INVALID, ROLES, labels, plan_or_404
 
-#: Session key of the previewed import: ``{"plan_id", "sha256", "filename"}``.
+#: Session key of the previewed import: ``{"plan_id", "sha256", "filename", "remove"}``.
 IMPORT_SESSION_KEY = "action_plans.import"
 #: Previewed files older than this are removed (seconds).
 IMPORT_MAX_AGE = 24 * 3600
@@ -28,10 +31,14 @@ IMPORT_MAX_AGE = 24 * 3600
 @require_role(*ROLES)
 def plan_export(plan_id: int):
     """Download the plan's commitments and milestones as CSV (UTF-8 with BOM; ``?sep=semicolon``
-    for Excel in Spanish locales)."""
+    for Excel in Spanish locales). Headers, record types and statuses are in the tenant's
+    language (:func:`~plugins.action_plans.csv_io.csv_language`) unless ``?idioma=es`` or
+    ``?idioma=en`` asks for one."""
     plan = plan_or_404(plan_id)
     delimiter = ";" if request.args.get("sep") == "semicolon" else ","
-    text = csv_io.export_csv(plan, delimiter)
+    language = request.args.get("idioma")
+    language = language if language in csv_io.LANGUAGES else csv_io.csv_language(g.tenant)
+    text = csv_io.export_csv(plan, delimiter, language)
     suffix = "-excel" if delimiter == ";" else ""
     return Response(text.encode("utf-8"), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": content_disposition("attachment", f"{g.tenant.slug}-plan-{plan.number}{suffix}.csv"),
@@ -67,9 +74,13 @@ def _stored_import(sha256: str) -> bytes | None:
 
 
 def _render_import(plan, form, analysis=None, errors=None, apply_form=None, status: int = 200):
+    language = csv_io.csv_language(g.tenant)
     return render_template("action_plans/admin/import.html", plan=plan, form=form, analysis=analysis,
                            errors=errors if errors is not None else (analysis.errors if analysis else []),
-                           apply_form=apply_form, columns=csv_io.COLUMNS, required=csv_io.REQUIRED,
+                           apply_form=apply_form, columns=[csv_io.HEADERS[language][c] for c in csv_io.COLUMNS],
+                           required=[csv_io.HEADERS[language][c] for c in csv_io.REQUIRED],
+                           statuses=[csv_io.STATUS_NAMES[language][s] for s in prog.STATUSES],
+                           records=csv_io.RECORD_NAMES[language], headers=csv_io.HEADERS[language],
                            labels=labels()), status
 
 
@@ -92,7 +103,8 @@ def plan_import(plan_id: int):
         text = csv_io.decode(data)
     except csv_io.ImportRejected as exc:
         return _render_import(plan, form, errors=exc.errors, status=INVALID)
-    analysis = csv_io.analyze(plan, text, g.tenant)
+    remove = bool(form.remove_absent.data)
+    analysis = csv_io.analyze(plan, text, g.tenant, remove=remove)
     db.session.rollback()  # the analysis reads only; drop anything it loaded
     if not analysis.ok:
         session.pop(IMPORT_SESSION_KEY, None)
@@ -104,7 +116,8 @@ def plan_import(plan_id: int):
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
-    session[IMPORT_SESSION_KEY] = {"plan_id": plan.id, "sha256": sha, "filename": form.file.data.filename or ""}
+    session[IMPORT_SESSION_KEY] = {"plan_id": plan.id, "sha256": sha, "filename": form.file.data.filename or "",
+                                   "remove": remove}
     apply_form = ApplyImportForm(formdata=None)
     apply_form.sha256.data = sha
     return _render_import(plan, form, analysis, apply_form=apply_form)
@@ -126,14 +139,16 @@ def plan_import_apply(plan_id: int):
         flash(_("The preview expired or does not match this plan. Upload the file again."), "error")
         return redirect(url_for(".plan_import", plan_id=plan.id), code=303)
     text = csv_io.decode(data)
-    analysis = csv_io.analyze(plan, text, g.tenant)
+    remove = bool(pending.get("remove"))
+    analysis = csv_io.analyze(plan, text, g.tenant, remove=remove)
     form.require_reason = analysis.needs_reason
+    form.require_remove = bool(analysis.of("remove"))
     if not form.validate():
         db.session.rollback()
         return _render_import(plan_or_404(plan_id), ImportForm(formdata=None), analysis, apply_form=form, status=INVALID)
     with admin_change("action_plan.import", plan, object_type="action_plan", before=None, form=form,
                       errors=(csv_io.ImportRejected,)) as change:
-        result = csv_io.apply(plan, text, g.tenant, form.reason.data, current_user)
+        result = csv_io.apply(plan, text, g.tenant, form.reason.data, current_user, remove=remove)
         change.after = {"rows": result.rows, "changes": len(result.changes),
                         "publications": [{"content_type": p.content_type, "record_id": p.record_id,
                                           "version": p.version, "sha256": p.sha256} for p in result.publications]}
@@ -142,7 +157,8 @@ def plan_import_apply(plan_id: int):
         return _render_import(plan_or_404(plan_id), ImportForm(formdata=None), errors=change.error.errors, status=INVALID)
     if change.failed:
         return _render_import(plan_or_404(plan_id), ImportForm(formdata=None),
-                              csv_io.analyze(plan_or_404(plan_id), text, g.tenant), apply_form=form, status=INVALID)
+                              csv_io.analyze(plan_or_404(plan_id), text, g.tenant, remove=remove), apply_form=form,
+                              status=INVALID)
     session.pop(IMPORT_SESSION_KEY, None)
     try:
         (_import_dir() / f"{pending['sha256']}.csv").unlink()

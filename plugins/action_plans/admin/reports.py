@@ -1,5 +1,7 @@
-"""Admin view of progress reports: add a report (period, narrative, figure, evidence) to a
-commitment; on a published commitment it is published as a correction with the reason given.
+"""Admin view of progress reports: add a report (period, narrative, evidence) to a commitment;
+on a published commitment it is published as a correction with the reason given. The report's
+figure is the commitment's progress when it is filed (:meth:`Commitment.figures`, the one
+definition), not a number typed apart.
 """
 from __future__ import annotations
 
@@ -12,12 +14,13 @@ from comun_cms.toolkit import admin_change, db, record_audit, require_role, stor
 from .. import services
 from ..forms import ReportForm
 from ..models import OWNER_REPORT, ProgressReport
-from .common import INVALID, ROLES, audit_pubs, commitment_or_404, commitment_snapshot, flash_pubs
+from .common import INVALID, ROLES, audit_pubs, commitment_or_404, commitment_snapshot, flash_pubs, labels
 
 
 @require_role(*ROLES)
 def report_new(commitment_id: int):
-    """Add a progress report (narrative, figure, evidence) to a commitment."""
+    """Add a progress report (narrative, evidence) to a commitment; it records the commitment's
+    progress at that moment (:meth:`Commitment.figures`)."""
     c = commitment_or_404(commitment_id)
     if c.status == "retracted":
         abort(409)
@@ -25,10 +28,10 @@ def report_new(commitment_id: int):
     form.require_reason = c.status == "published"
     if request.method == "GET":
         form.reported_by.data = current_user.name or current_user.email
-        form.progress.data = c.progress
     elif form.validate_on_submit():
         r = ProgressReport(period_start=form.period_start.data, period_end=form.period_end.data,
-                           narrative=form.narrative.data, progress=form.progress.data, reported_by=form.reported_by.data,
+                           narrative=form.narrative.data, progress=services.figures(c).progress,
+                           reported_by=form.reported_by.data,
                            evidence_url=form.evidence_url.data or "")
         with admin_change("progress_report.create", r, object_type="ap_progress_report",
                           before=commitment_snapshot(c), form=form) as change:
@@ -45,5 +48,5 @@ def report_new(commitment_id: int):
             flash_pubs(pubs, _("Progress report saved."))
             return redirect(url_for(".commitment_edit", commitment_id=c.id) + "#reportes", code=303)
         c = commitment_or_404(commitment_id)
-    return render_template("action_plans/admin/report_form.html", form=form, c=c), \
+    return render_template("action_plans/admin/report_form.html", form=form, c=c, labels=labels()), \
         INVALID if request.method == "POST" else 200

@@ -76,10 +76,14 @@ def test_full_admin_flow_with_defaults_from_the_tenant_settings(app, client, log
     assert c.number == 1 and c.sdg_goals == ["16.6", "16.10"] and c.co_responsible_civil_society == ["Colectivo A", "Colectivo B"]
     assert client.post(f"{ADMIN}/compromisos/{c.id}/hitos/nuevo",
                        data=milestone_form(description="Diagnóstico")).status_code == 303
-    # a second milestone scales the first so that the weights keep adding up to 100
+    # a second milestone keeps the weight typed; the first changes only through a confirmed proposal
     assert client.post(f"{ADMIN}/compromisos/{c.id}/hitos/nuevo",
-                       data=milestone_form(description="Publicación", weight="40", rebalance="y",
+                       data=milestone_form(description="Publicación", weight="40",
                                            start_date="2025-03-01", end_date="2025-06-30")).status_code == 303
+    assert sorted(m.weight for m in load(app, Milestone)) == [40.0, 100.0]
+    ms = sorted(load(app, Milestone), key=lambda m: m.number)
+    assert client.post(f"{ADMIN}/compromisos/{c.id}/pesos",
+                       data={f"weight-{ms[0].id}": "60", f"weight-{ms[1].id}": "40"}).status_code == 303
     assert sorted(m.weight for m in load(app, Milestone)) == [40.0, 60.0]
     # publish the plan with its commitment
     response = client.post(f"{ADMIN}/{plan.id}/publicar")
@@ -140,7 +144,8 @@ def test_status_moves_forward_unless_corrected_with_a_reason(app, client, login,
     plan_id, cid, (m1, m2) = published(make_plan, app)
     c = load(app, Commitment)[0]
     response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(c, progress_status="not_started", reason="x"))
-    assert response.status_code == 422 and "can only move forward" in response.get_data(as_text=True), summary(response)
+    # with milestones, the commitment's status follows from them (issue 15, defect 3)
+    assert response.status_code == 422 and "its status follows from them" in response.get_data(as_text=True), summary(response)
     response = client.post(f"{ADMIN}/hitos/{m1}", data=milestone_form(description="Capacitación", weight="50",
                                                                       progress_status="started", progress="80",
                                                                       start_date="2025-01-10", end_date="2025-02-10",
@@ -159,8 +164,19 @@ def test_status_moves_forward_unless_corrected_with_a_reason(app, client, login,
 
 def test_verified_needs_a_named_verifier_and_evidence(app, client, login, make_plan, english):
     login("editor")
-    plan_id, cid, _ = published(make_plan, app)
+    plan_id, cid, (m1, m2) = published(make_plan, app)
     c = load(app, Commitment)[0]
+    # with milestones, "verified" needs them all completed first
+    response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(
+        c, progress_status="verified", verified_by="Observatorio Ciudadano", verification_url="https://example.org/a.pdf",
+        reason="r"))
+    assert response.status_code == 422 and "its status follows from them" in response.get_data(as_text=True), summary(response)
+    response = client.post(f"{ADMIN}/hitos/{m2}", data=milestone_form(
+        description="Comités", weight="50", progress_status="completed", start_date="2025-03-01", end_date="2025-06-30",
+        reason="Comités instalados"))
+    assert response.status_code == 303, summary(response)
+    c = load(app, Commitment)[0]
+    assert (c.progress_status, c.progress) == ("completed", 100.0)
     response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(c, progress_status="verified", reason="r"))
     assert response.status_code == 422 and "name of who verified" in response.get_data(as_text=True), summary(response)
     response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(
@@ -299,3 +315,74 @@ def test_audit_snapshots_record_every_column(app, client, login, english):
     assert set(event.after) == {column.key for column in ActionPlan.__table__.columns}
     assert event.after["tenant_id"] == "edomex" and event.after["title"] == "Plan auditado"
     assert event.after["number"] == plan.number
+
+
+def test_milestone_weights_are_stored_as_typed_with_a_notice(app, client, login, english):
+    """Issue 15, defect 2: three milestones 30/30/40 added with "New milestone" are stored
+    30/30/40; while the total is not 100 the notice gives it, and nothing is rescaled."""
+    login("editor")
+    plan = client.post(f"{ADMIN}/nuevo", data={"title": "Plan de pesos", "framework": "own", "valid_from": "2025-01-01"})
+    assert plan.status_code == 303, summary(plan)
+    plan_id = load(app, ActionPlan)[0].id
+    assert client.post(f"{ADMIN}/{plan_id}/compromisos/nuevo", data=COMMITMENT).status_code == 303
+    cid = load(app, Commitment)[0].id
+    form = client.get(f"{ADMIN}/compromisos/{cid}/hitos/nuevo").get_data(as_text=True)
+    assert 'name="rebalance"' not in form           # no pre-checked "scale the others"
+    notices = []
+    for n, weight in enumerate(("30", "30", "40"), start=1):
+        response = client.post(f"{ADMIN}/compromisos/{cid}/hitos/nuevo", follow_redirects=True,
+                               data=milestone_form(description=f"Hito {n}", weight=weight))
+        assert response.status_code == 200, summary(response)
+        notices.append(response.get_data(as_text=True))
+        page = client.get(f"{ADMIN}/compromisos/{cid}/hitos/nuevo").get_data(as_text=True)
+        if n < 3:
+            assert f"weights add up to {30 * n} %" in page     # the others' total is shown before typing
+    assert [m.weight for m in sorted(load(app, Milestone), key=lambda m: m.number)] == [30.0, 30.0, 40.0]
+    assert "with the weight you typed (30 %)" in notices[0] and "now add up to 30 %, not 100" in notices[0]
+    assert "now add up to 60 %, not 100" in notices[1]
+    assert "with the weight you typed" not in notices[2] and "Milestone saved." in notices[2]
+    assert "See a proposed rebalance" in notices[1] and "See a proposed rebalance" not in notices[2]
+    audit = load(app, AuditEvent, action="milestone.create")
+    assert [e.after["rebalanced"] for e in audit] == [None, None, None]
+
+
+def test_rebalance_is_previewed_and_applied_only_when_confirmed(app, client, login, make_plan, english):
+    login("editor")
+    plan_id, cid, (m1, m2) = published(make_plan, app)
+    data = milestone_form(description="Difusión", weight="20", reason="Nuevo hito acordado en sesión",
+                          start_date="2025-07-01", end_date="2025-08-01")
+    # a published commitment must add up to 100: refused with the total and the proposal, nothing stored
+    response = client.post(f"{ADMIN}/compromisos/{cid}/hitos/nuevo", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "add up to 120 %, not 100" in html, summary(response)
+    assert "Proposed rebalance" in html and "<strong>40</strong>" in html
+    assert len(load(app, Milestone)) == 2 and len(versions(app, "commitment", cid)) == 1
+    token = html.split('name="rebalance" value="', 1)[1].split('"', 1)[0]
+    assert token == f"{m1}=40;{m2}=40;this=20"
+    # a stale proposal (weights changed meanwhile) is refused and shown again
+    response = client.post(f"{ADMIN}/compromisos/{cid}/hitos/nuevo", data={**data, "rebalance": f"{m1}=50;{m2}=30;this=20"})
+    assert response.status_code == 422 and "changed since the proposal" in response.get_data(as_text=True)
+    assert len(load(app, Milestone)) == 2
+    response = client.post(f"{ADMIN}/compromisos/{cid}/hitos/nuevo", data={**data, "rebalance": token})
+    assert response.status_code == 303, summary(response)
+    assert [m.weight for m in sorted(load(app, Milestone), key=lambda m: m.number)] == [40.0, 40.0, 20.0]
+    assert [p.action for p in versions(app, "commitment", cid)] == ["publish", "correct"]
+    assert load(app, AuditEvent, action="milestone.create")[-1].after["rebalanced"] == {str(m1): 40.0, str(m2): 40.0,
+                                                                                      "this": 20.0}
+
+
+def test_weights_page_shows_the_total_and_fills_the_form_with_the_proposal_on_request(app, client, login, make_plan, english):
+    login("editor")
+    plan_id = make_plan(publish=False, commitments=[{"milestones": [("A", 30, "not_started", 0, None, None),
+                                                                    ("B", 30, "not_started", 0, None, None)]}])
+    c = load(app, Commitment, plan_id=plan_id)[0]
+    a, b = sorted(c.milestones, key=lambda m: m.number)
+    page = client.get(f"{ADMIN}/compromisos/{c.id}/pesos").get_data(as_text=True)
+    assert "The weights add up to 60 %, not 100" in page and "Nothing has been changed" in page
+    assert f'name="weight-{a.id}" value="30"' in page
+    page = client.get(f"{ADMIN}/compromisos/{c.id}/pesos?propuesta=1&mantener={a.id}").get_data(as_text=True)
+    assert f'name="weight-{a.id}" value="30"' in page and f'name="weight-{b.id}" value="70"' in page
+    assert [m.weight for m in sorted(load(app, Milestone), key=lambda m: m.number)] == [30.0, 30.0]   # still as typed
+    # removing a milestone shows the weights the others get
+    page = client.get(f"{ADMIN}/hitos/{a.id}").get_data(as_text=True)
+    assert "they will be:" in page and "30 % → <strong>100 %</strong>" in page

@@ -64,12 +64,27 @@ def test_commitment_progress_is_within_0_and_100_and_100_when_all_done(items):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(weight, status), min_size=1, max_size=10))
-def test_breakdown_adds_up_to_100(items):
-    segments = prog.status_breakdown([ms(w, s, 0) for w, s in items], "started", 10.0)
-    assert sum(p for _, p in segments) == pytest.approx(100, abs=0.05)
-    order = [k for k, _ in segments]
+@given(st.lists(st.tuples(weight, status, pct), min_size=1, max_size=10))
+def test_bar_adds_up_to_100_and_its_filled_part_is_the_progress(items):
+    f = prog.commitment_figures([ms(w, s, p) for w, s, p in items], "started")
+    assert sum(p for _, p in f.segments) == pytest.approx(100, abs=0.05)
+    filled = sum(p for k, p in f.segments if k != "pending")
+    assert filled == pytest.approx(f.progress, abs=0.05)
+    order = [k for k, _ in f.segments]
     assert order == [k for k in prog.SEGMENT_ORDER if k in order]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(weight, min_size=1, max_size=10), st.data())
+def test_proposed_weights_add_up_to_100_and_keep_the_weight_typed(weights, data):
+    pairs = list(enumerate(weights))
+    keep = data.draw(st.sampled_from([None, *range(len(weights))]))
+    proposal = prog.proposed_weights(pairs, keep=keep)
+    assert set(proposal) == set(range(len(weights)))
+    if keep is not None:
+        assert proposal[keep] == round(weights[keep], 2)
+    if keep is None or (len(weights) > 1 and weights[keep] < 100):
+        assert prog.weights_ok(prog.weights_total(proposal.values()))
 
 
 @settings(max_examples=100, deadline=None)
@@ -98,10 +113,34 @@ def test_examples():
     assert prog.weighted_progress([(0, 50)]) is None
     assert prog.weights_ok(prog.weights_total([33.33, 33.33, 33.34]))
     assert not prog.weights_ok(prog.weights_total([50, 40]))
-    assert prog.status_breakdown([], "started", 40.0) == [("started", 40.0), ("not_started", 60.0)]
-    assert prog.status_breakdown([], "", 77.86) == [("reported", 77.86), ("not_started", 22.14)]
-    assert prog.status_breakdown([], "", None) == []
-    assert prog.status_breakdown(five, "started", 60.0) == [("completed", 60.0), ("not_started", 40.0)]
+    assert prog.commitment_figures([], "started", True, 40.0).segments == (("started", 40.0), ("pending", 60.0))
+    assert prog.commitment_figures([], "", True, 77.86).segments == (("reported", 77.86), ("pending", 22.14))
+    assert prog.commitment_figures([], "").segments == ()
+    assert prog.commitment_figures(five, "started").segments == (("completed", 60.0), ("pending", 40.0))
+    assert prog.proposed_weights([(1, 30), (2, 30)]) == {1: 50.0, 2: 50.0}
+    assert prog.proposed_weights([(1, 100), (2, 40)], keep=2) == {1: 60.0, 2: 40.0}
+    assert prog.proposed_weights([(1, 0), (2, 0), ("new", 40)], keep="new") == {1: 30.0, 2: 30.0, "new": 40.0}
+    assert prog.proposed_weights([(1, 33), (2, 33), (3, 33)]) == {1: 33.34, 2: 33.33, 3: 33.33}
+
+
+def test_one_definition_of_status_and_progress():
+    """Issue 15, defect 3: milestone 1.1 (weight 30) "started 60 %" of 30/30/40 gives the
+    commitment "started", 18 %, and a bar whose filled part is 18 % (started)."""
+    milestones = [ms(30, "started", 60), ms(30, "not_started", 0), ms(40, "not_started", 0)]
+    f = prog.commitment_figures(milestones, "not_started")
+    assert (f.status, f.progress, f.source) == ("started", 18.0, "milestones")
+    assert f.segments == (("started", 18.0), ("pending", 82.0))
+    assert prog.commitment_figures([ms(30, "not_started", 0), ms(70, "not_started", 0)], "started").status == "not_started"
+    done = [ms(50, "completed", 100), ms(50, "verified", 100)]
+    assert prog.commitment_figures(done, "started").status == "completed"
+    assert prog.commitment_figures(done, "verified").status == "verified"
+    assert prog.commitment_figures([ms(50, "completed", 100), ms(50, "started", 0)], "verified").status == "started"
+    # without milestones, the recorded status; progress from it
+    assert prog.commitment_figures([], "completed") == prog.Figures("completed", 100.0, (("completed", 100.0),), "status")
+    assert prog.commitment_figures([], "not_started").progress == 0.0
+    # by hand: the figure typed, the status from the milestones
+    f = prog.commitment_figures(milestones, "not_started", manual=True, manual_value=25)
+    assert (f.status, f.progress, f.source, f.segments) == ("started", 25.0, "manual", (("started", 25.0), ("pending", 75.0)))
 
 
 # --------------------------------------------------------------------------- status rules

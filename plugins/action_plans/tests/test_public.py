@@ -34,7 +34,8 @@ def test_plan_page_chart_is_readable_without_javascript(app, client, make_plan, 
     assert '<th scope="row">' in html and "<script" not in html.split("<main", 1)[1]
     # figures as text (the SVG bars are hidden from screen readers)
     assert "Verified: 25.0&nbsp;%" in html and "Completed: 75.0&nbsp;%" in html
-    assert "Started: 40.0&nbsp;%" in html and "Not started: 60.0&nbsp;%" in html
+    # the filled part is the progress: C (weight 40) started at 50 % gives 20 %, the rest is pending
+    assert "Started: 20.0&nbsp;%" in html and "Pending: 80.0&nbsp;%" in html
     assert 'aria-hidden="true" focusable="false"' in html and 'width="25.0"' in html
     assert "No progress published." in html
     # overall progress: mean of the two commitments that report it ((100 + 20) / 2)

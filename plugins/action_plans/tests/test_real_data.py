@@ -143,7 +143,13 @@ def test_cli_refuses_states_for_training_and_exports_a_plan(app, runner, make_pl
     make_plan(title="Plan exportado")
     result = runner.invoke(args=["action-plans", "export", "--tenant", "edomex", "1", "--semicolon"])
     assert result.exit_code == 0, result.output
-    assert result.output.lstrip("\ufeff").startswith("record;plan;commitment;milestone;")
+    # the tenant's language (edomex: Spanish) unless --language says otherwise
+    assert result.output.lstrip("\ufeff").startswith("registro;plan;compromiso;hito;id_externo;título;")
+    assert "compromiso;1;1;" in result.output and ";iniciado;" in result.output
     assert "Compromiso 1 de edomex" in result.output
+    result = runner.invoke(args=["action-plans", "export", "--tenant", "edomex", "1", "--language", "en"])
+    assert result.exit_code == 0, result.output
+    assert result.output.lstrip("\ufeff").startswith("record,plan,commitment,milestone,")
+    assert ",started," in result.output
     result = runner.invoke(args=["action-plans", "export", "--tenant", "edomex", "9"])
     assert result.exit_code != 0 and "no plan number 9" in result.output

@@ -241,19 +241,18 @@ def test_step_13_through_the_admin_forms(app, client, login_as, scenario, partic
     items = check(app, participant, training.KEY_REPORT)
     assert done(items) == [True, False, False, True]               # two of three; the plan's progress rose
     assert items[1].hint.startswith("2 so far") and items[2].hint.startswith("2 so far")
-    # a published correction of a milestone alone is neither a report nor a status change
+    report(cards[3])                                               # a report without a status change
+    items = check(app, participant, training.KEY_REPORT)
+    assert done(items) == [True, True, False, True] and items[2].hint.startswith("2 so far")
+    # a started milestone moves its commitment's status: it follows from the milestones (issue 15, defect 3)
     cid, title, owner, start, end, milestones = cards[4]
     mid, description, weight, m_start, m_end = milestones[0]
     post(client, f"{ADMIN}/hitos/{mid}", {"description": description, "weight": f"{weight:g}", "owner": owner,
                                           "progress_status": "started", "progress": "40", "start_date": m_start,
                                           "end_date": m_end, "reason": "Hito iniciado"})
-    assert done(check(app, participant, training.KEY_REPORT)) == [True, False, False, True]
-    report(cards[3])                                               # a report without a status change
-    items = check(app, participant, training.KEY_REPORT)
-    assert done(items) == [True, True, False, True] and items[2].hint.startswith("2 so far")
-    move_forward(cards[2])                                         # a status change without a report
     items = check(app, participant, training.KEY_REPORT)
     assert done(items) == [True, True, True, True], [(i.label, i.hint) for i in items]
+    move_forward(cards[2])
     with tenant_context(participant.workspace):
         newest = db.session.scalar(select(Publication).where(Publication.content_type == "action_plan",
                                                              Publication.record_id == str(plan_id))
