@@ -31,11 +31,13 @@ ROLE_LABELS = {
     "trainer": _l("Trainer"),
 }
 LANGUAGE_CHOICES = [SelectChoice("es", _l("Spanish")), SelectChoice("en", _l("English"))]
-FEEDBACK_STATUSES = ("new", "accepted", "answered", "spam", "archived")
+#: received (code ``new``) -> in review (``accepted``) -> answered -> closed; or spam / archived
+FEEDBACK_STATUSES = ("new", "accepted", "answered", "closed", "spam", "archived")
 FEEDBACK_STATUS_LABELS = {
-    "new": _l("New"),
-    "accepted": _l("Accepted"),
+    "new": _l("Received"),
+    "accepted": _l("In review"),
     "answered": _l("Answered"),
+    "closed": _l("Closed"),
     "spam": _l("Spam"),
     "archived": _l("Archived"),
 }

@@ -57,8 +57,10 @@ class Tenant:
     ``{plugin: {key: value}}``), ``facts`` (public facts with sources), ``training`` (a training
     tenant whose data never shows outside its own site), ``workspaces`` (number of participant
     workspaces a training tenant offers), ``workspace_of`` and ``workspace_number`` (set on a
-    participant workspace: the slug of its training tenant and its number, 1-based) and ``path``
-    (the state folder).
+    participant workspace: the slug of its training tenant and its number, 1-based),
+    ``answer_days`` (business days to answer a question or complaint, default 10) and
+    ``days_off`` (the secretariat's own non-working dates, besides the federal holidays) and
+    ``path`` (the state folder).
     """
 
     slug: str
@@ -83,6 +85,8 @@ class Tenant:
     workspaces: int = 0
     workspace_of: str | None = None
     workspace_number: int = 0
+    answer_days: int = 10
+    days_off: tuple["dt.date", ...] = ()
     path: Path = field(default=Path("."), compare=False)
 
     @property
@@ -127,6 +131,7 @@ _FIELDS_OPTIONAL = {
     "default_locale": str, "timezone": str, "theme": str, "colors": dict, "logo": str,
     "contact": dict, "social": dict, "hosts": list, "plugins": list, "plugin_settings": dict,
     "facts": list, "sources": list, "training": bool, "workspaces": int,
+    "answer_days": int, "days_off": list,
 }
 #: Most participant workspaces one training tenant may declare.
 MAX_WORKSPACES = 200
@@ -231,6 +236,15 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
     if workspaces and len(workspace_slug(slug, workspaces)) > 40:
         raise TenantConfigError(path, "slug", f"'{slug}' is too long for workspace addresses like '{workspace_slug(slug, 1)}'")
 
+    answer_days = data.get("answer_days", 10)
+    if not 1 <= answer_days <= 120:
+        raise TenantConfigError(path, "answer_days", "must be between 1 and 120 business days")
+    days_off = []
+    for i, day in enumerate(data.get("days_off", [])):
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise TenantConfigError(path, f"days_off[{i}]", f"'{day}' is not a date (write it as 2026-12-12, unquoted)")
+        days_off.append(day)
+
     raw_settings = data.get("plugin_settings", {})
     settings: dict[str, dict[str, Any]] = {}
     for name, values in raw_settings.items():
@@ -274,6 +288,8 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
         sources=tuple(data.get("sources", [])),
         training=bool(data.get("training", False)),
         workspaces=workspaces,
+        answer_days=answer_days,
+        days_off=tuple(sorted(days_off)),
         path=path.parent.resolve(),
     )
 

@@ -184,13 +184,15 @@ def test_feedback_success_stores_row_and_redirects(app, client):
     data = {"kind": "complaint", "subject": "Sin minutas", "message": "No encuentro la minuta 19.",
             "name": "Ana", "email": "Ana@Example.org", "issued": old_token(app)}
     response = client.post("/edomex/seccion/feedback", data=data)
-    assert response.status_code == 302 and response.headers["Location"].endswith("/edomex/seccion/feedback")
+    # the person lands on the request's private tracking page, which shows its folio
+    assert response.status_code == 303 and "/edomex/seguimiento/" in response.headers["Location"]
     with tenant_context(tenant_of(app)):
         row = db.session.scalars(select(Feedback)).one()
+        assert row.folio.startswith("EDOMEX-") and row.folio.split("-")[2] == "QJ"
         assert (row.kind, row.status, row.subject, row.email) == ("complaint", "new", "Sin minutas", "ana@example.org")
         assert row.ip_hash and "127.0.0.1" not in row.ip_hash
     page = client.get(response.headers["Location"])
-    assert "Thank you" in text(page) and "flash-success" in text(page)
+    assert "Thank you" in text(page) and "flash-success" in text(page) and row.folio in text(page)
     assert feedback_count(app, "hidalgo") == 0
 
 
@@ -269,8 +271,8 @@ class TestRateLimit:
 
     def test_feedback_is_rate_limited(self, app, client):
         data = {"kind": "question", "subject": "Hola", "message": "Pregunta", "issued": old_token(app)}
-        assert client.post("/edomex/seccion/feedback", data=data).status_code == 302
-        assert client.post("/edomex/seccion/feedback", data=data).status_code == 302
+        assert client.post("/edomex/seccion/feedback", data=data).status_code == 303
+        assert client.post("/edomex/seccion/feedback", data=data).status_code == 303
         response = client.post("/edomex/seccion/feedback", data=data)
         assert response.status_code == 429
         assert "Too many requests" in text(response) and "<main" in text(response)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -199,6 +199,24 @@ class Feedback(TenantScoped, Timestamped, db.Model):
     answer: Mapped[str] = mapped_column(Text, default="")
     moderated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
+    #: ``EDOMEX-2026-QJ-000123`` (questions, complaints, suggestions; see comun_cms.folios)
+    folio: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
+    #: SHA-256 of the private tracking token (the link is e-mailed and shown once)
+    tracking_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    due_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    locale: Mapped[str] = mapped_column(String(10), default="es_MX")
+
+
+class FolioCounter(db.Model):
+    """The last number given for one folio series (``<TENANT>-<YEAR>-<CODE>``); incremented in
+    the transaction that stores the request, so numbers are unique and gap-free per series
+    (a rolled-back request gives its number back)."""
+
+    __tablename__ = "folio_counters"
+    series: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MailOutbox(db.Model):

@@ -146,6 +146,7 @@ def dashboard():
         "draft": count(Page, Page.status == "draft"),
         "published": count(Page, Page.status == "published"),
         "feedback": count(Feedback, Feedback.status == "new"),
+        "overdue": count(Feedback, Feedback.status.in_(OPEN_STATUSES), Feedback.due_on < tenant.today()),
     }
     publications = db.session.scalars(select(Publication).order_by(Publication.published_at.desc(),
                                                                    Publication.id.desc()).limit(8)).all()
@@ -422,26 +423,34 @@ def settings():
 
 
 # --------------------------------------------------------------------------- moderation
+#: statuses of a request still waiting for its answer (received, in review)
+OPEN_STATUSES = ("new", "accepted")
+
+
 def _render_moderation(status_filter: str, code: int = 200, forms: dict[int, ModerationForm] | None = None):
     forms = forms or {}
+    today = get_current_tenant().today()
     query = select(Feedback).order_by(Feedback.created_at.desc(), Feedback.id.desc())
     if status_filter in FEEDBACK_STATUSES:
         query = query.where(Feedback.status == status_filter)
+    elif status_filter == "overdue":
+        query = query.where(Feedback.status.in_(OPEN_STATUSES), Feedback.due_on < today)
     pagination = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
     rows = [(item, forms.get(item.id) or ModerationForm(prefix=f"f{item.id}", formdata=None, obj=item))
             for item in pagination.items]
     return render_template("admin/moderation.html", pagination=pagination, rows=rows, status=status_filter,
                            statuses=FEEDBACK_STATUSES, feedback_labels=FEEDBACK_STATUS_LABELS,
                            kind_labels={**dict(FEEDBACK_KINDS), "join": _l("Request to join")},
-                           sector_labels=dict(SECTORS)), code
+                           sector_labels=dict(SECTORS), today=today, open_statuses=OPEN_STATUSES), code
 
 
 @bp.route("/moderacion")
 @require_role(*CONTENT_ROLES)
 def moderation():
-    """Public submissions (questions, complaints, suggestions, sign-ups); ``?status=`` filters."""
+    """Public submissions (questions, complaints, suggestions, sign-ups); ``?status=`` filters
+    (a status, or ``overdue``: received or in review past their answer deadline)."""
     status = request.args.get("status", "new")
-    return _render_moderation(status if status in FEEDBACK_STATUSES else "")
+    return _render_moderation(status if status in FEEDBACK_STATUSES or status == "overdue" else "")
 
 
 @bp.route("/moderacion/<int:feedback_id>", methods=["POST"])
@@ -455,7 +464,15 @@ def moderate(feedback_id: int):
         return _render_moderation(back, INVALID, {item.id: form})
     with admin_change("feedback.moderate", item, object_type="feedback",
                       before={"status": item.status, "answer": item.answer}, success=_("Submission updated.")) as change:
+        newly_answered = form.status.data == "answered" and (item.status != "answered" or item.answer != form.answer.data)
         item.status, item.answer, item.moderated_by_id = form.status.data, form.answer.data, current_user.id
+        if newly_answered:
+            item.answered_at = utcnow()
+            if item.email and item.folio:  # the answer reaches the person (same transaction)
+                send_mail(item.email, "request_answered", tenant=get_current_tenant(), locale=item.locale,
+                          kind="request_answered", context={"item": item})
+        if item.status == "closed" and item.closed_at is None:
+            item.closed_at = utcnow()
         change.after = {"status": item.status, "answer": item.answer}
     return redirect(url_for(".moderation", status=back or None) + f"#f{item.id}", code=303)
 

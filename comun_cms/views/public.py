@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template,
                    request, send_file, stream_with_context, url_for)
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Integer, inspect as sa_inspect, select
@@ -25,14 +26,17 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from comun_cms import publishing
+from comun_cms.business_days import add_business_days
 from comun_cms.extensions import db, limiter
-from comun_cms.forms import EmailAddress
+from comun_cms.folios import FOLIO_CODES, next_folio
+from comun_cms.forms import FEEDBACK_STATUS_LABELS, EmailAddress
+from comun_cms.mail import send_mail
 from comun_cms.models import Attachment, Feedback, Page
 from comun_cms.opendata import iter_csv, iter_json
 from comun_cms.permissions import has_role
 from comun_cms.plugins import flatten, tenant_hook
 from comun_cms.site import SECTIONS, get_section
-from comun_cms.tenancy import tenant_context
+from comun_cms.tenancy import get_current_tenant, tenant_context
 from comun_cms.uploads import content_disposition, stored_path, thumbnail_path
 from comun_cms.views.portal import content_type_label, latest_publications
 from comun_cms.views.templating import serve_colors_css, serve_theme_file
@@ -301,14 +305,58 @@ def _submit(key: str):
         return _render_section(key, {key: form}, status=400)
     data = {name: getattr(form, name).data or "" for name in ("name", "email", "organization", "sector", "subject", "message")
             if hasattr(form, name)}
-    db.session.add(Feedback(kind=form.kind.data if key == "feedback" else "join", status="new",
-                            ip_hash=_ip_hash(), **data))
-    db.session.commit()
     if key == "join":
+        db.session.add(Feedback(kind="join", status="new", ip_hash=_ip_hash(), **data))
+        db.session.commit()
         flash(_("Thank you for your interest! The secretariat will contact you."), "success")
-    else:
-        flash(_("Thank you! We received your message."), "success")
-    return done
+        return done
+    item, token = open_request(form.kind.data, data)
+    db.session.commit()
+    return redirect(url_for("public.tracking", token=token, nuevo=1), code=303)
+
+
+def open_request(kind: str, data: dict) -> tuple[Feedback, str]:
+    """Store a question, complaint or suggestion with its folio, its answer deadline and a private
+    tracking token, and queue the acknowledgement e-mail when an address was given (same
+    transaction; the caller commits).
+
+    Args:
+        kind: ``question``, ``complaint`` or ``suggestion``.
+        data: the form's fields (``name``, ``email``, ``subject``, ``message``).
+
+    Returns ``(feedback row, tracking token)``; only the token's SHA-256 is stored."""
+    tenant = get_current_tenant()
+    today = tenant.today()
+    token = secrets.token_urlsafe(24)
+    item = Feedback(kind=kind, status="new", ip_hash=_ip_hash(), locale=str(get_locale()),
+                    folio=next_folio(tenant.slug, FOLIO_CODES[kind], today.year),
+                    tracking_hash=hashlib.sha256(token.encode()).hexdigest(),
+                    due_on=add_business_days(today, tenant.answer_days, tenant.days_off), **data)
+    db.session.add(item)
+    if item.email:
+        send_mail(item.email, "request_received", tenant=tenant, locale=item.locale, kind="request_received",
+                  context={"item": item, "kind_label": dict(FEEDBACK_KINDS)[kind],
+                           "link": url_for("public.tracking", token=token, _external=True)})
+    return item, token
+
+
+@bp.get("/seguimiento/<token>")
+def tracking(token: str):
+    """The private tracking page of a request (no account needed): folio, status, deadline and
+    the answer. Unknown tokens are 404; the page is never cached nor indexed, and sends no
+    referrer (the token is in its address)."""
+    item = db.session.scalar(select(Feedback).where(
+        Feedback.tracking_hash == hashlib.sha256(token.encode()).hexdigest()))
+    if item is None:
+        abort(404)
+    response = current_app.make_response(render_template(
+        "public/tracking.html", item=item, new=request.args.get("nuevo") == "1",
+        kind_label=dict(FEEDBACK_KINDS).get(item.kind, item.kind),
+        status_label=FEEDBACK_STATUS_LABELS.get(item.status, item.status)))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @bp.post("/seccion/feedback")
