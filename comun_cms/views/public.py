@@ -35,6 +35,7 @@ from comun_cms.models import Attachment, Feedback, Page
 from comun_cms.opendata import iter_csv, iter_json
 from comun_cms.permissions import has_role
 from comun_cms.plugins import flatten, tenant_hook
+from comun_cms.request_stats import request_stats
 from comun_cms.site import SECTIONS, get_section
 from comun_cms.tenancy import get_current_tenant, tenant_context
 from comun_cms.uploads import content_disposition, stored_path, thumbnail_path
@@ -273,6 +274,8 @@ def _render_section(key: str, forms: dict | None = None, status: int = 200):
     if key == "open_data":
         context["datasets"] = [{"dataset": ds, "count": sum(1 for _row in ds.rows()),
                                 "licence": LICENCES.get(ds.licence, (ds.licence, None))} for ds in _datasets()]
+    if key == "feedback":
+        context["stats_rows"], context["stats_total"] = request_stats([get_current_tenant()])
     if key in FORMS:
         context["form"] = (forms or {}).get(key) or _new_form(key)
     return render_template("public/section.html", **context), status
