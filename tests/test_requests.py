@@ -221,3 +221,32 @@ def test_request_figures_per_tenant_and_on_the_portal(app, spanish, client, form
     assert "ana@example.org" not in portal            # figures only, no personal data
     section = client.get("/edomex/seccion/feedback").get_data(as_text=True)
     assert "Cómo respondemos" in section and "<svg" in section
+
+
+# ------------------------------------------------------------------ public answers
+def test_public_answer_needs_consent_and_carries_no_personal_data(app, client, login_as, form_ok):
+    _submit(client, subject="¿Cuándo sesiona el STL?", message="Quiero asistir. Mi teléfono es 722 555 0101.",
+            publish_consent="y")
+    _submit(client, subject="Queja privada", message="Sin consentimiento.")
+    tenant = app.extensions["comun"].tenants["edomex"]
+    with tenant_context(tenant):
+        consented, private = db.session.scalars(select(Feedback).order_by(Feedback.id)).all()
+        assert consented.publish_consent and not private.publish_consent
+        ids = consented.id, private.id
+    login_as("editor")
+    for fid in ids:
+        client.post(f"/edomex/admin/moderacion/{fid}", data={f"f{fid}-status": "answered",
+                                                              f"f{fid}-answer": "El último jueves de cada trimestre."})
+    assert client.post(f"/edomex/admin/moderacion/{ids[1]}/respuesta-publica").status_code == 409
+    resp = client.post(f"/edomex/admin/moderacion/{ids[0]}/respuesta-publica")
+    assert resp.status_code == 303 and "/edomex/admin/paginas/" in resp.headers["Location"]
+    again = client.post(f"/edomex/admin/moderacion/{ids[0]}/respuesta-publica")
+    assert again.headers["Location"] == resp.headers["Location"]      # one page per request
+    with tenant_context(tenant):
+        from comun_cms.models import Page
+        (page,) = db.session.scalars(select(Page)).all()
+        assert page.section == "feedback" and page.status == "draft"
+        assert "El último jueves de cada trimestre." in page.body and "ana@example.org" not in page.body
+        assert "Ana Ciudadana" not in page.body
+    # another tenant's editor cannot prepare it
+    assert client.post(f"/puebla/admin/moderacion/{ids[0]}/respuesta-publica").status_code in (403, 404)

@@ -21,7 +21,7 @@ from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Integer, inspect as sa_inspect, select
 from werkzeug.routing import BuildError
-from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -177,6 +177,8 @@ class FeedbackForm(PublicForm):
                           render_kw={"maxlength": 300})
     message = TextAreaField(_l("Message"), filters=[_strip], validators=[DataRequired(_REQUIRED), _max(5000)],
                             render_kw={"maxlength": 5000, "rows": 6})
+    publish_consent = BooleanField(_l("If the answer is of general interest, I agree that the secretariat publishes "
+                                      "my question and its answer without my name or any data that identifies me."))
 
 
 class JoinForm(PublicForm):
@@ -301,6 +303,8 @@ def _submit(key: str):
         return _render_section(key, {key: form}, status=400)
     data = {name: getattr(form, name).data or "" for name in ("name", "email", "organization", "sector", "subject", "message")
             if hasattr(form, name)}
+    if hasattr(form, "publish_consent"):
+        data["publish_consent"] = bool(form.publish_consent.data)
     if key == "join":
         db.session.add(Feedback(kind="join", status="new", ip_hash=_ip_hash(), **data))
         db.session.commit()
