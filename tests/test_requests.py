@@ -186,3 +186,67 @@ def test_deadline_follows_the_tenant_settings(app, client, form_ok):
         state.tenants["edomex"] = t
     row = _only_request(app)
     assert business_days_between(t.today(row.created_at), row.due_on) == 3
+
+
+# ------------------------------------------------------------------ accountability figures
+def test_request_figures_per_tenant_and_on_the_portal(app, spanish, client, form_ok):
+    from comun_cms.request_stats import request_stats
+
+    for _ in range(3):
+        _submit(client)
+    _submit(client, slug="puebla")
+    edomex = app.extensions["comun"].tenants["edomex"]
+    with tenant_context(edomex):
+        rows = db.session.scalars(select(Feedback).order_by(Feedback.id)).all()
+        created = rows[0].created_at
+        # one answered on time after 2 business days, one answered late, one still open and overdue
+        rows[0].answered_at, rows[0].due_on = created + dt.timedelta(days=2), edomex.today(created) + dt.timedelta(days=10)
+        rows[1].answered_at, rows[1].due_on = created + dt.timedelta(days=30), edomex.today(created) + dt.timedelta(days=1)
+        rows[2].due_on = dt.date(2020, 1, 2)
+        for r in rows[:2]:
+            r.status = "answered"
+        db.session.commit()
+    tenants = [app.extensions["comun"].tenants[s] for s in ("edomex", "puebla")]
+    with app.test_request_context():
+        per, total = request_stats(tenants)
+    e, p = per
+    assert (e.received, e.answered, e.on_time, e.overdue) == (3, 2, 1, 1)
+    assert e.median_days is not None and e.median_days > 0
+    assert (p.received, p.answered) == (1, 0) and p.median_days is None
+    assert (total.received, total.answered, total.on_time) == (4, 2, 1)
+
+    portal = client.get("/solicitudes").get_data(as_text=True)
+    assert "Respuestas a la ciudadanía" in portal and "Puebla" in portal and "Hidalgo" in portal
+    assert "Capacitación" not in portal               # training tenants never reach the portal
+    assert "ana@example.org" not in portal            # figures only, no personal data
+    section = client.get("/edomex/seccion/feedback").get_data(as_text=True)
+    assert "Cómo respondemos" in section and "<svg" in section
+
+
+# ------------------------------------------------------------------ public answers
+def test_public_answer_needs_consent_and_carries_no_personal_data(app, client, login_as, form_ok):
+    _submit(client, subject="¿Cuándo sesiona el STL?", message="Quiero asistir. Mi teléfono es 722 555 0101.",
+            publish_consent="y")
+    _submit(client, subject="Queja privada", message="Sin consentimiento.")
+    tenant = app.extensions["comun"].tenants["edomex"]
+    with tenant_context(tenant):
+        consented, private = db.session.scalars(select(Feedback).order_by(Feedback.id)).all()
+        assert consented.publish_consent and not private.publish_consent
+        ids = consented.id, private.id
+    login_as("editor")
+    for fid in ids:
+        client.post(f"/edomex/admin/moderacion/{fid}", data={f"f{fid}-status": "answered",
+                                                              f"f{fid}-answer": "El último jueves de cada trimestre."})
+    assert client.post(f"/edomex/admin/moderacion/{ids[1]}/respuesta-publica").status_code == 409
+    resp = client.post(f"/edomex/admin/moderacion/{ids[0]}/respuesta-publica")
+    assert resp.status_code == 303 and "/edomex/admin/paginas/" in resp.headers["Location"]
+    again = client.post(f"/edomex/admin/moderacion/{ids[0]}/respuesta-publica")
+    assert again.headers["Location"] == resp.headers["Location"]      # one page per request
+    with tenant_context(tenant):
+        from comun_cms.models import Page
+        (page,) = db.session.scalars(select(Page)).all()
+        assert page.section == "feedback" and page.status == "draft"
+        assert "El último jueves de cada trimestre." in page.body and "ana@example.org" not in page.body
+        assert "Ana Ciudadana" not in page.body
+    # another tenant's editor cannot prepare it
+    assert client.post(f"/puebla/admin/moderacion/{ids[0]}/respuesta-publica").status_code in (403, 404)

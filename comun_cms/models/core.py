@@ -207,6 +207,10 @@ class Feedback(TenantScoped, Timestamped, db.Model):
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     locale: Mapped[str] = mapped_column(String(10), default="es_MX")
+    #: the person agreed that an anonymised version of the question and answer be published
+    publish_consent: Mapped[bool] = mapped_column(default=False)
+    #: the draft or published page of "Respuestas públicas" prepared from this request
+    public_page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"), nullable=True)
 
 
 class FolioCounter(db.Model):

@@ -19,7 +19,7 @@ import json
 import secrets
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -33,7 +33,7 @@ from comun_cms.core_plugin import PAGE_TYPE, page_attachments
 from comun_cms.database import one_or_404, page_arg
 from comun_cms.extensions import db
 from comun_cms.forms import (
-    FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ConfirmForm, InviteForm,
+    FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ConfirmForm, InviteForm, slugify,
     ModerationForm, PageForm, RetractForm, RoleForm, UploadForm,
 )
 from comun_cms.mail import send_mail
@@ -441,7 +441,8 @@ def _render_moderation(status_filter: str, code: int = 200, forms: dict[int, Mod
     return render_template("admin/moderation.html", pagination=pagination, rows=rows, status=status_filter,
                            statuses=FEEDBACK_STATUSES, feedback_labels=FEEDBACK_STATUS_LABELS,
                            kind_labels={**dict(FEEDBACK_KINDS), "join": _l("Request to join")},
-                           sector_labels=dict(SECTORS), today=today, open_statuses=OPEN_STATUSES), code
+                           sector_labels=dict(SECTORS), today=today, open_statuses=OPEN_STATUSES,
+                           confirm=ConfirmForm()), code
 
 
 @bp.route("/moderacion")
@@ -475,6 +476,35 @@ def moderate(feedback_id: int):
             item.closed_at = utcnow()
         change.after = {"status": item.status, "answer": item.answer}
     return redirect(url_for(".moderation", status=back or None) + f"#f{item.id}", code=303)
+
+
+@bp.route("/moderacion/<int:feedback_id>/respuesta-publica", methods=["POST"])
+@require_role(*CONTENT_ROLES)
+def public_answer(feedback_id: int):
+    """Prepare the "Respuestas públicas" page of an answered request whose author consented: a
+    draft page of the feedback section with the question and the answer and no personal data
+    of the request (name, e-mail). The editor reviews it and publishes it like any page. 409 if
+    the request is not answered or the person did not consent; a second call opens the same page."""
+    item = one_or_404(Feedback, feedback_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if item.public_page_id is not None:
+        return redirect(url_for(".page_edit", page_id=item.public_page_id), code=303)
+    if item.status not in ("answered", "closed") or not item.answer or not item.publish_consent:
+        abort(409)
+    page = Page(title=item.subject[:300], slug=slugify(f"respuesta {item.folio or item.id} {item.subject}"),
+                summary=_("Public answer to request %(folio)s.", folio=item.folio or item.id),
+                body=f"**{_('Question')}**\n\n{item.message}\n\n**{_('Answer')}**\n\n{item.answer}\n",
+                section="feedback", language=(item.locale or "es")[:2], source="")
+    with admin_change("feedback.public_answer", page, object_type="page",
+                      success=_("Draft of the public answer created. Remove any personal data before you publish it.")) as change:
+        db.session.add(page)
+        _flush_page()
+        item.public_page_id = page.id
+        change.after = {"feedback": item.folio or item.id, "page": page.id}
+    if not change.ok:
+        return redirect(url_for(".moderation") + f"#f{item.id}", code=303)
+    return redirect(url_for(".page_edit", page_id=page.id), code=303)
 
 
 # --------------------------------------------------------------------------- audit

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, select
 from comun_cms.extensions import db
 from comun_cms.models import Publication
 from comun_cms.plugins import flatten, portal_hook
+from comun_cms.request_stats import request_stats
 from comun_cms.tenancy import all_tenants
 
 bp = Blueprint("portal", __name__)
@@ -70,6 +71,14 @@ def home():
         "portal/home.html", states=tenants, widgets=widgets,
         publications=latest_publications(10, [t.slug for t in tenants]),
         tenant_map={t.slug: t for t in tenants}, content_type_label=content_type_label)
+
+
+@bp.get("/solicitudes")
+def requests_answered():
+    """How each state answers citizens: requests received, answered, answered on time and the
+    median business days to answer (no personal data)."""
+    rows, total = request_stats(public_tenants())
+    return render_template("portal/requests.html", stats_rows=rows, stats_total=total)
 
 
 @bp.get("/acerca")

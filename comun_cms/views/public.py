@@ -21,7 +21,7 @@ from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Integer, inspect as sa_inspect, select
 from werkzeug.routing import BuildError
-from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -35,6 +35,7 @@ from comun_cms.models import Attachment, Feedback, Page
 from comun_cms.opendata import iter_csv, iter_json
 from comun_cms.permissions import has_role
 from comun_cms.plugins import flatten, tenant_hook
+from comun_cms.request_stats import request_stats
 from comun_cms.site import SECTIONS, get_section
 from comun_cms.tenancy import get_current_tenant, tenant_context
 from comun_cms.uploads import content_disposition, stored_path, thumbnail_path
@@ -176,6 +177,8 @@ class FeedbackForm(PublicForm):
                           render_kw={"maxlength": 300})
     message = TextAreaField(_l("Message"), filters=[_strip], validators=[DataRequired(_REQUIRED), _max(5000)],
                             render_kw={"maxlength": 5000, "rows": 6})
+    publish_consent = BooleanField(_l("If the answer is of general interest, I agree that the secretariat publishes "
+                                      "my question and its answer without my name or any data that identifies me."))
 
 
 class JoinForm(PublicForm):
@@ -280,6 +283,8 @@ def _render_section(key: str, forms: dict | None = None, status: int = 200):
     if key == "open_data":
         context["datasets"] = [{"dataset": ds, "count": sum(1 for _row in ds.rows()),
                                 "licence": LICENCES.get(ds.licence, (ds.licence, None))} for ds in _datasets()]
+    if key == "feedback":
+        context["stats_rows"], context["stats_total"] = request_stats([get_current_tenant()])
     if key in FORMS:
         context["form"] = (forms or {}).get(key) or _new_form(key)
     return render_template("public/section.html", **context), status
@@ -305,6 +310,8 @@ def _submit(key: str):
         return _render_section(key, {key: form}, status=400)
     data = {name: getattr(form, name).data or "" for name in ("name", "email", "organization", "sector", "subject", "message")
             if hasattr(form, name)}
+    if hasattr(form, "publish_consent"):
+        data["publish_consent"] = bool(form.publish_consent.data)
     if key == "join":
         db.session.add(Feedback(kind="join", status="new", ip_hash=_ip_hash(), **data))
         db.session.commit()

@@ -31,6 +31,9 @@ def upgrade():
         batch_op.add_column(sa.Column('answered_at', comun_cms.models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('closed_at', comun_cms.models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('locale', sa.String(length=10), nullable=False, server_default='es_MX'))
+        batch_op.add_column(sa.Column('publish_consent', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('public_page_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_feedback_public_page_id_pages'), 'pages', ['public_page_id'], ['id'])
         batch_op.create_unique_constraint(batch_op.f('uq_feedback_folio'), ['folio'])
         batch_op.create_unique_constraint(batch_op.f('uq_feedback_tracking_hash'), ['tracking_hash'])
 
@@ -39,6 +42,9 @@ def downgrade():
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_feedback_tracking_hash'), type_='unique')
         batch_op.drop_constraint(batch_op.f('uq_feedback_folio'), type_='unique')
+        batch_op.drop_constraint(batch_op.f('fk_feedback_public_page_id_pages'), type_='foreignkey')
+        batch_op.drop_column('public_page_id')
+        batch_op.drop_column('publish_consent')
         batch_op.drop_column('locale')
         batch_op.drop_column('closed_at')
         batch_op.drop_column('answered_at')
