@@ -8,7 +8,7 @@ Fixtures:
         instance folder under ``tmp_path``, ``TESTING`` on, CSRF off, search in sync mode.
     ``client``, ``runner``: Flask's test client and CLI runner for ``app``.
     ``tenant``: the ``edomex`` tenant, current for the test body (``tenant_context``).
-    ``make_user(email, role=None, tenant="edomex", password="secreto-123", platform_admin=False)``.
+    ``make_user(email, role=None, tenant="edomex", password=PASSWORD, platform_admin=False)``.
     ``login_as(user_or_role, tenant="edomex")``: logs the test client in; returns the user.
     ``register_plugin(obj, name)``: enable a plugin object at run time (tenant-scope hooks).
     Override ``app_config`` to change settings (e.g. ``WTF_CSRF_ENABLED``) and ``extra_plugins``
@@ -40,7 +40,7 @@ from comun_cms.users import create_user
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PASSWORD", "LiveServer", "browser_login", "check_plugin", "get_tenant",
            "migrate_database", "reset_postgres"]
 
-PASSWORD = "secreto-123"
+PASSWORD = "secreto-de-prueba-2026"
 
 
 def _is_postgres(url: str) -> bool:
