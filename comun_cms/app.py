@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from comun_cms import core_plugin
+from comun_cms.access_log import redact_url
 from comun_cms import plugins as plugin_mod
 from comun_cms.commands import register_cli
 from comun_cms.config import load_config
@@ -33,12 +34,17 @@ __all__ = ["ComunFlask", "create_app", "register_core_blueprints"]
 
 
 class ComunFlask(Flask):
-    """Flask with the themed Jinja environment."""
+    """Flask with the themed Jinja environment and an error log without secrets."""
 
     jinja_environment = ThemedEnvironment
 
     def create_global_jinja_loader(self):
         return ThemeLoader(self)
+
+    def log_exception(self, exc_info) -> None:
+        """Log an unhandled exception as Flask does, with the path's invitation token redacted
+        (:func:`comun_cms.access_log.redact_url`)."""
+        self.logger.error(f"Exception on {redact_url(request.path)} [{request.method}]", exc_info=exc_info)
 
 
 def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any]] | None = None) -> Flask:

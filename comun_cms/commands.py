@@ -10,6 +10,7 @@ Commands that act on one tenant take the shared ``--tenant SLUG`` option
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from comun_cms import scaffold
+from comun_cms.access_log import GUNICORN_ACCESS_LOG_ARGS, RedactingFilter
 from comun_cms.audit import record_audit
 from comun_cms.cli_options import tenant_option
 from comun_cms.demo import run_demo
@@ -102,10 +104,11 @@ def run_cmd(host: str, port: int, workers: int, dev: bool) -> None:
     worker = subprocess.Popen([sys.executable, "-m", "comun_cms.cli", "search", "worker"], env=env)
     try:
         if dev:
+            logging.getLogger("werkzeug").addFilter(RedactingFilter())
             app.run(host=host, port=port, debug=True, use_reloader=False)
         else:
             subprocess.call([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{host}:{port}",
-                             "--access-logfile", "-", "comun_cms.wsgi:app"], env=env)
+                             *GUNICORN_ACCESS_LOG_ARGS, "comun_cms.wsgi:app"], env=env)
     finally:
         worker.terminate()
         worker.wait(timeout=10)
