@@ -36,6 +36,7 @@ from comun_cms.models import User
 from comun_cms.setup import sync_tenants, upgrade_database
 from comun_cms.tenancy import get_current_tenant, set_current_tenant, tenant_context
 from comun_cms.users import create_user
+from comun_cms.views.auth import SESSION_GENERATION_KEY
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PASSWORD", "LiveServer", "browser_login", "check_plugin", "get_tenant",
            "migrate_database", "reset_postgres"]
@@ -292,6 +293,7 @@ def login_as(app, client, make_user):
         with client.session_transaction() as sess:
             sess["_user_id"] = str(user.id)
             sess["_fresh"] = True
+            sess[SESSION_GENERATION_KEY] = user.session_generation or 0  # as a real log-in does
         return user
     return do
 
