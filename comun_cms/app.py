@@ -19,6 +19,7 @@ from comun_cms.content_types import ContentTypeRegistry
 from comun_cms.extensions import babel, csrf, db, limiter, login_manager, migrate
 from comun_cms.i18n import select_locale, select_timezone
 from comun_cms.models import TenantScoped
+from comun_cms.private_files import private_dir
 from comun_cms.routing import (
     BoundedIntConverter, TenantHostMiddleware, check_slugs_against_routes, install_tenant_routing, plugin_of_blueprint,
     portal_prefixes, register_plugin_blueprint, register_tenant_blueprint,
@@ -69,7 +70,7 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
     instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("COMUN_INSTANCE_PATH") \
         or str(Path.cwd() / "instance")
     app = ComunFlask("comun_cms", instance_path=str(Path(instance_path).resolve()))
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    private_dir(app.instance_path)  # 0700: secrets and personal data live here
     load_config(app, config)
 
     # extensions

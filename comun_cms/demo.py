@@ -10,7 +10,6 @@ Running ``comun demo`` again creates nothing twice: every loader looks its recor
 """
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from pathlib import Path
@@ -23,6 +22,7 @@ from comun_cms.extensions import db
 from comun_cms.hooktypes import DemoContext
 from comun_cms.models import Page, User
 from comun_cms.plugins import tenant_hook
+from comun_cms.private_files import write_private
 from comun_cms.tenancy import Tenant, tenant_context
 from comun_cms.users import create_user
 
@@ -126,10 +126,7 @@ def ensure_demo_users(app: Flask, tenants: list[Tenant]) -> list[tuple[str, str,
                         is_demo=True)
             known[email] = (password, f"{role}@{tenant.slug}")
             logins.append((email, password, f"{role} · {tenant.slug}"))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        for email, (password, role) in sorted(known.items()):
-            fh.write(f"{email}\t{password}\t{role}\n")
+    write_private(path, "".join(f"{email}\t{password}\t{role}\n" for email, (password, role) in sorted(known.items())))
     return logins
 
 
