@@ -11,7 +11,6 @@ Running ``comun demo`` again creates nothing twice: every loader looks its recor
 from __future__ import annotations
 
 import re
-import secrets
 from pathlib import Path
 from typing import Callable
 
@@ -24,7 +23,7 @@ from comun_cms.models import Page, User
 from comun_cms.plugins import tenant_hook
 from comun_cms.private_files import write_private
 from comun_cms.tenancy import Tenant, tenant_context
-from comun_cms.users import create_user
+from comun_cms.users import create_user, generate_password
 
 __all__ = ["DATA_DIR", "DOCUMENTS", "DemoContext", "clean_ocr_text", "demo_logins_path", "ensure_demo_users", "load_documents",
            "run_demo", "summarize"]
@@ -121,7 +120,7 @@ def ensure_demo_users(app: Flask, tenants: list[Tenant]) -> list[tuple[str, str,
         roles = ["admin", "editor", "evaluator"] + (["trainer"] if tenant.training else [])
         for role in roles:
             email = f"{role}@{tenant.slug}.demo.comun.mx"
-            password = known.get(email, (secrets.token_urlsafe(9),))[0]
+            password = known.get(email, (None,))[0] or generate_password(email)
             create_user(email, password=password, role=role, tenant=tenant, name=f"{role.title()} {tenant.short_name} (demo)",
                         is_demo=True)
             known[email] = (password, f"{role}@{tenant.slug}")

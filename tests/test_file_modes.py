@@ -17,7 +17,6 @@ from werkzeug.datastructures import FileStorage
 
 from comun_cms.extensions import db
 from comun_cms.private_files import private_dir, write_private
-from comun_cms.tenancy import tenant_context
 from comun_cms.uploads import store_upload, thumbnail_path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import pickle
-import secrets
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -39,7 +38,7 @@ from comun_cms.publishing import publish
 from comun_cms.setup import sync_tenants
 from comun_cms.tenancy import Tenant, tenant_context, workspace_slug
 from comun_cms.training.exercises import Exercise, TrainingError, exercises, get_exercise
-from comun_cms.users import create_user
+from comun_cms.users import create_user, generate_password
 
 __all__ = ["KEEP_TABLES", "PARTICIPANT_ROLES", "TRAINING_LABEL", "apply_answers", "create_participants", "dump_tenant",
            "get_workspace", "load_scenario", "logins_sheet", "participant", "reset", "save_snapshot", "sheet_path",
@@ -361,7 +360,7 @@ def create_participants(app: Flask, tenant: Tenant, count: int, workshop_date: d
     out = []
     for number, ws in enumerate(workspaces_of(app, tenant)[:count], 1):
         email, evaluator_email = _participant_emails(tenant, number, workshop)
-        password = secrets.token_urlsafe(9)
+        password = generate_password(email, f"Participante {number:02d} ({workshop})")
         previous = participant(ws)
         users = []
         for address, role in ((email, "editor"), (evaluator_email, "evaluator")):
