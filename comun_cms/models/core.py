@@ -52,7 +52,9 @@ class User(UserMixin, Timestamped, db.Model):
         raises :attr:`session_generation`, so every session opened with the old password ends."""
         method = current_app.config.get("PASSWORD_HASH_METHOD", PASSWORD_METHOD) if has_app_context() else PASSWORD_METHOD
         if self.password_hash:
-            self.session_generation = (self.session_generation or 0) + 1
+            # an SQL expression: the flush runs `session_generation = session_generation + 1`,
+            # atomic with concurrent log-outs
+            self.session_generation = type(self).session_generation + 1
         self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
