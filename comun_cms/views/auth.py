@@ -6,6 +6,11 @@ account page.
   only when it is a path on this site.
 * Invitations are looked up by the SHA-256 of their token (the token itself is never stored),
   accepted once, before they expire.
+* Sessions are revoked server side: the session carries the user's ``session_generation``
+  (:data:`SESSION_GENERATION_KEY`) and :func:`load_user` refuses a session whose generation is
+  not the user's current one. Logging out, changing the password (account page, ``comun users
+  set-password``) and :func:`comun_cms.users.revoke_sessions` raise it, so a copied cookie
+  stops working. Deactivated and expired accounts are logged out on their next request.
 """
 from __future__ import annotations
 
@@ -22,17 +27,22 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from comun_cms.audit import record_audit
 from comun_cms.extensions import db, limiter, login_manager
-from comun_cms.forms import AcceptInvitationExistingForm, AcceptInvitationForm, ConfirmForm, LoginForm, ROLE_LABELS
+from comun_cms.forms import (
+    AcceptInvitationExistingForm, AcceptInvitationForm, ChangePasswordForm, ConfirmForm, LoginForm, ROLE_LABELS,
+)
 from comun_cms.models import Invitation, User, utcnow
 from comun_cms.models.core import PASSWORD_METHOD
 from comun_cms.permissions import role_in, tenants_of
 from comun_cms.tenancy import tenant_context
-from comun_cms.users import UserError, create_user, find_user
+from comun_cms.users import UserError, create_user, find_user, revoke_sessions, set_password
 
 bp = Blueprint("auth", __name__)
 
 #: Session keys that survive a log-in or log-out (the visitor's language choice).
 _KEPT_SESSION_KEYS = ("lang",)
+#: Session key holding the user's ``session_generation`` at log-in (a session without it counts
+#: as generation 0, the generation of every account that never revoked its sessions).
+SESSION_GENERATION_KEY = "_gen"
 _dummy_hash: str | None = None
 
 login_manager.login_message = _l("Log in to see this page.")
@@ -41,11 +51,19 @@ login_manager.login_message_category = "info"
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Flask-Login loader: the :class:`User` with id ``user_id``, or ``None``."""
+    """Flask-Login loader: the :class:`User` with id ``user_id``, or ``None`` (anonymous) when
+    there is no such user, the account is deactivated or expired, or the session's generation
+    (:data:`SESSION_GENERATION_KEY`) is not the user's current ``session_generation`` (the
+    session was revoked by a log-out, a password change or :func:`revoke_sessions`)."""
     try:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
+    if user is None or not user.is_active:
+        return None
+    if session.get(SESSION_GENERATION_KEY, 0) != (user.session_generation or 0):
+        return None
+    return user
 
 
 def token_hash(token: str) -> str:
@@ -105,6 +123,7 @@ def _start_session(user: User) -> None:
     session.clear()
     session.update(kept)
     login_user(user, fresh=True)
+    session[SESSION_GENERATION_KEY] = user.session_generation or 0
     session.permanent = True
 
 
@@ -153,11 +172,15 @@ def too_many_attempts(error):
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Log out (``POST`` with a CSRF token only) and go to the portal."""
+    """Log out (``POST`` with a CSRF token only) and go to the portal. The user's sessions are
+    revoked server side (:func:`revoke_sessions`): a copy of the session cookie no longer logs
+    anyone in, on this device or another."""
     form = ConfirmForm()
     if not form.validate_on_submit():  # pragma: no cover - CSRFProtect answers first
         abort(400)
     kept = {k: session[k] for k in _KEPT_SESSION_KEYS if k in session}
+    if current_user.is_authenticated:
+        revoke_sessions(current_user._get_current_object())
     logout_user()
     session.clear()
     session.update(kept)
@@ -172,6 +195,47 @@ def account():
     state = current_app.extensions["comun"]
     tenants = [(state.tenants[slug], role_in(current_user, state.tenants[slug])) for slug in tenants_of(current_user)]
     return render_template("auth/account.html", tenants=tenants, role_labels=ROLE_LABELS, logout_form=ConfirmForm())
+
+
+@bp.route("/cuenta/contrasena", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def change_password():
+    """Change one's own password: the current password, then the new one twice (password
+    policy of :func:`comun_cms.users.check_password_strength`). Every other session of the user
+    ends; this one goes on with the new generation. Errors re-render the form with status 422."""
+    form = ChangePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not user.check_password(form.current_password.data):
+            form.current_password.errors.append(_("The password is incorrect."))
+        else:
+            try:
+                set_password(user, form.password.data)
+                _audit_in_every_tenant(user, "user.password_change")
+                db.session.commit()
+            except UserError as exc:
+                db.session.rollback()
+                getattr(form, exc.field, form.password).errors.append(str(exc))
+            else:
+                session[SESSION_GENERATION_KEY] = user.session_generation
+                flash(_("Your password was changed. Your other sessions were closed."), "success")
+                return redirect(url_for("auth.account"), code=303)
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    return render_template("auth/change_password.html", form=form), status
+
+
+def _audit_in_every_tenant(user: User, action: str) -> None:
+    """Add an audit event ``action`` about ``user`` (no secret in it) to each tenant where the
+    user has a role, in the current transaction."""
+    state = current_app.extensions["comun"]
+    for slug in tenants_of(user):
+        with tenant_context(state.tenants[slug]):
+            record_audit(action, "user", user.id, None, {"email": user.email}, user=user)
+            db.session.flush()
 
 
 def _invitation_or_error(token: str):
