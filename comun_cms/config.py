@@ -51,6 +51,8 @@ DEFAULTS = {
     "RATELIMIT_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
     "FEEDBACK_RATE_LIMIT": "5 per minute;30 per day",
+    "PASSWORD_RESET_RATE_LIMIT": "3 per minute;10 per hour",
+    "PASSWORD_RESET_MAX_AGE": 3600,  # seconds a reset link stays valid
     "BABEL_DEFAULT_LOCALE": "es_MX",
     "BABEL_DEFAULT_TIMEZONE": "America/Mexico_City",
     "LANGUAGES": ["es_MX", "en"],

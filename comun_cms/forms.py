@@ -121,6 +121,19 @@ class ChangePasswordForm(_NewPasswordMixin, FlaskForm):
                                      render_kw={"autocomplete": "current-password"})
 
 
+class PasswordResetRequestForm(FlaskForm):
+    """Ask for a password-reset link: the e-mail of the account."""
+
+    email = StringField(_l("E-mail"), filters=[_strip],
+                        validators=[DataRequired(_l("Enter your e-mail address.")), Length(max=254),
+                                    EmailAddress()],
+                        render_kw={"autocomplete": "username", "type": "email", "inputmode": "email"})
+
+
+class PasswordResetForm(_NewPasswordMixin, FlaskForm):
+    """Choose a new password from a reset link: typed twice (password policy applied by the view)."""
+
+
 class AcceptInvitationExistingForm(FlaskForm):
     """Accept an invitation with an account that already exists: the current password proves it."""
 

@@ -15,21 +15,25 @@ account page.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for,
 )
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from comun_cms.audit import record_audit
 from comun_cms.extensions import db, limiter, login_manager
 from comun_cms.forms import (
-    AcceptInvitationExistingForm, AcceptInvitationForm, ChangePasswordForm, ConfirmForm, LoginForm, ROLE_LABELS,
+    AcceptInvitationExistingForm, AcceptInvitationForm, ChangePasswordForm, ConfirmForm, LoginForm,
+    PasswordResetForm, PasswordResetRequestForm, ROLE_LABELS,
 )
+from comun_cms.mail import send_mail
 from comun_cms.models import Invitation, User, utcnow
 from comun_cms.models.core import PASSWORD_METHOD
 from comun_cms.permissions import role_in, tenants_of
@@ -226,6 +230,108 @@ def change_password():
     elif form.is_submitted():
         status = 422
     return render_template("auth/change_password.html", form=form), status
+
+
+# --------------------------------------------------------------------------- password reset
+_RESET_SALT = "comun-password-reset"
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    """16 hex digits of the SHA-256 of the user's password hash and session generation: a
+    reset token carries it, so the token stops working once the password changes or the user's
+    sessions are revoked (single use, as Django's PasswordResetTokenGenerator)."""
+    material = f"{user.password_hash}|{user.session_generation or 0}".encode()
+    return hashlib.sha256(material).hexdigest()[:16]
+
+
+def make_reset_token(user: User) -> str:
+    """A signed, time-stamped password-reset token for ``user`` (itsdangerous
+    ``URLSafeTimedSerializer`` with the secret key and its own salt). It expires after
+    ``PASSWORD_RESET_MAX_AGE`` seconds and works once (see :func:`_password_fingerprint`)."""
+    return _reset_serializer().dumps({"u": user.id, "f": _password_fingerprint(user)})
+
+
+def user_for_reset_token(token: str) -> User | None:
+    """The active user a reset token is for, or ``None`` when the token is forged, expired,
+    already used (the password or the sessions changed since) or the account is inactive."""
+    try:
+        data = _reset_serializer().loads(token, max_age=int(current_app.config["PASSWORD_RESET_MAX_AGE"]))
+    except BadData:
+        return None
+    if not isinstance(data, dict):
+        return None
+    user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
+    if user is None or not user.is_active or not hmac.compare_digest(str(data.get("f")), _password_fingerprint(user)):
+        return None
+    return user
+
+
+@bp.route("/contrasena/olvide", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"], methods=["POST"])
+def forgot_password():
+    """Ask for a password-reset link by e-mail. The answer is the same whether the address has an
+    account or not (no account enumeration): the same redirect, and the same work on the server
+    (the message is rendered and a mail row written in both cases; for an address without an
+    active account the row has no recipient and is never sent: status ``dropped``)."""
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        user = find_user(form.email.data)
+        known = user is not None and user.is_active
+        row = send_mail(form.email.data if known else "", "password_reset", kind="password_reset",
+                        locale=str(get_locale()),
+                        context={"link": url_for("auth.reset_password", token=make_reset_token(user) if known else "x",
+                                                 _external=True),
+                                 "minutes": int(current_app.config["PASSWORD_RESET_MAX_AGE"]) // 60})
+        if not known:
+            row.status = "dropped"
+        db.session.commit()
+        return redirect(url_for("auth.forgot_password_sent"), code=303)
+    return render_template("auth/forgot_password.html", form=form), 422 if form.is_submitted() else 200
+
+
+@bp.get("/contrasena/enviado")
+def forgot_password_sent():
+    """What every password-reset request sees next, whatever the address."""
+    return render_template("auth/forgot_password_sent.html",
+                           minutes=int(current_app.config["PASSWORD_RESET_MAX_AGE"]) // 60)
+
+
+@bp.route("/contrasena/nueva/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def reset_password(token: str):
+    """Choose a new password from a reset link. A forged, expired or used link answers 410 with
+    a way to ask for a new one. Success ends every session of the user, audits the change and
+    goes to the log-in page."""
+    user = user_for_reset_token(token)
+    if user is None:
+        response = current_app.make_response((render_template("auth/reset_invalid.html"), 410))
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+    form = PasswordResetForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            set_password(user, form.password.data)
+            revoke_sessions(user, commit=False)
+            _audit_in_every_tenant(user, "user.password_reset")
+            db.session.commit()
+        except UserError as exc:
+            db.session.rollback()
+            getattr(form, exc.field, form.password).errors.append(str(exc))
+        else:
+            flash(_("Your password was changed. Log in with the new one."), "success")
+            return redirect(url_for("auth.login"), code=303)
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    response = current_app.make_response((render_template("auth/reset_password.html", form=form, token=token), status))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _audit_in_every_tenant(user: User, action: str) -> None:
