@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from comun_cms import core_plugin
+from comun_cms.access_log import redact_url
 from comun_cms import plugins as plugin_mod
 from comun_cms import security_headers
 from comun_cms.commands import register_cli
@@ -19,6 +20,7 @@ from comun_cms.content_types import ContentTypeRegistry
 from comun_cms.extensions import babel, csrf, db, limiter, login_manager, migrate
 from comun_cms.i18n import select_locale, select_timezone
 from comun_cms.models import TenantScoped
+from comun_cms.private_files import private_dir
 from comun_cms.routing import (
     BoundedIntConverter, TenantHostMiddleware, check_slugs_against_routes, install_tenant_routing, plugin_of_blueprint,
     portal_prefixes, register_plugin_blueprint, register_tenant_blueprint,
@@ -34,12 +36,17 @@ __all__ = ["ComunFlask", "create_app", "register_core_blueprints"]
 
 
 class ComunFlask(Flask):
-    """Flask with the themed Jinja environment."""
+    """Flask with the themed Jinja environment and an error log without secrets."""
 
     jinja_environment = ThemedEnvironment
 
     def create_global_jinja_loader(self):
         return ThemeLoader(self)
+
+    def log_exception(self, exc_info) -> None:
+        """Log an unhandled exception as Flask does, with the path's invitation token redacted
+        (:func:`comun_cms.access_log.redact_url`)."""
+        self.logger.error(f"Exception on {redact_url(request.path)} [{request.method}]", exc_info=exc_info)
 
 
 def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any]] | None = None) -> Flask:
@@ -64,7 +71,7 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
     instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("COMUN_INSTANCE_PATH") \
         or str(Path.cwd() / "instance")
     app = ComunFlask("comun_cms", instance_path=str(Path(instance_path).resolve()))
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    private_dir(app.instance_path)  # 0700: secrets and personal data live here
     load_config(app, config)
 
     # extensions

@@ -1,6 +1,6 @@
 """The core commands of the ``comun`` command line and their registration on ``app.cli``.
 
-Commands: ``init``, ``demo``, ``run``, ``users create|list``, ``plugins list|new``, plus the
+Commands: ``init``, ``demo``, ``run``, ``users create|list|set-password|logout``, ``plugins list|new``, plus the
 groups of :mod:`comun_cms.training.cli` (``training``) and :mod:`comun_cms.search.cli`
 (``search``); plugins add their own groups through the ``register_cli_commands`` hook. The
 console script itself (``comun``, building the application) is :func:`comun_cms.cli.main`.
@@ -10,6 +10,7 @@ Commands that act on one tenant take the shared ``--tenant SLUG`` option
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from comun_cms import scaffold
+from comun_cms.access_log import GUNICORN_ACCESS_LOG_ARGS, RedactingFilter
 from comun_cms.audit import record_audit
 from comun_cms.cli_options import tenant_option
 from comun_cms.demo import run_demo
@@ -32,7 +34,7 @@ from comun_cms.search.cli import search_group
 from comun_cms.setup import initialize_plugins, sync_tenants, upgrade_database
 from comun_cms.tenancy import Tenant, tenant_context
 from comun_cms.training.cli import training_group
-from comun_cms.users import UserError, create_user, find_user
+from comun_cms.users import UserError, create_user, find_user, revoke_sessions, set_password
 
 __all__ = ["demo_cmd", "init_cmd", "plugins_group", "register_cli", "run_cmd", "users_group"]
 
@@ -106,10 +108,11 @@ def run_cmd(host: str, port: int, workers: int, dev: bool) -> None:
     mailer = subprocess.Popen([sys.executable, "-m", "comun_cms.cli", "mail", "worker"], env=env)
     try:
         if dev:
+            logging.getLogger("werkzeug").addFilter(RedactingFilter())
             app.run(host=host, port=port, debug=True, use_reloader=False)
         else:
             subprocess.call([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{host}:{port}",
-                             "--access-logfile", "-", "comun_cms.wsgi:app"], env=env)
+                             *GUNICORN_ACCESS_LOG_ARGS, "comun_cms.wsgi:app"], env=env)
     finally:
         for child in (worker, mailer):
             child.terminate()
@@ -151,6 +154,52 @@ def users_create(email: str, tenant: Tenant | None, role: str | None, platform_a
         db.session.rollback()
         raise click.BadParameter(str(exc), param_hint=exc.field) from None
     click.echo(f"User {user.email} ready" + (f" with role {role} in {tenant.slug}." if role else " as platform admin."))
+
+
+@users_group.command("set-password")
+@click.argument("email")
+@click.option("--password", envvar="COMUN_NEW_PASSWORD", help="New password (default: asked, hidden).")
+@with_appcontext
+def users_set_password(email: str, password: str | None) -> None:
+    """Give EMAIL a new password (password policy applies) and end all of their sessions."""
+    user = find_user(email)
+    if user is None:
+        raise click.BadParameter(f"no user with e-mail {email}", param_hint="email")
+    if not password:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        set_password(user, password)
+        _audit_user_everywhere(user, "user.password_reset")
+        db.session.commit()
+    except UserError as exc:
+        db.session.rollback()
+        raise click.BadParameter(str(exc), param_hint=exc.field) from None
+    click.echo(f"Password of {user.email} changed; their sessions were closed.")
+
+
+@users_group.command("logout")
+@click.argument("email")
+@with_appcontext
+def users_logout(email: str) -> None:
+    """End every session of EMAIL (server side), e.g. for a lost or stolen device."""
+    user = find_user(email)
+    if user is None:
+        raise click.BadParameter(f"no user with e-mail {email}", param_hint="email")
+    _audit_user_everywhere(user, "user.sessions_revoked")
+    revoke_sessions(user)
+    click.echo(f"Every session of {user.email} was closed.")
+
+
+def _audit_user_everywhere(user: User, action: str) -> None:
+    """Add the audit event ``action`` about ``user`` in every tenant where the user has a role."""
+    tenants = current_app.extensions["comun"].tenants
+    slugs = db.session.scalars(select(Membership.tenant_id).where(Membership.user_id == user.id)
+                               .execution_options(all_tenants=True)).all()
+    for slug in slugs:
+        if slug in tenants:
+            with tenant_context(tenants[slug]):
+                record_audit(action, "user", user.id, None, {"email": user.email})
+                db.session.flush()
 
 
 @users_group.command("list")

@@ -1,18 +1,27 @@
 """Configuration: defaults here, then ``instance/config.toml``, then ``COMUN_*`` environment
 variables (``app.config.from_prefixed_env("COMUN")``), then the mapping given to ``create_app``.
 
-``SECRET_KEY`` is never a fixed default: :func:`ensure_secret_key` generates 64 random bytes into
-``instance/secret_key`` (mode 0600) on first start and reads it afterwards.
+``SECRET_KEY`` is never a fixed default: it comes from ``SECRET_KEY`` in ``instance/config.toml``,
+``COMUN_SECRET_KEY``, the file named by ``COMUN_SECRET_KEY_FILE`` or, when none is given,
+``instance/secret_key``, which :func:`ensure_secret_key` generates (64 random bytes, hex, mode 0600)
+on first start and reads afterwards. Whatever its source, a key with an estimated entropy under
+256 bits (32 bytes) is refused with a :class:`ConfigError` (:func:`check_secret_key`): an empty,
+short or repetitive key would let anyone forge session cookies.
 """
 from __future__ import annotations
 
+import collections
+import math
 import os
 import secrets
+import string
 import tempfile
 import tomllib
 from pathlib import Path
 
 from flask import Flask
+
+from comun_cms.private_files import private_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +51,8 @@ DEFAULTS = {
     "RATELIMIT_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
     "FEEDBACK_RATE_LIMIT": "5 per minute;30 per day",
+    "PASSWORD_RESET_RATE_LIMIT": "3 per minute;10 per hour",
+    "PASSWORD_RESET_MAX_AGE": 3600,  # seconds a reset link stays valid
     "BABEL_DEFAULT_LOCALE": "es_MX",
     "BABEL_DEFAULT_TIMEZONE": "America/Mexico_City",
     "LANGUAGES": ["es_MX", "en"],
@@ -74,15 +85,81 @@ DEFAULTS = {
 }
 
 
+#: Minimum estimated entropy of ``SECRET_KEY``, in bits (32 bytes).
+MIN_SECRET_KEY_BITS = 256
+_SECRET_KEY_FIX = ("generate a new one with `python3 -c 'import secrets; print(secrets.token_hex(32))'`, or delete "
+                   "instance/secret_key and run `comun init`, which writes a random key there")
+_ALPHABETS = (string.digits, string.hexdigits.lower(), string.hexdigits.upper(), string.hexdigits,
+              string.ascii_letters + string.digits + "-_", string.ascii_letters + string.digits + "+/=",
+              "".join(chr(c) for c in range(32, 127)))
+
+
+def secret_key_bits(key: str | bytes) -> float:
+    """Estimate the entropy of a secret key, in bits (an upper bound, not a proof of randomness).
+
+    The estimate is the smallest of two figures: (1) the length of the key's shortest repeating
+    period (``abcabc…`` counts as ``abc``) times ``log2`` of the smallest usual alphabet holding
+    every character (digits 10, hexadecimal 16 or 22, base64 64, printable ASCII 95; anything else
+    8 bits per UTF-8 byte); (2) twice the key's empirical Shannon entropy (bits per character
+    times its length), which catches keys made mostly of one character (``aaaa…b``). A key
+    from ``secrets.token_hex(32)`` scores 256, ``secrets.token_urlsafe(32)`` about 258; ``abc``
+    12 and ``"a" * 100`` 0.
+    """
+    if isinstance(key, bytes):
+        try:
+            key = key.decode("utf-8")
+        except UnicodeDecodeError:
+            key = key.decode("latin-1")
+    if not key:
+        return 0.0
+    n = len(key)
+    # shortest period: ``abcabca`` repeats ``abc`` (a whole number of periods is not needed)
+    period = next((p for p in range(1, min(n // 2, 4096) + 1) if key == (key[:p] * (n // p + 1))[:n]), n)
+    chars = set(key)
+    alphabet = next((a for a in _ALPHABETS if chars <= set(a)), None)
+    unit = key[:period]
+    per_char = math.log2(len(alphabet)) if alphabet else 8 * len(unit.encode("utf-8")) / len(unit)
+    structural = period * per_char
+    counts = collections.Counter(key)
+    shannon = -sum(c / n * math.log2(c / n) for c in counts.values()) * n
+    return min(structural, 2 * shannon)
+
+
+def check_secret_key(key: str | bytes | None, source: str) -> str | bytes:
+    """Return ``key`` if its estimated entropy (:func:`secret_key_bits`) is at least
+    :data:`MIN_SECRET_KEY_BITS` (256 bits, 32 bytes).
+
+    Args:
+        key: the configured ``SECRET_KEY``.
+        source: where it came from, for the message (``instance/secret_key``, ``COMUN_SECRET_KEY``).
+
+    Raises:
+        ConfigError: empty, short or low-entropy key; the message names the source and says how
+            to generate a good key. There is no fallback to another key.
+    """
+    if key is None or (isinstance(key, (str, bytes)) and not key.strip()):
+        raise ConfigError(f"{source}: the secret key is empty; {_SECRET_KEY_FIX}.")
+    if not isinstance(key, (str, bytes)):
+        raise ConfigError(f"{source}: the secret key must be a string; {_SECRET_KEY_FIX}.")
+    bits = secret_key_bits(key)
+    if bits < MIN_SECRET_KEY_BITS:
+        raise ConfigError(f"{source}: the secret key is too weak (about {bits:.0f} bits of entropy; at least "
+                          f"{MIN_SECRET_KEY_BITS} bits, 32 random bytes, are needed); {_SECRET_KEY_FIX}.")
+    return key
+
+
 def ensure_secret_key(instance_path: Path) -> str:
     """Return the secret key stored in ``instance_path/secret_key``, creating it (64 random bytes,
-    hex, file mode 0600) if missing."""
+    hex, file mode 0600, folder 0700) if missing.
+
+    Raises:
+        ConfigError: the file exists but holds an empty, short or low-entropy key
+            (:func:`check_secret_key`); it is never replaced or used silently.
+    """
     path = Path(instance_path) / "secret_key"
     if path.exists():
-        key = path.read_text().strip()
-        if len(key) >= 32:
-            return key
-    path.parent.mkdir(parents=True, exist_ok=True)
+        return check_secret_key(path.read_text().strip(), str(path))
+    private_dir(path.parent)
     key = secrets.token_hex(64)
     # write aside, then link into place: of several processes starting at once, exactly one
     # key wins and every process reads that one
@@ -97,7 +174,7 @@ def ensure_secret_key(instance_path: Path) -> str:
             pass
     finally:
         os.unlink(tmp)
-    return path.read_text().strip()
+    return check_secret_key(path.read_text().strip(), str(path))
 
 
 def load_config(app: Flask, overrides: dict | None = None) -> None:
@@ -126,7 +203,17 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://"):]
     if app.config["MAIL_BACKEND"] not in ("file", "smtp"):
         raise ConfigError(f"MAIL_BACKEND: '{app.config['MAIL_BACKEND']}' is not a mail backend (use 'file' or 'smtp')")
-    if not app.config.get("SECRET_KEY"):
+    key_file = app.config.get("SECRET_KEY_FILE")
+    if "SECRET_KEY" in app.config and app.config["SECRET_KEY"] is not None:
+        source = "SECRET_KEY (instance/config.toml, COMUN_SECRET_KEY or the application's settings)"
+        check_secret_key(app.config["SECRET_KEY"], source)
+    elif key_file:
+        try:
+            key = Path(key_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"SECRET_KEY_FILE: cannot read {key_file}: {exc.strerror}") from None
+        app.config["SECRET_KEY"] = check_secret_key(key, f"SECRET_KEY_FILE ({key_file})")
+    else:
         app.config["SECRET_KEY"] = ensure_secret_key(Path(app.instance_path))
     app.config["SEARCH_INDEX_DIR"] = app.config.get("SEARCH_INDEX_DIR") or str(Path(app.instance_path) / "search")
     app.config["UPLOAD_DIR"] = app.config.get("UPLOAD_DIR") or str(Path(app.instance_path) / "uploads")

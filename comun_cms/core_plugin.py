@@ -13,6 +13,7 @@ from comun_cms.extensions import db
 from comun_cms.hookspecs import hookimpl
 from comun_cms.hooktypes import ContentType, Dataset, DatasetField, MenuItem
 from comun_cms.models import Attachment, Page, Publication
+from comun_cms.permissions import CORE_ROLE_PERMISSIONS
 from comun_cms.richtext import plain_text
 from comun_cms.search.service import document_for, enqueue_publication
 from comun_cms.site import SECTIONS
@@ -69,6 +70,12 @@ def admin_menu_items(tenant):
         MenuItem(_l("Settings"), "admin.settings", order=91, roles=("admin",)),
         MenuItem(_l("Audit log"), "admin.audit", order=92, roles=("admin",)),
     ]
+
+
+@hookimpl(trylast=True)
+def role_permissions(tenant):
+    """The core's grants: :data:`comun_cms.permissions.CORE_ROLE_PERMISSIONS`."""
+    return {role: sorted(permissions) for role, permissions in CORE_ROLE_PERMISSIONS.items()}
 
 
 @hookimpl(trylast=True)

@@ -10,9 +10,7 @@ Running ``comun demo`` again creates nothing twice: every loader looks its recor
 """
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from pathlib import Path
 from typing import Callable
 
@@ -23,8 +21,9 @@ from comun_cms.extensions import db
 from comun_cms.hooktypes import DemoContext
 from comun_cms.models import Page, User
 from comun_cms.plugins import tenant_hook
+from comun_cms.private_files import write_private
 from comun_cms.tenancy import Tenant, tenant_context
-from comun_cms.users import create_user
+from comun_cms.users import create_user, generate_password
 
 __all__ = ["DATA_DIR", "DOCUMENTS", "DemoContext", "clean_ocr_text", "demo_logins_path", "ensure_demo_users", "load_documents",
            "run_demo", "summarize"]
@@ -121,15 +120,12 @@ def ensure_demo_users(app: Flask, tenants: list[Tenant]) -> list[tuple[str, str,
         roles = ["admin", "editor", "evaluator"] + (["trainer"] if tenant.training else [])
         for role in roles:
             email = f"{role}@{tenant.slug}.demo.comun.mx"
-            password = known.get(email, (secrets.token_urlsafe(9),))[0]
+            password = known.get(email, (None,))[0] or generate_password(email)
             create_user(email, password=password, role=role, tenant=tenant, name=f"{role.title()} {tenant.short_name} (demo)",
                         is_demo=True)
             known[email] = (password, f"{role}@{tenant.slug}")
             logins.append((email, password, f"{role} · {tenant.slug}"))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        for email, (password, role) in sorted(known.items()):
-            fh.write(f"{email}\t{password}\t{role}\n")
+    write_private(path, "".join(f"{email}\t{password}\t{role}\n" for email, (password, role) in sorted(known.items())))
     return logins
 
 

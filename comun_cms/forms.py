@@ -103,12 +103,35 @@ class _NewPasswordMixin:
 
 
 class AcceptInvitationForm(_NewPasswordMixin, FlaskForm):
-    """Accept an invitation as a new user: name and a password typed twice (min. 10 characters)."""
+    """Accept an invitation as a new user: name and a password typed twice (password policy of
+    :func:`comun_cms.users.check_password_strength`, applied when the user is created)."""
 
     name = StringField(_l("Your name"), filters=[_strip],
                        validators=[DataRequired(_l("Enter your name.")),
                                    Length(max=200, message=_l("The name can have at most %(max)d characters."))],
                        render_kw={"autocomplete": "name"})
+
+
+class ChangePasswordForm(_NewPasswordMixin, FlaskForm):
+    """Change one's own password: the current one, then the new one twice (the policy of
+    :func:`comun_cms.users.check_password_strength` is applied by the view)."""
+
+    current_password = PasswordField(_l("Your current password"),
+                                     validators=[DataRequired(_l("Enter the password of your account."))],
+                                     render_kw={"autocomplete": "current-password"})
+
+
+class PasswordResetRequestForm(FlaskForm):
+    """Ask for a password-reset link: the e-mail of the account."""
+
+    email = StringField(_l("E-mail"), filters=[_strip],
+                        validators=[DataRequired(_l("Enter your e-mail address.")), Length(max=254),
+                                    EmailAddress()],
+                        render_kw={"autocomplete": "username", "type": "email", "inputmode": "email"})
+
+
+class PasswordResetForm(_NewPasswordMixin, FlaskForm):
+    """Choose a new password from a reset link: typed twice (password policy applied by the view)."""
 
 
 class AcceptInvitationExistingForm(FlaskForm):

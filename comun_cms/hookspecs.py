@@ -172,6 +172,19 @@ def dashboard_widgets(tenant: "Tenant") -> list["PortalWidget"]:
 
 
 @hookspec
+def role_permissions(tenant: "Tenant") -> dict[str, list[str]]:
+    """Return the permissions the plugin grants to tenant roles in ``tenant``:
+    ``{role: [permission, ...]}`` (e.g. ``{"evaluator": ["criteria.evaluate"]}``).
+
+    Grants only add: the results of every enabled plugin and the core's defaults
+    (:data:`comun_cms.permissions.CORE_ROLE_PERMISSIONS`) are joined. Views check them with
+    :func:`comun_cms.permissions.can` / ``require_permission``. Name a plugin's own permissions
+    ``<plugin>.<verb>``; ``content.view_unpublished:<owner_type>`` lets a role see the
+    unpublished records and non-public files of that owner type.
+    """
+
+
+@hookspec
 def initialize(tenant: "Tenant", instance_path: str) -> None:
     """Called by ``comun init`` for every tenant enabling the plugin, after migrations: create
     what the plugin needs to run (keys in the instance folder, default rows). Must be

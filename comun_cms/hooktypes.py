@@ -56,11 +56,15 @@ class PortalWidget:
 
     ``render`` must return :class:`markupsafe.Markup` (or a template's rendered output, which is
     Markup-safe through ``render_template``); a plain ``str`` is escaped and shows as raw HTML.
+    On a tenant dashboard, ``permissions`` names who sees the widget: a user with any of them
+    (default ``content.view_unpublished``: dashboard widgets show work in progress, which
+    evaluators do not see). Portal widgets ignore it (the portal is public).
     """
 
     title: Any
     render: Callable[[], Any]
     order: int = 100
+    permissions: tuple[str, ...] = ("content.view_unpublished",)
 
 
 # --------------------------------------------------------------------------- settings

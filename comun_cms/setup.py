@@ -11,6 +11,7 @@ from sqlalchemy import select
 from comun_cms.extensions import db, migrate
 from comun_cms.models import TenantRow
 from comun_cms.plugins import tenant_hook
+from comun_cms.private_files import make_private
 from comun_cms.tenancy import platform_session, tenant_context
 
 
@@ -32,8 +33,14 @@ def alembic_config(app: Flask):
 
 
 def upgrade_database(app: Flask, revision: str = "heads") -> None:
-    """Upgrade the database to ``revision`` (default: every branch head) with Alembic."""
+    """Upgrade the database to ``revision`` (default: every branch head) with Alembic. A SQLite
+    database file (and its journal files) is made readable by its owner only (0600): it holds
+    the accounts and every draft."""
     command.upgrade(alembic_config(app), revision)
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            make_private(url.database + suffix)
 
 
 def sync_tenants(app: Flask) -> list[str]:

@@ -8,7 +8,7 @@ Fixtures:
         instance folder under ``tmp_path``, ``TESTING`` on, CSRF off, search in sync mode.
     ``client``, ``runner``: Flask's test client and CLI runner for ``app``.
     ``tenant``: the ``edomex`` tenant, current for the test body (``tenant_context``).
-    ``make_user(email, role=None, tenant="edomex", password="secreto-123", platform_admin=False)``.
+    ``make_user(email, role=None, tenant="edomex", password=PASSWORD, platform_admin=False)``.
     ``login_as(user_or_role, tenant="edomex")``: logs the test client in; returns the user.
     ``register_plugin(obj, name)``: enable a plugin object at run time (tenant-scope hooks).
     Override ``app_config`` to change settings (e.g. ``WTF_CSRF_ENABLED``) and ``extra_plugins``
@@ -36,11 +36,12 @@ from comun_cms.models import User
 from comun_cms.setup import sync_tenants, upgrade_database
 from comun_cms.tenancy import get_current_tenant, set_current_tenant, tenant_context
 from comun_cms.users import create_user
+from comun_cms.views.auth import SESSION_GENERATION_KEY
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PASSWORD", "LiveServer", "browser_login", "check_plugin", "get_tenant",
            "migrate_database", "reset_postgres", "tab_to"]
 
-PASSWORD = "secreto-123"
+PASSWORD = "secreto-de-prueba-2026"
 
 
 def _is_postgres(url: str) -> bool:
@@ -292,6 +293,7 @@ def login_as(app, client, make_user):
         with client.session_transaction() as sess:
             sess["_user_id"] = str(user.id)
             sess["_fresh"] = True
+            sess[SESSION_GENERATION_KEY] = user.session_generation or 0  # as a real log-in does
         return user
     return do
 

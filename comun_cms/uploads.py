@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from comun_cms.extensions import db
 from comun_cms.models import Attachment
+from comun_cms.private_files import PRIVATE_FILE_MODE, make_private, private_dir
 from comun_cms.tenancy import get_current_tenant
 
 #: kind -> {extension: mimetype}
@@ -116,8 +117,7 @@ def save_stream(stream: BinaryIO, tenant_slug: str, max_bytes: int) -> StoredFil
     Raises:
         UploadError: the stream is empty or longer than ``max_bytes`` (nothing is kept).
     """
-    root = upload_root(tenant_slug)
-    root.mkdir(parents=True, exist_ok=True)
+    root = private_dir(upload_root(tenant_slug))
     digest = hashlib.sha256()
     size = 0
     fd, tmp = tempfile.mkstemp(dir=root, prefix=".upload-")
@@ -136,7 +136,8 @@ def save_stream(stream: BinaryIO, tenant_slug: str, max_bytes: int) -> StoredFil
             raise UploadError(_l("The file is empty."))
         sha = digest.hexdigest()
         final = stored_path(tenant_slug, sha)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(final.parent)
+        os.chmod(tmp, PRIVATE_FILE_MODE)  # mkstemp makes 0600 already; said here so it stays so
         os.replace(tmp, final)
         return StoredFile(sha, size, final)
     except BaseException:
@@ -188,14 +189,16 @@ def make_thumbnail(src: Path, dest: Path, size: int = 480) -> bool:
     """Write a WebP thumbnail (longest side ``size`` px) of image ``src`` to ``dest``.
 
     Returns ``False`` if Pillow cannot read the image (the upload is then rejected by the caller).
+    The thumbnail gets mode 0600 in 0700 folders, like the file (:mod:`comun_cms.private_files`).
     """
     try:
         with Image.open(src) as im:
             im.thumbnail((size, size))
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(dest.parent)
             if im.mode not in ("RGB", "RGBA"):
                 im = im.convert("RGBA")
             im.save(dest, "WEBP", quality=80)
+            make_private(dest)
         return True
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError, SyntaxError):
         return False

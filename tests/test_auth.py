@@ -231,7 +231,7 @@ def test_invitation_creates_a_new_user(app, client, english):
     assert page.status_code == 200 and "nueva@edomex.test" in page.get_data(as_text=True)
 
     short = client.post(f"/auth/invitacion/{token}", data={"name": "Nueva", "password": "corta", "confirm": "corta"})
-    assert short.status_code == 422 and "at least 10 characters" in short.get_data(as_text=True)
+    assert short.status_code == 422 and "at least 12 characters" in short.get_data(as_text=True)
     mismatch = client.post(f"/auth/invitacion/{token}",
                            data={"name": "Nueva", "password": "una-frase-larga", "confirm": "otra-frase-larga"})
     assert mismatch.status_code == 422 and "not the same" in mismatch.get_data(as_text=True)

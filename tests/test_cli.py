@@ -25,7 +25,7 @@ def test_users_create_rejects_bad_input_and_stores_nothing(app, runner):
     cases = [
         (["users", "create", "--tenant", "marte", "--role", "admin", "--password", "x" * 12, "a@b.mx"], "unknown tenant 'marte'"),
         (["users", "create", "--tenant", "puebla", "--role", "jefe", "--password", "x" * 12, "a@b.mx"], "'jefe' is not one of"),
-        (["users", "create", "--tenant", "puebla", "--role", "admin", "--password", "corta", "a@b.mx"], "at least 10"),
+        (["users", "create", "--tenant", "puebla", "--role", "admin", "--password", "corta", "a@b.mx"], "at least 12"),
         (["users", "create", "--tenant", "puebla", "--role", "admin", "--password", "x" * 12, "no-es-correo"], "not a valid e-mail"),
         (["users", "create", "--role", "admin", "--password", "x" * 12, "a@b.mx"], "--role and --tenant go together"),
     ]

@@ -59,3 +59,58 @@ def test_concurrent_first_starts_agree_on_one_secret_key(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         keys = set(pool.map(lambda _: ensure_secret_key(tmp_path), range(16)))
     assert len(keys) == 1 and (tmp_path / "secret_key").read_text().strip() in keys
+
+
+@pytest.mark.parametrize("content", ["", "\n", "abc", "a" * 200, "abc" * 40, "0123456789abcdef" * 4,
+                                     "secrets.token_hex(16)", "0" * 63 + "1"])
+def test_weak_secret_key_file_refuses_to_start(tmp_path, database_url, content):
+    inst = tmp_path / "inst"
+    inst.mkdir()
+    (inst / "secret_key").write_text(content)
+    with pytest.raises(ConfigError) as info:
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(inst)})
+    message = str(info.value)
+    assert str(inst / "secret_key") in message and "token_hex(32)" in message and "comun init" in message
+    assert (inst / "secret_key").read_text() == content  # never replaced behind the user's back
+
+
+@pytest.mark.parametrize("key", ["", "abc", "x" * 64, "short-but-not-empty"])
+def test_weak_secret_key_from_settings_or_environment_is_refused(tmp_path, database_url, monkeypatch, key):
+    with pytest.raises(ConfigError, match="SECRET_KEY.*(empty|too weak)"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "a"), "SECRET_KEY": key})
+    monkeypatch.setenv("COMUN_SECRET_KEY", key)
+    with pytest.raises(ConfigError, match="SECRET_KEY.*(empty|too weak)"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "b")})
+    assert not (tmp_path / "b" / "secret_key").exists()  # no silent fallback to a generated key
+
+
+def test_good_secret_keys_from_every_source(tmp_path, database_url, monkeypatch):
+    import secrets
+    good = secrets.token_hex(32)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "a"), "SECRET_KEY": good})
+    assert app.config["SECRET_KEY"] == good
+    key_file = tmp_path / "key"
+    key_file.write_text(secrets.token_urlsafe(32) + "\n")
+    monkeypatch.setenv("COMUN_SECRET_KEY_FILE", str(key_file))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "b")})
+    assert app.config["SECRET_KEY"] == key_file.read_text().strip()
+    assert not (tmp_path / "b" / "secret_key").exists()
+    key_file.write_text("abc")
+    with pytest.raises(ConfigError, match="SECRET_KEY_FILE.*too weak"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "c")})
+    monkeypatch.setenv("COMUN_SECRET_KEY_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="SECRET_KEY_FILE: cannot read"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "d")})
+
+
+def test_secret_key_entropy_estimate():
+    import secrets
+    from comun_cms.config import MIN_SECRET_KEY_BITS, secret_key_bits
+    for _ in range(200):  # random keys of the documented recipes always pass
+        assert secret_key_bits(secrets.token_hex(32)) >= MIN_SECRET_KEY_BITS
+        assert secret_key_bits(secrets.token_urlsafe(32)) >= MIN_SECRET_KEY_BITS
+        assert secret_key_bits(secrets.token_bytes(32)) >= MIN_SECRET_KEY_BITS
+    assert secret_key_bits("") == 0 and secret_key_bits("a" * 500) == 0
+    assert secret_key_bits("abc") < 16
+    assert secret_key_bits("abcd" * 100 + "a") < 20
+    assert secret_key_bits("a" * 300 + "b") < MIN_SECRET_KEY_BITS

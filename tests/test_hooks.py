@@ -190,7 +190,13 @@ class TenantPlugin:
 
     @hookimpl
     def dashboard_widgets(self, tenant):
-        return [PortalWidget("Tablero de prueba", lambda: Markup("<p id='dash-prueba'>tablero</p>"))]
+        return [PortalWidget("Tablero de prueba", lambda: Markup("<p id='dash-prueba'>tablero</p>")),
+                PortalWidget("Para evaluar", lambda: Markup("<p id='dash-evaluar'>evaluar</p>"),
+                             permissions=("prueba.evaluar",))]
+
+    @hookimpl
+    def role_permissions(self, tenant):
+        return {"evaluator": ["prueba.evaluar"]}
 
     @hookimpl
     def initialize(self, tenant, instance_path):
@@ -284,7 +290,21 @@ def test_hook_portal_widgets(client, plugin):
 
 def test_hook_dashboard_widgets(client, plugin, login_as):
     login_as("editor")
-    assert "id='dash-prueba'" in client.get("/edomex/admin/").get_data(as_text=True)
+    html = client.get("/edomex/admin/").get_data(as_text=True)
+    assert "id='dash-prueba'" in html and "id='dash-evaluar'" not in html  # widgets need a permission
+
+
+def test_hook_role_permissions(app, client, plugin, login_as):
+    from comun_cms.permissions import VIEW_UNPUBLISHED, can, role_permissions
+    evaluator = login_as("evaluator")
+    tenant = app.extensions["comun"].tenants["edomex"]
+    with app.test_request_context():
+        table = role_permissions(tenant)
+        assert "prueba.evaluar" in table["evaluator"] and VIEW_UNPUBLISHED not in table["evaluator"]
+        assert "prueba.evaluar" not in table["editor"]  # grants go only to the role named
+        assert can("prueba.evaluar", tenant=tenant, user=evaluator)
+    html = client.get("/edomex/admin/").get_data(as_text=True)
+    assert "id='dash-evaluar'" in html and "id='dash-prueba'" not in html
 
 
 def test_hook_initialize(app, plugin):

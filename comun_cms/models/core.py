@@ -41,11 +41,20 @@ class User(UserMixin, Timestamped, db.Model):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
     is_demo: Mapped[bool] = mapped_column(default=False)
+    #: Server-side session revocation: stored in the session at log-in and compared on every
+    #: request (:func:`comun_cms.views.auth.load_user`); raising it (log-out, password change,
+    #: :func:`comun_cms.users.revoke_sessions`) ends every session the user opened before.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def set_password(self, password: str) -> None:
         """Hash ``password`` with scrypt (werkzeug; default N=2**15, r=8, p=1, setting
-        ``PASSWORD_HASH_METHOD``) and store it."""
+        ``PASSWORD_HASH_METHOD``) and store it. Changing the password of an existing user also
+        raises :attr:`session_generation`, so every session opened with the old password ends."""
         method = current_app.config.get("PASSWORD_HASH_METHOD", PASSWORD_METHOD) if has_app_context() else PASSWORD_METHOD
+        if self.password_hash:
+            # an SQL expression: the flush runs `session_generation = session_generation + 1`,
+            # atomic with concurrent log-outs
+            self.session_generation = type(self).session_generation + 1
         self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:

@@ -34,7 +34,9 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
 * admin writes and audit: :func:`admin_change` (with :class:`ChangeRefused`), :func:`snapshot`,
   :func:`record_audit`;
 * permissions: :func:`require_role`, :func:`has_role`, :func:`role_in`, :data:`STAFF_ROLES`,
-  :data:`CONTENT_ROLES`;
+  :data:`CONTENT_ROLES`; :func:`can`, :func:`require_permission`, :func:`can_view_unpublished`,
+  :func:`unpublished_permission`, :data:`ADMIN_ACCESS`, :data:`VIEW_UNPUBLISHED` (permissions
+  that roles get from the core and from plugins' ``role_permissions`` hook);
 * forms and files: :class:`ConfirmForm`, :class:`ReasonForm`, :func:`store_upload`,
   :class:`UploadError`, :func:`content_disposition`, :data:`csrf`;
 * templates and text: :func:`render_markdown`, :func:`plain_text`, :func:`get_section`,
@@ -65,7 +67,10 @@ from comun_cms.models import (
     REBUILT_ON_RESET, Attachment, AuditEvent, Membership, Page, Publication, Publishable, TenantScoped, Timestamped,
     User, UTCDateTime, utcnow,
 )
-from comun_cms.permissions import CONTENT_ROLES, STAFF_ROLES, has_role, require_role, role_in
+from comun_cms.permissions import (
+    ADMIN_ACCESS, CONTENT_ROLES, STAFF_ROLES, VIEW_UNPUBLISHED, can, can_view_unpublished, has_role, require_permission,
+    require_role, role_in, unpublished_permission,
+)
 from comun_cms.plugins import tenant_hook
 from comun_cms.publishing import (
     PublishError, canonical_content, correct, history, latest_publication, publish, retract,
@@ -98,6 +103,7 @@ __all__ = [
     "AdminChange", "ChangeRefused", "admin_change", "record_audit", "snapshot",
     # permissions
     "CONTENT_ROLES", "STAFF_ROLES", "has_role", "require_role", "role_in",
+    "ADMIN_ACCESS", "VIEW_UNPUBLISHED", "can", "can_view_unpublished", "require_permission", "unpublished_permission",
     # forms, files, templates, text
     "ConfirmForm", "ReasonForm", "UploadError", "content_disposition", "csrf", "get_section", "plain_text",
     "render_markdown", "render_slot", "store_upload",

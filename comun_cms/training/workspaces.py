@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import pickle
-import secrets
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -34,11 +33,12 @@ from comun_cms.extensions import db
 from comun_cms.hooktypes import DemoContext, Participant
 from comun_cms.models import REBUILT_ON_RESET, Membership, Page, SearchOutbox, User
 from comun_cms.plugins import tenant_hook
+from comun_cms.private_files import write_private
 from comun_cms.publishing import publish
 from comun_cms.setup import sync_tenants
 from comun_cms.tenancy import Tenant, tenant_context, workspace_slug
 from comun_cms.training.exercises import Exercise, TrainingError, exercises, get_exercise
-from comun_cms.users import create_user
+from comun_cms.users import create_user, generate_password
 
 __all__ = ["KEEP_TABLES", "PARTICIPANT_ROLES", "TRAINING_LABEL", "apply_answers", "create_participants", "dump_tenant",
            "get_workspace", "load_scenario", "logins_sheet", "participant", "reset", "save_snapshot", "sheet_path",
@@ -195,10 +195,9 @@ def snapshot_path(app: Flask, tenant: Tenant) -> Path:
 def save_snapshot(app: Flask, tenant: Tenant) -> Path:
     """Save the tenant's rows as the scenario to restore. Returns the file path."""
     path = snapshot_path(app, tenant)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with tenant_context(tenant):
         data = dump_tenant(tenant)
-    path.write_bytes(pickle.dumps(data))
+    write_private(path, pickle.dumps(data))  # users' rows: 0600 in a 0700 folder
     return path
 
 
@@ -361,7 +360,7 @@ def create_participants(app: Flask, tenant: Tenant, count: int, workshop_date: d
     out = []
     for number, ws in enumerate(workspaces_of(app, tenant)[:count], 1):
         email, evaluator_email = _participant_emails(tenant, number, workshop)
-        password = secrets.token_urlsafe(9)
+        password = generate_password(email, f"Participante {number:02d} ({workshop})")
         previous = participant(ws)
         users = []
         for address, role in ((email, "editor"), (evaluator_email, "evaluator")):
@@ -382,8 +381,7 @@ def create_participants(app: Flask, tenant: Tenant, count: int, workshop_date: d
         out.append({"number": str(number), "workspace": ws.slug, "email": email, "evaluator_email": evaluator_email,
                     "password": password, "expires": expires.isoformat()})
     sheet = sheet_path(app, workshop)
-    sheet.parent.mkdir(parents=True, exist_ok=True)
-    sheet.write_text(logins_sheet(tenant, workshop, workshop_date, out), encoding="utf-8")
+    write_private(sheet, logins_sheet(tenant, workshop, workshop_date, out))  # passwords: 0600 in a 0700 folder
     return out
 
 

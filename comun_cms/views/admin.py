@@ -4,7 +4,7 @@ publishing workflow, files, users and invitations, settings, moderation and the 
 Rules kept by every view here:
 
 * each route is guarded by :func:`comun_cms.permissions.require_role` (content: admin/editor;
-  users, settings, audit: admin; dashboard: any staff role);
+  users, settings, audit: admin; the dashboard: permission ``admin.access``, every role);
 * records are read with ``select()`` so the global tenant filter applies (another tenant's id is
   a 404), never with ``Session.get``;
 * every write goes through :func:`comun_cms.changes.admin_change`: the change and its
@@ -40,7 +40,7 @@ from comun_cms.mail import send_mail
 from comun_cms.models import (
     Attachment, AuditEvent, Feedback, Invitation, Membership, Page, Publication, User, utcnow,
 )
-from comun_cms.permissions import CONTENT_ROLES, STAFF_ROLES, has_role, require_role, role_in
+from comun_cms.permissions import ADMIN_ACCESS, CONTENT_ROLES, can, has_role, require_permission, require_role, role_in
 from comun_cms.plugins import flatten, get_pm, plugin_version, tenant_hook
 from comun_cms.tenancy import get_current_tenant
 from comun_cms.uploads import discard_unused, store_upload
@@ -134,7 +134,7 @@ def _render_edit(page: Page, status: int = 200, **forms) -> tuple[str, int]:
 
 # --------------------------------------------------------------------------- dashboard
 @bp.route("/")
-@require_role(*STAFF_ROLES)
+@require_permission(ADMIN_ACCESS)
 def dashboard():
     """Dashboard: counts of draft and published pages and pending moderation, recent
     publications, recent audit events (admins) and the plugins' ``dashboard_widgets``."""
@@ -154,7 +154,8 @@ def dashboard():
     if has_role("admin"):
         events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                                     .limit(8)).all()
-    widgets = sorted(flatten(tenant_hook(tenant, "dashboard_widgets")(tenant=tenant)), key=lambda w: w.order)
+    widgets = sorted((w for w in flatten(tenant_hook(tenant, "dashboard_widgets")(tenant=tenant))
+                      if any(can(p) for p in w.permissions)), key=lambda w: w.order)
     return render_template("admin/dashboard.html", counts=counts, publications=publications, events=events,
                            widgets=widgets, can_edit=has_role(*CONTENT_ROLES))
 

@@ -6,33 +6,47 @@ account page.
   only when it is a path on this site.
 * Invitations are looked up by the SHA-256 of their token (the token itself is never stored),
   accepted once, before they expire.
+* Sessions are revoked server side: the session carries the user's ``session_generation``
+  (:data:`SESSION_GENERATION_KEY`) and :func:`load_user` refuses a session whose generation is
+  not the user's current one. Logging out, changing the password (account page, ``comun users
+  set-password``) and :func:`comun_cms.users.revoke_sessions` raise it, so a copied cookie
+  stops working. Deactivated and expired accounts are logged out on their next request.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for,
 )
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from comun_cms.audit import record_audit
 from comun_cms.extensions import db, limiter, login_manager
-from comun_cms.forms import AcceptInvitationExistingForm, AcceptInvitationForm, ConfirmForm, LoginForm, ROLE_LABELS
+from comun_cms.forms import (
+    AcceptInvitationExistingForm, AcceptInvitationForm, ChangePasswordForm, ConfirmForm, LoginForm,
+    PasswordResetForm, PasswordResetRequestForm, ROLE_LABELS,
+)
+from comun_cms.mail import send_mail
 from comun_cms.models import Invitation, User, utcnow
 from comun_cms.models.core import PASSWORD_METHOD
 from comun_cms.permissions import role_in, tenants_of
 from comun_cms.tenancy import tenant_context
-from comun_cms.users import UserError, create_user, find_user
+from comun_cms.users import UserError, create_user, find_user, revoke_sessions, set_password
 
 bp = Blueprint("auth", __name__)
 
 #: Session keys that survive a log-in or log-out (the visitor's language choice).
 _KEPT_SESSION_KEYS = ("lang",)
+#: Session key holding the user's ``session_generation`` at log-in (a session without it counts
+#: as generation 0, the generation of every account that never revoked its sessions).
+SESSION_GENERATION_KEY = "_gen"
 _dummy_hash: str | None = None
 
 login_manager.login_message = _l("Log in to see this page.")
@@ -41,11 +55,19 @@ login_manager.login_message_category = "info"
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Flask-Login loader: the :class:`User` with id ``user_id``, or ``None``."""
+    """Flask-Login loader: the :class:`User` with id ``user_id``, or ``None`` (anonymous) when
+    there is no such user, the account is deactivated or expired, or the session's generation
+    (:data:`SESSION_GENERATION_KEY`) is not the user's current ``session_generation`` (the
+    session was revoked by a log-out, a password change or :func:`revoke_sessions`)."""
     try:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
+    if user is None or not user.is_active:
+        return None
+    if session.get(SESSION_GENERATION_KEY, 0) != (user.session_generation or 0):
+        return None
+    return user
 
 
 def token_hash(token: str) -> str:
@@ -105,6 +127,7 @@ def _start_session(user: User) -> None:
     session.clear()
     session.update(kept)
     login_user(user, fresh=True)
+    session[SESSION_GENERATION_KEY] = user.session_generation or 0
     session.permanent = True
 
 
@@ -153,11 +176,15 @@ def too_many_attempts(error):
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Log out (``POST`` with a CSRF token only) and go to the portal."""
+    """Log out (``POST`` with a CSRF token only) and go to the portal. The user's sessions are
+    revoked server side (:func:`revoke_sessions`): a copy of the session cookie no longer logs
+    anyone in, on this device or another."""
     form = ConfirmForm()
     if not form.validate_on_submit():  # pragma: no cover - CSRFProtect answers first
         abort(400)
     kept = {k: session[k] for k in _KEPT_SESSION_KEYS if k in session}
+    if current_user.is_authenticated:
+        revoke_sessions(current_user._get_current_object())
     logout_user()
     session.clear()
     session.update(kept)
@@ -172,6 +199,149 @@ def account():
     state = current_app.extensions["comun"]
     tenants = [(state.tenants[slug], role_in(current_user, state.tenants[slug])) for slug in tenants_of(current_user)]
     return render_template("auth/account.html", tenants=tenants, role_labels=ROLE_LABELS, logout_form=ConfirmForm())
+
+
+@bp.route("/cuenta/contrasena", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def change_password():
+    """Change one's own password: the current password, then the new one twice (password
+    policy of :func:`comun_cms.users.check_password_strength`). Every other session of the user
+    ends; this one goes on with the new generation. Errors re-render the form with status 422."""
+    form = ChangePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not user.check_password(form.current_password.data):
+            form.current_password.errors.append(_("The password is incorrect."))
+        else:
+            try:
+                set_password(user, form.password.data)
+                _audit_in_every_tenant(user, "user.password_change")
+                db.session.commit()
+            except UserError as exc:
+                db.session.rollback()
+                getattr(form, exc.field, form.password).errors.append(str(exc))
+            else:
+                session[SESSION_GENERATION_KEY] = user.session_generation
+                flash(_("Your password was changed. Your other sessions were closed."), "success")
+                return redirect(url_for("auth.account"), code=303)
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    return render_template("auth/change_password.html", form=form), status
+
+
+# --------------------------------------------------------------------------- password reset
+_RESET_SALT = "comun-password-reset"
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    """16 hex digits of the SHA-256 of the user's password hash and session generation: a
+    reset token carries it, so the token stops working once the password changes or the user's
+    sessions are revoked (single use, as Django's PasswordResetTokenGenerator)."""
+    material = f"{user.password_hash}|{user.session_generation or 0}".encode()
+    return hashlib.sha256(material).hexdigest()[:16]
+
+
+def make_reset_token(user: User) -> str:
+    """A signed, time-stamped password-reset token for ``user`` (itsdangerous
+    ``URLSafeTimedSerializer`` with the secret key and its own salt). It expires after
+    ``PASSWORD_RESET_MAX_AGE`` seconds and works once (see :func:`_password_fingerprint`)."""
+    return _reset_serializer().dumps({"u": user.id, "f": _password_fingerprint(user)})
+
+
+def user_for_reset_token(token: str) -> User | None:
+    """The active user a reset token is for, or ``None`` when the token is forged, expired,
+    already used (the password or the sessions changed since) or the account is inactive."""
+    try:
+        data = _reset_serializer().loads(token, max_age=int(current_app.config["PASSWORD_RESET_MAX_AGE"]))
+    except BadData:
+        return None
+    if not isinstance(data, dict):
+        return None
+    user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
+    if user is None or not user.is_active or not hmac.compare_digest(str(data.get("f")), _password_fingerprint(user)):
+        return None
+    return user
+
+
+@bp.route("/contrasena/olvide", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"], methods=["POST"])
+def forgot_password():
+    """Ask for a password-reset link by e-mail. The answer is the same whether the address has an
+    account or not (no account enumeration): the same redirect, and the same work on the server
+    (the message is rendered and a mail row written in both cases; for an address without an
+    active account the row has no recipient and is never sent: status ``dropped``)."""
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        user = find_user(form.email.data)
+        known = user is not None and user.is_active
+        row = send_mail(form.email.data if known else "", "password_reset", kind="password_reset",
+                        locale=str(get_locale()),
+                        context={"link": url_for("auth.reset_password", token=make_reset_token(user) if known else "x",
+                                                 _external=True),
+                                 "minutes": int(current_app.config["PASSWORD_RESET_MAX_AGE"]) // 60})
+        if not known:
+            row.status = "dropped"
+        db.session.commit()
+        return redirect(url_for("auth.forgot_password_sent"), code=303)
+    return render_template("auth/forgot_password.html", form=form), 422 if form.is_submitted() else 200
+
+
+@bp.get("/contrasena/enviado")
+def forgot_password_sent():
+    """What every password-reset request sees next, whatever the address."""
+    return render_template("auth/forgot_password_sent.html",
+                           minutes=int(current_app.config["PASSWORD_RESET_MAX_AGE"]) // 60)
+
+
+@bp.route("/contrasena/nueva/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def reset_password(token: str):
+    """Choose a new password from a reset link. A forged, expired or used link answers 410 with
+    a way to ask for a new one. Success ends every session of the user, audits the change and
+    goes to the log-in page."""
+    user = user_for_reset_token(token)
+    if user is None:
+        response = current_app.make_response((render_template("auth/reset_invalid.html"), 410))
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+    form = PasswordResetForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            set_password(user, form.password.data)
+            revoke_sessions(user, commit=False)
+            _audit_in_every_tenant(user, "user.password_reset")
+            db.session.commit()
+        except UserError as exc:
+            db.session.rollback()
+            getattr(form, exc.field, form.password).errors.append(str(exc))
+        else:
+            flash(_("Your password was changed. Log in with the new one."), "success")
+            return redirect(url_for("auth.login"), code=303)
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    response = current_app.make_response((render_template("auth/reset_password.html", form=form, token=token), status))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _audit_in_every_tenant(user: User, action: str) -> None:
+    """Add an audit event ``action`` about ``user`` (no secret in it) to each tenant where the
+    user has a role, in the current transaction."""
+    state = current_app.extensions["comun"]
+    for slug in tenants_of(user):
+        with tenant_context(state.tenants[slug]):
+            record_audit(action, "user", user.id, None, {"email": user.email}, user=user)
+            db.session.flush()
 
 
 def _invitation_or_error(token: str):

@@ -33,7 +33,7 @@ from comun_cms.forms import FEEDBACK_STATUS_LABELS, EmailAddress
 from comun_cms.mail import send_mail
 from comun_cms.models import Attachment, Feedback, Page
 from comun_cms.opendata import iter_csv, iter_json
-from comun_cms.permissions import has_role
+from comun_cms.permissions import VIEW_UNPUBLISHED, can, can_view_unpublished, deny_unpublished
 from comun_cms.plugins import flatten, tenant_hook
 from comun_cms.request_stats import request_stats
 from comun_cms.site import SECTIONS, get_section
@@ -61,8 +61,9 @@ SECTORS = (("government", _l("Government")), ("civil_society", _l("Civil society
 
 # --------------------------------------------------------------------------- helpers
 def is_staff() -> bool:
-    """``True`` if the current user has any staff role in the current tenant."""
-    return has_role()
+    """``True`` if the current user may see the current tenant's drafts and non-public files
+    (permission ``content.view_unpublished``: admins, editors, trainers; not evaluators)."""
+    return can(VIEW_UNPUBLISHED)
 
 
 def _strip(value):
@@ -250,20 +251,22 @@ def logo():
 def page(slug: str):
     """A content page.
 
-    Published pages are public. Drafts answer 404 except to the tenant's staff, who see a draft
-    banner. Retracted pages answer 410 with a tombstone giving the retraction reason.
+    Published pages are public. Drafts answer 404 (403 to a member of the tenant without the
+    permission, such as an evaluator) except to the tenant's staff, who see a draft banner. Retracted pages answer 410 with a tombstone giving the retraction reason.
     """
     record = db.session.scalar(select(Page).where(Page.slug == slug))
     staff = is_staff()
-    if record is None or (record.status == "draft" and not staff):
+    if record is None:
         abort(404)
+    if record.status == "draft" and not staff:
+        deny_unpublished()
     ct = current_app.extensions["comun"].content_types.get("page")
     latest = publishing.latest_publication("page", record.id)
     section = get_section(record.section)
     if record.status == "retracted":
         return render_template("public/retracted.html", record=record, publication=latest,
                                content_type=ct, section=section), 410
-    attachments = [a for a in ct.attachments(record) if a.public or staff]
+    attachments = [a for a in ct.attachments(record) if a.public or staff or can_view_unpublished(a.owner_type)]
     return render_template("public/page.html", page=record, content_type=ct, publication=latest,
                            attachments=attachments, section=section)
 
@@ -464,8 +467,10 @@ def history_json(content_type: str, record_id: str, version: int):
 # --------------------------------------------------------------------------- files
 def _visible_attachment(attachment_id: int) -> Attachment:
     att = db.session.scalar(select(Attachment).where(Attachment.id == attachment_id))
-    if att is None or not (att.public or is_staff()):
+    if att is None:
         abort(404)
+    if not (att.public or can_view_unpublished(att.owner_type)):
+        deny_unpublished()
     return att
 
 
@@ -492,7 +497,9 @@ def _send_stored(path, att: Attachment, mimetype: str, filename: str, inline: bo
 @bp.get("/archivos/<int:attachment_id>/<filename>")
 def attachment(attachment_id: int, filename: str):
     """An evidence file. Public attachments (of published records) are served to everyone,
-    others only to the tenant's staff (else 404). The URL's file name is cosmetic."""
+    others only to users with ``content.view_unpublished`` (or its variant for the file's owner
+    type, e.g. evaluators for assessment evidence); members of the tenant without it get 403,
+    everyone else 404. The URL's file name is cosmetic."""
     att = _visible_attachment(attachment_id)
     return _send_stored(stored_path(g.tenant.slug, att.sha256), att, att.mimetype, att.filename,
                         inline=att.kind in INLINE_KINDS)

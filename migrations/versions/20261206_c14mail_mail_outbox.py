@@ -1,7 +1,7 @@
 """Mail outbox: e-mail written in the transaction that causes it, delivered by `comun mail worker`.
 
 Revision ID: c14mail
-Revises: 0001
+Revises: 0002_session_generation
 Create Date: 2026-12-06 18:00:00
 
 """
@@ -13,7 +13,7 @@ import comun_cms.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'c14mail'
-down_revision = '0001'
+down_revision = '0002_session_generation'
 branch_labels = None
 depends_on = None
 

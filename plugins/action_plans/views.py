@@ -20,8 +20,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from comun_cms.toolkit import (
-    Page, Publication, all_tenants, content_disposition, content_types, db, get_section, get_tenants, has_role,
-    latest_publication, tenant_context,
+    Page, Publication, all_tenants, content_disposition, content_types, db, get_section, get_tenants, can,
+    latest_publication, tenant_context, VIEW_UNPUBLISHED,
 )
 
 from . import progress as prog
@@ -66,8 +66,9 @@ def document_links(*texts: str) -> list[dict]:
 
 
 def is_staff() -> bool:
-    """``True`` if the current user has a staff role in the current tenant."""
-    return has_role()
+    """``True`` if the current user may see the tenant's drafts and non-public files
+    (``content.view_unpublished``: not evaluators)."""
+    return can(VIEW_UNPUBLISHED)
 
 
 def chart_row(c: Commitment) -> dict:

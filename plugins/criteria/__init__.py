@@ -12,10 +12,11 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl
+from comun_cms.toolkit import VIEW_UNPUBLISHED, MenuItem, PortalWidget, SettingSpec, hookimpl, unpublished_permission
 
 from . import admin, demo, portal, training, views
 from .cli import COMMANDS
+from .admin.common import EVALUATE
 from .content import CONTENT_TYPES, datasets, iter_search_documents
 from .models import ALL_MODELS, install_immutability_guard
 from .samples import sample_record as sample_record  # conformance-kit factory (not a hook)
@@ -128,5 +129,17 @@ def portal_widgets():
 
 @hookimpl
 def dashboard_widgets(tenant):
-    """Open cycles with what is pending for the user's role, recommendations awaiting an answer."""
-    return [PortalWidget(_l("Criteria evaluation"), admin.dashboard_widget, order=20)]
+    """Open cycles with what is pending for the user's role, recommendations awaiting an answer
+    (for the secretariat's staff and for evaluators)."""
+    return [PortalWidget(_l("Criteria evaluation"), admin.dashboard_widget, order=20,
+                         permissions=(VIEW_UNPUBLISHED, EVALUATE))]
+
+
+@hookimpl
+def role_permissions(tenant):
+    """Evaluators get what an evaluation needs and nothing more: ``criteria.evaluate`` (the
+    criteria workspace and its dashboard widget) and the sight of the evidence files of
+    assessments before the cycle is published (``content.view_unpublished:criteria_assessment``).
+    They do not get ``content.view_unpublished``: the tenant's draft pages, other plugins' drafts
+    and non-public files stay closed to them (docs/security.md, "Roles (evaluators)")."""
+    return {"evaluator": [EVALUATE, unpublished_permission("criteria_assessment")]}

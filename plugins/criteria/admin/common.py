@@ -23,6 +23,9 @@ bp = Blueprint("admin_criteria", __name__, template_folder="templates", url_pref
                root_path=PLUGIN_ROOT)
 bp.context_processor(labels)
 
+#: The permission the plugin grants evaluators (``role_permissions`` hook): evaluate.
+EVALUATE = "criteria.evaluate"
+
 #: Status of a form sent with invalid input.
 INVALID = 422
 #: Status of a request the workflow refuses (wrong stage, already published...).

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from comun_cms.toolkit import admin_change, db, has_role
+from comun_cms.toolkit import VIEW_UNPUBLISHED, admin_change, can, db
 
 from .. import services as svc
 from ..forms import CommentForm
@@ -22,11 +22,12 @@ def _attendee_of(s: Session) -> bool:
 
 
 def comments(session_id: int):
-    """Read the minutes in review and comment on them. Open to the tenant's staff (any role) and
-    to attendees whose member record carries the e-mail they log in with; others get 403."""
+    """Read the minutes in review and comment on them. Open to the tenant's staff who may see
+    drafts (``content.view_unpublished``; not evaluators) and to attendees whose member record
+    carries the e-mail they log in with; others get 403."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    staff = has_role()
+    staff = can(VIEW_UNPUBLISHED)
     s = db.session.scalar(select(Session).where(Session.id == session_id))
     attendee = s is not None and _attendee_of(s)
     if not (staff or attendee):

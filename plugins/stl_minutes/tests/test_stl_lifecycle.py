@@ -248,7 +248,10 @@ def test_review_comments_by_attendees_and_staff(app, client, make_user, switch_t
     r = client.get(f"/edomex/admin/actas/sesiones/{sid}/comentarios")
     assert r.status_code == 200, r.get_data(as_text=True)[:3000]
     assert client.post(f"/edomex/admin/actas/sesiones/{sid}/comentarios", data={"body": "Falta mi cargo."}).status_code == 302
-    switch_to("evaluator")
+    switch_to("evaluator")  # an evaluating organization does not read minutes in review (issue 19, item 13)
+    assert client.get(f"/edomex/admin/actas/sesiones/{sid}/comentarios").status_code == 403
+    assert client.post(f"/edomex/admin/actas/sesiones/{sid}/comentarios", data={"body": "Hola."}).status_code == 403
+    switch_to("editor")
     assert client.post(f"/edomex/admin/actas/sesiones/{sid}/comentarios", data={"body": "Revisar quórum."}).status_code == 302
     with within(app):
         comments = reload(Session, sid).comments
