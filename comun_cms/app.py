@@ -15,6 +15,7 @@ from comun_cms import plugins as plugin_mod
 from comun_cms.commands import register_cli
 from comun_cms.config import load_config
 from comun_cms.content_types import ContentTypeRegistry
+from comun_cms.edge import install_input_checks
 from comun_cms.extensions import babel, csrf, db, limiter, login_manager, migrate
 from comun_cms.i18n import select_locale, select_timezone
 from comun_cms.models import TenantScoped
@@ -121,6 +122,7 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
 
     app.url_map.converters["int"] = BoundedIntConverter
     install_tenant_routing(app, state)
+    install_input_checks(app)
 
     register_core_blueprints(app)
     for result in pm.hook.register_blueprints():

@@ -35,7 +35,7 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
   :func:`record_audit`;
 * permissions: :func:`require_role`, :func:`has_role`, :func:`role_in`, :data:`STAFF_ROLES`,
   :data:`CONTENT_ROLES`;
-* forms and files: :class:`ConfirmForm`, :class:`ReasonForm`, :func:`store_upload`,
+* forms and files: :class:`Form` (the base of every form), :class:`ConfirmForm`, :class:`ReasonForm`, :func:`store_upload`,
   :class:`UploadError`, :func:`content_disposition`, :data:`csrf`;
 * templates and text: :func:`render_markdown`, :func:`plain_text`, :func:`get_section`,
   :func:`render_slot`; the admin macros ``admin/_publishing.html`` (publish, retract and
@@ -53,7 +53,7 @@ from comun_cms.cli_options import resolve_tenants, tenant_option
 from comun_cms.content_types import content_type_for, get_registry, jsonable
 from comun_cms.database import atomic, one_or_404, page_arg
 from comun_cms.extensions import csrf, db
-from comun_cms.forms import ConfirmForm, ReasonForm
+from comun_cms.forms import ConfirmForm, Form, ReasonForm
 from comun_cms.hookspecs import hookimpl
 from comun_cms.hooktypes import (
     CheckItem, ContentType, Dataset, DatasetField, DemoContext, MenuItem, Participant, PortalWidget, PublishEvent,
@@ -97,7 +97,7 @@ __all__ = [
     # permissions
     "CONTENT_ROLES", "STAFF_ROLES", "has_role", "require_role", "role_in",
     # forms, files, templates, text
-    "ConfirmForm", "ReasonForm", "UploadError", "content_disposition", "csrf", "get_section", "plain_text",
+    "ConfirmForm", "Form", "ReasonForm", "UploadError", "content_disposition", "csrf", "get_section", "plain_text",
     "render_markdown", "render_slot", "store_upload",
     # command line
     "resolve_tenants", "tenant_option",
