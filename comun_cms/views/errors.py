@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from comun_cms.edge import BadTextError
 from comun_cms.extensions import db
+from comun_cms.hosts import UntrustedHostError
 from comun_cms.tenancy import TenantIsolationError, get_current_tenant, tenant_context
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def _handle_http(exc: HTTPException):
     headers = {}
     if exc.code == 405 and getattr(exc, "valid_methods", None):
         headers["Allow"] = ", ".join(exc.valid_methods)
-    if isinstance(exc, BadTextError):  # say what was refused
+    if isinstance(exc, (BadTextError, UntrustedHostError)):  # say what was refused
         return error_response(exc.code, headers, exc.description, getattr(exc, "field", None))
     return error_response(exc.code or 500, headers)
 
