@@ -20,7 +20,7 @@ from comun_cms.config import load_config
 from comun_cms.content_types import ContentTypeRegistry
 from comun_cms.edge import install_input_checks
 from comun_cms.extensions import babel, csrf, db, limiter, login_manager, migrate
-from comun_cms.hosts import UNTRUSTED_HOST, SiteMapAdapter, install_host_check, site_host, tenant_host_url, trusted_hosts
+from comun_cms.hosts import UNTRUSTED_HOST, SiteMapAdapter, install_host_check, site_host, site_scheme, tenant_host_url, trusted_hosts
 from comun_cms.i18n import select_locale, select_timezone
 from comun_cms.models import TenantScoped
 from comun_cms.routing import (
@@ -48,7 +48,8 @@ class ComunFlask(Flask):
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """The URL adapter of a request (or of an application context when ``request`` is
-        ``None``), bound to ``PREFERRED_URL_SCHEME://SITE_HOST`` for building absolute URLs.
+        ``None``), bound to ``<scheme>://SITE_HOST`` for building absolute URLs (scheme:
+        :func:`comun_cms.hosts.site_scheme`).
 
         The request's ``Host`` is checked against :func:`comun_cms.hosts.trusted_hosts`; an
         untrusted one is marked (:data:`comun_cms.hosts.UNTRUSTED_HOST`) and answered 400 by the
@@ -56,7 +57,7 @@ class ComunFlask(Flask):
         (:class:`comun_cms.hosts.SiteMapAdapter`). Outside a request, ``SERVER_NAME`` is used
         when set.
         """
-        scheme = self.config["PREFERRED_URL_SCHEME"]
+        scheme = site_scheme(self.config)
         if request is None:
             server_name = self.config["SERVER_NAME"] or site_host(self.config)
             return self.url_map.bind(server_name, script_name=self.config["APPLICATION_ROOT"], url_scheme=scheme)

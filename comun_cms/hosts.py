@@ -12,7 +12,7 @@ everyone). Two rules, installed by :func:`install_host_check` and the applicatio
   name). A request for any other host answers **400**. Ports are not compared (Werkzeug's
   ``host_is_trusted``).
 * **Absolute URLs from the configuration.** Every ``url_for(..., _external=True)`` names
-  ``PREFERRED_URL_SCHEME://SITE_HOST`` (redirects are relative, :class:`SiteMapAdapter`); an address under a tenant that
+  ``<scheme>://SITE_HOST`` (:func:`site_scheme`) (redirects are relative, :class:`SiteMapAdapter`); an address under a tenant that
   has ``hosts`` names that tenant's first host instead (:func:`tenant_host_url`). So a JSON or
   XML document is the same whatever host it was asked on, and may be cached publicly.
 """
@@ -29,7 +29,7 @@ from werkzeug.routing import MapAdapter
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from comun_cms.tenancy import Tenant
 
-__all__ = ["LOOPBACK_HOSTS", "UNTRUSTED_HOST", "SiteMapAdapter", "UntrustedHostError", "install_host_check", "site_host", "tenant_host_url", "trusted_hosts"]
+__all__ = ["LOOPBACK_HOSTS", "UNTRUSTED_HOST", "SiteMapAdapter", "UntrustedHostError", "install_host_check", "site_host", "site_scheme", "tenant_host_url", "trusted_hosts"]
 
 #: names trusted in development and tests (the test client's default host is ``localhost``)
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
@@ -61,6 +61,12 @@ def site_host(config) -> str:
     ``COMUN_SITE_HOST``), lower case, without scheme or slashes."""
     host = str(config.get("SITE_HOST") or "127.0.0.1:5000").strip().lower()
     return host.split("://", 1)[-1].strip("/")
+
+
+def site_scheme(config) -> str:
+    """The scheme of absolute URLs: ``https`` when ``SESSION_COOKIE_SECURE`` is on (the site is
+    served over HTTPS, README "Production"), else ``PREFERRED_URL_SCHEME`` (default ``http``)."""
+    return "https" if config.get("SESSION_COOKIE_SECURE") else str(config.get("PREFERRED_URL_SCHEME") or "http")
 
 
 def _name(host: str) -> str:
