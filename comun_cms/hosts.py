@@ -89,7 +89,8 @@ def trusted_hosts(config, tenants: dict[str, Tenant]) -> list[str]:
     """
     names = [_name(site_host(config))]
     names += [_name(h.lower()) for t in tenants.values() for h in t.hosts]
-    names += [str(h).lower() for h in (config.get("TRUSTED_HOSTS") or [])]
+    extra = config.get("TRUSTED_HOSTS") or []
+    names += [str(h).lower() for h in ([extra] if isinstance(extra, str) else extra)]
     if config.get("TESTING") or config.get("DEBUG") or names[0] in LOOPBACK_HOSTS:
         names += LOOPBACK_HOSTS
     return list(dict.fromkeys(names))

@@ -40,6 +40,7 @@ def test_trusted_hosts_come_from_the_configuration():
                                                   "health.internal"]
     assert trusted_hosts({**production, "TESTING": True}, tenants)[-2:] == ["localhost", "127.0.0.1"]
     assert trusted_hosts({"SITE_HOST": "127.0.0.1:5201"}, {}) == ["127.0.0.1", "localhost"]
+    assert trusted_hosts({"SITE_HOST": "a.example", "TRUSTED_HOSTS": "b.example"}, {}) == ["a.example", "b.example"]
 
 
 def test_tenant_host_url():
