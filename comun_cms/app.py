@@ -20,7 +20,9 @@ from comun_cms.config import load_config
 from comun_cms.content_types import ContentTypeRegistry
 from comun_cms.edge import install_input_checks
 from comun_cms.extensions import babel, csrf, db, limiter, login_manager, migrate
-from comun_cms.hosts import UNTRUSTED_HOST, SiteMapAdapter, install_host_check, site_host, site_scheme, tenant_host_url, trusted_hosts
+from comun_cms.hosts import (
+    UNTRUSTED_HOST, SiteMapAdapter, install_host_check, site_host, site_scheme, tenant_host_url, trusted_hosts,
+)
 from comun_cms.i18n import select_locale, select_timezone
 from comun_cms.models import TenantScoped
 from comun_cms.routing import (

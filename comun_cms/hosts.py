@@ -5,16 +5,17 @@ built from it (a cached ``data.json`` naming ``http://evil.example/...`` would b
 everyone). Two rules, installed by :func:`install_host_check` and the application class
 (:class:`comun_cms.app.ComunFlask`):
 
-* **Known hosts only.** Flask's ``TRUSTED_HOSTS`` is set to :func:`trusted_hosts`: the host of
-  ``SITE_HOST``, every tenant's ``hosts`` (``tenant.toml``), the names of the ``TRUSTED_HOSTS``
-  setting itself (extra names, e.g. a health check's), and ``localhost``/``127.0.0.1`` in
-  development and tests (``TESTING``, ``DEBUG``, or a ``SITE_HOST`` that is itself a loopback
-  name). A request for any other host answers **400**. Ports are not compared (Werkzeug's
-  ``host_is_trusted``).
+* **Known hosts only.** Each request's ``Host`` is checked with Werkzeug's ``host_is_trusted``
+  against :func:`trusted_hosts`: the host of ``SITE_HOST``, every tenant's ``hosts``
+  (``tenant.toml``), the extra names of the ``TRUSTED_HOSTS`` setting (e.g. a health check's) and
+  ``localhost``/``127.0.0.1`` in development and tests (``TESTING``, ``DEBUG``, or a
+  ``SITE_HOST`` that is itself a loopback name). A request for any other host answers **400**.
+  Ports are not compared.
 * **Absolute URLs from the configuration.** Every ``url_for(..., _external=True)`` names
-  ``<scheme>://SITE_HOST`` (:func:`site_scheme`) (redirects are relative, :class:`SiteMapAdapter`); an address under a tenant that
-  has ``hosts`` names that tenant's first host instead (:func:`tenant_host_url`). So a JSON or
-  XML document is the same whatever host it was asked on, and may be cached publicly.
+  ``<scheme>://SITE_HOST`` (:func:`site_scheme`); an address under a tenant that has ``hosts``
+  names that tenant's first host instead (:func:`tenant_host_url`). So a JSON or XML document is
+  the same whatever host it was asked on, and may be cached publicly. Redirects that routing
+  answers are relative (:class:`SiteMapAdapter`).
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from werkzeug.routing import MapAdapter
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from comun_cms.tenancy import Tenant
 
-__all__ = ["LOOPBACK_HOSTS", "UNTRUSTED_HOST", "SiteMapAdapter", "UntrustedHostError", "install_host_check", "site_host", "site_scheme", "tenant_host_url", "trusted_hosts"]
+__all__ = ["LOOPBACK_HOSTS", "UNTRUSTED_HOST", "SiteMapAdapter", "UntrustedHostError", "install_host_check",
+           "site_host", "site_scheme", "tenant_host_url", "trusted_hosts"]
 
 #: names trusted in development and tests (the test client's default host is ``localhost``)
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
