@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from urllib.parse import urlsplit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -113,7 +114,8 @@ def measure(workdir: str, requests: int) -> dict:
             t = time.perf_counter()
             body = client.get(url).get_json()
             deep.append((time.perf_counter() - t) * 1000)
-            url = body["next_url"].split("localhost", 1)[1] if body["next_url"] else None
+            next_url = urlsplit(body["next_url"]) if body["next_url"] else None  # absolute, on SITE_HOST
+            url = f"{next_url.path}?{next_url.query}" if next_url else None
             steps += 1
         filtered = [timed("/api/v1/edomex/records?limit=50&type=page") for _ in range(requests // 2)]
 

@@ -6,9 +6,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Request, request
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import MapAdapter
+from werkzeug.wsgi import get_host
 
 from comun_cms import core_plugin
 from comun_cms.access_log import redact_url
@@ -17,7 +20,11 @@ from comun_cms import security_headers
 from comun_cms.commands import register_cli
 from comun_cms.config import load_config
 from comun_cms.content_types import ContentTypeRegistry
+from comun_cms.edge import install_input_checks
 from comun_cms.extensions import babel, csrf, db, limiter, login_manager, migrate
+from comun_cms.hosts import (
+    UNTRUSTED_HOST, SiteMapAdapter, install_host_check, site_host, site_scheme, tenant_host_url, trusted_hosts,
+)
 from comun_cms.i18n import select_locale, select_timezone
 from comun_cms.models import TenantScoped
 from comun_cms.private_files import private_dir
@@ -36,7 +43,8 @@ __all__ = ["ComunFlask", "create_app", "register_core_blueprints"]
 
 
 class ComunFlask(Flask):
-    """Flask with the themed Jinja environment and an error log without secrets."""
+    """Flask with the themed Jinja environment, an error log without secrets, and absolute URLs
+    built from the configured host rather than the request's ``Host`` header (:mod:`comun_cms.hosts`)."""
 
     jinja_environment = ThemedEnvironment
 
@@ -47,6 +55,42 @@ class ComunFlask(Flask):
         """Log an unhandled exception as Flask does, with the path's invitation token redacted
         (:func:`comun_cms.access_log.redact_url`)."""
         self.logger.error(f"Exception on {redact_url(request.path)} [{request.method}]", exc_info=exc_info)
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        """The URL adapter of a request (or of an application context when ``request`` is
+        ``None``), bound to ``<scheme>://SITE_HOST`` for building absolute URLs (scheme:
+        :func:`comun_cms.hosts.site_scheme`).
+
+        The request's ``Host`` is checked against :func:`comun_cms.hosts.trusted_hosts`; an
+        untrusted one is marked (:data:`comun_cms.hosts.UNTRUSTED_HOST`) and answered 400 by the
+        first URL value preprocessor. Redirects answered by routing are relative
+        (:class:`comun_cms.hosts.SiteMapAdapter`). Outside a request, ``SERVER_NAME`` is used
+        when set.
+        """
+        scheme = site_scheme(self.config)
+        if request is None:
+            server_name = self.config["SERVER_NAME"] or site_host(self.config)
+            return self.url_map.bind(server_name, script_name=self.config["APPLICATION_ROOT"], url_scheme=scheme)
+        state = self.extensions.get("comun")
+        request.trusted_hosts = trusted_hosts(self.config, state.tenants if state is not None else {})
+        try:
+            get_host(request.environ, request.trusted_hosts)
+        except SecurityError:
+            request.environ[UNTRUSTED_HOST] = True
+            request.trusted_hosts = None  # request.host must not raise again on the 400 page
+        adapter = self.url_map.bind_to_environ(request.environ, subdomain=self.url_map.default_subdomain or "")
+        adapter.__class__ = SiteMapAdapter  # same state; relative redirects
+        adapter.server_name, adapter.url_scheme = site_host(self.config), scheme
+        return adapter
+
+    def url_for(self, endpoint: str, **kwargs: Any) -> str:
+        """Flask's ``url_for``; an absolute URL under a tenant that has ``hosts`` names that
+        tenant's first host (:func:`comun_cms.hosts.tenant_host_url`)."""
+        url = super().url_for(endpoint, **kwargs)
+        state = self.extensions.get("comun")
+        if state is not None and state.host_map and "://" in url:
+            url = tenant_host_url(url, state.tenants, self.config["APPLICATION_ROOT"].rstrip("/"))
+        return url
 
 
 def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any]] | None = None) -> Flask:
@@ -130,6 +174,8 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
 
     app.url_map.converters["int"] = BoundedIntConverter
     install_tenant_routing(app, state)
+    install_input_checks(app)
+    install_host_check(app)  # first: an unknown host answers 400 before anything else runs
 
     register_core_blueprints(app)
     for result in pm.hook.register_blueprints():

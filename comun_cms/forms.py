@@ -14,8 +14,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import BooleanField, HiddenField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
+from comun_cms.edge import declare_form_fields, field_error_message, form_field_problem
 from comun_cms.extensions import db
 from comun_cms.models import ROLES, Page
 from comun_cms.site import SECTIONS
@@ -73,11 +75,40 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class ConfirmForm(FlaskForm):
+class Form(FlaskForm):
+    """Base of every form of Común CMS and its plugins (Flask-WTF: CSRF on every form).
+
+    On top of the fields' own validators, :meth:`validate` refuses a value holding control
+    characters (TAB, CR and LF pass in a ``TextAreaField``) or text that is not valid UTF-8
+    (:mod:`comun_cms.edge`), with a field error naming the field instead of the 400 that the edge
+    check gives a field no form declares. The names of the fields a subclass declares are
+    recorded for that check when the class is created.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        declare_form_fields(name for name in dir(cls)
+                            if not name.startswith("__") and isinstance(getattr(cls, name, None), UnboundField))
+
+    def validate(self, extra_validators=None) -> bool:
+        """Validate as WTForms does, then replace the errors of every field holding refused text
+        with one message naming the field (a hidden field's message goes to ``form_errors`` too).
+        Returns ``True`` when the form is valid."""
+        valid = super().validate(extra_validators=extra_validators)
+        for field in self._fields.values():
+            if form_field_problem(field):
+                field.errors = [field_error_message(field)]
+                if field.type == "HiddenField":  # nobody sees a hidden field's errors
+                    self.form_errors.append(field.errors[0])
+                valid = False
+        return valid
+
+
+class ConfirmForm(Form):
     """A form with no fields: only the CSRF token (logout, publish and remove buttons)."""
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """Log in with e-mail and password; ``next`` is the page to return to (checked by the view)."""
 
     email = StringField(_l("E-mail"), filters=[_strip],
@@ -102,7 +133,7 @@ class _NewPasswordMixin:
         render_kw={"autocomplete": "new-password"})
 
 
-class AcceptInvitationForm(_NewPasswordMixin, FlaskForm):
+class AcceptInvitationForm(_NewPasswordMixin, Form):
     """Accept an invitation as a new user: name and a password typed twice (password policy of
     :func:`comun_cms.users.check_password_strength`, applied when the user is created)."""
 
@@ -112,7 +143,7 @@ class AcceptInvitationForm(_NewPasswordMixin, FlaskForm):
                        render_kw={"autocomplete": "name"})
 
 
-class ChangePasswordForm(_NewPasswordMixin, FlaskForm):
+class ChangePasswordForm(_NewPasswordMixin, Form):
     """Change one's own password: the current one, then the new one twice (the policy of
     :func:`comun_cms.users.check_password_strength` is applied by the view)."""
 
@@ -121,7 +152,7 @@ class ChangePasswordForm(_NewPasswordMixin, FlaskForm):
                                      render_kw={"autocomplete": "current-password"})
 
 
-class PasswordResetRequestForm(FlaskForm):
+class PasswordResetRequestForm(Form):
     """Ask for a password-reset link: the e-mail of the account."""
 
     email = StringField(_l("E-mail"), filters=[_strip],
@@ -130,11 +161,11 @@ class PasswordResetRequestForm(FlaskForm):
                         render_kw={"autocomplete": "username", "type": "email", "inputmode": "email"})
 
 
-class PasswordResetForm(_NewPasswordMixin, FlaskForm):
+class PasswordResetForm(_NewPasswordMixin, Form):
     """Choose a new password from a reset link: typed twice (password policy applied by the view)."""
 
 
-class AcceptInvitationExistingForm(FlaskForm):
+class AcceptInvitationExistingForm(Form):
     """Accept an invitation with an account that already exists: the current password proves it."""
 
     password = PasswordField(_l("Your current password"),
@@ -149,7 +180,7 @@ def reason_field() -> TextAreaField:
                          description=_l("Published together with the new version, so readers know what changed and why."))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     """Base of forms that carry a public ``reason`` (corrections, retractions).
 
     ``require_reason`` (default: the class attribute ``reason_required``) makes the reason
@@ -282,7 +313,7 @@ class UploadForm(ReasonForm):
             raise ValidationError(_l("Choose a file to upload."))
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     """Invite a person by e-mail with a role in the tenant."""
 
     email = StringField(_l("E-mail"), filters=[_strip],
@@ -291,13 +322,13 @@ class InviteForm(FlaskForm):
     role = SelectField(_l("Role"), choices=role_choices(), default="editor")
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     """Change a member's role."""
 
     role = SelectField(_l("Role"), choices=role_choices())
 
 
-class ModerationForm(FlaskForm):
+class ModerationForm(Form):
     """Moderate a public submission: status and, for ``answered``, the public answer."""
 
     status = SelectField(_l("Status"), choices=[SelectChoice(s, FEEDBACK_STATUS_LABELS[s]) for s in FEEDBACK_STATUSES])

@@ -310,6 +310,7 @@ class LiveServer:
     def __init__(self, app):
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
+        app.config["SITE_HOST"] = f"127.0.0.1:{self.server.server_port}"  # absolute URLs name this server
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -9,6 +9,7 @@ import io
 import json
 import shutil
 import zipfile
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -151,7 +152,7 @@ def test_every_dataset_everywhere_is_free_of_drafts(content, client):
         urls += [f"/{t}/datos/data.json", f"/{t}/seccion/open_data"]
         for ds in client.get(f"/{t}/datos/data.json").get_json()["dataset"]:
             for dist in ds["distribution"]:
-                urls.append(dist["downloadURL"].split("localhost", 1)[1])
+                urls.append(urlsplit(dist["downloadURL"]).path)
             names.add(ds["identifier"].rsplit("/", 1)[1].rsplit(".", 1)[0])
     urls += [f"/datos/{n}.{fmt}" for n in names for fmt in ("csv", "json")]
     for url in urls:

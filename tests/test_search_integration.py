@@ -78,12 +78,22 @@ def test_correction_and_retraction_update_the_index(app, client):
     assert client.get("/api/v1/search?q=berenjena").get_json()["total"] == 0
 
 
-@pytest.mark.parametrize("q", ['"sin cerrar', "-", "a" * 10000, "titulo:", "uno \x00\x07 dos", "((()", "OR OR"])
+@pytest.mark.parametrize("q", ['"sin cerrar', "-", "a" * 10000, "titulo:", "((()", "OR OR"])
 def test_bad_queries_answer_200(app, client, q):
     _publish_page(app, "a", "Uno dos", "uno dos tres", "edomex")
     response = client.get("/buscar", query_string={"q": q})
     assert response.status_code == 200
     assert client.get("/api/v1/search", query_string={"q": q}).status_code == 200
+
+
+def test_control_characters_in_a_query_answer_400_naming_the_parameter(client):
+    """The edge check (comun_cms.edge) refuses them before the search runs: a page for people,
+    the API's JSON error for programs."""
+    page = client.get("/buscar", query_string={"q": "uno \x00\x07 dos"})
+    assert page.status_code == 400 and "“q”" in page.get_data(as_text=True)
+    api = client.get("/api/v1/search", query_string={"q": "uno \x00\x07 dos"})
+    assert api.status_code == 400
+    assert api.get_json()["error"]["field"] == "q"
 
 
 def test_search_box_and_opensearch(app, client):

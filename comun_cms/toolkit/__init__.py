@@ -37,7 +37,7 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
   :data:`CONTENT_ROLES`; :func:`can`, :func:`require_permission`, :func:`can_view_unpublished`,
   :func:`unpublished_permission`, :data:`ADMIN_ACCESS`, :data:`VIEW_UNPUBLISHED` (permissions
   that roles get from the core and from plugins' ``role_permissions`` hook);
-* forms and files: :class:`ConfirmForm`, :class:`ReasonForm`, :func:`store_upload`,
+* forms and files: :class:`Form` (the base of every form), :class:`ConfirmForm`, :class:`ReasonForm`, :func:`store_upload`,
   :class:`UploadError`, :func:`content_disposition`, :data:`csrf`;
 * templates and text: :func:`render_markdown`, :func:`plain_text`, :func:`get_section`,
   :func:`render_slot`; the admin macros ``admin/_publishing.html`` (publish, retract and
@@ -56,7 +56,7 @@ from comun_cms.cli_options import resolve_tenants, tenant_option
 from comun_cms.content_types import content_type_for, get_registry, jsonable
 from comun_cms.database import atomic, one_or_404, page_arg
 from comun_cms.extensions import csrf, db
-from comun_cms.forms import ConfirmForm, ReasonForm
+from comun_cms.forms import ConfirmForm, Form, ReasonForm
 from comun_cms.hookspecs import hookimpl
 from comun_cms.hooktypes import (
     CheckItem, ContentType, Dataset, DatasetField, DemoContext, MenuItem, Participant, PortalWidget, PublishEvent,
@@ -105,7 +105,7 @@ __all__ = [
     "CONTENT_ROLES", "STAFF_ROLES", "has_role", "require_role", "role_in",
     "ADMIN_ACCESS", "VIEW_UNPUBLISHED", "can", "can_view_unpublished", "require_permission", "unpublished_permission",
     # forms, files, templates, text
-    "ConfirmForm", "ReasonForm", "UploadError", "content_disposition", "csrf", "get_section", "plain_text",
+    "ConfirmForm", "Form", "ReasonForm", "UploadError", "content_disposition", "csrf", "get_section", "plain_text",
     "render_markdown", "render_slot", "store_upload",
     # e-mail
     "send_mail",

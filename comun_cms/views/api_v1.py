@@ -126,7 +126,9 @@ def _http_error(exc: HTTPException):
             pass
     else:
         message = str(exc.description or exc.name)
-    return error_response(status, _ERROR_CODES.get(status, "error"), message, None, headers)
+    field = getattr(exc, "field", None)  # comun_cms.edge.BadTextError names the refused parameter
+    code = "invalid_parameter" if field else _ERROR_CODES.get(status, "error")
+    return error_response(status, code, message, field, headers)
 
 
 for _status in _ERROR_CODES:

@@ -1,6 +1,7 @@
 """Error pages: themed HTML for 400, 403, 404, 405, 413, 429 and 500, JSON under ``/api/``.
 
-JSON shape: ``{"error": {"status": 404, "message": "..."}}``. A
+JSON shape: ``{"error": {"status": 404, "message": "..."}}`` (plus ``"field"`` naming a refused
+parameter). A
 :class:`~comun_cms.tenancy.TenantIsolationError` (code touching another tenant's rows) answers
 403. Errors raised before the tenant is known (an unmatched URL under ``/<slug>/``) still render
 with that tenant's look.
@@ -13,7 +14,9 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from comun_cms.edge import BadTextError
 from comun_cms.extensions import db
+from comun_cms.hosts import UntrustedHostError
 from comun_cms.tenancy import TenantIsolationError, get_current_tenant, tenant_context
 
 log = logging.getLogger(__name__)
@@ -38,16 +41,20 @@ def _tenant_from_path():
     return tenants.get(first)
 
 
-def error_response(status: int, headers=None):
+def error_response(status: int, headers=None, message=None, field=None):
     """Build the error response for ``status``: JSON under ``/api/``, a themed page otherwise.
 
+    ``message`` replaces the status's standard explanation (e.g. which parameter was refused);
+    ``field`` names the refused parameter in the JSON error (``{"error": {..., "field": "q"}}``).
     Returns ``(body, status, headers)``. If the themed page itself fails to render (a broken
     database during a 500), a minimal plain-text body is returned instead.
     """
-    title, message = MESSAGES.get(status, (_l("Error"), _l("The request failed.")))
+    title, standard = MESSAGES.get(status, (_l("Error"), _l("The request failed.")))
+    message = message or standard
     headers = dict(headers or {})
     if request.path == "/api" or request.path.startswith("/api/"):
-        return jsonify(error={"status": status, "message": str(message)}), status, headers
+        error = {"status": status, "message": str(message)} | ({"field": field} if field else {})
+        return jsonify(error=error), status, headers
     tenant = get_current_tenant()
     if tenant is None:  # not routed (yet): take the tenant from the path; url_for reads g.tenant
         tenant = g.tenant = _tenant_from_path()
@@ -65,6 +72,8 @@ def _handle_http(exc: HTTPException):
     headers = {}
     if exc.code == 405 and getattr(exc, "valid_methods", None):
         headers["Allow"] = ", ".join(exc.valid_methods)
+    if isinstance(exc, (BadTextError, UntrustedHostError)):  # say what was refused
+        return error_response(exc.code, headers, exc.description, getattr(exc, "field", None))
     return error_response(exc.code or 500, headers)
 
 

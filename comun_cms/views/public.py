@@ -17,7 +17,6 @@ import time
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template,
                    request, send_file, stream_with_context, url_for)
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
-from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Integer, inspect as sa_inspect, select
 from werkzeug.routing import BuildError
@@ -29,7 +28,7 @@ from comun_cms import publishing
 from comun_cms.business_days import add_business_days
 from comun_cms.extensions import db, limiter
 from comun_cms.folios import FOLIO_CODES, next_folio
-from comun_cms.forms import FEEDBACK_STATUS_LABELS, EmailAddress
+from comun_cms.forms import FEEDBACK_STATUS_LABELS, EmailAddress, Form
 from comun_cms.mail import send_mail
 from comun_cms.models import Attachment, Feedback, Page
 from comun_cms.opendata import iter_csv, iter_json
@@ -125,7 +124,7 @@ def _honeypot_empty(form, field):
         raise ValidationError("honeypot")
 
 
-class PublicForm(FlaskForm):
+class PublicForm(Form):
     """Base of the public forms: CSRF (Flask-WTF), a honeypot field people never see and a
     signed timestamp. ``form_name`` identifies the form in the token."""
 

@@ -121,7 +121,8 @@ def api_search():
 
 
 def _opensearch(name: str, search_url: str, home: str) -> Response:
-    xml = render_template("search/opensearch.xml", name=name, search_url=search_url, home=home)
+    xml = render_template("search/opensearch.xml", name=name, search_url=search_url, home=home,
+                          self_url=url_for(request.endpoint, _external=True))
     return Response(xml, mimetype="application/opensearchdescription+xml")
 
 

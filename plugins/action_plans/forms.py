@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (BooleanField, DateField, FloatField, HiddenField, IntegerField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, URL, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from comun_cms.toolkit import ReasonForm
+from comun_cms.toolkit import Form, ReasonForm
 
 from . import progress as prog
 
@@ -274,7 +273,7 @@ class EvidenceForm(ReasonForm):
             raise ValidationError(_l("Choose a file to upload."))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     """Step 1 of the CSV import: the file, and whether the records absent from it are to be
     removed (the preview lists them; step 2 asks to confirm)."""
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectChoice, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from comun_cms.toolkit import ReasonForm
+from comun_cms.toolkit import Form, ReasonForm
 
 from .models import ANSWERS, DECLARED_ROLES, PROGRESS, RESULTS
 from .services import ANSWER_LABELS, EVALUATOR_ROLE_LABELS, PROGRESS_LABELS, RESULT_LABELS
@@ -44,7 +43,7 @@ class WebAddress:
 DATE_MESSAGE = _l("Enter a date as YYYY-MM-DD, e.g. 2025-06-30.")
 
 
-class FrameworkImportForm(FlaskForm):
+class FrameworkImportForm(Form):
     """Import a framework version from CSV (stored as a draft until published)."""
 
     file = FileField(_l("CSV file"), description=_l(
@@ -74,7 +73,7 @@ class FrameworkImportForm(FlaskForm):
             raise ValidationError(_l("The file must be a CSV file (.csv)."))
 
 
-class CycleForm(FlaskForm):
+class CycleForm(Form):
     """Open an evaluation cycle."""
 
     framework_id = SelectField(_l("Framework version"), coerce=int,
@@ -95,13 +94,13 @@ class CycleForm(FlaskForm):
     is_demo = BooleanField(_l("Demo data (shown with the label “Sample data”)"))
 
 
-class StageForm(FlaskForm):
+class StageForm(Form):
     """Move a cycle to its next stage (``target`` is the stage's key)."""
 
     target = HiddenField(validators=[DataRequired()])
 
 
-class DeclarationForm(FlaskForm):
+class DeclarationForm(Form):
     """An evaluator's role, organization and conflicts of interest for one cycle."""
 
     evaluator_role = RadioField(_l("Your role as evaluator"),
@@ -162,7 +161,7 @@ class ReplyForm(ReasonForm):
                                render_kw={"type": "url", "inputmode": "url"})
 
 
-class RecommendationForm(FlaskForm):
+class RecommendationForm(Form):
     """Issue a recommendation to the secretariat."""
 
     title = StringField(_l("Title"), filters=[_strip],
@@ -177,7 +176,7 @@ class RecommendationForm(FlaskForm):
     is_demo = BooleanField(_l("Demo data (shown with the label “Sample data”)"))
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     """The secretariat accepts or rejects a recommendation, with reasons."""
 
     answer = RadioField(_l("Answer"), choices=[SelectChoice(a, ANSWER_LABELS[a]) for a in ANSWERS[1:]],
@@ -187,7 +186,7 @@ class AnswerForm(FlaskForm):
                                        _max(10_000)])
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(Form):
     """A follow-up report on an accepted recommendation."""
 
     reported_on = DateField(_l("Date"), format="%Y-%m-%d", validators=[InputRequired(DATE_MESSAGE)])

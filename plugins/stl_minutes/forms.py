@@ -9,12 +9,11 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from comun_cms.toolkit import ReasonForm
+from comun_cms.toolkit import Form, ReasonForm
 
 from .vocab import (
     AGENDA_KINDS, AGREEMENT_STATUSES, BODY_KINDS, CAPACITIES, EVIDENCE_CATEGORIES, MODALITIES, QUORUM_RULES,
@@ -159,7 +158,7 @@ class SessionForm(ReasonForm):
             raise ValidationError(_l("The session must end after it starts."))
 
 
-class AgendaItemForm(FlaskForm):
+class AgendaItemForm(Form):
     """Add an agenda item."""
 
     kind = SelectField(_l("Kind of item"), choices=choices(AGENDA_KINDS), default="informative")
@@ -168,7 +167,7 @@ class AgendaItemForm(FlaskForm):
                                 description=_l("Markdown. What was presented or discussed."))
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(Form):
     """Add an attendee typed in (not on the member list)."""
 
     name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(_l("Enter the attendee's name.")), _len(200)])
@@ -186,7 +185,7 @@ class AttendanceForm(FlaskForm):
             raise ValidationError(_l("Choose a member of this body."))
 
 
-class AgreementForm(FlaskForm):
+class AgreementForm(Form):
     """Add or edit an agreement of a session in draft or review."""
 
     text = TextAreaField(_l("Agreement"), filters=[_strip],
@@ -237,7 +236,7 @@ class CallDocumentForm(ReasonForm):
             raise ValidationError(_l("Choose a file to upload."))
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(Form):
     """Record the approval of minutes in a later session of the same body."""
 
     approving = SelectField(_l("Approved in the session"), coerce=_int_or_none, choices=[], validate_choice=False)
@@ -247,7 +246,7 @@ class ApproveForm(FlaskForm):
             raise ValidationError(_l("Choose the later session in which the minutes were approved."))
 
 
-class AddendumForm(FlaskForm):
+class AddendumForm(Form):
     """An addendum to published minutes (the only change allowed after publication)."""
 
     reason = TextAreaField(_l("Reason"), filters=[_strip],
@@ -256,14 +255,14 @@ class AddendumForm(FlaskForm):
                          description=_l("The correction or addition, as it must read in the minutes."))
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     """A review comment on minutes in review."""
 
     body = TextAreaField(_l("Comment"), filters=[_strip],
                          validators=[DataRequired(_l("Write your comment.")), _len(5000)])
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(Form):
     """A follow-up entry of a published agreement (published as a correction of the agreement)."""
 
     entry_date = DateField(_l("Date"), validators=[DataRequired(_l("Enter the date of the follow-up (YYYY-MM-DD)."))],

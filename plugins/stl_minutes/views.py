@@ -20,6 +20,7 @@ import calendar as pycalendar
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask_babel import gettext as _
@@ -201,7 +202,8 @@ def ical():
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", _("Sessions · %(name)s", name=tenant.short_name))
     cal.add("x-wr-timezone", tenant.timezone)
-    host = request.host.split(":")[0] or "comun"
+    # the configured host (absolute URLs never come from the request's Host header)
+    host = urlsplit(url_for("stl_minutes.ical", _external=True)).hostname or "comun"
     for entry in sorted((e for e in call_entries() if e.date is not None and e.date >= today), key=_sort_key):
         call = db.session.scalar(select(Call).where(Call.session_id == entry.session_id))
         pub = latest_publication("stl_call", call.id)
