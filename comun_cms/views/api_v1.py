@@ -99,6 +99,26 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return response
 
 
+def request_line_length() -> int:
+    """Length in bytes of the current request line as sent (``GET /path?query HTTP/1.1``): the
+    percent-encoded path, the raw query string and the method and protocol around them."""
+    path = quote(request.path.encode("utf-8", "surrogateescape"), safe="/%:@!$&'()*+,;=-._~")
+    query = request.query_string
+    return len(request.method) + 1 + len(path) + (1 + len(query) if query else 0) + 1 + len("HTTP/1.1")
+
+
+@bp.before_request
+def _limit_request_line():
+    """Answer 414 ``uri_too_long`` (naming the longest parameter) when the request line exceeds
+    :data:`~comun_cms.api_schemas.MAX_REQUEST_LINE` bytes, as gunicorn does in production, so the
+    documented 414 holds on every server."""
+    if request_line_length() > api_schemas.MAX_REQUEST_LINE:
+        longest = max(request.args.items(multi=True), key=lambda kv: len(kv[0]) + len(kv[1]), default=(None, ""))[0]
+        raise ApiError(414, "uri_too_long",
+                       _("The address is too long (at most %(max)d bytes); shorten the query parameter %(field)s.",
+                         max=api_schemas.MAX_REQUEST_LINE, field=longest or "-"), longest)
+
+
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError):
     return error_response(exc.status, exc.code, exc.message, exc.field)
@@ -444,6 +464,7 @@ def records():
               schema: RecordList
         "304": NotModified
         "400": BadRequest
+        "414": UriTooLong
         "429": TooManyRequests
     """
     filters = parse_query("records")
@@ -476,6 +497,7 @@ def tenant_records():
               schema: RecordList
         "304": NotModified
         "400": BadRequest
+        "414": UriTooLong
         "404": NotFound
         "429": TooManyRequests
     """
@@ -726,6 +748,7 @@ def records_csv():
             text/csv:
               schema: {type: string}
         "400": BadRequest
+        "414": UriTooLong
         "429": TooManyRequests
     """
     filters = parse_query("export")
@@ -754,6 +777,7 @@ def records_json():
                     type: array
                     items: Record
         "400": BadRequest
+        "414": UriTooLong
         "429": TooManyRequests
     """
     filters = parse_query("export")
@@ -779,6 +803,7 @@ def tenant_records_csv():
             text/csv:
               schema: {type: string}
         "400": BadRequest
+        "414": UriTooLong
         "404": NotFound
         "429": TooManyRequests
     """
@@ -810,6 +835,7 @@ def tenant_records_json():
                     type: array
                     items: Record
         "400": BadRequest
+        "414": UriTooLong
         "404": NotFound
         "429": TooManyRequests
     """
