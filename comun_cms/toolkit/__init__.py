@@ -36,7 +36,9 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
 * permissions: :func:`require_role`, :func:`has_role`, :func:`role_in`, :data:`STAFF_ROLES`,
   :data:`CONTENT_ROLES`;
 * forms and files: :class:`ConfirmForm`, :class:`ReasonForm`, :func:`store_upload`,
-  :class:`UploadError`, :func:`content_disposition`, :data:`csrf`;
+  :class:`UploadError`, :func:`content_disposition`, :data:`csrf`; spreadsheet cells:
+  :func:`neutralize_formula` (every CSV/XLSX cell a plugin writes) and :func:`restore_formula`
+  (every cell it reads back from its own exports);
 * templates and text: :func:`render_markdown`, :func:`plain_text`, :func:`get_section`,
   :func:`render_slot`; the admin macros ``admin/_publishing.html`` (publish, retract and
   history panels) are documented in docs/plugins.md;
@@ -63,6 +65,7 @@ from comun_cms.models import (
     REBUILT_ON_RESET, Attachment, AuditEvent, Membership, Page, Publication, Publishable, TenantScoped, Timestamped,
     User, UTCDateTime, utcnow,
 )
+from comun_cms.opendata import neutralize_formula, restore_formula
 from comun_cms.permissions import CONTENT_ROLES, STAFF_ROLES, has_role, require_role, role_in
 from comun_cms.plugins import tenant_hook
 from comun_cms.publishing import (
@@ -98,7 +101,7 @@ __all__ = [
     "CONTENT_ROLES", "STAFF_ROLES", "has_role", "require_role", "role_in",
     # forms, files, templates, text
     "ConfirmForm", "ReasonForm", "UploadError", "content_disposition", "csrf", "get_section", "plain_text",
-    "render_markdown", "render_slot", "store_upload",
+    "render_markdown", "render_slot", "store_upload", "neutralize_formula", "restore_formula",
     # command line
     "resolve_tenants", "tenant_option",
     # training

@@ -37,6 +37,7 @@ from werkzeug.exceptions import HTTPException
 from comun_cms import api_schemas
 from comun_cms.extensions import csrf, db, limiter
 from comun_cms.models import Publication
+from comun_cms.opendata import neutralize_formula
 from comun_cms.tenancy import all_tenants
 from comun_cms.uploads import content_disposition
 
@@ -664,7 +665,8 @@ def iter_records_csv(slugs: list[str], filters: dict) -> Iterator[str]:
     Rows stream from the database ``EXPORT_BATCH`` at a time, so memory stays flat whatever the
     size. Lines are formatted directly (free text is always quoted; slugs, numbers, hashes,
     times and URLs never need quoting), which is several times faster than :mod:`csv` for long
-    JSON cells and reads back identically with any RFC 4180 reader.
+    JSON cells and reads back identically with any RFC 4180 reader. ``title`` and ``record_id``
+    pass through :func:`~comun_cms.opendata.neutralize_formula` (``content`` is a JSON object).
     """
     yield "\ufeff" + ",".join(EXPORT_FIELDS) + "\r\n"
     if not slugs:
@@ -689,8 +691,8 @@ def iter_records_csv(slugs: list[str], filters: dict) -> Iterator[str]:
                     qt = quoted_types[ctype] = _q(ctype)
                 qr = rid if rid.isdigit() else _q(rid)
                 lines.append(
-                    f"{tenant},{ctype},{_csv_quoted(rid)},{version},{action},{_iso(published_at)},{sha},"
-                    f"{'true' if demo else 'false'},{_csv_quoted(title or '')},{h[0]}{qt}{h[1]}{qr}{h[2]},"
+                    f"{tenant},{ctype},{_csv_quoted(neutralize_formula(rid))},{version},{action},{_iso(published_at)},{sha},"
+                    f"{'true' if demo else 'false'},{_csv_quoted(neutralize_formula(title or ''))},{h[0]}{qt}{h[1]}{qr}{h[2]},"
                     f"{c[0]}{qt}{c[1]}{qr}{c[2]}{version}{c[3]},{_csv_quoted(raw_content(doc))}\r\n")
             yield "".join(lines)
     finally:

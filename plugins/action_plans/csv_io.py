@@ -33,7 +33,7 @@ from typing import Any
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from comun_cms.toolkit import Publication, db, record_audit, snapshot
+from comun_cms.toolkit import Publication, db, neutralize_formula, record_audit, restore_formula, snapshot
 
 from . import progress as prog
 from . import services
@@ -175,12 +175,13 @@ def export_rows(plan: ActionPlan) -> list[dict[str, str]]:
 
 def export_csv(plan: ActionPlan, delimiter: str = ",") -> str:
     """The plan's CSV text: UTF-8 BOM (so Excel reads accents), header :data:`COLUMNS`, CRLF
-    line ends. ``delimiter`` is ``","`` or ``";"`` (Excel in Spanish locales)."""
+    line ends. ``delimiter`` is ``","`` or ``";"`` (Excel in Spanish locales). Cells pass through
+    ``neutralize_formula``; :func:`read_rows` restores them, so a round trip is exact."""
     buf = io.StringIO()
     buf.write("\ufeff")
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, delimiter=delimiter, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(export_rows(plan))
+    writer.writerows({k: neutralize_formula(v) for k, v in row.items()} for row in export_rows(plan))
     return buf.getvalue()
 
 
@@ -342,7 +343,7 @@ def read_rows(text: str) -> tuple[str, list[str], list[tuple[int, dict[str, str]
             errors.append(RowError(start, "", _("the line has %(n)d values but the header has %(m)d columns.",
                                                 n=len(cells), m=len(header))))
             continue
-        row = {name: (cells[i] if i < len(cells) else "").strip() for i, name in enumerate(header) if name}
+        row = {name: restore_formula(cells[i] if i < len(cells) else "").strip() for i, name in enumerate(header) if name}
         rows.append((start, row))
     return delimiter, header, rows, errors
 
