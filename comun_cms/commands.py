@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import click
@@ -29,6 +28,7 @@ from comun_cms.models import Membership, User
 from comun_cms.plugins import describe_plugins
 from comun_cms.search.cli import search_group
 from comun_cms.setup import initialize_plugins, sync_tenants, upgrade_database
+from comun_cms.supervisor import STOP_TIMEOUT, Child, Supervisor
 from comun_cms.tenancy import Tenant, tenant_context
 from comun_cms.training.cli import training_group
 from comun_cms.users import UserError, create_user, find_user
@@ -93,22 +93,28 @@ def demo_cmd(quiet: bool, tenant: Tenant | None) -> None:
 @click.option("--dev", is_flag=True, help="Use Flask's development server with reload instead of gunicorn.")
 @with_appcontext
 def run_cmd(host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the site (gunicorn with WORKERS processes) and run the search indexer beside it."""
+    """Serve the site (gunicorn with WORKERS processes) and run the search indexer beside it.
+
+    Both run as children of a supervisor (:class:`~comun_cms.supervisor.Supervisor`): SIGTERM,
+    SIGINT (Ctrl-C) and SIGHUP stop both and exit 0, leaving no process behind to hold the port;
+    if the server ends on its own (e.g. the port is taken), the indexer is stopped and its exit
+    code is returned; the indexer is started again if it dies.
+    """
     app = current_app._get_current_object()
     if workers > 1 and str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
         click.echo(f"Warning: rate limits are counted per process ({workers} workers); set "
                    "COMUN_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 to share them.", err=True)
     env = dict(os.environ, COMUN_INSTANCE_PATH=app.instance_path)
-    worker = subprocess.Popen([sys.executable, "-m", "comun_cms.cli", "search", "worker"], env=env)
-    try:
-        if dev:
-            app.run(host=host, port=port, debug=True, use_reloader=False)
-        else:
-            subprocess.call([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{host}:{port}",
-                             "--access-logfile", "-", "comun_cms.wsgi:app"], env=env)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=10)
+    if dev:
+        server = [sys.executable, "-m", "flask", "--app", "comun_cms.wsgi:app", "run", "--debug", "--no-reload",
+                  "--host", host, "--port", str(port)]
+    else:
+        server = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{host}:{port}",
+                  "--graceful-timeout", str(int(STOP_TIMEOUT) - 5), "--access-logfile", "-", "comun_cms.wsgi:app"]
+    supervisor = Supervisor([Child("search worker", [sys.executable, "-m", "comun_cms.cli", "search", "worker"],
+                                   restart=True),
+                             Child("web server", server)], env)
+    sys.exit(supervisor.run())
 
 
 # --------------------------------------------------------------------------- users
