@@ -14,7 +14,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 API_VERSION = "1.0.0"
@@ -69,7 +69,7 @@ class _QueryBase(Schema):
     updated_since = UTCDateTimeField(metadata={
         "description": "Only records published or corrected at or after this instant (incremental sync)."})
     cursor = fields.String(validate=[validate.Length(max=MAX_CURSOR),
-                                     validate.Regexp(CURSOR_PATTERN, error="Not a cursor of this API.")],
+                                     validate.Regexp(CURSOR_PATTERN, error=_l("Not a cursor of this API."))],
                            metadata={
         "description": "Opaque cursor from `next_cursor` of the previous page (URL-safe base64, at most "
                        f"{MAX_CURSOR} characters; longer: 400). Keep the other filters and the sort unchanged while "

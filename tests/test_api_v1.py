@@ -421,3 +421,8 @@ def test_exports_check_the_date_window_and_take_no_cursor(client, url):
     doc = client.get("/api/v1/openapi.json").get_json()
     path = url.replace("edomex", "{tenant}")
     assert not {"cursor", "limit"} & {p["name"] for p in doc["paths"][path]["get"]["parameters"]}
+
+
+def test_the_414_is_in_the_requested_language(spanish, client):
+    answer = client.get(f"/api/v1/records?cursor={'A' * 5000}", headers={"Accept-Language": "es-MX"})
+    assert "La dirección es demasiado larga (máximo 4094 bytes)" in error_of(answer, 414, "cursor")["message"]

@@ -111,3 +111,16 @@ def test_thumbnails_of_large_jpegs_are_decoded_at_reduced_scale(tmp_path):
     assert opened and opened[0].size[0] <= 1000
     with Image.open(tmp_path / "t.webp") as thumb:
         assert max(thumb.size) == 480
+
+
+def test_the_refusal_is_in_spanish_by_default(spanish, app, client, login_as):
+    with tenant_context(get_tenant(app, "edomex")):
+        page = Page(slug="bomba-es", title="Bomba")
+        db.session.add(page)
+        db.session.commit()
+        page_id = page.id
+    login_as("editor")
+    response = client.post(f"/edomex/admin/paginas/{page_id}/archivos", content_type="multipart/form-data",
+                           data={"upload-file": (io.BytesIO(bomb_png()), "plano.png")})
+    assert response.status_code == 422
+    assert "mide 14000 × 12500 píxeles (175 megapíxeles)" in response.get_data(as_text=True)
