@@ -162,3 +162,24 @@ def test_a_restarting_child_that_dies_is_started_again(tmp_path, monkeypatch):
     assert Supervisor([worker, server], dict(os.environ), stop_timeout=10, log=messages.append).run() == 0
     assert len(marker.read_text()) >= 3
     assert any("worker exited with code 0; starting it again" in m for m in messages)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+def test_children_stop_even_when_the_supervisor_is_killed(tmp_path):
+    """SIGKILL cannot be forwarded: the children's PR_SET_PDEATHSIG sends them SIGTERM instead."""
+    script = tmp_path / "sup.py"
+    script.write_text(
+        "import os, sys\n"
+        "from comun_cms.supervisor import Child, Supervisor\n"
+        "sleep = [sys.executable, '-c', 'import time; time.sleep(600)']\n"
+        "sys.exit(Supervisor([Child('a', sleep), Child('b', sleep, restart=True)], dict(os.environ)).run())\n")
+    sup = subprocess.Popen([sys.executable, str(script)])
+    try:
+        assert wait_until(lambda: len(descendants(sup.pid)) == 2)
+        children = descendants(sup.pid)
+        sup.kill()
+        sup.wait(timeout=BOUND)
+        assert wait_until(lambda: not any(alive(p) for p in children)), [p for p in children if alive(p)]
+    finally:
+        if sup.poll() is None:
+            sup.kill()
