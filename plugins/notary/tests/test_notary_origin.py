@@ -180,3 +180,4 @@ def test_audit_finds_a_stored_origin_that_no_move_entry_explains(app, runner, pu
         db.session.commit()
     code, output = _audit(runner)
     assert code == 1 and "starts at size 1 without an origin-move entry" in output
+
