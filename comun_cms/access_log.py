@@ -29,7 +29,10 @@ REDACTED = "[redacted]"
 
 #: Path segments followed by a secret token (one path segment, up to ``/ ? #``, space or quote).
 #: ``/auth/invitacion/<token>`` is the invitation link of :mod:`comun_cms.views.auth`.
-_SECRET_PATH = re.compile(r"(/auth/invitacion/)[^/?#\s\"']+")
+#: ``/auth/contrasena/nueva/<token>`` is a password-reset link and ``/<tenant>/seguimiento/<token>``
+#: the private tracking page of a citizen's request (:mod:`comun_cms.views.public`).
+_SECRET_PATH = re.compile(r"(/auth/invitacion/|/auth/contrasena/nueva/|/seguimiento/)[^/?#\s\"']+")
+_SECRET_MARKERS = ("/auth/invitacion/", "/auth/contrasena/nueva/", "/seguimiento/", "=")
 #: Query parameters whose value is a secret (``?token=…``).
 _SECRET_QUERY = re.compile(r"([?&;](?:token|invitation|reset_token|password)=)[^&;#\s\"']*", re.IGNORECASE)
 
@@ -38,13 +41,13 @@ GUNICORN_ACCESS_LOG_ARGS = ("--access-logfile", "-", "--logger-class", "comun_cm
 
 
 def redact_url(text: str) -> str:
-    """Return ``text`` (a URL, a path or a whole log line) with every invitation token and every
-    secret query value replaced by :data:`REDACTED`.
+    """Return ``text`` (a URL, a path or a whole log line) with every invitation, password-reset
+    and tracking token and every secret query value replaced by :data:`REDACTED`.
 
     >>> redact_url("GET /auth/invitacion/abc123?x=1 HTTP/1.1")
     'GET /auth/invitacion/[redacted]?x=1 HTTP/1.1'
     """
-    if not isinstance(text, str) or ("/auth/invitacion/" not in text and "=" not in text):
+    if not isinstance(text, str) or not any(marker in text for marker in _SECRET_MARKERS):
         return text
     text = _SECRET_PATH.sub(lambda m: m.group(1) + REDACTED, text)
     return _SECRET_QUERY.sub(lambda m: m.group(1) + REDACTED, text)

@@ -14,7 +14,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 API_VERSION = "1.0.0"
@@ -22,6 +22,11 @@ OPENAPI_VERSION = "3.1.0"
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 SORTS = ("-published_at", "published_at")
+MAX_CURSOR = 200
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
+#: Longest request line (method, path, query, protocol) answered, in bytes: gunicorn's default
+#: ``limit_request_line``, enforced by the API itself too so every server answers alike (414).
+MAX_REQUEST_LINE = 4094
 
 
 class UTCDateTimeField(fields.DateTime):
@@ -55,14 +60,21 @@ class _QueryBase(Schema):
 
     published_after = UTCDateTimeField(metadata={
         "description": "Only records whose current version was published strictly after this instant (RFC 3339; "
-                       "a date means midnight UTC)."})
+                       "a date means midnight UTC). When `published_before` is given too, `published_after` must "
+                       "be earlier than it; otherwise the answer is 400 `invalid_parameter` naming "
+                       "`published_after`."})
     published_before = UTCDateTimeField(metadata={
-        "description": "Only records whose current version was published strictly before this instant."})
+        "description": "Only records whose current version was published strictly before this instant; later "
+                       "than `published_after` when both are given (else 400)."})
     updated_since = UTCDateTimeField(metadata={
         "description": "Only records published or corrected at or after this instant (incremental sync)."})
-    cursor = fields.String(validate=validate.Length(max=200), metadata={
-        "description": "Opaque cursor from `next_cursor` of the previous page. Keep the other filters and the sort "
-                       "unchanged while paging."})
+    cursor = fields.String(validate=[validate.Length(max=MAX_CURSOR),
+                                     validate.Regexp(CURSOR_PATTERN, error=_l("Not a cursor of this API."))],
+                           metadata={
+        "description": "Opaque cursor from `next_cursor` of the previous page (URL-safe base64, at most "
+                       f"{MAX_CURSOR} characters; longer: 400). Keep the other filters and the sort unchanged while "
+                       f"paging. A request line longer than {MAX_REQUEST_LINE} bytes, e.g. with an over-long "
+                       "cursor, is answered 414."})
     limit = fields.Integer(load_default=DEFAULT_LIMIT, strict=False,
                            validate=validate.Range(min=1, max=MAX_LIMIT),
                            metadata={"description": f"Page size, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT})."})
@@ -102,10 +114,11 @@ def query_schema(tenants: Iterable[str], types: Iterable[str], with_tenant: bool
 
 
 def export_query_schema(tenants: Iterable[str], types: Iterable[str], with_tenant: bool = True) -> type[Schema]:
-    """Like :func:`query_schema` without ``cursor`` and ``limit`` (streamed full exports)."""
+    """Like :func:`query_schema` without ``cursor`` and ``limit`` (streamed full exports); the
+    ``published_after`` < ``published_before`` check is kept."""
     base = query_schema(tenants, types, with_tenant)
-    attrs = {k: v for k, v in base._declared_fields.items() if k not in ("cursor", "limit")}
-    return Schema.from_dict(attrs, name="Export" + base.__name__)  # type: ignore[return-value]
+    meta = type("Meta", (), {"unknown": EXCLUDE, "exclude": ("cursor", "limit")})
+    return type("Export" + base.__name__, (base,), {"Meta": meta})
 
 
 class ErrorBodySchema(Schema):
@@ -233,6 +246,10 @@ def build_spec(app: Flask, views: Iterable, *, title: str, description: str, ser
     spec.components.response("TooManyRequests", {
         "description": "Rate limit exceeded; retry after `Retry-After` seconds.",
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        "content": {"application/json": {"schema": "Error"}}})
+    spec.components.response("UriTooLong", {
+        "description": f"The request line is longer than {MAX_REQUEST_LINE} bytes (e.g. an over-long `cursor`); "
+                       "shorten the query.",
         "content": {"application/json": {"schema": "Error"}}})
     spec.components.response("NotModified", {"description": "Not modified (the `If-None-Match` ETag matches)."})
     with app.test_request_context():

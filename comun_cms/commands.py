@@ -10,9 +10,7 @@ Commands that act on one tenant take the shared ``--tenant SLUG`` option
 from __future__ import annotations
 
 import json
-import logging
 import os
-import subprocess
 import sys
 
 import click
@@ -21,7 +19,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from comun_cms import scaffold
-from comun_cms.access_log import GUNICORN_ACCESS_LOG_ARGS, RedactingFilter
+from comun_cms.access_log import GUNICORN_ACCESS_LOG_ARGS
 from comun_cms.audit import record_audit
 from comun_cms.cli_options import tenant_option
 from comun_cms.demo import run_demo
@@ -32,6 +30,7 @@ from comun_cms.models import Membership, User
 from comun_cms.plugins import describe_plugins
 from comun_cms.search.cli import search_group
 from comun_cms.setup import initialize_plugins, sync_tenants, upgrade_database
+from comun_cms.supervisor import STOP_TIMEOUT, Child, Supervisor
 from comun_cms.tenancy import Tenant, tenant_context
 from comun_cms.training.cli import training_group
 from comun_cms.users import UserError, create_user, find_user, revoke_sessions, set_password
@@ -98,26 +97,30 @@ def demo_cmd(quiet: bool, tenant: Tenant | None) -> None:
 @with_appcontext
 def run_cmd(host: str, port: int, workers: int, dev: bool) -> None:
     """Serve the site (gunicorn with WORKERS processes) and run the search indexer and the mail
-    worker beside it."""
+    worker beside it.
+
+    All run as children of a supervisor (:class:`~comun_cms.supervisor.Supervisor`): SIGTERM,
+    SIGINT (Ctrl-C) and SIGHUP stop them and exit 0, leaving no process behind to hold the port;
+    if the server ends on its own (e.g. the port is taken), the workers are stopped and its exit
+    code is returned; a worker is started again if it dies.
+    """
     app = current_app._get_current_object()
     if workers > 1 and str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
         click.echo(f"Warning: rate limits are counted per process ({workers} workers); set "
                    "COMUN_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 to share them.", err=True)
     env = dict(os.environ, COMUN_INSTANCE_PATH=app.instance_path)
-    worker = subprocess.Popen([sys.executable, "-m", "comun_cms.cli", "search", "worker"], env=env)
-    mailer = subprocess.Popen([sys.executable, "-m", "comun_cms.cli", "mail", "worker"], env=env)
-    try:
-        if dev:
-            logging.getLogger("werkzeug").addFilter(RedactingFilter())
-            app.run(host=host, port=port, debug=True, use_reloader=False)
-        else:
-            subprocess.call([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{host}:{port}",
-                             *GUNICORN_ACCESS_LOG_ARGS, "comun_cms.wsgi:app"], env=env)
-    finally:
-        for child in (worker, mailer):
-            child.terminate()
-        for child in (worker, mailer):
-            child.wait(timeout=10)
+    if dev:
+        server = [sys.executable, "-m", "flask", "--app", "comun_cms.wsgi:app", "run", "--debug", "--no-reload",
+                  "--host", host, "--port", str(port)]
+    else:
+        server = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{host}:{port}",
+                  "--graceful-timeout", str(int(STOP_TIMEOUT) - 5), *GUNICORN_ACCESS_LOG_ARGS, "comun_cms.wsgi:app"]
+    supervisor = Supervisor([Child("search worker", [sys.executable, "-m", "comun_cms.cli", "search", "worker"],
+                                   restart=True),
+                             Child("mail worker", [sys.executable, "-m", "comun_cms.cli", "mail", "worker"],
+                                   restart=True),
+                             Child("web server", server)], env)
+    sys.exit(supervisor.run())
 
 
 # --------------------------------------------------------------------------- users

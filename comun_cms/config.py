@@ -39,6 +39,7 @@ DEFAULTS = {
     "UPLOAD_MAX_BYTES": {"image": 15 * 1024 * 1024, "pdf": 30 * 1024 * 1024,
                          "audio": 50 * 1024 * 1024, "video": 100 * 1024 * 1024,
                          "document": 20 * 1024 * 1024},
+    "MAX_IMAGE_PIXELS": 40_000_000,  # pixels per uploaded image (width x height), checked before decoding
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,

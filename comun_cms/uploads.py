@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from urllib.parse import quote
 
 import filetype
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_decimal, lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, select
 
@@ -185,15 +186,53 @@ def is_office_document(path: Path, ext: str) -> bool:
         return False
 
 
+def image_size(src: Path) -> tuple[int, int] | None:
+    """Return ``(width, height)`` in pixels of image ``src`` from its header only (Pillow's
+    ``Image.open`` is lazy: no pixel is decoded), or ``None`` if Pillow cannot identify it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(src) as im:
+                return im.size
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError, SyntaxError):
+        return None
+
+
+def check_image_pixels(src: Path, name: str, field: str = "file") -> None:
+    """Refuse an image of more than ``MAX_IMAGE_PIXELS`` pixels (config, default 40 million)
+    before anything decodes it: a small file can declare a huge picture (a decompression bomb:
+    a 663 KB PNG of 14000 x 12500 px took 1.49 GB to decode). Pillow's own global
+    ``Image.MAX_IMAGE_PIXELS`` only warns up to twice its value, so the size in the header is
+    checked here.
+
+    Raises:
+        UploadError: the image is larger than the limit, or unreadable (message names ``name``).
+    """
+    limit = int(current_app.config.get("MAX_IMAGE_PIXELS") or 40_000_000)
+    dims = image_size(src)
+    if dims is None:
+        raise UploadError(_l("The image “%(name)s” cannot be read.", name=name), field)
+    width, height = dims
+    if width * height > limit:
+        raise UploadError(_l("The image “%(name)s” measures %(width)s × %(height)s pixels (%(mpx)s megapixels); "
+                             "at most %(limit)s megapixels are accepted. Reduce it and upload it again.",
+                             name=name, width=width, height=height, mpx=format_decimal(round(width * height / 1e6, 1)),
+                             limit=format_decimal(round(limit / 1e6, 1))), field)
+
+
 def make_thumbnail(src: Path, dest: Path, size: int = 480) -> bool:
     """Write a WebP thumbnail (longest side ``size`` px) of image ``src`` to ``dest``.
 
-    Returns ``False`` if Pillow cannot read the image (the upload is then rejected by the caller).
-    The thumbnail gets mode 0600 in 0700 folders, like the file (:mod:`comun_cms.private_files`).
+    Bounded work: call :func:`check_image_pixels` first; JPEG is decoded at a reduced scale
+    (``Image.draft``) and other formats are reduced by whole factors before resampling
+    (``thumbnail(reducing_gap=2.0)``). Returns ``False`` if Pillow cannot read the image (the
+    upload is then rejected by the caller). The thumbnail gets mode 0600 in 0700 folders, like the
+    file (:mod:`comun_cms.private_files`).
     """
     try:
         with Image.open(src) as im:
-            im.thumbnail((size, size))
+            im.draft("RGB", (size, size))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale; no-op otherwise
+            im.thumbnail((size, size), reducing_gap=2.0)
             private_dir(dest.parent)
             if im.mode not in ("RGB", "RGBA"):
                 im = im.convert("RGBA")
@@ -220,7 +259,8 @@ def store_upload(file, *, owner_type: str = "", owner_id: str = "", title: str =
 
     Raises:
         UploadError: no file, unknown or disallowed extension, content that does not match the
-            extension (e.g. an executable named ``.pdf``), oversize, unreadable image.
+            extension (e.g. an executable named ``.pdf``), oversize, unreadable image, image of
+            more than ``MAX_IMAGE_PIXELS`` pixels (:func:`check_image_pixels`).
     """
     tenant = get_current_tenant()
     if tenant is None:
@@ -250,6 +290,8 @@ def store_upload(file, *, owner_type: str = "", owner_id: str = "", title: str =
                 mime = dmime if ok else mime
         if not ok:
             raise UploadError(_l("The content of “%(name)s” is not a %(kind)s file, whatever its name says.", name=name, kind=kind), field)
+        if kind == "image":
+            check_image_pixels(stored.path, name, field)
         if kind == "image" and not make_thumbnail(stored.path, thumbnail_path(tenant.slug, stored.sha256)):
             raise UploadError(_l("The image “%(name)s” cannot be read.", name=name), field)
     except UploadError:

@@ -24,6 +24,8 @@ TOKEN = "tok-Zq8xY3secret-invitation-value"
     (f"/auth/invitacion/{TOKEN}?lang=en", f"/auth/invitacion/{REDACTED}?lang=en"),
     (f"http://127.0.0.1:5000/auth/invitacion/{TOKEN}", f"http://127.0.0.1:5000/auth/invitacion/{REDACTED}"),
     (f"/x?token={TOKEN}&a=1", f"/x?token={REDACTED}&a=1"),
+    (f"POST /auth/contrasena/nueva/{TOKEN} HTTP/1.1", f"POST /auth/contrasena/nueva/{REDACTED} HTTP/1.1"),
+    (f"GET /edomex/seguimiento/{TOKEN}?nuevo=1 HTTP/1.1", f"GET /edomex/seguimiento/{REDACTED}?nuevo=1 HTTP/1.1"),
     ("/edomex/admin/paginas?status=draft", "/edomex/admin/paginas?status=draft"),
 ])
 def test_redact_url(text, expected):

@@ -52,3 +52,21 @@ def test_api_conforms_to_its_openapi_document(seeded):
         except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failure (FailureGroup)
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_the_date_window_and_an_over_long_cursor_answer_documented_errors(seeded):
+    """OpenAPI cannot say that ``published_after`` must precede ``published_before``, and a
+    generator keeps cursors within ``maxLength``: these two answers are checked explicitly, with
+    the same checks, so their status codes and bodies must be the documented ones (400, 414)."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", seeded)
+    operations = [r.ok() for r in schema.get_all_operations()]
+    listed = [op for op in operations if any(p.name == "published_after" for p in op.query)]
+    assert len(listed) == 6
+    for operation in listed:
+        path = {"tenant": "edomex"} if "{tenant}" in operation.path else None
+        window = operation.Case(path_parameters=path,
+                                query={"published_after": "2026-02-01", "published_before": "2026-01-01"})
+        assert window.call_and_validate(checks=CHECKS).status_code == 400
+        if any(p.name == "cursor" for p in operation.query):
+            long_cursor = operation.Case(path_parameters=path, query={"cursor": "A" * 5000})
+            assert long_cursor.call_and_validate(checks=CHECKS).status_code == 414

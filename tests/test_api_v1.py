@@ -381,3 +381,48 @@ def test_every_route_of_these_blueprints_answers_without_drafts_or_5xx(app, clie
             response = client.get(url)
             assert response.status_code < 500, url
             assert b"BORRADOR-MARCA" not in response.data, url
+
+
+# --------------------------------------------------------------------------- issue 19, item 12c
+def test_openapi_documents_the_date_window_and_the_414(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert "4094 bytes" in doc["components"]["responses"]["UriTooLong"]["description"]
+    listed = 0
+    for path, item in doc["paths"].items():
+        params = {p["name"]: p for p in item["get"].get("parameters", [])}
+        if "published_after" not in params:
+            continue
+        listed += 1
+        assert "must be earlier than it" in params["published_after"]["description"], path
+        assert "later than `published_after`" in params["published_before"]["description"], path
+        assert item["get"]["responses"]["414"] == {"$ref": "#/components/responses/UriTooLong"}, path
+        assert item["get"]["responses"]["400"] == {"$ref": "#/components/responses/BadRequest"}, path
+        if "cursor" in params:
+            assert "414" in params["cursor"]["description"]
+            assert params["cursor"]["schema"]["maxLength"] == 200
+            assert params["cursor"]["schema"]["pattern"] == "^[A-Za-z0-9_-]*$"
+    assert listed == 6
+
+
+@pytest.mark.parametrize("url", ["/api/v1/records", "/api/v1/edomex/records", "/api/v1/records.csv"])
+def test_an_over_long_request_line_answers_414_naming_the_parameter(client, url):
+    err = error_of(client.get(f"{url}?limit=5&cursor={'A' * 5000}"), 414, "cursor")
+    assert err["code"] == "uri_too_long" and "4094" in err["message"]
+    # a long cursor that still fits in the request line is a 400 on the cursor itself
+    assert error_of(client.get(f"/api/v1/records?cursor={'A' * 201}"), 400, "cursor")["code"] == "invalid_parameter"
+    assert error_of(client.get("/api/v1/records?cursor=a.b"), 400, "cursor")["code"] == "invalid_parameter"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/records.csv", "/api/v1/records.json", "/api/v1/edomex/records.csv",
+                                 "/api/v1/edomex/records.json"])
+def test_exports_check_the_date_window_and_take_no_cursor(client, url):
+    err = error_of(client.get(f"{url}?published_after=2026-02-01&published_before=2026-01-01"), 400, "published_after")
+    assert "must be earlier than" in err["message"]
+    doc = client.get("/api/v1/openapi.json").get_json()
+    path = url.replace("edomex", "{tenant}")
+    assert not {"cursor", "limit"} & {p["name"] for p in doc["paths"][path]["get"]["parameters"]}
+
+
+def test_the_414_is_in_the_requested_language(spanish, client):
+    answer = client.get(f"/api/v1/records?cursor={'A' * 5000}", headers={"Accept-Language": "es-MX"})
+    assert "La dirección es demasiado larga (máximo 4094 bytes)" in error_of(answer, 414, "cursor")["message"]

@@ -38,7 +38,9 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
   :func:`unpublished_permission`, :data:`ADMIN_ACCESS`, :data:`VIEW_UNPUBLISHED` (permissions
   that roles get from the core and from plugins' ``role_permissions`` hook);
 * forms and files: :class:`Form` (the base of every form), :class:`ConfirmForm`, :class:`ReasonForm`, :func:`store_upload`,
-  :class:`UploadError`, :func:`content_disposition`, :data:`csrf`;
+  :class:`UploadError`, :func:`content_disposition`, :data:`csrf`; spreadsheet cells:
+  :func:`neutralize_formula` (every CSV/XLSX cell a plugin writes) and :func:`restore_formula`
+  (every cell it reads back from its own exports);
 * templates and text: :func:`render_markdown`, :func:`plain_text`, :func:`get_section`,
   :func:`render_slot`; the admin macros ``admin/_publishing.html`` (publish, retract and
   history panels) are documented in docs/plugins.md;
@@ -67,6 +69,7 @@ from comun_cms.models import (
     REBUILT_ON_RESET, Attachment, AuditEvent, Membership, Page, Publication, Publishable, TenantScoped, Timestamped,
     User, UTCDateTime, utcnow,
 )
+from comun_cms.opendata import neutralize_formula, restore_formula
 from comun_cms.permissions import (
     ADMIN_ACCESS, CONTENT_ROLES, STAFF_ROLES, VIEW_UNPUBLISHED, can, can_view_unpublished, has_role, require_permission,
     require_role, role_in, unpublished_permission,
@@ -106,7 +109,7 @@ __all__ = [
     "ADMIN_ACCESS", "VIEW_UNPUBLISHED", "can", "can_view_unpublished", "require_permission", "unpublished_permission",
     # forms, files, templates, text
     "ConfirmForm", "Form", "ReasonForm", "UploadError", "content_disposition", "csrf", "get_section", "plain_text",
-    "render_markdown", "render_slot", "store_upload",
+    "render_markdown", "render_slot", "store_upload", "neutralize_formula", "restore_formula",
     # e-mail
     "send_mail",
     # command line

@@ -37,6 +37,7 @@ from werkzeug.exceptions import HTTPException
 from comun_cms import api_schemas
 from comun_cms.extensions import csrf, db, limiter
 from comun_cms.models import Publication
+from comun_cms.opendata import neutralize_formula
 from comun_cms.tenancy import all_tenants
 from comun_cms.uploads import content_disposition
 
@@ -97,6 +98,26 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def request_line_length() -> int:
+    """Length in bytes of the current request line as sent (``GET /path?query HTTP/1.1``): the
+    percent-encoded path, the raw query string and the method and protocol around them."""
+    path = quote(request.path.encode("utf-8", "surrogateescape"), safe="/%:@!$&'()*+,;=-._~")
+    query = request.query_string
+    return len(request.method) + 1 + len(path) + (1 + len(query) if query else 0) + 1 + len("HTTP/1.1")
+
+
+@bp.before_request
+def _limit_request_line():
+    """Answer 414 ``uri_too_long`` (naming the longest parameter) when the request line exceeds
+    :data:`~comun_cms.api_schemas.MAX_REQUEST_LINE` bytes, as gunicorn does in production, so the
+    documented 414 holds on every server."""
+    if request_line_length() > api_schemas.MAX_REQUEST_LINE:
+        longest = max(request.args.items(multi=True), key=lambda kv: len(kv[0]) + len(kv[1]), default=(None, ""))[0]
+        raise ApiError(414, "uri_too_long",
+                       _("The address is too long (at most %(max)d bytes); shorten the query parameter %(field)s.",
+                         max=api_schemas.MAX_REQUEST_LINE, field=longest or "-"), longest)
 
 
 @bp.errorhandler(ApiError)
@@ -446,6 +467,7 @@ def records():
               schema: RecordList
         "304": NotModified
         "400": BadRequest
+        "414": UriTooLong
         "429": TooManyRequests
     """
     filters = parse_query("records")
@@ -478,6 +500,7 @@ def tenant_records():
               schema: RecordList
         "304": NotModified
         "400": BadRequest
+        "414": UriTooLong
         "404": NotFound
         "429": TooManyRequests
     """
@@ -644,7 +667,8 @@ def iter_records_csv(slugs: list[str], filters: dict) -> Iterator[str]:
     Rows stream from the database ``EXPORT_BATCH`` at a time, so memory stays flat whatever the
     size. Lines are formatted directly (free text is always quoted; slugs, numbers, hashes,
     times and URLs never need quoting), which is several times faster than :mod:`csv` for long
-    JSON cells and reads back identically with any RFC 4180 reader.
+    JSON cells and reads back identically with any RFC 4180 reader. ``title`` and ``record_id``
+    pass through :func:`~comun_cms.opendata.neutralize_formula` (``content`` is a JSON object).
     """
     yield "\ufeff" + ",".join(EXPORT_FIELDS) + "\r\n"
     if not slugs:
@@ -669,8 +693,8 @@ def iter_records_csv(slugs: list[str], filters: dict) -> Iterator[str]:
                     qt = quoted_types[ctype] = _q(ctype)
                 qr = rid if rid.isdigit() else _q(rid)
                 lines.append(
-                    f"{tenant},{ctype},{_csv_quoted(rid)},{version},{action},{_iso(published_at)},{sha},"
-                    f"{'true' if demo else 'false'},{_csv_quoted(title or '')},{h[0]}{qt}{h[1]}{qr}{h[2]},"
+                    f"{tenant},{ctype},{_csv_quoted(neutralize_formula(rid))},{version},{action},{_iso(published_at)},{sha},"
+                    f"{'true' if demo else 'false'},{_csv_quoted(neutralize_formula(title or ''))},{h[0]}{qt}{h[1]}{qr}{h[2]},"
                     f"{c[0]}{qt}{c[1]}{qr}{c[2]}{version}{c[3]},{_csv_quoted(raw_content(doc))}\r\n")
             yield "".join(lines)
     finally:
@@ -728,6 +752,7 @@ def records_csv():
             text/csv:
               schema: {type: string}
         "400": BadRequest
+        "414": UriTooLong
         "429": TooManyRequests
     """
     filters = parse_query("export")
@@ -756,6 +781,7 @@ def records_json():
                     type: array
                     items: Record
         "400": BadRequest
+        "414": UriTooLong
         "429": TooManyRequests
     """
     filters = parse_query("export")
@@ -781,6 +807,7 @@ def tenant_records_csv():
             text/csv:
               schema: {type: string}
         "400": BadRequest
+        "414": UriTooLong
         "404": NotFound
         "429": TooManyRequests
     """
@@ -812,6 +839,7 @@ def tenant_records_json():
                     type: array
                     items: Record
         "400": BadRequest
+        "414": UriTooLong
         "404": NotFound
         "429": TooManyRequests
     """

@@ -42,7 +42,7 @@ from typing import Any
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from comun_cms.toolkit import Publication, db, record_audit, retract, snapshot
+from comun_cms.toolkit import Publication, db, neutralize_formula, record_audit, restore_formula, retract, snapshot
 
 from . import progress as prog
 from . import services
@@ -231,8 +231,10 @@ def export_rows(plan: ActionPlan) -> list[dict[str, str]]:
 
 
 def _write_row(writer, cells: list[str]) -> None:
-    """Write one row of cells: the single place where the CSV export writes cells."""
-    writer.writerow(cells)
+    """Write one row of cells: the single place where the CSV export writes cells. Each cell passes
+    through ``neutralize_formula`` (OWASP CSV injection); :func:`read_rows` restores them, so a
+    round trip is exact."""
+    writer.writerow([neutralize_formula(c) for c in cells])
 
 
 def export_csv(plan: ActionPlan, delimiter: str = ",", language: str = "es") -> str:
@@ -438,7 +440,7 @@ def read_rows(text: str) -> tuple[str, list[str], list[tuple[int, dict[str, str]
             errors.append(RowError(start, "", _("the line has %(n)d values but the header has %(m)d columns.",
                                                 n=len(cells), m=len(header))))
             continue
-        row = {name: (cells[i] if i < len(cells) else "").strip() for i, name in enumerate(header) if name}
+        row = {name: restore_formula(cells[i] if i < len(cells) else "").strip() for i, name in enumerate(header) if name}
         rows.append((start, row))
     return delimiter, header, rows, errors, shown
 

@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 import rfc8785
 from flask_babel import lazy_gettext as _l
 
-from comun_cms.toolkit import jsonable
+from comun_cms.toolkit import jsonable, neutralize_formula, restore_formula
 
 from .models import PERIODICITIES, SCORING_TYPES, CriteriaFramework, Criterion, FrameworkCategory
 
@@ -236,7 +236,7 @@ def parse_csv(data: bytes | str, *, tenant_slugs: Iterable[str] | None = None,
             issues.append(ImportIssue(start, "", _l("the line has %(n)d fields but the header has %(m)d",
                                                     n=len(raw), m=len(columns))))
             continue
-        row = {name: cell.strip() for name, cell in zip(columns, raw)}
+        row = {name: restore_formula(cell).strip() for name, cell in zip(columns, raw)}
         issues.extend(_check_row(row, start, len(parsed.criteria), parsed, categories, name_lines, codes, known,
                                  known_tenants))
     if row_count == 0 and not issues:
@@ -435,13 +435,15 @@ def content_sha256(fw: CriteriaFramework) -> str:
 
 
 def export_csv(fw: CriteriaFramework) -> str:
-    """The framework as CSV text with every column of :data:`EXPORT_COLUMNS` (importable again)."""
+    """The framework as CSV text with every column of :data:`EXPORT_COLUMNS` (importable again).
+    Cells pass through ``neutralize_formula`` (the importer restores them: the round trip is exact)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
     for c in sorted(fw.criteria, key=lambda c: c.position):
-        writer.writerow([c.code, c.category.code, c.category.name, format_points(c.category.points_x100),
-                         format_points(c.points_x100), c.title, c.description, c.legal_basis, c.legal_basis_url,
-                         c.applies_to, c.scoring_type, c.periodicity, "" if c.deadline_days is None else c.deadline_days,
-                         "yes" if c.evidence_required else "no", c.verification_guide, c.source])
+        writer.writerow([neutralize_formula(v) for v in (
+            c.code, c.category.code, c.category.name, format_points(c.category.points_x100),
+            format_points(c.points_x100), c.title, c.description, c.legal_basis, c.legal_basis_url,
+            c.applies_to, c.scoring_type, c.periodicity, "" if c.deadline_days is None else c.deadline_days,
+            "yes" if c.evidence_required else "no", c.verification_guide, c.source)])
     return buf.getvalue()

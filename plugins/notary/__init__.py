@@ -57,8 +57,9 @@ def register_translations():
 @hookimpl
 def tenant_settings():
     return {
-        "origin": SettingSpec(str, "", _l("Log origin (checkpoint first line and key name); empty = "
-                                          "<SITE_HOST>/<slug>/notary")),
+        "origin": SettingSpec(str, "", _l("Origin of a new log (checkpoint first line and key name); empty = "
+                                          "<SITE_HOST>/<slug>/notary. Fixed when the log is created: "
+                                          "change it with `comun notary move-origin`")),
         "checkpoint_interval": SettingSpec(int, 0, _l("Seconds between signed checkpoints; 0 = sign after "
                                                       "every publication"), min=0, max=86400),
         "witnesses": SettingSpec(list, [], _l("Extra witnesses, each \"<witness vkey> <add-checkpoint URL>\"")),
@@ -97,8 +98,10 @@ def public_menu_items(tenant):
 
 @hookimpl
 def initialize(tenant, instance_path):
-    """``comun init``: create the tenant's log and witness keys (idempotent)."""
+    """``comun init``: create the tenant's log and witness keys and store the log's origin, fixed
+    from now on whatever ``SITE_HOST`` becomes (idempotent)."""
     ensure_keys(instance_path, tenant.slug, services.log_origin(tenant))
+    services.ensure_origin(tenant)
 
 
 @hookimpl

@@ -5,7 +5,7 @@ JSON, every entry's leaf hash and its fields against its publication, the hash c
 (``previous_entry_hash``) and ``previous_version_index``, every stored tree node, the root at
 every checkpoint size, every checkpoint signature (with the tenant's log keys, retired ones
 included) and every cosignature (with the witness keys of the other tenants and of the extra
-witnesses). Each problem is a :class:`Fault` naming the record, entry, node or checkpoint.
+witnesses), and the origins the log has had against its origin-move entries. Each problem is a :class:`Fault` naming the record, entry, node or checkpoint.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ MAX_NODE_FAULTS = 20
 
 @dataclass(frozen=True)
 class Fault:
-    """One problem: ``kind`` (publication | entry | node | checkpoint | cosignature | head),
+    """One problem: ``kind`` (publication | entry | node | checkpoint | cosignature | head | origin),
     ``where`` (e.g. ``"entry 12"``) and a ``message`` that says what is wrong."""
 
     kind: str
@@ -59,6 +59,40 @@ class AuditReport:
 
 def _pub_name(pid: int, pub: tuple) -> str:
     return f"{pub[0]} {pub[1]} version {pub[2]} (publication {pid})"
+
+
+def _check_origins(tenant, origins: list[tuple[int, str]], moves: list[tuple[int, dict]], roots: dict,
+                   verifiers: list, faults: list[Fault]) -> None:
+    """Check the stored origins against the origin-move entries: the first origin starts at size 0;
+    each later one starts right after a move entry that names it and the origin before it, and
+    whose final checkpoint verifies under the old origin with the size and root of the log before
+    the move."""
+    if not origins:
+        faults.append(Fault("origin", "log origin", "no origin is stored for the log"))
+        return
+    if origins[0][0] != 0:
+        faults.append(Fault("origin", f"origin {origins[0][1]}", "the first origin must start at size 0"))
+    by_start = {start: origin for start, origin in origins}
+    for index, doc in moves:
+        where = f"entry {index} (origin move)"
+        if doc.get("format") != services.MOVE_FORMAT or doc.get("tenant") != tenant.slug:
+            faults.append(Fault("entry", where, "has no publication and is not an origin-move entry of this log"))
+            continue
+        old, new = doc.get("old_origin"), doc.get("new_origin")
+        if by_start.get(index + 1) != new or services.origin_at(origins, index) != old:
+            faults.append(Fault("origin", where, f"moves {old!r} to {new!r}, but the stored origins do not"))
+        try:
+            final, _n = tcp.open_checkpoint(str(doc.get("final_checkpoint", "")).encode("utf-8"), verifiers,
+                                            origin=old)
+        except ValueError as exc:
+            faults.append(Fault("origin", where, f"its final checkpoint does not verify: {exc}"))
+            continue
+        if final.size != index or roots.get(index) != final.root_hash:
+            faults.append(Fault("origin", where, "its final checkpoint is not the log as it was before the move"))
+    moved_to = {index + 1 for index, _doc in moves}
+    for start, origin in origins[1:]:
+        if start not in moved_to:
+            faults.append(Fault("origin", f"origin {origin}", f"starts at size {start} without an origin-move entry"))
 
 
 def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> AuditReport:
@@ -93,6 +127,7 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
         rows = session.execute(select(Entry.index, Entry.publication_id, Entry.entry, Entry.leaf_hash,
                                       Entry.content_sha256).order_by(Entry.index)).all()
         docs = []
+        moves: list[tuple[int, dict]] = []
         for index, pid, entry, stored_leaf, entry_sha in rows:
             if index != expected:
                 gap = f"{expected}" if index == expected + 1 else f"{expected}-{index - 1}"
@@ -111,7 +146,12 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
                 faults.append(Fault("entry", f"entry {index}", "the entry is not valid JSON"))
                 doc = {}
             pub = pubs.get(pid)
-            if pub is None:
+            if pid is None:
+                moves.append((index, doc))
+                if entry_sha != sha256(str(doc.get("final_checkpoint", "")).encode("utf-8")).hexdigest():
+                    faults.append(Fault("entry", f"entry {index} (origin move)",
+                                        "its stored SHA-256 is not that of its final checkpoint"))
+            elif pub is None:
                 faults.append(Fault("entry", f"entry {index}", f"its publication {pid} is missing"))
             else:
                 ct, rid, ver, act, sha, _prev = pub
@@ -150,7 +190,7 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
 
         # ---- nodes and roots
         cps = session.scalars(select(Checkpoint).order_by(Checkpoint.size)).all()
-        want_sizes = {cp.size for cp in cps}
+        want_sizes = {cp.size for cp in cps} | {index for index, _doc in moves}
         roots: dict[int, bytes] = {}
         if 0 in want_sizes:
             roots[0] = merkle.EMPTY_ROOT
@@ -176,7 +216,8 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
         # ---- checkpoints and cosignatures
         ring = services.keyring(tenant, create=False)
         verifiers = [note.new_verifier(v) for v in ring.log_vkeys] if ring else []
-        origin = services.log_origin(tenant)
+        origins = services.log_origins(tenant)
+        _check_origins(tenant, origins, moves, roots, verifiers, faults)
         witness_verifiers = []
         for other in services.peer_tenants(tenant):
             oring = services.keyring(other, create=False)
@@ -185,7 +226,8 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
         for cp in cps:
             where = f"checkpoint {cp.id} (size {cp.size})"
             try:
-                body, _n = tcp.open_checkpoint(cp.note.encode("utf-8"), verifiers, origin=origin)
+                body, _n = tcp.open_checkpoint(cp.note.encode("utf-8"), verifiers,
+                                               origin=services.origin_at(origins, cp.size) or "")
             except ValueError as exc:
                 faults.append(Fault("checkpoint", where, f"signature or format does not verify: {exc}"))
                 continue

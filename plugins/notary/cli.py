@@ -5,6 +5,8 @@
   keep signing N days, and their verifier keys stay published.
 * ``checkpoint [--tenant SLUG] [--watch SECONDS] [--quiet]``: sign the latest size of each log (batch
   mode) and ask every witness for cosignatures; ``--watch`` repeats every SECONDS (a worker).
+* ``move-origin --tenant SLUG NEW_ORIGIN``: continue the log under a new origin, verifiably (a
+  final checkpoint under the old origin, an origin-move entry, a new log key; see docs/notary.md).
 * ``audit --tenant SLUG [--quiet]``: recompute and check everything from the database; exit 1 on faults.
 * ``verify RECEIPT ENTRY --policy POLICY [--origin ORIGIN]``: check a receipt offline (no
   database, no server); exit 1 when it does not verify.
@@ -25,7 +27,8 @@ from flask.cli import with_appcontext
 from comun_cms.toolkit import db, tenant_context, tenant_option
 from plugins.notary.audit import audit_tenant
 from plugins.notary.keys import KeyringError, ensure_keys, rotate_keys
-from plugins.notary.services import NotaryError, PLUGIN, log_origin, request_cosignatures, sign_checkpoint
+from plugins.notary.services import (NotaryError, PLUGIN, log_origin, move_origin, request_cosignatures,
+                                     sign_checkpoint)
 from plugins.notary.tlog.policy import parse_policy
 from plugins.notary.tlog.proof import verify_receipt
 
@@ -97,6 +100,29 @@ def checkpoint_cmd(tenants: list, watch: float | None, quiet: bool) -> None:
         time.sleep(watch)
     if failed:
         sys.exit(1)
+
+
+@notary_group.command("move-origin")
+@tenant_option(required=True, plugin=PLUGIN, help="Tenant whose log moves.")
+@click.argument("new_origin")
+@with_appcontext
+def move_origin_cmd(tenant, new_origin: str) -> None:
+    """Continue the tenant's log under NEW_ORIGIN (e.g. sesea.example.gob.mx/notary).
+
+    Signs a final checkpoint under the old origin, appends an origin-move entry that holds it,
+    makes a log key named NEW_ORIGIN (the old keys stop signing and stay published) and signs the
+    first checkpoint under NEW_ORIGIN, consistent with the final one. Nothing changes on error.
+    """
+    try:
+        with tenant_context(tenant):
+            r = move_origin(tenant, new_origin)
+    except (NotaryError, KeyringError) as exc:
+        raise click.ClickException(str(exc))
+    results = request_cosignatures(tenant)
+    click.echo(f"{tenant.slug}: final checkpoint of {r.old_origin} at size {r.final_size}; "
+               f"origin-move entry {r.move_index}; {r.new_origin} from size {r.new_size}")
+    click.echo(f"  new log key {r.new_vkey}")
+    click.echo("  witnesses: " + (", ".join(f"{k}: {v}" for k, v in results.items()) or "none"))
 
 
 @notary_group.command("audit")

@@ -106,6 +106,16 @@ def _write(path: Path, data: dict, exclusive: bool) -> bool:
     return True
 
 
+def restore_keyring(path: Path, data: bytes) -> None:
+    """Put ``data`` (the earlier bytes of a keyring file, as read) back at ``path`` with mode 0600,
+    e.g. when the database change that rotated the keys rolled back.
+
+    Raises:
+        ValueError: ``data`` is not JSON.
+    """
+    _write(Path(path), json.loads(data), exclusive=False)
+
+
 def load_keyring(instance_path: str | os.PathLike, slug: str) -> Keyring | None:
     """Return the tenant's :class:`Keyring`, or ``None`` if no keys were generated.
 

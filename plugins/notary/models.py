@@ -7,6 +7,7 @@
 * :class:`Checkpoint`    every signed checkpoint (C2SP tlog-checkpoint in a signed note)
 * :class:`Cosignature`   witness cosignature lines gathered for a checkpoint
 * :class:`WitnessState`  what this tenant's witness last cosigned, per log origin
+* :class:`LogOrigin`     the origins (identities) the log has had, fixed at its creation
 
 Sources: RFC 6962 / RFC 9162 section 2.1; C2SP tlog-checkpoint, tlog-witness, tlog-tiles.
 """
@@ -41,7 +42,8 @@ class Entry(TenantScoped, db.Model):
                       Index("ix_notary_entries_record", "tenant_id", "content_type", "record_id"), {"info": {REBUILT_ON_RESET: True}})
     id: Mapped[int] = mapped_column(primary_key=True)
     index: Mapped[int] = mapped_column(nullable=False)
-    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), unique=True, nullable=False)
+    # NULL only for an origin-move entry (``comun notary move-origin``), which logs no publication.
+    publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"), unique=True, nullable=True)
     content_type: Mapped[str] = mapped_column(String(60), nullable=False)
     record_id: Mapped[str] = mapped_column(String(60), nullable=False)
     version: Mapped[int] = mapped_column(nullable=False)
@@ -116,4 +118,23 @@ class WitnessState(TenantScoped, db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
-MODELS = (LogHead, Entry, Digest, Node, Checkpoint, Cosignature, WitnessState)
+class LogOrigin(TenantScoped, db.Model):
+    """One origin (the log's identity: first line of every checkpoint, name of its log key) and
+    the log size from which checkpoints carry it.
+
+    The first row (``start_size`` 0) is written when the log is created, from the ``origin``
+    setting or ``<SITE_HOST>/<slug>/notary`` *at that moment*; later changes of ``SITE_HOST`` do
+    not change it. ``comun notary move-origin`` adds a row: the last checkpoint under the old
+    origin has size ``N``, the origin-move entry has index ``N`` and the new origin starts at
+    ``start_size`` ``N + 1``. The current origin is the row with the largest ``start_size``."""
+
+    __tablename__ = "notary_log_origins"
+    __table_args__ = (UniqueConstraint("tenant_id", "origin"), UniqueConstraint("tenant_id", "start_size"),
+                      {"info": {REBUILT_ON_RESET: True}})
+    id: Mapped[int] = mapped_column(primary_key=True)
+    origin: Mapped[str] = mapped_column(String(255), nullable=False)
+    start_size: Mapped[int] = mapped_column(nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+MODELS = (LogHead, Entry, Digest, Node, Checkpoint, Cosignature, WitnessState, LogOrigin)

@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import logging
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -42,8 +44,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from comun_cms.toolkit import Publication, db, get_current_tenant, get_tenants, jsonable, tenant_context, utcnow
-from plugins.notary.keys import Keyring, KeyringError, ensure_keys, keyring_path, load_keyring  # noqa: F401 (re-exported)
-from plugins.notary.models import Checkpoint, Cosignature, Digest, Entry, LogHead, Node, WitnessState
+from plugins.notary.keys import (Keyring, KeyringError, ensure_keys, keyring_path, load_keyring,  # noqa: F401 (re-exported)
+                                 restore_keyring, rotate_keys)
+from plugins.notary.models import Checkpoint, Cosignature, Digest, Entry, LogHead, LogOrigin, Node, WitnessState
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import cosignature as tcs
 from plugins.notary.tlog import merkle, note, proof as tproof, witness as twit
@@ -52,6 +55,10 @@ from plugins.notary.tlog.policy import parse_policy
 log = logging.getLogger(__name__)
 
 ENTRY_FORMAT = "comun-notary-entry/1"
+MOVE_FORMAT = "comun-notary-origin-move/1"
+MOVE_CONTENT_TYPE = "notary.origin"
+#: An origin: printable, no whitespace and no ``+`` (it is also the log key's name, C2SP signed-note).
+ORIGIN_RE = re.compile(r"[!-*,-~]{1,255}")
 PLUGIN = "notary"
 PENDING_KEY = "notary_cosign_pending"
 RANGE_KEY = "notary_compact_range"
@@ -62,14 +69,78 @@ class NotaryError(Exception):
 
 
 # --------------------------------------------------------------------------- configuration
-def log_origin(tenant) -> str:
-    """Return the tenant's log origin: setting ``origin`` or ``<SITE_HOST>/<slug>/notary``."""
+def configured_origin(tenant) -> str:
+    """The origin a *new* log of ``tenant`` gets: setting ``origin`` or ``<SITE_HOST>/<slug>/notary``
+    as configured now. Only used once, when the log is created (see :func:`log_origin`)."""
     origin = ""
     try:
         origin = tenant.setting(PLUGIN, "origin") or ""
     except KeyError:
         pass
     return origin or f"{current_app.config['SITE_HOST']}/{tenant.slug}/notary"
+
+
+def log_origins(tenant, session: Session | None = None) -> list[tuple[int, str]]:
+    """The origins ``tenant``'s log has had: ``[(start_size, origin)]`` ordered by ``start_size``
+    (``[]`` while none is stored). Works whatever the current tenant is."""
+    session = session or db.session
+    with tenant_context(tenant):
+        return [(int(s), o) for s, o in session.execute(
+            select(LogOrigin.start_size, LogOrigin.origin).order_by(LogOrigin.start_size))]
+
+
+def _derived_origin(tenant, session: Session) -> str:
+    """The origin of a log that has no stored one yet: the origin of its oldest checkpoint, else
+    the name of its first log key (made by ``comun init`` from the configuration of then), else
+    :func:`configured_origin`."""
+    with tenant_context(tenant):
+        note_text = session.scalar(select(Checkpoint.note).order_by(Checkpoint.size).limit(1))
+    if note_text:
+        return note_text.split("\n", 1)[0]
+    try:
+        ring = load_keyring(current_app.instance_path, tenant.slug)
+    except KeyringError:
+        ring = None
+    if ring is not None:
+        return note.new_verifier(ring.log[0]["vkey"]).name
+    return configured_origin(tenant)
+
+
+def log_origin(tenant, session: Session | None = None) -> str:
+    """Return the tenant's log origin: the one stored with the log (:class:`LogOrigin`, the newest
+    row), fixed when the log was created; a change of ``SITE_HOST`` or of the ``origin`` setting
+    does not change it (``comun notary move-origin`` does). Before anything is stored, the origin
+    the log will get (:func:`_derived_origin`). Works whatever the current tenant is."""
+    session = session or db.session
+    rows = log_origins(tenant, session)
+    return rows[-1][1] if rows else _derived_origin(tenant, session)
+
+
+def origin_at(rows: list[tuple[int, str]], size: int) -> str | None:
+    """The origin a checkpoint of ``size`` entries carries, given :func:`log_origins` ``rows``
+    (``None`` when ``rows`` is empty)."""
+    found = None
+    for start, origin in rows:
+        if start <= size:
+            found = origin
+    return found
+
+
+def ensure_origin(tenant, session: Session | None = None) -> str:
+    """Store the log's origin if none is stored yet (first row, ``start_size`` 0) and return the
+    current origin. Idempotent; safe when several processes race (``UNIQUE`` on the tenant and
+    size). ``tenant`` must be the current tenant."""
+    session = session or db.session
+    rows = log_origins(tenant, session)
+    if rows:
+        return rows[-1][1]
+    origin = _derived_origin(tenant, session)
+    try:
+        with session.begin_nested():
+            session.add(LogOrigin(tenant_id=tenant.slug, origin=origin, start_size=0))
+    except IntegrityError:
+        pass
+    return log_origin(tenant, session)
 
 
 def _setting(tenant, key: str, default: Any) -> Any:
@@ -102,8 +173,9 @@ def witnessed_tenants(tenant) -> list:
     return [t for t in notary_tenants() if t.slug != tenant.slug and tenant in peer_tenants(t)]
 
 
-def keyring(tenant, create: bool = True) -> Keyring | None:
-    """Return the tenant's keyring (created on first use when ``create``), cached by file mtime.
+def keyring(tenant, create: bool = True, session: Session | None = None) -> Keyring | None:
+    """Return the tenant's keyring (created on first use when ``create``, named with the log origin
+    read through ``session``), cached by file mtime.
 
     Raises:
         KeyringError: malformed keyring or wrong key name.
@@ -120,7 +192,7 @@ def keyring(tenant, create: bool = True) -> Keyring | None:
     if mtime is None:
         if not create:
             return None
-        ring, _ = ensure_keys(current_app.instance_path, tenant.slug, log_origin(tenant))
+        ring, _ = ensure_keys(current_app.instance_path, tenant.slug, log_origin(tenant, session))
     else:
         ring = load_keyring(current_app.instance_path, tenant.slug)
     cache[tenant.slug] = (path.stat().st_mtime_ns, ring)
@@ -153,7 +225,8 @@ def node_reader(session: Session | None = None) -> Callable[[int, int], bytes]:
 
 
 def lock_head(session: Session | None = None) -> LogHead:
-    """Return the current tenant's log head, locked ``FOR UPDATE`` (created when missing)."""
+    """Return the current tenant's log head, locked ``FOR UPDATE`` (created when missing), and make
+    sure the log's origin is stored (:func:`ensure_origin`)."""
     session = session or db.session
     head = session.scalar(select(LogHead).with_for_update())
     if head is None:
@@ -163,6 +236,9 @@ def lock_head(session: Session | None = None) -> LogHead:
         except IntegrityError:
             pass
         head = session.scalar(select(LogHead).with_for_update())
+    tenant = get_current_tenant()
+    if tenant is not None:
+        ensure_origin(tenant, session)
     return head
 
 
@@ -196,6 +272,30 @@ class EntryData:
     attachments: tuple = ()  # ((sha256, filename), ...)
 
 
+@dataclass(frozen=True)
+class OriginMove:
+    """An origin-move entry (:func:`move_origin`): the log continues under ``new_origin`` after
+    ``final_checkpoint``, the last signed note (without cosignatures) under ``old_origin``."""
+
+    old_origin: str
+    new_origin: str
+    final_checkpoint: str
+    moved_at: dt.datetime
+
+
+def move_entry_bytes(tenant_slug: str, move: OriginMove, previous_hash: str | None) -> bytes:
+    """Return the canonical JSON bytes (RFC 8785, same fast path as :func:`entry_bytes`: only
+    strings and nulls) of an origin-move entry::
+
+        {"format": MOVE_FORMAT, "tenant", "old_origin", "new_origin",
+         "final_checkpoint" (signed note text), "moved_at" (ISO 8601 UTC), "previous_entry_hash"}
+    """
+    doc = {"format": MOVE_FORMAT, "tenant": tenant_slug, "old_origin": move.old_origin,
+           "new_origin": move.new_origin, "final_checkpoint": move.final_checkpoint,
+           "moved_at": jsonable(move.moved_at), "previous_entry_hash": previous_hash}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def entry_bytes(tenant_slug: str, data: EntryData, previous_index: int | None, previous_hash: str | None) -> bytes:
     """Return the canonical JSON bytes of a log entry (RFC 8785).
 
@@ -221,8 +321,11 @@ def entry_data_for(publication) -> EntryData:
                      publication.previous_id, atts)
 
 
-def append_entries(items: Iterable[EntryData], session: Session | None = None) -> list[int]:
+def append_entries(items: Iterable[EntryData | OriginMove], session: Session | None = None) -> list[int]:
     """Append entries to the current tenant's log, in order, in the caller's transaction.
+
+    An :class:`OriginMove` item is logged as an origin-move entry (no publication, no digest;
+    ``content_sha256`` is the SHA-256 of its final checkpoint note).
 
     Locks the log head so concurrent publishers are serialized (PostgreSQL ``FOR UPDATE``;
     SQLite serializes writers itself); ``UNIQUE(tenant_id, index)`` is the safety net.
@@ -247,6 +350,20 @@ def append_entries(items: Iterable[EntryData], session: Session | None = None) -
     pending_prev: dict[int, int] = {}
     slug = tenant.slug
     for item in items:
+        if isinstance(item, OriginMove):
+            index = cr.size
+            data = move_entry_bytes(slug, item, prev_hash)
+            leaf = merkle.leaf_hash(data)
+            for level, idx, h in cr.append(leaf):
+                node_rows.append({"tenant_id": slug, "level": level, "index": idx, "hash": h})
+            entry_rows.append({"tenant_id": slug, "index": index, "publication_id": None,
+                               "content_type": MOVE_CONTENT_TYPE, "record_id": "origin", "version": index,
+                               "action": "move", "content_sha256": hashlib.sha256(
+                                   item.final_checkpoint.encode("utf-8")).hexdigest(),
+                               "entry": data.decode("utf-8"), "leaf_hash": leaf.hex(), "created_at": utcnow()})
+            prev_hash = leaf.hex()
+            indexes.append(index)
+            continue
         prev_index = None
         if item.previous_publication_id is not None:
             prev_index = pending_prev.get(item.previous_publication_id)
@@ -274,7 +391,8 @@ def append_entries(items: Iterable[EntryData], session: Session | None = None) -
     if entry_rows:
         session.execute(Entry.__table__.insert(), entry_rows)  # Core executemany: no ORM bookkeeping
         session.execute(Node.__table__.insert(), node_rows)
-        session.execute(Digest.__table__.insert(), digest_rows)
+        if digest_rows:
+            session.execute(Digest.__table__.insert(), digest_rows)
     head.size = cr.size
     head.last_leaf_hash = prev_hash or ""
     head.updated_at = utcnow()
@@ -304,7 +422,8 @@ def sign_checkpoint(tenant, session: Session | None = None) -> Checkpoint:
     Refuses (raises :class:`NotaryError`) when the previous checkpoint's log signature does not
     verify with the tenant's keys, or the current tree is not consistent with it (consistency
     proof generated and verified before signing). Returns the existing checkpoint when the size
-    did not change.
+    did not change. The checkpoint carries the origin stored with the log (:func:`log_origin`),
+    whatever ``SITE_HOST`` is now.
     """
     session = session or db.session
     ring = keyring(tenant)
@@ -320,11 +439,12 @@ def sign_checkpoint(tenant, session: Session | None = None) -> Checkpoint:
         root = cached[3].root()  # built by append_entries in this transaction
     else:
         root = merkle.CompactRange.from_storage(head.size, get_node).root()
-    origin = log_origin(tenant)
+    rows = log_origins(tenant, session)
+    origin = rows[-1][1]
     if last is not None:
         try:
             prev, _ = tcp.open_checkpoint(last.note.encode("utf-8"), [note.new_verifier(v) for v in ring.log_vkeys],
-                                          origin=origin)
+                                          origin=origin_at(rows, last.size))
         except ValueError as exc:
             raise NotaryError(f"refusing to sign: the previous checkpoint (size {last.size}) does not verify: {exc}")
         if prev.size != last.size or prev.root_hash.hex() != last.root_hash:
@@ -341,6 +461,71 @@ def sign_checkpoint(tenant, session: Session | None = None) -> Checkpoint:
     session.add(cp)
     session.flush()
     return cp
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    """What :func:`move_origin` did: the final checkpoint under the old origin (``final_size``),
+    the origin-move entry's ``move_index`` and the first checkpoint under the new origin
+    (``new_size`` = ``move_index + 1``), and the new log verifier key."""
+
+    old_origin: str
+    new_origin: str
+    final_size: int
+    move_index: int
+    new_size: int
+    new_vkey: str
+
+
+def move_origin(tenant, new_origin: str, session: Session | None = None) -> MoveResult:
+    """Move the tenant's log to ``new_origin``, verifiably, and commit.
+
+    In one transaction, with the log head locked: sign (or reuse) a final checkpoint of the
+    current size ``N`` under the old origin; append the origin-move entry (index ``N``, holding
+    the old and new origins and that final checkpoint note, see :func:`move_entry_bytes`); store
+    the new origin from size ``N + 1``; add a log key named ``new_origin`` (the old log keys stop
+    signing now and stay published); sign the first checkpoint (size ``N + 1``) under the new
+    origin, checked consistent with the final one. Witnesses are asked after the commit. If
+    anything fails, the database rolls back and the keyring file is put back as it was.
+
+    The tenant must be current. Returns a :class:`MoveResult`.
+
+    Raises:
+        NotaryError: ``new_origin`` is not a valid origin (1-255 printable characters, no space,
+            no ``+``), is the current origin, or was an origin of this log before.
+        KeyringError: the keyring is unusable.
+    """
+    session = session or db.session
+    if not ORIGIN_RE.fullmatch(new_origin or ""):
+        raise NotaryError(f"{new_origin!r} is not a valid origin: 1 to 255 printable ASCII characters, "
+                          "without spaces or '+'")
+    ring = keyring(tenant)
+    lock_head(session)
+    rows = log_origins(tenant, session)
+    old_origin = rows[-1][1]
+    if new_origin == old_origin:
+        raise NotaryError(f"{new_origin!r} is already the log's origin")
+    if new_origin in {o for _s, o in rows}:
+        raise NotaryError(f"{new_origin!r} was an origin of this log before; choose a new one")
+    saved = ring.path.read_bytes()
+    try:
+        final = sign_checkpoint(tenant, session)
+        index = append_entries([OriginMove(old_origin, new_origin, final.note, utcnow())], session)[0]
+        session.add(LogOrigin(tenant_id=tenant.slug, origin=new_origin, start_size=index + 1))
+        session.flush()
+        new_ring = rotate_keys(current_app.instance_path, tenant.slug, new_origin, overlap_days=0, which=("log",))
+        current_app.extensions.setdefault("notary_keyrings", {}).pop(tenant.slug, None)
+        cp = sign_checkpoint(tenant, session)
+        result = MoveResult(old_origin, new_origin, final.size, index, cp.size, new_ring.log_vkeys[-1])
+        session.info.setdefault(PENDING_KEY, set()).add(tenant.slug)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if ring.path.read_bytes() != saved:
+            restore_keyring(ring.path, saved)
+        current_app.extensions.setdefault("notary_keyrings", {}).pop(tenant.slug, None)
+        raise
+    return result
 
 
 # --------------------------------------------------------------------------- witnessing
@@ -380,9 +565,9 @@ def tenant_witness(tenant, session: Session | None = None) -> twit.Witness:
     for other in witnessed_tenants(tenant):
         verifiers = log_verifiers(other)
         if verifiers:
-            logs[log_origin(other)] = verifiers
+            logs[log_origin(other, session)] = verifiers
     load, save = _witness_store(session)
-    return twit.Witness(logs, keyring(tenant).witness_signers(), load, save)
+    return twit.Witness(logs, keyring(tenant, session=session).witness_signers(), load, save)
 
 
 def extra_witnesses(tenant) -> list[tuple[tcs.CosignatureVerifier, str]]:
@@ -477,8 +662,8 @@ def request_cosignatures(log_tenant, session: Session | None = None) -> dict[str
         name = f"{other.slug} (in process)"
         try:
             with tenant_context(other):
-                ring = keyring(other)
-                state = _witness_store(session)[0](log_origin(log_tenant))
+                ring = keyring(other, session=session)
+                state = _witness_store(session)[0](log_origin(log_tenant, session))
                 state_size = state.size if state is not None else 0
 
             def send(body: bytes, other=other) -> tuple[int, bytes]:
@@ -653,14 +838,17 @@ def start_new_log(tenant) -> None:
     tenant and set its keyring file aside, so the next log is signed by a new key and no key ever
     signs two different trees of the same size (which a rewound log would otherwise do).
 
-    The witnesses' memory of the old log goes too: every tenant's ``WitnessState`` for this
-    log's origin is deleted, so the training tenant's witness cosigns the new, smaller log instead
+    The log keeps its current origin. The witnesses' memory of the old log goes too: every
+    tenant's ``WitnessState`` for this log's origins is deleted, so the training tenant's witness cosigns the new, smaller log instead
     of refusing it as a rollback (C2SP tlog-witness keeps the latest size per origin). The set-aside
     keyring is deleted by :func:`finish_new_log` once the reset commits, or put back if it rolls back.
     """
-    for model in (Cosignature, Checkpoint, Digest, Node, Entry, LogHead, WitnessState):
+    origins = [o for _s, o in log_origins(tenant)] or [log_origin(tenant)]
+    for model in (Cosignature, Checkpoint, Digest, Node, Entry, LogHead, WitnessState, LogOrigin):
         db.session.execute(model.__table__.delete().where(model.tenant_id == tenant.slug))
-    db.session.execute(WitnessState.__table__.delete().where(WitnessState.origin == log_origin(tenant)))
+    db.session.execute(WitnessState.__table__.delete().where(WitnessState.origin.in_(origins)))
+    # The new log keeps the current origin (its identity), not today's configuration.
+    db.session.add(LogOrigin(tenant_id=tenant.slug, origin=origins[-1], start_size=0))
     path = _keyring_file(tenant)
     if path.exists():
         path.replace(_set_aside(path))

@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from comun_cms.toolkit import AuditEvent, Page, Participant, Publication, User, db, publish, tenant_context
-from comun_cms.toolkit.testing import get_pm, get_tenant, set_current_tenant
+from comun_cms.toolkit.testing import get_pm, get_tenant
 import plugins.notary as notary_module
 from plugins.notary.services import verify_receipt_text
 from plugins.notary.training import KEY, VERIFY_ACTION, record_verification
@@ -107,8 +107,7 @@ def test_task_is_step_13_with_a_working_start_page(app, client, login_as, task, 
     assert task.step == 13 and task.title and task.goals and task.steps
     assert all(isinstance(s, str) and s for s in (*task.goals, *task.steps))
     login_as(participant.editor)
-    with app.test_request_context(f"/{WS}/admin/"):
-        set_current_tenant(get_tenant(app, WS))
+    with app.test_request_context(f"/{WS}/admin/"), tenant_context(get_tenant(app, WS)):
         url = url_for(task.start_endpoint, tenant=WS)
     assert client.get(url).status_code == 200
 
