@@ -160,6 +160,12 @@ class CorrectionForm(ReasonForm):
     reason_missing = _l("Explain why the published content is being corrected; the reason is published with the new version.")
 
 
+class ChangesForm(ReasonForm):
+    """"Publicar cambios": the public reason of publishing a record's draft as a correction."""
+
+    reason_missing = _l("Explain the reason for the changes; it is published with the new version.")
+
+
 class RetractForm(ReasonForm):
     """Reason of a retraction (required, public)."""
 
@@ -233,11 +239,29 @@ class PageForm(ReasonForm):
             self.slug.data = slug
         return True
 
+    #: The page attributes this form edits (the reason is not a page field).
+    page_fields = ("title", "slug", "summary", "body", "section", "language", "source", "is_demo")
+
+    def values(self) -> dict:
+        """The form's values as ``{page attribute: value}`` (``None`` becomes ``""``)."""
+        out = {}
+        for name in self.page_fields:
+            value = getattr(self, name).data
+            out[name] = value if value is not None else ""
+        return out
+
     def populate_page(self, page: Page) -> None:
         """Copy the form's values to ``page`` (the reason is not a page field)."""
-        for name in ("title", "slug", "summary", "body", "section", "language", "source", "is_demo"):
-            value = getattr(self, name).data
-            setattr(page, name, value if value is not None else "")
+        for name, value in self.values().items():
+            setattr(page, name, value)
+
+    def labels(self) -> dict:
+        """``{page attribute: translated field label}``, for diffs of the edited values."""
+        return {name: getattr(self, name).label.text for name in self.page_fields}
+
+    def choice_labels(self) -> dict:
+        """``{attribute: {value: label}}`` of the select fields, so a diff shows words, not codes."""
+        return {name: {c.value: c.label for c in getattr(self, name).choices} for name in ("section", "language")}
 
 
 class UploadForm(ReasonForm):

@@ -19,31 +19,33 @@ import json
 import secrets
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
-from comun_cms import publishing
+from comun_cms import drafts, publishing
 from comun_cms.audit import record_audit, snapshot
 from comun_cms.changes import ChangeRefused, admin_change
 from comun_cms.core_plugin import PAGE_TYPE, page_attachments
 from comun_cms.database import one_or_404, page_arg
 from comun_cms.extensions import db
 from comun_cms.forms import (
-    FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ConfirmForm, InviteForm,
+    FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ChangesForm, ConfirmForm, InviteForm,
     ModerationForm, PageForm, RetractForm, RoleForm, UploadForm,
 )
 from comun_cms.models import (
-    Attachment, AuditEvent, Feedback, Invitation, Membership, Page, Publication, User, utcnow,
+    Attachment, AuditEvent, Draft, Feedback, Invitation, Membership, Page, Publication, User, utcnow,
 )
 from comun_cms.permissions import CONTENT_ROLES, STAFF_ROLES, has_role, require_role, role_in
 from comun_cms.plugins import flatten, get_pm, plugin_version, tenant_hook
+from comun_cms.richtext import render_markdown
 from comun_cms.tenancy import get_current_tenant
 from comun_cms.uploads import discard_unused, store_upload
 from comun_cms.views.public import FEEDBACK_KINDS, SECTORS
+from comun_cms.views.templating import datetime_filter
 
 bp = Blueprint("admin", __name__)
 
@@ -113,22 +115,46 @@ def _public_url(page: Page) -> str | None:
         return None
 
 
-def _render_edit(page: Page, status: int = 200, **forms) -> tuple[str, int]:
+def _render_edit(page: Page, status: int = 200, preview: Any = None, **forms) -> tuple[str, int]:
     """Render the page editor with its sub-forms ``form`` (edit), ``publish_form``,
+    ``changes_form`` (publish the draft of a published page), ``discard_form``,
     ``retract_form`` and ``upload_form``; a form given in ``forms`` (e.g. one carrying errors)
-    replaces the empty default."""
+    replaces the empty default. On a published page the edit form shows the draft's values and
+    the changes against the published version; ``preview`` is the rendered Markdown of the
+    submitted text (the "Preview" button)."""
     published = page.status == "published"
+    draft = drafts.get_draft(page) if published else None
     defaults = {
-        "form": lambda: PageForm(formdata=None, obj=page, page=page),
+        "form": lambda: PageForm(formdata=None, page=page, data=drafts.edit_values(page, PageForm.page_fields, draft)),
         "publish_form": lambda: ConfirmForm(formdata=None, prefix="publish"),
+        "changes_form": lambda: ChangesForm(formdata=None, prefix="changes"),
+        "discard_form": lambda: ConfirmForm(formdata=None, prefix="discard"),
         "retract_form": lambda: RetractForm(formdata=None, prefix="retract"),
         "upload_form": lambda: UploadForm(formdata=None, prefix="upload"),
     }
     context = {name: forms[name] if forms.get(name) is not None else make() for name, make in defaults.items()}
-    context["form"].require_reason = context["upload_form"].require_reason = published
-    context.update(page=page, history=publishing.history("page", page.id), attachments=page_attachments(page),
+    context["upload_form"].require_reason = published
+    changes = []
+    if draft is not None:
+        form = context["form"]
+        changes = drafts.diff_values({name: getattr(page, name) for name in PageForm.page_fields}, draft.data,
+                                     form.labels(), form.choice_labels())
+    context.update(page=page, draft=draft, changes=changes, preview=preview,
+                   history=publishing.history("page", page.id), attachments=page_attachments(page),
                    public_url=_public_url(page))
     return render_template("admin/page_edit.html", **context), status
+
+
+def _autosave_reply(ok: bool, message: str, errors: list[str] | None = None, status: int = 200):
+    """JSON answer to an autosave request of ``js/editing.js``: ``{"ok", "message", "errors"}``."""
+    return jsonify(ok=ok, message=message, errors=errors or []), status
+
+
+def _form_error_list(form) -> list[str]:
+    return [str(e) for e in form.form_errors] + [f"{f.label.text}: {e}" for f in form if f.errors for e in f.errors
+                                                  if f.type != "CSRFTokenField"] \
+        + ([_("The form expired. Reload the page and send it again.")]
+           if getattr(getattr(form, "csrf_token", None), "errors", None) else [])
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -177,6 +203,9 @@ def pages():
 def page_new():
     """Create a draft page; redirects to its editor."""
     form = PageForm()
+    if "preview" in request.form:  # the "Preview" button: render the text, store nothing
+        form.validate()
+        return render_template("admin/page_new.html", form=form, preview=render_markdown(form.body.data or ""))
     if form.validate_on_submit():
         page = Page()
         form.populate_page(page)
@@ -191,35 +220,50 @@ def page_new():
 @bp.route("/paginas/<int:page_id>", methods=["GET", "POST"])
 @require_role(*CONTENT_ROLES)
 def page_edit(page_id: int):
-    """Edit a page. A draft is saved in place; saving a published page publishes a correction
-    (a reason is required); a retracted page is read-only (POST answers 409)."""
+    """Edit a page. A draft page is saved in place. Saving a published page stores a draft of
+    the next version (the public keeps seeing the published one until "Publicar cambios",
+    :func:`page_publish_changes`). A retracted page is read-only (POST answers 409).
+
+    Form buttons: ``preview`` renders the submitted Markdown beside the text without saving;
+    ``autosave=1`` (sent by ``js/editing.js``) saves and answers JSON instead of a page.
+    """
     page = one_or_404(Page, page_id)
     if request.method == "GET":
         return _render_edit(page)
+    autosave = request.form.get("autosave") == "1"
     form = PageForm(page=page)
     if page.status == "retracted":
         form.form_errors.append(_("A retracted page cannot be edited."))
+        if autosave:
+            return _autosave_reply(False, _("Not saved."), _form_error_list(form), 409)
         return _render_edit(page, 409, form=form)
-    published = page.status == "published"
-    form.require_reason = published
+    if "preview" in request.form and not autosave:
+        form.validate()  # show the problems too, but store nothing
+        return _render_edit(page, preview=render_markdown(form.body.data or ""), form=form)
     if not form.validate_on_submit():
+        if autosave:
+            return _autosave_reply(False, _("Not saved automatically: check the form."), _form_error_list(form), INVALID)
         return _render_edit(page, INVALID, form=form)
-    before = snapshot(page)
-    form.populate_page(page)
-    if published and snapshot(page) == before:
-        db.session.rollback()  # drop the unchanged in-memory copy
-        form.form_errors.append(_("Nothing changed, so there is nothing to correct."))
-        return _render_edit(page, INVALID, form=form)
-    with admin_change("page.correct" if published else "page.update", page, object_type="page", before=before,
-                      form=form) as change:
-        if published:
-            pub = publishing.correct(page, reason=form.reason.data, user=current_user, commit=False)
-            change.after = {**snapshot(page), "reason": pub.reason, "sha256": pub.sha256}
-        else:
+    if page.status == "published":
+        previous = drafts.get_draft(page)
+        with admin_change("page.draft", page, object_type="page", form=form,
+                          before=dict(previous.data) if previous else None) as change:
+            draft = drafts.save_draft(page, form.values(), user=current_user)
+            change.after = dict(draft.data) if draft is not None else None
+        message = (_("Changes saved as a draft. The public still sees version %(n)d until you publish the changes.",
+                     n=page.version) if change.after else _("The draft is the same as the published version."))
+    else:
+        with admin_change("page.update", page, object_type="page", form=form) as change:
+            form.populate_page(page)
             _flush_page()
+        message = _("Draft saved.")
+    if autosave:
+        if change.failed:
+            return _autosave_reply(False, _("Not saved automatically: check the form."), _form_error_list(form), INVALID)
+        return _autosave_reply(True, _("Saved automatically at %(time)s.", time=datetime_filter(utcnow(), "HH:mm")))
     if change.failed:
         return _render_edit(page, INVALID, form=form)
-    flash(_("Correction published (version %(n)d).", n=page.version) if published else _("Draft saved."), "success")
+    flash(message, "success")
     return redirect(url_for(".page_edit", page_id=page.id), code=303)
 
 
@@ -237,6 +281,62 @@ def page_publish(page_id: int):
     if change.failed:
         return _render_edit(page, INVALID, publish_form=form)
     return redirect(url_for(".page_edit", page_id=page.id), code=303)
+
+
+@bp.route("/paginas/<int:page_id>/publicar-cambios", methods=["POST"])
+@require_role(*CONTENT_ROLES)
+def page_publish_changes(page_id: int):
+    """"Publicar cambios": publish the draft of a published page as a correction with the
+    reason given (one new version, one notary leaf); the draft is deleted."""
+    page = one_or_404(Page, page_id)
+    form = ChangesForm(prefix="changes")
+    if drafts.get_draft(page) is None:
+        flash(_("There are no unpublished changes to publish."), "error")
+        return redirect(url_for(".page_edit", page_id=page.id), code=303)
+    if not form.validate_on_submit():
+        return _render_edit(page, INVALID, changes_form=form)
+
+    def apply(record: Page, data: dict) -> None:
+        for name, value in data.items():
+            if name in PageForm.page_fields:
+                setattr(record, name, value)
+        _flush_page()
+
+    with admin_change("page.correct", page, object_type="page", form=form) as change:
+        pub = drafts.publish_draft(page, reason=form.reason.data, apply=apply, user=current_user)
+        change.after = {**snapshot(page), "reason": pub.reason, "sha256": pub.sha256}
+    if change.failed:
+        return _render_edit(page, INVALID, changes_form=form)
+    flash(_("Changes published (version %(n)d).", n=page.version), "success")
+    return redirect(url_for(".page_edit", page_id=page.id), code=303)
+
+
+@bp.route("/paginas/<int:page_id>/descartar-cambios", methods=["POST"])
+@require_role(*CONTENT_ROLES)
+def page_discard_changes(page_id: int):
+    """Delete the draft of a published page; the published version stays as it is."""
+    page = one_or_404(Page, page_id)
+    form = ConfirmForm(prefix="discard")
+    if not form.validate_on_submit():
+        return _render_edit(page, INVALID, discard_form=form)
+    draft = drafts.get_draft(page)
+    if draft is None:
+        flash(_("There are no unpublished changes to discard."), "info")
+        return redirect(url_for(".page_edit", page_id=page.id), code=303)
+    with admin_change("page.draft_discard", page, object_type="page", before=dict(draft.data),
+                      success=_("Unpublished changes discarded.")) as change:
+        drafts.discard_draft(page)
+        change.after = None
+    return redirect(url_for(".page_edit", page_id=page.id), code=303)
+
+
+@bp.route("/vista-previa", methods=["POST"])
+@require_role(*STAFF_ROLES)
+def markdown_preview():
+    """Render the Markdown of the form field ``text`` as sanitized HTML (a fragment), for the
+    live preview of ``js/editing.js``. Nothing is stored. Without JavaScript each editor's
+    "Preview" button renders the same on the server."""
+    return render_markdown(request.form.get("text", "")[:200_000]), 200, {"Content-Type": "text/html; charset=utf-8"}
 
 
 @bp.route("/paginas/<int:page_id>/retirar", methods=["POST"])
