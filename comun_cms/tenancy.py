@@ -52,7 +52,10 @@ class Tenant:
     (official SESEA name), ``short_name``, ``transparency_authority`` and its short name,
     ``default_locale`` (``es_MX`` or ``en``), ``timezone`` (IANA name), ``theme``, ``colors``
     (``{"primary": "#RRGGBB", ...}``), ``logo`` (file name inside the state folder or ``None``),
-    ``contact`` and ``social`` mappings, ``hosts`` (host names that select this tenant),
+    ``contact`` and ``social`` mappings, ``deadlines`` (``{"feedback_days": n, "join_days": n}``,
+    business days to answer the public), ``privacy`` (personal-data contact: ``officer``,
+    ``email``, ``phone``, ``notice_url``), ``logo_sha256`` (set when the logo was uploaded on the
+    web, see :mod:`comun_cms.web_settings`), ``hosts`` (host names that select this tenant),
     ``plugins`` (enabled plugin names, in order), ``plugin_settings`` (validated
     ``{plugin: {key: value}}``), ``facts`` (public facts with sources), ``training`` (a training
     tenant whose data never shows outside its own site), ``workspaces`` (number of participant
@@ -74,6 +77,9 @@ class Tenant:
     logo: str | None = None
     contact: Mapping[str, str] = field(default_factory=dict)
     social: Mapping[str, str] = field(default_factory=dict)
+    deadlines: Mapping[str, int] = field(default_factory=dict)
+    privacy: Mapping[str, str] = field(default_factory=dict)
+    logo_sha256: str | None = None
     hosts: tuple[str, ...] = ()
     plugins: tuple[str, ...] = ()
     plugin_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -125,7 +131,7 @@ _FIELDS_REQUIRED = {
 }
 _FIELDS_OPTIONAL = {
     "default_locale": str, "timezone": str, "theme": str, "colors": dict, "logo": str,
-    "contact": dict, "social": dict, "hosts": list, "plugins": list, "plugin_settings": dict,
+    "contact": dict, "social": dict, "deadlines": dict, "privacy": dict, "hosts": list, "plugins": list, "plugin_settings": dict,
     "facts": list, "sources": list, "training": bool, "workspaces": int,
 }
 #: Most participant workspaces one training tenant may declare.
@@ -133,6 +139,12 @@ MAX_WORKSPACES = 200
 _COLOUR_KEYS = {"primary", "secondary", "accent", "text_on_primary"}
 _CONTACT_KEYS = {"email", "phone", "address", "website", "hours"}
 _SOCIAL_KEYS = {"facebook", "x", "instagram", "youtube", "linkedin", "tiktok"}
+_PRIVACY_KEYS = {"officer", "email", "phone", "notice_url"}
+_DEADLINE_KEYS = {"feedback_days", "join_days"}
+#: Business days a deadline may have (``[deadlines]`` of tenant.toml and the settings form).
+DEADLINE_RANGE = (1, 60)
+#: Business days to answer the public when tenant.toml does not say.
+DEFAULT_DEADLINES = {"feedback_days": 10, "join_days": 10}
 
 
 def _type_name(t: type) -> str:
@@ -195,7 +207,12 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
             raise TenantConfigError(path, f"colors.{key}", f"unknown key (allowed: {', '.join(sorted(_COLOUR_KEYS))})")
         if not isinstance(value, str) or not COLOUR_RE.match(value):
             raise TenantConfigError(path, f"colors.{key}", f"'{value}' is not a colour of the form #RRGGBB")
-    for table, allowed in (("contact", _CONTACT_KEYS), ("social", _SOCIAL_KEYS)):
+    for key, value in data.get("deadlines", {}).items():
+        if key not in _DEADLINE_KEYS:
+            raise TenantConfigError(path, f"deadlines.{key}", f"unknown key (allowed: {', '.join(sorted(_DEADLINE_KEYS))})")
+        if not isinstance(value, int) or isinstance(value, bool) or not DEADLINE_RANGE[0] <= value <= DEADLINE_RANGE[1]:
+            raise TenantConfigError(path, f"deadlines.{key}", "must be a whole number of business days from %d to %d" % DEADLINE_RANGE)
+    for table, allowed in (("contact", _CONTACT_KEYS), ("social", _SOCIAL_KEYS), ("privacy", _PRIVACY_KEYS)):
         for key, value in data.get(table, {}).items():
             if key not in allowed:
                 raise TenantConfigError(path, f"{table}.{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
@@ -267,6 +284,8 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
         logo=logo,
         contact=dict(data.get("contact", {})),
         social=dict(data.get("social", {})),
+        deadlines={**DEFAULT_DEADLINES, **data.get("deadlines", {})},
+        privacy=dict(data.get("privacy", {})),
         hosts=tuple(hosts),
         plugins=tuple(plugins),
         plugin_settings=settings,

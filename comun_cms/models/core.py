@@ -190,7 +190,7 @@ class TenantSettings(TenantScoped, Timestamped, db.Model):
 
     One row per tenant. ``data`` holds only the sections changed on the web
     (``{"contact": {...}, "colors": {...}, "social": {...}, "deadlines": {...},
-    "privacy": {...}, "logo": {...}}``); see :mod:`comun_cms.tenant_settings`.
+    "privacy": {...}, "logo": {...}}``); see :mod:`comun_cms.web_settings`.
     Every change is also an audit event (``settings.update``) with the values before and after.
     """
 

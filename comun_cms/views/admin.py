@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
-from comun_cms import drafts, publishing
+from comun_cms import drafts, publishing, web_settings
 from comun_cms.audit import record_audit, snapshot
 from comun_cms.changes import ChangeRefused, admin_change
 from comun_cms.core_plugin import PAGE_TYPE, page_attachments
@@ -34,7 +34,7 @@ from comun_cms.database import one_or_404, page_arg
 from comun_cms.extensions import db
 from comun_cms.forms import (
     FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ChangesForm, ConfirmForm, InviteForm,
-    ModerationForm, PageForm, RetractForm, RoleForm, UploadForm,
+    ModerationForm, PageForm, RetractForm, RoleForm, SettingsForm, UploadForm,
 )
 from comun_cms.models import (
     Attachment, AuditEvent, Draft, Feedback, Invitation, Membership, Page, Publication, User, utcnow,
@@ -504,15 +504,63 @@ def user_invite():
 
 
 # --------------------------------------------------------------------------- settings
-@bp.route("/configuracion")
-@require_role("admin")
-def settings():
-    """Read-only view of the tenant's ``tenant.toml`` and its enabled plugins and settings."""
+LOGO_MIMETYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+
+
+def _render_settings(form: SettingsForm | None = None, status: int = 200) -> tuple[str, int]:
+    """The Configuración page: the web-editable settings form (``form`` when it carries errors),
+    the identity and plugins read from tenant.toml, and the last changes from the audit log."""
     tenant = get_current_tenant()
     pm = get_pm()
+    specs = {impl.plugin_name: impl.function() or {} for impl in pm.hook.tenant_settings.get_hookimpls()}
     plugins = [{"name": name, "version": plugin_version(pm, name) if pm.get_plugin(name) else "?",
-                "settings": dict(tenant.plugin_settings.get(name, {}))} for name in tenant.plugins]
-    return render_template("admin/settings.html", t=tenant, plugins=plugins)
+                "settings": dict(tenant.plugin_settings.get(name, {})), "specs": specs.get(name, {})}
+               for name in tenant.plugins]
+    form = form or SettingsForm.from_values(web_settings.web_values(tenant))
+    changes = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "settings.update")
+                                 .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(10)).all()
+    return render_template("admin/settings.html", t=tenant, plugins=plugins, form=form, changes=changes,
+                           labels=web_settings.LABELS, sections=web_settings.SECTIONS), status
+
+
+@bp.route("/configuracion", methods=["GET", "POST"])
+@require_role("admin")
+def settings():
+    """Configuración: the tenant admin changes contact data, colours (refused when a pair fails
+    the WCAG contrast check), social links, answer deadlines, privacy contacts and the logo.
+    Stored over tenant.toml (:mod:`comun_cms.web_settings`); each change is a
+    ``settings.update`` audit event with the values before and after."""
+    if request.method == "GET":
+        return _render_settings()
+    tenant = get_current_tenant()
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        return _render_settings(form, INVALID)
+    values = form.values()
+    for key, message in web_settings.colour_problems(values["colors"]).items():
+        getattr(form, f"colors_{key}").errors = list(getattr(form, f"colors_{key}").errors or []) + [message]
+    if any(f.errors for f in form.fields_of("colors")):
+        return _render_settings(form, INVALID)
+    before = {**web_settings.web_values(tenant), "logo": web_settings.stored_settings(tenant.slug).get("logo")}
+    att = None
+    with admin_change("settings.update", None, object_type="tenant_settings", object_id=tenant.slug, before=before,
+                      form=form, success=_("Settings saved. The public site shows them now.")) as change:
+        logo = None
+        if form.logo.data and getattr(form.logo.data, "filename", ""):
+            att = store_upload(form.logo.data, owner_type="tenant_logo", owner_id=tenant.slug, kinds=("image",),
+                               field="logo", title=_("Logo"), user_id=current_user.id)
+            if att.mimetype not in LOGO_MIMETYPES:
+                raise ChangeRefused(_("The logo must be a PNG, JPG, WebP or GIF image."), field="logo")
+            att.public = True
+            logo = {"sha256": att.sha256, "filename": att.filename, "mimetype": att.mimetype}
+        data = web_settings.save_settings(tenant, values, logo=logo, reset_logo=form.logo_reset.data,
+                                             user=current_user)
+        change.after = {**{section: data[section] for section in web_settings.SECTIONS}, "logo": data.get("logo")}
+    if change.failed:
+        if att is not None:
+            discard_unused(tenant.slug, att.sha256)
+        return _render_settings(form, INVALID)
+    return redirect(url_for(".settings"), code=303)
 
 
 # --------------------------------------------------------------------------- moderation
