@@ -51,7 +51,8 @@ def get_draft(record: Any) -> Draft | None:
     return db.session.scalar(select(Draft).where(Draft.content_type == content_type, Draft.record_id == record_id))
 
 
-def save_draft(record: Any, data: Mapping[str, Any], *, user: User | None = None) -> Draft | None:
+def save_draft(record: Any, data: Mapping[str, Any], *, user: User | None = None,
+               keep_all: bool = False) -> Draft | None:
     """Store ``data`` (``{field: value}``) as the pending changes of ``record``.
 
     Fields whose value equals the record's current (published) value are left out; when no field
@@ -60,15 +61,18 @@ def save_draft(record: Any, data: Mapping[str, Any], *, user: User | None = None
 
     Args:
         record: a stored content record of the current tenant (published, usually).
-        data: the edited values, JSON-safe; keys are attribute names of ``record``.
+        data: the edited values, JSON-safe; keys are attribute names of ``record`` (or, with
+            ``keep_all``, anything the caller reads back, e.g. the submitted form fields).
         user: who edited (stored as ``updated_by``).
+        keep_all: store ``data`` whole, without comparing it with the record (the caller has
+            checked that something changed, e.g. with :func:`diff_values`).
 
     Returns:
         The :class:`~comun_cms.models.Draft` row, or ``None`` when nothing differs.
     """
     content_type, record_id = _key(record)
     changed = {name: jsonable(value) for name, value in data.items()
-               if jsonable(value) != jsonable(getattr(record, name, None))}
+               if keep_all or jsonable(value) != jsonable(getattr(record, name, None))}
     draft = get_draft(record)
     if not changed:
         if draft is not None:
@@ -174,6 +178,8 @@ def diff_values(before: Mapping[str, Any], after: Mapping[str, Any], labels: Map
         if name not in after or jsonable(after[name]) == jsonable(before.get(name)):
             continue
         old, new = _text(before.get(name), choices.get(name)), _text(after[name], choices.get(name))
+        if old == new:  # e.g. None and "": the same to a reader
+            continue
         changes.append(ValueChange(name, str(labels.get(name, name)), old, new, text_diff(old, new)))
     return changes
 

@@ -67,8 +67,8 @@ from comun_cms.hooktypes import (
     SettingSpec, TrainingTask,
 )
 from comun_cms.models import (
-    REBUILT_ON_RESET, Attachment, AuditEvent, Membership, Page, Publication, Publishable, TenantScoped, Timestamped,
-    User, UTCDateTime, utcnow,
+    REBUILT_ON_RESET, Attachment, AuditEvent, Draft, Membership, Page, Publication, Publishable, TenantScoped,
+    Timestamped, User, UTCDateTime, utcnow,
 )
 from comun_cms.permissions import CONTENT_ROLES, STAFF_ROLES, has_role, require_role, role_in
 from comun_cms.plugins import tenant_hook
@@ -103,7 +103,7 @@ __all__ = [
     # admin writes and audit
     "AdminChange", "ChangeRefused", "admin_change", "record_audit", "snapshot",
     # editing that forgives
-    "ValueChange", "diff_values", "discard_draft", "edit_values", "get_draft", "publish_draft", "save_draft",
+    "Draft", "ValueChange", "diff_values", "discard_draft", "edit_values", "get_draft", "publish_draft", "save_draft",
     "text_diff",
     # bulk entry
     "TableError", "TableRow", "read_table", "table_to_text",

@@ -307,7 +307,7 @@ def _report_items(plan: ActionPlan | None) -> list[CheckItem]:
     done = len(moved) >= MIN_REPORTED
     items.append(CheckItem(labels[2], done, "" if done else _(
         "%(n)d so far. On the commitment's card change “Status” from “Not started” to “Started” (or “Completed”), "
-        "give the reason and press “Publish correction”.", n=len(moved))))
+        "press “Save changes as a draft”, then give the reason and press “Publish changes”.", n=len(moved))))
     done = published is not None and published > 0
     items.append(CheckItem(labels[3], done, "" if done else _(
         "It is %(value)s. The progress of a commitment is the weighted mean of its milestones: edit a milestone and "
@@ -428,7 +428,8 @@ def training_tasks() -> list[TrainingTask]:
                 "Abre un compromiso. En «Hitos» edita un hito: cambia su estatus a «Iniciado» (con su porcentaje de "
                 "avance) o a «Completado», escribe el motivo y guarda.",
                 "En «Ficha del compromiso, estatus y avance» cambia el «Estatus» de «Por iniciar» a «Iniciado» (o "
-                "«Completado» si ya terminó), escribe el motivo y pulsa «Publicar corrección».",
+                "«Completado» si ya terminó) y pulsa «Guardar cambios como borrador»; después, en «Cambios sin "
+                "publicar», revisa la diferencia, escribe el motivo y pulsa «Publicar cambios».",
                 "Pulsa «Nuevo informe de avance»: escribe el periodo, la narrativa del avance y quién informa; si "
                 "la tienes, agrega una liga o un archivo de evidencia. Escribe el motivo y guarda.",
                 "Repite con al menos otros dos compromisos.",

@@ -43,6 +43,8 @@ ROUTES = (
     ("/<int:plan_id>/compromisos/nuevo", commitments.commitment_new, BOTH),
     ("/compromisos/<int:commitment_id>", commitments.commitment_edit, BOTH),
     ("/compromisos/<int:commitment_id>/publicar", commitments.commitment_publish, POST),
+    ("/compromisos/<int:commitment_id>/publicar-cambios", commitments.commitment_publish_changes, POST),
+    ("/compromisos/<int:commitment_id>/descartar-cambios", commitments.commitment_discard_changes, POST),
     ("/compromisos/<int:commitment_id>/retirar", commitments.commitment_retract, POST),
     ("/compromisos/<int:commitment_id>/eliminar", commitments.commitment_delete, POST),
     ("/compromisos/<int:commitment_id>/evidencia", commitments.commitment_upload, POST),
