@@ -61,6 +61,7 @@ def test_public_page_is_unchanged_until_publish_changes(app, client, login_as, e
 
     # the editor shows the draft's text and the diff against the published version
     login_as("editor")
+    assert "Unpublished changes" in client.get("/edomex/admin/paginas").get_data(as_text=True)
     html = client.get(edit).get_data(as_text=True)
     assert "El plan tiene 15 metas.</textarea>" in html
     assert "Unpublished changes" in html and "<h4 id=\"change-body\">Text</h4>" in html

@@ -187,7 +187,8 @@ def dashboard():
 @bp.route("/paginas")
 @require_role(*CONTENT_ROLES)
 def pages():
-    """List the tenant's pages, newest change first; ``?status=draft|published|retracted`` filters."""
+    """List the tenant's pages, newest change first; ``?status=draft|published|retracted`` filters.
+    Published pages with a draft of their next version are marked "Unpublished changes"."""
     status = request.args.get("status", "")
     query = select(Page).order_by(Page.updated_at.desc(), Page.id.desc())
     if status in PAGE_STATUSES:
@@ -195,7 +196,9 @@ def pages():
     else:
         status = ""
     pagination = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
-    return render_template("admin/pages.html", pagination=pagination, status=status, statuses=PAGE_STATUSES)
+    drafted = set(db.session.scalars(select(Draft.record_id).where(Draft.content_type == PAGE_TYPE.name)))
+    return render_template("admin/pages.html", pagination=pagination, status=status, statuses=PAGE_STATUSES,
+                           drafted=drafted)
 
 
 @bp.route("/paginas/nueva", methods=["GET", "POST"])
