@@ -2,11 +2,13 @@
 rows without a result are skipped, a problem in any row stores nothing and names the criteria."""
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 
-from comun_cms.toolkit import AuditEvent, db, tenant_context
+from comun_cms.toolkit import AuditEvent, db, history, tenant_context
 from plugins.criteria import services
-from plugins.criteria.models import Assessment, CriteriaFramework, EvaluationCycle
+from plugins.criteria.models import Assessment, CriteriaFramework, EvaluationCycle, user_slot
 
 from .conftest import new_cycle
 
@@ -78,3 +80,40 @@ def test_evaluators_declare_first_and_other_roles_are_refused(app, client, switc
     assert client.post(url, data={f"c{crit['B-01']}-result": "met", f"c{crit['B-01']}-value": "100"}).status_code == 409
     assert count_assessments(edomex) == 0
     assert client.get(f"/edomex/admin/criterios/ciclos/{cid}/categorias/999999/evaluar").status_code == 404
+
+
+def test_a_published_cycle_is_corrected_once_for_the_whole_category(app, client, login_as, people, edomex, framework):
+    cid, crit, cat = setup_cycle(edomex, framework)
+    ev = people["evaluator"]
+    with tenant_context(edomex):
+        c = db.session.scalar(select(EvaluationCycle).where(EvaluationCycle.id == cid))
+        fw = c.framework
+        for cr in fw.criteria:
+            value = 100 if cr.scoring_type == "percentage" else None
+            services.save_assessment(c, cr, slot="self", evaluator=None, evaluator_role="self_assessment",
+                                     evaluator_name="SESAEMM", organization="SESAEMM", result="met", value=value,
+                                     evidence_url="https://sesaemm.example/x", evidence_captured_on=dt.date(2026, 6, 1))
+        services.advance_stage(c, "evaluation")
+        services.save_declaration(c, ev, evaluator_role="observatory", name="Eva", organization="Org",
+                                  has_conflict=False, conflict_description="")
+        for cr in fw.criteria:
+            a = services.save_assessment(c, cr, slot=user_slot(ev.id), evaluator=ev, evaluator_role="observatory",
+                                         evaluator_name="Eva", organization="Org", result="met",
+                                         value=100 if cr.scoring_type == "percentage" else None)
+            services.save_reply(a, body="Réplica")
+        c.stage = "reply"
+        services.publish_cycle(c, on=dt.date(2026, 8, 1))
+        db.session.commit()
+    url = f"/edomex/admin/criterios/ciclos/{cid}/categorias/{cat['A']}/evaluar"
+    login_as(people["editor"])
+    a1, a2 = crit["A-01"], crit["A-02"]
+    data = {f"c{a1}-result": "partial", f"c{a1}-evidence_url": "https://sesaemm.example/x",
+            f"c{a1}-evidence_captured_on": "2026-06-01", f"c{a2}-result": "not_met"}
+    refused = client.post(url, data=data)
+    assert refused.status_code == 422  # the reason is required in a published cycle
+    with tenant_context(edomex):
+        assert [p.action for p in history("evaluation_cycle", cid)] == ["publish"]
+    assert client.post(url, data={**data, "reason": "Se revisó la evidencia"}).status_code == 303
+    with tenant_context(edomex):
+        versions = history("evaluation_cycle", cid)
+        assert [(p.action, p.reason) for p in versions] == [("publish", ""), ("correct", "Se revisó la evidencia")]
