@@ -37,6 +37,8 @@ ROUTES = (
     ("/<int:plan_id>", plans.plan_detail, GET),
     ("/<int:plan_id>/editar", plans.plan_edit, BOTH),
     ("/<int:plan_id>/publicar", plans.plan_publish, POST),
+    ("/<int:plan_id>/publicar-cambios", plans.plan_publish_changes, POST),
+    ("/<int:plan_id>/descartar-cambios", plans.plan_discard_changes, POST),
     ("/<int:plan_id>/retirar", plans.plan_retract, POST),
     ("/<int:plan_id>/eliminar", plans.plan_delete, POST),
     ("/<int:plan_id>/documentos", plans.plan_upload, POST),

@@ -57,3 +57,26 @@ def test_discard_autosave_and_another_tenant(app, client, login, make_plan, engl
                                data={**commitment_data(c, axis="Robado"), "changes-reason": "x"})
         assert response.status_code == 404, suffix
     assert load(app, Draft) == []
+
+
+def test_a_published_plan_is_edited_as_a_draft_until_publish_changes(app, client, login, make_plan, english):
+    from plugins.action_plans.models import ActionPlan
+    login("editor")
+    plan_id, cid, _ = published(make_plan, app)
+    plan = load(app, ActionPlan, id=plan_id)[0]
+    form = {"number": str(plan.number), "title": plan.title, "summary": "Resumen nuevo del plan",
+            "framework": plan.framework, "phase": plan.phase, "axes": "\n".join(plan.axes or []),
+            "valid_from": plan.valid_from.isoformat() if plan.valid_from else "",
+            "valid_until": plan.valid_until.isoformat() if plan.valid_until else "",
+            "expected_commitments": str(plan.expected_commitments or 1)}
+    response = client.post(f"{ADMIN}/{plan_id}/editar", data=form)
+    assert response.status_code == 303, summary(response)
+    assert len(versions(app, "action_plan", plan_id)) == 1 and len(load(app, Draft)) == 1
+    assert "Resumen nuevo" not in client.get(f"/edomex/planes-de-accion/{plan_id}").get_data(as_text=True)
+    page = client.get(f"{ADMIN}/{plan_id}/editar").get_data(as_text=True)
+    assert "Unpublished changes" in page and "Resumen nuevo del plan" in page and 'id="change-summary"' in page
+    response = client.post(f"{ADMIN}/{plan_id}/publicar-cambios", data={"changes-reason": "Se precisa el resumen"})
+    assert response.status_code == 303, summary(response)
+    assert [(p.action, p.reason) for p in versions(app, "action_plan", plan_id)] == [
+        ("publish", ""), ("correct", "Se precisa el resumen")]
+    assert load(app, Draft) == [] and load(app, ActionPlan, id=plan_id)[0].summary == "Resumen nuevo del plan"
