@@ -13,14 +13,20 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
-from wtforms import BooleanField, HiddenField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField, HiddenField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField,
+)
 from wtforms.fields.core import UnboundField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError,
+)
 
 from comun_cms.edge import declare_form_fields, field_error_message, form_field_problem
 from comun_cms.extensions import db
 from comun_cms.models import ROLES, Page
 from comun_cms.site import SECTIONS
+from comun_cms.tenancy import DEADLINE_RANGE
+from comun_cms.web_settings import LABELS, SECTIONS as SETTING_SECTIONS
 from comun_cms.users import MIN_PASSWORD, UserError, normalize_email
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -216,6 +222,12 @@ class CorrectionForm(ReasonForm):
     reason_missing = _l("Explain why the published content is being corrected; the reason is published with the new version.")
 
 
+class ChangesForm(ReasonForm):
+    """"Publicar cambios": the public reason of publishing a record's draft as a correction."""
+
+    reason_missing = _l("Explain the reason for the changes; it is published with the new version.")
+
+
 class RetractForm(ReasonForm):
     """Reason of a retraction (required, public)."""
 
@@ -289,11 +301,29 @@ class PageForm(ReasonForm):
             self.slug.data = slug
         return True
 
+    #: The page attributes this form edits (the reason is not a page field).
+    page_fields = ("title", "slug", "summary", "body", "section", "language", "source", "is_demo")
+
+    def values(self) -> dict:
+        """The form's values as ``{page attribute: value}`` (``None`` becomes ``""``)."""
+        out = {}
+        for name in self.page_fields:
+            value = getattr(self, name).data
+            out[name] = value if value is not None else ""
+        return out
+
     def populate_page(self, page: Page) -> None:
         """Copy the form's values to ``page`` (the reason is not a page field)."""
-        for name in ("title", "slug", "summary", "body", "section", "language", "source", "is_demo"):
-            value = getattr(self, name).data
-            setattr(page, name, value if value is not None else "")
+        for name, value in self.values().items():
+            setattr(page, name, value)
+
+    def labels(self) -> dict:
+        """``{page attribute: translated field label}``, for diffs of the edited values."""
+        return {name: getattr(self, name).label.text for name in self.page_fields}
+
+    def choice_labels(self) -> dict:
+        """``{attribute: {value: label}}`` of the select fields, so a diff shows words, not codes."""
+        return {name: {c.value: c.label for c in getattr(self, name).choices} for name in ("section", "language")}
 
 
 class UploadForm(ReasonForm):
@@ -338,3 +368,84 @@ class ModerationForm(Form):
     def validate_answer(self, field) -> None:
         if self.status.data == "answered" and not field.data:
             raise ValidationError(_l("Write the answer before marking the submission as answered."))
+
+
+_COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+_WEB_URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
+
+
+def _colour_field(label) -> StringField:
+    return StringField(label, filters=[lambda v: (v or "").strip().lower()],
+                       validators=[Optional(), Regexp(_COLOUR_RE, message=_l("Write the colour as # and six hexadecimal digits, e.g. #1f3b57."))],
+                       description=_l("Six hexadecimal digits after #, e.g. #1f3b57. Empty: the theme's colour."),
+                       render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "text", "maxlength": 7})
+
+
+def _url_field(label, description=None) -> StringField:
+    return StringField(label, filters=[_strip],
+                       validators=[Optional(), Length(max=500, message=_l("The address can have at most %(max)d characters.")),
+                                   Regexp(_WEB_URL_RE, message=_l("Write a complete web address that starts with https://."))],
+                       description=description, render_kw={"type": "url", "inputmode": "url", "autocomplete": "off"})
+
+
+def _text_field(label, max_length: int = 300, **kw) -> StringField:
+    return StringField(label, filters=[_strip],
+                       validators=[Length(max=max_length, message=_l("This can have at most %(max)d characters."))], **kw)
+
+
+def _days_field(label) -> IntegerField:
+    low, high = DEADLINE_RANGE
+    return IntegerField(label, validators=[
+        InputRequired(_l("Write a number of business days.")),
+        NumberRange(min=low, max=high, message=_l("Write a number of business days from %(min)d to %(max)d."))],
+        description=_l("Business days (Monday to Friday, not counting official holidays)."),
+        render_kw={"inputmode": "numeric", "min": low, "max": high})
+
+
+class SettingsForm(FlaskForm):
+    """The tenant settings a tenant admin edits on the web (``comun_cms.web_settings``).
+
+    Field names are ``<section>_<key>`` of :data:`comun_cms.web_settings.SECTIONS`; labels
+    come from :data:`comun_cms.web_settings.LABELS`. The view checks colour contrast.
+    """
+
+    contact_email = StringField(LABELS["contact"]["email"], filters=[_strip], validators=[EmailAddress()],
+                                render_kw={"type": "email", "inputmode": "email", "autocomplete": "off"})
+    contact_phone = _text_field(LABELS["contact"]["phone"], 60, render_kw={"type": "tel", "autocomplete": "off"})
+    contact_address = _text_field(LABELS["contact"]["address"], 500)
+    contact_hours = _text_field(LABELS["contact"]["hours"], 200, description=_l("E.g. Monday to Friday, 9:00 to 15:00."))
+    contact_website = _url_field(LABELS["contact"]["website"])
+    colors_primary = _colour_field(LABELS["colors"]["primary"])
+    colors_text_on_primary = _colour_field(LABELS["colors"]["text_on_primary"])
+    colors_secondary = _colour_field(LABELS["colors"]["secondary"])
+    colors_accent = _colour_field(LABELS["colors"]["accent"])
+    social_facebook = _url_field(LABELS["social"]["facebook"])
+    social_x = _url_field(LABELS["social"]["x"])
+    social_instagram = _url_field(LABELS["social"]["instagram"])
+    social_youtube = _url_field(LABELS["social"]["youtube"])
+    social_linkedin = _url_field(LABELS["social"]["linkedin"])
+    social_tiktok = _url_field(LABELS["social"]["tiktok"])
+    deadlines_feedback_days = _days_field(LABELS["deadlines"]["feedback_days"])
+    deadlines_join_days = _days_field(LABELS["deadlines"]["join_days"])
+    privacy_officer = _text_field(LABELS["privacy"]["officer"], 300)
+    privacy_email = StringField(LABELS["privacy"]["email"], filters=[_strip], validators=[EmailAddress()],
+                                render_kw={"type": "email", "inputmode": "email", "autocomplete": "off"})
+    privacy_phone = _text_field(LABELS["privacy"]["phone"], 60, render_kw={"type": "tel", "autocomplete": "off"})
+    privacy_notice_url = _url_field(LABELS["privacy"]["notice_url"])
+    logo = FileField(_l("New logo"), description=_l("PNG, JPG, WebP or GIF image, square, at least 96 × 96 pixels. Leave it empty to keep the current logo."))
+    logo_reset = BooleanField(_l("Go back to the logo of the file tenant.toml"))
+
+    def fields_of(self, section: str) -> list:
+        """The form fields of one section of :data:`comun_cms.web_settings.SECTIONS`, in order."""
+        return [getattr(self, f"{section}_{key}") for key in SETTING_SECTIONS[section]]
+
+    def values(self) -> dict:
+        """``{section: {key: value}}`` of every section (text stripped; numbers as ``int``)."""
+        return {section: {key: getattr(self, f"{section}_{key}").data if getattr(self, f"{section}_{key}").data is not None else ""
+                          for key in keys} for section, keys in SETTING_SECTIONS.items()}
+
+    @classmethod
+    def from_values(cls, values: dict) -> "SettingsForm":
+        """An unsubmitted form filled with ``{section: {key: value}}``."""
+        data = {f"{section}_{key}": value for section, keys in values.items() for key, value in keys.items()}
+        return cls(formdata=None, data=data)

@@ -24,6 +24,7 @@ from flask import Blueprint, Flask, abort, g, has_app_context, request
 from werkzeug.routing import IntegerConverter
 
 from comun_cms.tenancy import Tenant, TenantConfigError, reset_current_tenant, set_current_tenant
+from comun_cms.web_settings import effective_tenant
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pluggy
@@ -142,6 +143,7 @@ def install_tenant_routing(app: Flask, state: ComunState) -> None:
             tenant = state.tenants.get(slug)
             if tenant is None:
                 abort(404)
+            tenant = effective_tenant(tenant)  # settings changed on the web, over tenant.toml
         g.tenant = tenant
         g._tenant_token = set_current_tenant(tenant)
 

@@ -52,13 +52,15 @@ class Tenant:
     (official SESEA name), ``short_name``, ``transparency_authority`` and its short name,
     ``default_locale`` (``es_MX`` or ``en``), ``timezone`` (IANA name), ``theme``, ``colors``
     (``{"primary": "#RRGGBB", ...}``), ``logo`` (file name inside the state folder or ``None``),
-    ``contact`` and ``social`` mappings, ``hosts`` (host names that select this tenant),
+    ``contact`` and ``social`` mappings, ``deadlines`` (``{"feedback_days": n, "join_days": n}``,
+    business days to answer the public), ``privacy`` (personal-data contact: ``officer``,
+    ``email``, ``phone``, ``notice_url``), ``logo_sha256`` (set when the logo was uploaded on the
+    web, see :mod:`comun_cms.web_settings`), ``hosts`` (host names that select this tenant),
     ``plugins`` (enabled plugin names, in order), ``plugin_settings`` (validated
     ``{plugin: {key: value}}``), ``facts`` (public facts with sources), ``training`` (a training
     tenant whose data never shows outside its own site), ``workspaces`` (number of participant
     workspaces a training tenant offers), ``workspace_of`` and ``workspace_number`` (set on a
     participant workspace: the slug of its training tenant and its number, 1-based),
-    ``answer_days`` (business days to answer a question or complaint, default 10) and
     ``days_off`` (the secretariat's own non-working dates, besides the federal holidays) and
     ``path`` (the state folder).
     """
@@ -76,6 +78,9 @@ class Tenant:
     logo: str | None = None
     contact: Mapping[str, str] = field(default_factory=dict)
     social: Mapping[str, str] = field(default_factory=dict)
+    deadlines: Mapping[str, int] = field(default_factory=dict)
+    privacy: Mapping[str, str] = field(default_factory=dict)
+    logo_sha256: str | None = None
     hosts: tuple[str, ...] = ()
     plugins: tuple[str, ...] = ()
     plugin_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -85,9 +90,13 @@ class Tenant:
     workspaces: int = 0
     workspace_of: str | None = None
     workspace_number: int = 0
-    answer_days: int = 10
     days_off: tuple["dt.date", ...] = ()
     path: Path = field(default=Path("."), compare=False)
+
+    @property
+    def answer_days(self) -> int:
+        """Business days to answer a question, complaint or suggestion (``deadlines.feedback_days``)."""
+        return int(self.deadlines.get("feedback_days", DEFAULT_DEADLINES["feedback_days"]))
 
     @property
     def is_workspace(self) -> bool:
@@ -129,15 +138,21 @@ _FIELDS_REQUIRED = {
 }
 _FIELDS_OPTIONAL = {
     "default_locale": str, "timezone": str, "theme": str, "colors": dict, "logo": str,
-    "contact": dict, "social": dict, "hosts": list, "plugins": list, "plugin_settings": dict,
+    "contact": dict, "social": dict, "deadlines": dict, "privacy": dict, "hosts": list, "plugins": list, "plugin_settings": dict,
     "facts": list, "sources": list, "training": bool, "workspaces": int,
-    "answer_days": int, "days_off": list,
+    "days_off": list,
 }
 #: Most participant workspaces one training tenant may declare.
 MAX_WORKSPACES = 200
 _COLOUR_KEYS = {"primary", "secondary", "accent", "text_on_primary"}
 _CONTACT_KEYS = {"email", "phone", "address", "website", "hours"}
 _SOCIAL_KEYS = {"facebook", "x", "instagram", "youtube", "linkedin", "tiktok"}
+_PRIVACY_KEYS = {"officer", "email", "phone", "notice_url"}
+_DEADLINE_KEYS = {"feedback_days", "join_days"}
+#: Business days a deadline may have (``[deadlines]`` of tenant.toml and the settings form).
+DEADLINE_RANGE = (1, 60)
+#: Business days to answer the public when tenant.toml does not say.
+DEFAULT_DEADLINES = {"feedback_days": 10, "join_days": 10}
 
 
 def _type_name(t: type) -> str:
@@ -200,7 +215,12 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
             raise TenantConfigError(path, f"colors.{key}", f"unknown key (allowed: {', '.join(sorted(_COLOUR_KEYS))})")
         if not isinstance(value, str) or not COLOUR_RE.match(value):
             raise TenantConfigError(path, f"colors.{key}", f"'{value}' is not a colour of the form #RRGGBB")
-    for table, allowed in (("contact", _CONTACT_KEYS), ("social", _SOCIAL_KEYS)):
+    for key, value in data.get("deadlines", {}).items():
+        if key not in _DEADLINE_KEYS:
+            raise TenantConfigError(path, f"deadlines.{key}", f"unknown key (allowed: {', '.join(sorted(_DEADLINE_KEYS))})")
+        if not isinstance(value, int) or isinstance(value, bool) or not DEADLINE_RANGE[0] <= value <= DEADLINE_RANGE[1]:
+            raise TenantConfigError(path, f"deadlines.{key}", "must be a whole number of business days from %d to %d" % DEADLINE_RANGE)
+    for table, allowed in (("contact", _CONTACT_KEYS), ("social", _SOCIAL_KEYS), ("privacy", _PRIVACY_KEYS)):
         for key, value in data.get(table, {}).items():
             if key not in allowed:
                 raise TenantConfigError(path, f"{table}.{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
@@ -236,9 +256,6 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
     if workspaces and len(workspace_slug(slug, workspaces)) > 40:
         raise TenantConfigError(path, "slug", f"'{slug}' is too long for workspace addresses like '{workspace_slug(slug, 1)}'")
 
-    answer_days = data.get("answer_days", 10)
-    if not 1 <= answer_days <= 120:
-        raise TenantConfigError(path, "answer_days", "must be between 1 and 120 business days")
     days_off = []
     for i, day in enumerate(data.get("days_off", [])):
         if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
@@ -281,6 +298,8 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
         logo=logo,
         contact=dict(data.get("contact", {})),
         social=dict(data.get("social", {})),
+        deadlines={**DEFAULT_DEADLINES, **data.get("deadlines", {})},
+        privacy=dict(data.get("privacy", {})),
         hosts=tuple(hosts),
         plugins=tuple(plugins),
         plugin_settings=settings,
@@ -288,7 +307,6 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
         sources=tuple(data.get("sources", [])),
         training=bool(data.get("training", False)),
         workspaces=workspaces,
-        answer_days=answer_days,
         days_off=tuple(sorted(days_off)),
         path=path.parent.resolve(),
     )

@@ -28,7 +28,7 @@ def test_editor_publishes_page_with_attachment_and_switches_language(app, spanis
     page.fill("input[name=title]", "Minuta de la sesión de instalación")
     page.fill("textarea[name=body]", "Se instaló el **Secretariado Técnico Local**.")
     page.select_option("select[name=section]", "minutes")
-    page.click("main form[action$='/paginas/nueva'] button[type=submit]")
+    page.click("main form[action$='/paginas/nueva'] button[type=submit]:not([name=preview])")
     page.wait_for_url(re.compile(r"/edomex/admin/paginas/\d+$"))
 
     page.set_input_files("input[name='upload-file']",

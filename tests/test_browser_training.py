@@ -35,7 +35,7 @@ def test_participant_does_exercise_1_in_their_workspace(app, spanish, page):
     page.fill("textarea[name=body]", "Publicamos la declaratoria con la firma de las instituciones.")
     page.select_option("select[name=section]", "links")
     with page.expect_navigation():
-        page.click("main form[action$='/paginas/nueva'] button[type=submit]")
+        page.click("main form[action$='/paginas/nueva'] button[type=submit]:not([name=preview])")
     with page.expect_navigation():
         page.click("main form[action$='/publicar'] button[type=submit]")
 

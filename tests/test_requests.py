@@ -59,14 +59,14 @@ def test_tenant_answer_days_and_days_off_are_validated(tmp_path):
     folder.mkdir()
     base = ('slug = "demo"\nstate = "Demo"\nsecretariat = "SESEA Demo"\nshort_name = "SESEA"\n'
             'transparency_authority = "Instituto"\ntransparency_authority_short = "IT"\n')
-    (folder / "tenant.toml").write_text(base + "answer_days = 15\ndays_off = [2026-12-12]\n")
+    (folder / "tenant.toml").write_text(base + "days_off = [2026-12-12]\ndeadlines = { feedback_days = 15 }\n")
     t = load_tenant(folder / "tenant.toml")
     assert (t.answer_days, t.days_off) == (15, (dt.date(2026, 12, 12),))
     (folder / "tenant.toml").write_text(base + 'days_off = ["doce de diciembre"]\n')
     with pytest.raises(TenantConfigError, match=r"days_off\[0\]"):
         load_tenant(folder / "tenant.toml")
-    (folder / "tenant.toml").write_text(base + "answer_days = 0\n")
-    with pytest.raises(TenantConfigError, match="answer_days"):
+    (folder / "tenant.toml").write_text(base + "deadlines = { feedback_days = 0 }\n")
+    with pytest.raises(TenantConfigError, match="deadlines.feedback_days"):
         load_tenant(folder / "tenant.toml")
 
 
@@ -179,7 +179,7 @@ def test_bad_input_stores_nothing(app, client, form_ok):
 def test_deadline_follows_the_tenant_settings(app, client, form_ok):
     state = app.extensions["comun"]
     t = state.tenants["edomex"]
-    state.tenants["edomex"] = dataclasses.replace(t, answer_days=3)
+    state.tenants["edomex"] = dataclasses.replace(t, deadlines={**t.deadlines, "feedback_days": 3})
     try:
         _submit(client)
     finally:

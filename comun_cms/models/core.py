@@ -174,6 +174,42 @@ class Publication(TenantScoped, db.Model):
     published_by: Mapped[User | None] = relationship(lazy="joined")
 
 
+class Draft(TenantScoped, Timestamped, db.Model):
+    """Unpublished changes to a published record: the next version, being written.
+
+    One row per record (``content_type``/``record_id``, as in :class:`Publication`). ``data``
+    maps field names to the edited values (JSON); the record itself keeps its published content
+    until the draft is published as a correction (:func:`comun_cms.drafts.publish_draft`), which
+    also deletes this row. ``base_version`` is the published version the draft started from.
+    """
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("tenant_id", "content_type", "record_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(60))
+    record_id: Mapped[str] = mapped_column(String(60))
+    base_version: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[Any] = mapped_column(JSON)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    updated_by: Mapped[User | None] = relationship(lazy="joined")
+
+
+class TenantSettings(TenantScoped, Timestamped, db.Model):
+    """Settings a tenant admin changed on the web (Configuración), over ``tenant.toml``.
+
+    One row per tenant. ``data`` holds only the sections changed on the web
+    (``{"contact": {...}, "colors": {...}, "social": {...}, "deadlines": {...},
+    "privacy": {...}, "logo": {...}}``); see :mod:`comun_cms.web_settings`.
+    Every change is also an audit event (``settings.update``) with the values before and after.
+    """
+
+    __tablename__ = "tenant_settings"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    data: Mapped[Any] = mapped_column(JSON)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
 class AuditEvent(TenantScoped, db.Model):
     """Who did what, when, in a tenant's admin, with the values before and after (JSON)."""
 

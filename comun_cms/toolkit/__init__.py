@@ -33,6 +33,10 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
   :func:`content_types`, :func:`content_type_for`, :func:`search_document_for`;
 * admin writes and audit: :func:`admin_change` (with :class:`ChangeRefused`), :func:`snapshot`,
   :func:`record_audit`;
+* editing that forgives: :func:`get_draft`, :func:`save_draft`, :func:`discard_draft`,
+  :func:`edit_values`, :func:`diff_values` (:class:`ValueChange`), :func:`text_diff`,
+  :func:`publish_draft`; the admin macros ``admin/_editing.html``;
+* bulk entry: :func:`read_table` (:class:`TableRow`, :class:`TableError`), :func:`table_to_text`;
 * permissions: :func:`require_role`, :func:`has_role`, :func:`role_in`, :data:`STAFF_ROLES`,
   :data:`CONTENT_ROLES`; :func:`can`, :func:`require_permission`, :func:`can_view_unpublished`,
   :func:`unpublished_permission`, :data:`ADMIN_ACCESS`, :data:`VIEW_UNPUBLISHED` (permissions
@@ -57,6 +61,9 @@ from comun_cms.changes import AdminChange, ChangeRefused, admin_change
 from comun_cms.cli_options import resolve_tenants, tenant_option
 from comun_cms.content_types import content_type_for, get_registry, jsonable
 from comun_cms.database import atomic, one_or_404, page_arg
+from comun_cms.drafts import (
+    ValueChange, diff_values, discard_draft, edit_values, get_draft, publish_draft, save_draft, text_diff,
+)
 from comun_cms.extensions import csrf, db
 from comun_cms.forms import ConfirmForm, Form, ReasonForm
 from comun_cms.hookspecs import hookimpl
@@ -66,8 +73,8 @@ from comun_cms.hooktypes import (
 )
 from comun_cms.mail import send_mail
 from comun_cms.models import (
-    REBUILT_ON_RESET, Attachment, AuditEvent, Membership, Page, Publication, Publishable, TenantScoped, Timestamped,
-    User, UTCDateTime, utcnow,
+    REBUILT_ON_RESET, Attachment, AuditEvent, Draft, Membership, Page, Publication, Publishable, TenantScoped,
+    Timestamped, User, UTCDateTime, utcnow,
 )
 from comun_cms.opendata import neutralize_formula, restore_formula
 from comun_cms.permissions import (
@@ -82,6 +89,7 @@ from comun_cms.richtext import plain_text, render_markdown
 from comun_cms.search.backend import SearchDocument
 from comun_cms.search.service import document_for as search_document_for
 from comun_cms.site import get_section
+from comun_cms.tables import TableError, TableRow, read_table, table_to_text
 from comun_cms.tenancy import (
     Tenant, all_tenants, current_tenant, get_current_tenant, platform_session, tenant_context,
 )
@@ -104,6 +112,11 @@ __all__ = [
     "latest_publication", "publish", "retract", "search_document_for",
     # admin writes and audit
     "AdminChange", "ChangeRefused", "admin_change", "record_audit", "snapshot",
+    # editing that forgives
+    "Draft", "ValueChange", "diff_values", "discard_draft", "edit_values", "get_draft", "publish_draft", "save_draft",
+    "text_diff",
+    # bulk entry
+    "TableError", "TableRow", "read_table", "table_to_text",
     # permissions
     "CONTENT_ROLES", "STAFF_ROLES", "has_role", "require_role", "role_in",
     "ADMIN_ACCESS", "VIEW_UNPUBLISHED", "can", "can_view_unpublished", "require_permission", "unpublished_permission",

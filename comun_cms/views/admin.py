@@ -19,32 +19,34 @@ import json
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
-from comun_cms import publishing
+from comun_cms import drafts, publishing, web_settings
 from comun_cms.audit import record_audit, snapshot
 from comun_cms.changes import ChangeRefused, admin_change
 from comun_cms.core_plugin import PAGE_TYPE, page_attachments
 from comun_cms.database import one_or_404, page_arg
 from comun_cms.extensions import db
 from comun_cms.forms import (
-    FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ConfirmForm, InviteForm, slugify,
-    ModerationForm, PageForm, RetractForm, RoleForm, UploadForm,
+    FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ChangesForm, ConfirmForm, InviteForm,
+    ModerationForm, PageForm, RetractForm, RoleForm, SettingsForm, UploadForm, slugify,
 )
 from comun_cms.mail import send_mail
 from comun_cms.models import (
-    Attachment, AuditEvent, Feedback, Invitation, Membership, Page, Publication, User, utcnow,
+    Attachment, AuditEvent, Draft, Feedback, Invitation, Membership, Page, Publication, User, utcnow,
 )
 from comun_cms.permissions import ADMIN_ACCESS, CONTENT_ROLES, can, has_role, require_permission, require_role, role_in
 from comun_cms.plugins import flatten, get_pm, plugin_version, tenant_hook
+from comun_cms.richtext import render_markdown
 from comun_cms.tenancy import get_current_tenant
 from comun_cms.uploads import discard_unused, store_upload
 from comun_cms.views.public import FEEDBACK_KINDS, SECTORS
+from comun_cms.views.templating import datetime_filter
 
 bp = Blueprint("admin", __name__)
 
@@ -114,22 +116,46 @@ def _public_url(page: Page) -> str | None:
         return None
 
 
-def _render_edit(page: Page, status: int = 200, **forms) -> tuple[str, int]:
+def _render_edit(page: Page, status: int = 200, preview: Any = None, **forms) -> tuple[str, int]:
     """Render the page editor with its sub-forms ``form`` (edit), ``publish_form``,
+    ``changes_form`` (publish the draft of a published page), ``discard_form``,
     ``retract_form`` and ``upload_form``; a form given in ``forms`` (e.g. one carrying errors)
-    replaces the empty default."""
+    replaces the empty default. On a published page the edit form shows the draft's values and
+    the changes against the published version; ``preview`` is the rendered Markdown of the
+    submitted text (the "Preview" button)."""
     published = page.status == "published"
+    draft = drafts.get_draft(page) if published else None
     defaults = {
-        "form": lambda: PageForm(formdata=None, obj=page, page=page),
+        "form": lambda: PageForm(formdata=None, page=page, data=drafts.edit_values(page, PageForm.page_fields, draft)),
         "publish_form": lambda: ConfirmForm(formdata=None, prefix="publish"),
+        "changes_form": lambda: ChangesForm(formdata=None, prefix="changes"),
+        "discard_form": lambda: ConfirmForm(formdata=None, prefix="discard"),
         "retract_form": lambda: RetractForm(formdata=None, prefix="retract"),
         "upload_form": lambda: UploadForm(formdata=None, prefix="upload"),
     }
     context = {name: forms[name] if forms.get(name) is not None else make() for name, make in defaults.items()}
-    context["form"].require_reason = context["upload_form"].require_reason = published
-    context.update(page=page, history=publishing.history("page", page.id), attachments=page_attachments(page),
+    context["upload_form"].require_reason = published
+    changes = []
+    if draft is not None:
+        form = context["form"]
+        changes = drafts.diff_values({name: getattr(page, name) for name in PageForm.page_fields}, draft.data,
+                                     form.labels(), form.choice_labels())
+    context.update(page=page, draft=draft, changes=changes, preview=preview,
+                   history=publishing.history("page", page.id), attachments=page_attachments(page),
                    public_url=_public_url(page))
     return render_template("admin/page_edit.html", **context), status
+
+
+def _autosave_reply(ok: bool, message: str, errors: list[str] | None = None, status: int = 200):
+    """JSON answer to an autosave request of ``js/editing.js``: ``{"ok", "message", "errors"}``."""
+    return jsonify(ok=ok, message=message, errors=errors or []), status
+
+
+def _form_error_list(form) -> list[str]:
+    return [str(e) for e in form.form_errors] + [f"{f.label.text}: {e}" for f in form if f.errors for e in f.errors
+                                                  if f.type != "CSRFTokenField"] \
+        + ([_("The form expired. Reload the page and send it again.")]
+           if getattr(getattr(form, "csrf_token", None), "errors", None) else [])
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -164,7 +190,8 @@ def dashboard():
 @bp.route("/paginas")
 @require_role(*CONTENT_ROLES)
 def pages():
-    """List the tenant's pages, newest change first; ``?status=draft|published|retracted`` filters."""
+    """List the tenant's pages, newest change first; ``?status=draft|published|retracted`` filters.
+    Published pages with a draft of their next version are marked "Unpublished changes"."""
     status = request.args.get("status", "")
     query = select(Page).order_by(Page.updated_at.desc(), Page.id.desc())
     if status in PAGE_STATUSES:
@@ -172,7 +199,9 @@ def pages():
     else:
         status = ""
     pagination = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
-    return render_template("admin/pages.html", pagination=pagination, status=status, statuses=PAGE_STATUSES)
+    drafted = set(db.session.scalars(select(Draft.record_id).where(Draft.content_type == PAGE_TYPE.name)))
+    return render_template("admin/pages.html", pagination=pagination, status=status, statuses=PAGE_STATUSES,
+                           drafted=drafted)
 
 
 @bp.route("/paginas/nueva", methods=["GET", "POST"])
@@ -180,6 +209,9 @@ def pages():
 def page_new():
     """Create a draft page; redirects to its editor."""
     form = PageForm()
+    if "preview" in request.form:  # the "Preview" button: render the text, store nothing
+        form.validate()
+        return render_template("admin/page_new.html", form=form, preview=render_markdown(form.body.data or ""))
     if form.validate_on_submit():
         page = Page()
         form.populate_page(page)
@@ -194,35 +226,50 @@ def page_new():
 @bp.route("/paginas/<int:page_id>", methods=["GET", "POST"])
 @require_role(*CONTENT_ROLES)
 def page_edit(page_id: int):
-    """Edit a page. A draft is saved in place; saving a published page publishes a correction
-    (a reason is required); a retracted page is read-only (POST answers 409)."""
+    """Edit a page. A draft page is saved in place. Saving a published page stores a draft of
+    the next version (the public keeps seeing the published one until "Publicar cambios",
+    :func:`page_publish_changes`). A retracted page is read-only (POST answers 409).
+
+    Form buttons: ``preview`` renders the submitted Markdown beside the text without saving;
+    ``autosave=1`` (sent by ``js/editing.js``) saves and answers JSON instead of a page.
+    """
     page = one_or_404(Page, page_id)
     if request.method == "GET":
         return _render_edit(page)
+    autosave = request.form.get("autosave") == "1"
     form = PageForm(page=page)
     if page.status == "retracted":
         form.form_errors.append(_("A retracted page cannot be edited."))
+        if autosave:
+            return _autosave_reply(False, _("Not saved."), _form_error_list(form), 409)
         return _render_edit(page, 409, form=form)
-    published = page.status == "published"
-    form.require_reason = published
+    if "preview" in request.form and not autosave:
+        form.validate()  # show the problems too, but store nothing
+        return _render_edit(page, preview=render_markdown(form.body.data or ""), form=form)
     if not form.validate_on_submit():
+        if autosave:
+            return _autosave_reply(False, _("Not saved automatically: check the form."), _form_error_list(form), INVALID)
         return _render_edit(page, INVALID, form=form)
-    before = snapshot(page)
-    form.populate_page(page)
-    if published and snapshot(page) == before:
-        db.session.rollback()  # drop the unchanged in-memory copy
-        form.form_errors.append(_("Nothing changed, so there is nothing to correct."))
-        return _render_edit(page, INVALID, form=form)
-    with admin_change("page.correct" if published else "page.update", page, object_type="page", before=before,
-                      form=form) as change:
-        if published:
-            pub = publishing.correct(page, reason=form.reason.data, user=current_user, commit=False)
-            change.after = {**snapshot(page), "reason": pub.reason, "sha256": pub.sha256}
-        else:
+    if page.status == "published":
+        previous = drafts.get_draft(page)
+        with admin_change("page.draft", page, object_type="page", form=form,
+                          before=dict(previous.data) if previous else None) as change:
+            draft = drafts.save_draft(page, form.values(), user=current_user)
+            change.after = dict(draft.data) if draft is not None else None
+        message = (_("Changes saved as a draft. The public still sees version %(n)d until you publish the changes.",
+                     n=page.version) if change.after else _("The draft is the same as the published version."))
+    else:
+        with admin_change("page.update", page, object_type="page", form=form) as change:
+            form.populate_page(page)
             _flush_page()
+        message = _("Draft saved.")
+    if autosave:
+        if change.failed:
+            return _autosave_reply(False, _("Not saved automatically: check the form."), _form_error_list(form), INVALID)
+        return _autosave_reply(True, _("Saved automatically at %(time)s.", time=datetime_filter(utcnow(), "HH:mm")))
     if change.failed:
         return _render_edit(page, INVALID, form=form)
-    flash(_("Correction published (version %(n)d).", n=page.version) if published else _("Draft saved."), "success")
+    flash(message, "success")
     return redirect(url_for(".page_edit", page_id=page.id), code=303)
 
 
@@ -240,6 +287,62 @@ def page_publish(page_id: int):
     if change.failed:
         return _render_edit(page, INVALID, publish_form=form)
     return redirect(url_for(".page_edit", page_id=page.id), code=303)
+
+
+@bp.route("/paginas/<int:page_id>/publicar-cambios", methods=["POST"])
+@require_role(*CONTENT_ROLES)
+def page_publish_changes(page_id: int):
+    """"Publicar cambios": publish the draft of a published page as a correction with the
+    reason given (one new version, one notary leaf); the draft is deleted."""
+    page = one_or_404(Page, page_id)
+    form = ChangesForm(prefix="changes")
+    if drafts.get_draft(page) is None:
+        flash(_("There are no unpublished changes to publish."), "error")
+        return redirect(url_for(".page_edit", page_id=page.id), code=303)
+    if not form.validate_on_submit():
+        return _render_edit(page, INVALID, changes_form=form)
+
+    def apply(record: Page, data: dict) -> None:
+        for name, value in data.items():
+            if name in PageForm.page_fields:
+                setattr(record, name, value)
+        _flush_page()
+
+    with admin_change("page.correct", page, object_type="page", form=form) as change:
+        pub = drafts.publish_draft(page, reason=form.reason.data, apply=apply, user=current_user)
+        change.after = {**snapshot(page), "reason": pub.reason, "sha256": pub.sha256}
+    if change.failed:
+        return _render_edit(page, INVALID, changes_form=form)
+    flash(_("Changes published (version %(n)d).", n=page.version), "success")
+    return redirect(url_for(".page_edit", page_id=page.id), code=303)
+
+
+@bp.route("/paginas/<int:page_id>/descartar-cambios", methods=["POST"])
+@require_role(*CONTENT_ROLES)
+def page_discard_changes(page_id: int):
+    """Delete the draft of a published page; the published version stays as it is."""
+    page = one_or_404(Page, page_id)
+    form = ConfirmForm(prefix="discard")
+    if not form.validate_on_submit():
+        return _render_edit(page, INVALID, discard_form=form)
+    draft = drafts.get_draft(page)
+    if draft is None:
+        flash(_("There are no unpublished changes to discard."), "info")
+        return redirect(url_for(".page_edit", page_id=page.id), code=303)
+    with admin_change("page.draft_discard", page, object_type="page", before=dict(draft.data),
+                      success=_("Unpublished changes discarded.")) as change:
+        drafts.discard_draft(page)
+        change.after = None
+    return redirect(url_for(".page_edit", page_id=page.id), code=303)
+
+
+@bp.route("/vista-previa", methods=["POST"])
+@require_role(*STAFF_ROLES)
+def markdown_preview():
+    """Render the Markdown of the form field ``text`` as sanitized HTML (a fragment), for the
+    live preview of ``js/editing.js``. Nothing is stored. Without JavaScript each editor's
+    "Preview" button renders the same on the server."""
+    return render_markdown(request.form.get("text", "")[:200_000]), 200, {"Content-Type": "text/html; charset=utf-8"}
 
 
 @bp.route("/paginas/<int:page_id>/retirar", methods=["POST"])
@@ -412,15 +515,63 @@ def user_invite():
 
 
 # --------------------------------------------------------------------------- settings
-@bp.route("/configuracion")
-@require_role("admin")
-def settings():
-    """Read-only view of the tenant's ``tenant.toml`` and its enabled plugins and settings."""
+LOGO_MIMETYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+
+
+def _render_settings(form: SettingsForm | None = None, status: int = 200) -> tuple[str, int]:
+    """The Configuración page: the web-editable settings form (``form`` when it carries errors),
+    the identity and plugins read from tenant.toml, and the last changes from the audit log."""
     tenant = get_current_tenant()
     pm = get_pm()
+    specs = {impl.plugin_name: impl.function() or {} for impl in pm.hook.tenant_settings.get_hookimpls()}
     plugins = [{"name": name, "version": plugin_version(pm, name) if pm.get_plugin(name) else "?",
-                "settings": dict(tenant.plugin_settings.get(name, {}))} for name in tenant.plugins]
-    return render_template("admin/settings.html", t=tenant, plugins=plugins)
+                "settings": dict(tenant.plugin_settings.get(name, {})), "specs": specs.get(name, {})}
+               for name in tenant.plugins]
+    form = form or SettingsForm.from_values(web_settings.web_values(tenant))
+    changes = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "settings.update")
+                                 .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(10)).all()
+    return render_template("admin/settings.html", t=tenant, plugins=plugins, form=form, changes=changes,
+                           labels=web_settings.LABELS, sections=web_settings.SECTIONS), status
+
+
+@bp.route("/configuracion", methods=["GET", "POST"])
+@require_role("admin")
+def settings():
+    """Configuración: the tenant admin changes contact data, colours (refused when a pair fails
+    the WCAG contrast check), social links, answer deadlines, privacy contacts and the logo.
+    Stored over tenant.toml (:mod:`comun_cms.web_settings`); each change is a
+    ``settings.update`` audit event with the values before and after."""
+    if request.method == "GET":
+        return _render_settings()
+    tenant = get_current_tenant()
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        return _render_settings(form, INVALID)
+    values = form.values()
+    for key, message in web_settings.colour_problems(values["colors"]).items():
+        getattr(form, f"colors_{key}").errors = list(getattr(form, f"colors_{key}").errors or []) + [message]
+    if any(f.errors for f in form.fields_of("colors")):
+        return _render_settings(form, INVALID)
+    before = {**web_settings.web_values(tenant), "logo": web_settings.stored_settings(tenant.slug).get("logo")}
+    att = None
+    with admin_change("settings.update", None, object_type="tenant_settings", object_id=tenant.slug, before=before,
+                      form=form, success=_("Settings saved. The public site shows them now.")) as change:
+        logo = None
+        if form.logo.data and getattr(form.logo.data, "filename", ""):
+            att = store_upload(form.logo.data, owner_type="tenant_logo", owner_id=tenant.slug, kinds=("image",),
+                               field="logo", title=_("Logo"), user_id=current_user.id)
+            if att.mimetype not in LOGO_MIMETYPES:
+                raise ChangeRefused(_("The logo must be a PNG, JPG, WebP or GIF image."), field="logo")
+            att.public = True
+            logo = {"sha256": att.sha256, "filename": att.filename, "mimetype": att.mimetype}
+        data = web_settings.save_settings(tenant, values, logo=logo, reset_logo=form.logo_reset.data,
+                                             user=current_user)
+        change.after = {**{section: data[section] for section in web_settings.SECTIONS}, "logo": data.get("logo")}
+    if change.failed:
+        if att is not None:
+            discard_unused(tenant.slug, att.sha256)
+        return _render_settings(form, INVALID)
+    return redirect(url_for(".settings"), code=303)
 
 
 # --------------------------------------------------------------------------- moderation

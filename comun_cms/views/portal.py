@@ -13,6 +13,7 @@ from comun_cms.models import Publication
 from comun_cms.plugins import flatten, portal_hook
 from comun_cms.request_stats import request_stats
 from comun_cms.tenancy import all_tenants
+from comun_cms.web_settings import effective_tenant
 
 bp = Blueprint("portal", __name__)
 
@@ -65,7 +66,7 @@ def content_type_label(name: str):
 def home():
     """Portal home: the states with their facts and sources, latest publications across states
     and the plugins' portal widgets (sorted by ``order``)."""
-    tenants = public_tenants()
+    tenants = [effective_tenant(t) for t in public_tenants()]  # colours and logos changed on the web
     widgets = sorted(flatten(portal_hook("portal_widgets")()), key=lambda w: w.order)
     return render_template(
         "portal/home.html", states=tenants, widgets=widgets,

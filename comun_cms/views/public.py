@@ -14,6 +14,7 @@ import hmac
 import secrets
 import time
 
+import filetype
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template,
                    request, send_file, stream_with_context, url_for)
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
@@ -235,11 +236,16 @@ def theme_colors():
 
 @bp.get("/logo")
 def logo():
-    """The tenant's logo file from its state folder (404 if it has none)."""
-    path = g.tenant.logo_path
+    """The tenant's logo: the image uploaded in Configuración, else the file of its state folder
+    (404 if it has none)."""
+    if g.tenant.logo_sha256:
+        path = stored_path(g.tenant.slug, g.tenant.logo_sha256)
+        mimetype = filetype.guess_mime(str(path)) if path.is_file() else None
+    else:
+        path, mimetype = g.tenant.logo_path, None
     if path is None or not path.is_file():
         abort(404)
-    response = send_file(path, max_age=3600, conditional=True)
+    response = send_file(path, mimetype=mimetype, max_age=3600, conditional=True)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
     return response

@@ -429,7 +429,8 @@ def training_tasks() -> list[TrainingTask]:
                 "Abre un compromiso. En «Hitos» edita un hito: cambia su estatus a «Iniciado» (con su porcentaje de "
                 "avance) o a «Completado», escribe el motivo y guarda.",
                 "En «Ficha del compromiso, estatus y avance» cambia el «Estatus» de «Por iniciar» a «Iniciado» (o "
-                "«Completado» si ya terminó), escribe el motivo y pulsa «Publicar corrección».",
+                "«Completado» si ya terminó) y pulsa «Guardar cambios como borrador»; después, en «Cambios sin "
+                "publicar», revisa la diferencia, escribe el motivo y pulsa «Publicar cambios».",
                 "Pulsa «Nuevo informe de avance»: escribe el periodo, la narrativa del avance y quién informa; si "
                 "la tienes, agrega una liga o un archivo de evidencia. Escribe el motivo y guarda.",
                 "Repite con al menos otros dos compromisos.",

@@ -196,3 +196,31 @@ class FollowUpForm(Form):
                          validators=[DataRequired(_l("Describe what was done.")), _max(10_000)])
     evidence_url = StringField(_l("Evidence address (optional)"), filters=[_strip], validators=[WebAddress()],
                                render_kw={"type": "url", "inputmode": "url"})
+
+
+class CategoryRowForm(FlaskForm):
+    """One criterion's row in the form that assesses a whole category at once (prefix
+    ``c<criterion id>-``, no CSRF token of its own: the page's :class:`ReasonForm` carries it).
+    A row whose result is left empty is not saved."""
+
+    class Meta:
+        csrf = False
+
+    result = RadioField(_l("Result"), choices=[SelectChoice(r, RESULT_LABELS[r]) for r in RESULTS],
+                        validate_choice=False)
+    value = IntegerField(_l("Percentage (0-100)"), validators=[Optional(), NumberRange(0, 100, _l(
+        "The percentage must be between 0 and 100."))])
+    comment = TextAreaField(_l("Comment"), filters=[_strip], validators=[_max(10_000)])
+    evidence_url = StringField(_l("Evidence address"), filters=[_strip], validators=[WebAddress()],
+                               render_kw={"type": "url", "inputmode": "url"})
+    evidence_captured_on = DateField(_l("Date the evidence was captured"), validators=[Optional()], format="%Y-%m-%d")
+
+    def validate_result(self, field) -> None:
+        if field.data and field.data not in RESULTS:
+            raise ValidationError(_l("Choose a result."))
+        if not field.data and (self.comment.data or self.evidence_url.data or self.value.data is not None):
+            raise ValidationError(_l("Choose a result, or empty the other fields of this criterion."))
+
+    def validate_evidence_captured_on(self, field) -> None:
+        if self.evidence_url.data and not field.data:
+            raise ValidationError(_l("Enter the date you looked at the evidence address."))

@@ -293,3 +293,17 @@ def form_errors(form) -> list[str]:
         for err in errors:
             out.append(f"{label}: {err}")
     return out
+
+
+class MembersImportForm(ReasonForm):
+    """Add several members of a body at once: a table pasted (``table``) or uploaded (``file``,
+    CSV or XLSX). ``reason`` is required when the body is published (one correction for all)."""
+
+    reason_required = False
+    reason_missing = BodyForm.reason_missing
+
+    table = TextAreaField(_l("Table of members"), validators=[Length(max=2_000_000)],
+                          description=_l("Copy the rows from a spreadsheet and paste them here, with the column names in the "
+                                         "first row: Nombre, Institución, Cargo, Sector, Calidad, Inicio del periodo, "
+                                         "Fin del periodo, Correo. Only the name is required."))
+    file = FileField(_l("Or upload a file"), description=_l("CSV (UTF-8) or Excel (.xlsx), with the same columns."))

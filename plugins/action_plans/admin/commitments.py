@@ -4,11 +4,15 @@ correction reason is given; saving a published commitment publishes a correction
 """
 from __future__ import annotations
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
-from comun_cms.toolkit import ChangeRefused, ConfirmForm, admin_change, db, history, require_role, retract
+from comun_cms.toolkit import (
+    ChangeRefused, ConfirmForm, ReasonForm, admin_change, db, diff_values, discard_draft, get_draft, history,
+    require_role, retract, save_draft,
+)
 
 from .. import progress as prog
 from .. import services
@@ -119,19 +123,50 @@ def _commitment_form_for(c: Commitment) -> CommitmentForm:
     return form
 
 
+#: Form fields that are not part of a commitment's draft (the reason is given when publishing).
+_NOT_DRAFTED = ("csrf_token", "reason", "autosave", "preview")
+
+
+def _draft_form(c: Commitment, data: dict) -> CommitmentForm:
+    """The edit form filled with a draft's submitted values (``{field: [values]}``)."""
+    return CommitmentForm(formdata=MultiDict([(k, v) for k, values in data.items() for v in values]),
+                          status_choices=_status_choices(c.progress_status), meta={"csrf": False})
+
+
+def _card_values(form: CommitmentForm) -> dict:
+    return {f.name: f.data for f in form if f.name not in _NOT_DRAFTED and f.name != "status_correction"}
+
+
+def draft_changes(c: Commitment, draft) -> list:
+    """The changes of a commitment's draft against its published card, as ``ValueChange`` rows."""
+    published_form = _commitment_form_for(c)
+    after = _card_values(_draft_form(c, draft.data))
+    if after.get("number") is None:  # an empty number keeps the current one
+        after["number"] = c.number
+    labels = {f.name: f.label.text for f in published_form if f.name in after}
+    choices = {f.name: {value: label for value, label, *_rest in f.iter_choices()} for f in published_form
+               if f.name in after and hasattr(f, "iter_choices")}
+    return diff_values(_card_values(published_form), after, labels, choices)
+
+
 def render_commitment(c: Commitment, status: int = 200, **forms):
     """The commitment's admin page (card, milestones, reports, evidence, publishing, history);
-    ``forms`` replaces the empty edit/publish/retract/delete/upload forms by submitted ones."""
+    ``forms`` replaces the empty edit/publish/retract/delete/upload forms by submitted ones. A
+    published commitment's card shows its draft (the next version) and the changes."""
     published = c.status == "published"
+    draft = get_draft(c) if published else None
     defaults = {
-        "form": lambda: _commitment_form_for(c),
+        "form": lambda: _draft_form(c, draft.data) if draft is not None else _commitment_form_for(c),
+        "changes_form": lambda: ReasonForm(formdata=None, prefix="changes"),
+        "discard_form": lambda: ConfirmForm(formdata=None, prefix="discard"),
         "publish_form": lambda: ConfirmForm(formdata=None, prefix="publish"),
         "retract_form": lambda: DeleteForm(formdata=None, prefix="retract"),
         "delete_form": lambda: ConfirmForm(formdata=None, prefix="delete"),
         "upload_form": lambda: EvidenceForm(formdata=None, prefix="upload"),
     }
     context = {k: forms.get(k) or make() for k, make in defaults.items()}
-    context["form"].require_reason = context["upload_form"].require_reason = published
+    context["upload_form"].require_reason = published
+    context["form"].require_reason = False
     total = prog.weights_total(m.weight for m in c.milestones)
     today = prog.tenant_today(g.tenant)
     return render_template(
@@ -141,23 +176,54 @@ def render_commitment(c: Commitment, status: int = 200, **forms):
         evidence=attachments_of(OWNER_COMMITMENT, [c.id]),
         milestone_evidence={m.id: attachments_of(OWNER_MILESTONE, [m.id]) for m in c.milestones},
         report_evidence={r.id: attachments_of(OWNER_REPORT, [r.id]) for r in c.reports},
-        history=history("commitment", c.id), **context), status
+        history=history("commitment", c.id), draft=draft, changes=draft_changes(c, draft) if draft else [],
+        **context), status
+
+
+def _autosave_reply(ok: bool, message: str, form=None, status: int = 200):
+    errors = [f"{f.label.text}: {e}" for f in form if f.errors for e in f.errors] if form is not None else []
+    return jsonify(ok=ok, message=message, errors=[str(e) for e in (form.form_errors if form else [])] + errors), status
 
 
 @require_role(*ROLES)
 def commitment_edit(commitment_id: int):
     """Edit a commitment's SMART card, status and progress; shows its milestones, reports,
-    evidence and history. Saving a published commitment publishes a correction."""
+    evidence and history. A draft commitment is saved in place; editing a published one saves a
+    draft of the next version (the public keeps seeing the published card until "Publicar
+    cambios", :func:`commitment_publish_changes`). ``autosave=1`` (``js/editing.js``) answers
+    JSON."""
     c = commitment_or_404(commitment_id)
     if request.method == "GET":
         return render_commitment(c)
+    autosave = request.form.get("autosave") == "1"
     form = CommitmentForm(status_choices=_status_choices(c.progress_status))
-    form.require_reason = c.status == "published"
+    form.require_reason = False
     if c.status == "retracted":
         form.form_errors.append(_("A retracted commitment cannot be edited."))
-        return render_commitment(c, 409, form=form)
+        return _autosave_reply(False, _("Not saved."), form, 409) if autosave else render_commitment(c, 409, form=form)
     if not (form.validate_on_submit() and _check_commitment(c, c.plan, form)):
+        if autosave:
+            return _autosave_reply(False, _("Not saved automatically: check the form."), form, INVALID)
         return render_commitment(c, INVALID, form=form)
+    if c.status == "published":
+        previous = get_draft(c)
+        data = {k: request.form.getlist(k) for k in request.form if k not in _NOT_DRAFTED}
+        with admin_change("commitment.draft", c, object_type="commitment", form=form,
+                          before=dict(previous.data) if previous else None) as change:
+            draft = save_draft(c, data, user=current_user, keep_all=True)
+            if not draft_changes(c, draft):
+                discard_draft(c)
+                draft = None
+            change.after = dict(draft.data) if draft is not None else None
+        message = (_("Changes saved as a draft. The public still sees version %(n)d until you publish the changes.",
+                     n=c.version) if change.after else _("The draft is the same as the published version."))
+        if autosave:
+            return _autosave_reply(change.ok, _("Saved automatically.") if change.ok else _("Not saved."), form,
+                                   200 if change.ok else INVALID)
+        if change.failed:
+            return render_commitment(commitment_or_404(commitment_id), INVALID, form=form)
+        flash(message, "success")
+        return redirect(url_for(".commitment_edit", commitment_id=c.id), code=303)
     with admin_change("commitment.update", c, object_type="commitment", before=commitment_snapshot(c),
                       form=form) as change:
         if form.number.data:
@@ -165,13 +231,66 @@ def commitment_edit(commitment_id: int):
         _fill_commitment(c, form)
         db.session.flush()
         pubs = services.republish([c], c.plan, form.reason.data, current_user)
-        if c.status == "published" and not pubs:
-            raise ChangeRefused(_("Nothing changed, so there is nothing to correct."))
         change.after = {**commitment_snapshot(c), "status_correction": form.status_correction.data,
                         "publications": audit_pubs(pubs)}
+    if autosave:
+        return _autosave_reply(change.ok, _("Saved automatically.") if change.ok else _("Not saved."), form,
+                               200 if change.ok else INVALID)
     if change.failed:
         return render_commitment(commitment_or_404(commitment_id), INVALID, form=form)
     flash_pubs(pubs, _("Draft commitment saved."))
+    return redirect(url_for(".commitment_edit", commitment_id=c.id), code=303)
+
+
+@require_role(*ROLES)
+def commitment_publish_changes(commitment_id: int):
+    """"Publicar cambios": apply the draft of a published commitment and publish it as a
+    correction with the reason given (the plan is corrected too when its figures change); the
+    draft is deleted. A draft that no longer passes the checks (e.g. its number was taken since)
+    is shown with its problems and nothing is published."""
+    c = commitment_or_404(commitment_id)
+    changes_form = ReasonForm(prefix="changes")
+    draft = get_draft(c)
+    if draft is None or c.status != "published":
+        flash(_("There are no unpublished changes to publish."), "error")
+        return redirect(url_for(".commitment_edit", commitment_id=c.id), code=303)
+    if not changes_form.validate_on_submit():
+        return render_commitment(c, INVALID, changes_form=changes_form)
+    form = _draft_form(c, draft.data)
+    form.require_reason = False
+    if not (form.validate() and _check_commitment(c, c.plan, form)):
+        changes_form.form_errors.append(_("The draft has problems; correct them in the card and save it again."))
+        return render_commitment(c, INVALID, form=form, changes_form=changes_form)
+    with admin_change("commitment.correct", c, object_type="commitment", before=commitment_snapshot(c),
+                      form=changes_form) as change:
+        if form.number.data:
+            c.number = form.number.data
+        _fill_commitment(c, form)
+        discard_draft(c)
+        db.session.flush()
+        pubs = services.republish([c], c.plan, changes_form.reason.data, current_user)
+        if not pubs:
+            raise ChangeRefused(_("Nothing changed, so there is nothing to correct."))
+        change.after = {**commitment_snapshot(c), "reason": changes_form.reason.data,
+                        "status_correction": form.status_correction.data, "publications": audit_pubs(pubs)}
+    if change.failed:
+        return render_commitment(commitment_or_404(commitment_id), INVALID, changes_form=changes_form)
+    flash_pubs(pubs, _("Draft commitment saved."))
+    return redirect(url_for(".commitment_edit", commitment_id=c.id), code=303)
+
+
+@require_role(*ROLES)
+def commitment_discard_changes(commitment_id: int):
+    """Delete the draft of a published commitment; the published card stays as it is."""
+    c = commitment_or_404(commitment_id)
+    form = ConfirmForm(prefix="discard")
+    draft = get_draft(c)
+    if not form.validate_on_submit() or draft is None:
+        return redirect(url_for(".commitment_edit", commitment_id=c.id), code=303)
+    with admin_change("commitment.draft_discard", c, object_type="commitment", before=dict(draft.data),
+                      success=_("Unpublished changes discarded.")) as change:
+        discard_draft(c)
+        change.after = None
     return redirect(url_for(".commitment_edit", commitment_id=c.id), code=303)
 
 

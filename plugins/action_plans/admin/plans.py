@@ -4,12 +4,14 @@ documents. On a published plan every change is published as a correction with th
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
 from comun_cms.toolkit import (
-    ChangeRefused, ConfirmForm, admin_change, db, history, record_audit, require_role, retract, snapshot, store_upload,
+    ChangeRefused, ConfirmForm, ReasonForm, admin_change, db, diff_values, discard_draft, get_draft, history,
+    record_audit, require_role, retract, save_draft, snapshot, store_upload,
 )
 
 from .. import progress as prog
@@ -39,8 +41,39 @@ def _fill_plan(plan: ActionPlan, form: PlanForm) -> None:
         plan.valid_until = prog.add_months(plan.valid_from, int(services.setting(g.tenant, "validity_months")))
 
 
-def _render_form(form: PlanForm, plan: ActionPlan | None, status: int = 200):
-    return render_template("action_plans/admin/plan_form.html", form=form, plan=plan,
+_NOT_DRAFTED = ("csrf_token", "reason", "autosave", "preview")
+
+
+def _plan_form_for(plan: ActionPlan) -> PlanForm:
+    form = PlanForm(formdata=None, obj=plan)
+    form.axes.data = "\n".join(plan.axes or [])
+    return form
+
+
+def _draft_form(data: dict) -> PlanForm:
+    """The plan form filled with a draft's submitted values (``{field: [values]}``)."""
+    return PlanForm(formdata=MultiDict([(k, v) for k, values in data.items() for v in values]), meta={"csrf": False})
+
+
+def plan_draft_changes(plan: ActionPlan, draft) -> list:
+    """The changes of a plan's draft against the published plan (``ValueChange`` rows)."""
+    published = _plan_form_for(plan)
+    after = {f.name: f.data for f in _draft_form(draft.data) if f.name not in _NOT_DRAFTED}
+    if after.get("number") is None:  # an empty number keeps the current one
+        after["number"] = plan.number
+    before = {f.name: f.data for f in published if f.name in after}
+    labels = {f.name: f.label.text for f in published if f.name in after}
+    choices = {f.name: {value: label for value, label, *_rest in f.iter_choices()} for f in published
+               if f.name in after and hasattr(f, "iter_choices")}
+    return diff_values(before, after, labels, choices)
+
+
+def _render_form(form: PlanForm, plan: ActionPlan | None, status: int = 200, **forms):
+    draft = get_draft(plan) if plan is not None and plan.status == "published" else None
+    return render_template("action_plans/admin/plan_form.html", form=form, plan=plan, draft=draft,
+                           changes=plan_draft_changes(plan, draft) if draft else [],
+                           changes_form=forms.get("changes_form") or ReasonForm(formdata=None, prefix="changes"),
+                           discard_form=ConfirmForm(formdata=None, prefix="discard"),
                            validity_months=services.setting(g.tenant, "validity_months")), status
 
 
@@ -68,14 +101,15 @@ def plan_new():
 
 @require_role(*ROLES)
 def plan_edit(plan_id: int):
-    """Edit a plan; on a published plan a correction is published with the reason given."""
+    """Edit a plan. A draft plan is saved in place; editing a published plan saves a draft of its
+    next version (the public keeps the published plan until "Publicar cambios",
+    :func:`plan_publish_changes`)."""
     plan = plan_or_404(plan_id)
     if request.method == "GET":
-        form = PlanForm(formdata=None, obj=plan)
-        form.axes.data = "\n".join(plan.axes or [])
-        return _render_form(form, plan)
+        draft = get_draft(plan) if plan.status == "published" else None
+        return _render_form(_draft_form(draft.data) if draft else _plan_form_for(plan), plan)
     form = PlanForm()
-    form.require_reason = plan.status == "published"
+    form.require_reason = False
     if plan.status == "retracted":
         form.form_errors.append(_("A retracted plan cannot be edited."))
         return _render_form(form, plan, 409)
@@ -83,18 +117,77 @@ def plan_edit(plan_id: int):
         number = form.number.data or plan.number
         if number_taken(ActionPlan, number, exclude_id=plan.id):
             form.number.errors = list(form.number.errors) + [_("Another plan already has number %(n)s.", n=number)]
+        elif plan.status == "published":
+            previous = get_draft(plan)
+            data = {k: request.form.getlist(k) for k in request.form if k not in _NOT_DRAFTED}
+            with admin_change("action_plan.draft", plan, object_type="action_plan", form=form,
+                              before=dict(previous.data) if previous else None) as change:
+                draft = save_draft(plan, data, user=current_user, keep_all=True)
+                if not plan_draft_changes(plan, draft):
+                    discard_draft(plan)
+                    draft = None
+                change.after = dict(draft.data) if draft is not None else None
+            if change.ok:
+                flash(_("Changes saved as a draft. The public still sees version %(n)d until you publish the changes.",
+                        n=plan.version) if change.after else _("The draft is the same as the published version."),
+                      "success")
+                return redirect(url_for(".plan_edit", plan_id=plan.id), code=303)
         else:
             with admin_change("action_plan.update", plan, object_type="action_plan", form=form) as change:
                 plan.number = number
                 _fill_plan(plan, form)
                 pubs = services.republish([], plan, form.reason.data, current_user)
-                if plan.status == "published" and not pubs:
-                    raise ChangeRefused(_("Nothing changed, so there is nothing to correct."))
                 change.after = {**snapshot(plan), "publications": audit_pubs(pubs)}
             if change.ok:
                 flash_pubs(pubs, _("Draft plan saved."))
                 return redirect(url_for(".plan_detail", plan_id=plan.id), code=303)
     return _render_form(form, plan, INVALID)
+
+
+@require_role(*ROLES)
+def plan_publish_changes(plan_id: int):
+    """"Publicar cambios": apply the draft of a published plan and publish it as one correction
+    with the reason given; the draft is deleted."""
+    plan = plan_or_404(plan_id)
+    changes_form = ReasonForm(prefix="changes")
+    draft = get_draft(plan)
+    if draft is None or plan.status != "published":
+        flash(_("There are no unpublished changes to publish."), "error")
+        return redirect(url_for(".plan_edit", plan_id=plan.id), code=303)
+    form = _draft_form(draft.data)
+    form.require_reason = False
+    if not changes_form.validate_on_submit():
+        return _render_form(form, plan, INVALID, changes_form=changes_form)
+    number = form.number.data or plan.number
+    if not form.validate() or number_taken(ActionPlan, number, exclude_id=plan.id):
+        changes_form.form_errors.append(_("The draft has problems; correct them in the card and save it again."))
+        return _render_form(form, plan, INVALID, changes_form=changes_form)
+    with admin_change("action_plan.correct", plan, object_type="action_plan", form=changes_form) as change:
+        plan.number = number
+        _fill_plan(plan, form)
+        discard_draft(plan)
+        pubs = services.republish([], plan, changes_form.reason.data, current_user)
+        if not pubs:
+            raise ChangeRefused(_("Nothing changed, so there is nothing to correct."))
+        change.after = {**snapshot(plan), "reason": changes_form.reason.data, "publications": audit_pubs(pubs)}
+    if change.failed:
+        return _render_form(_draft_form(draft.data), plan_or_404(plan_id), INVALID, changes_form=changes_form)
+    flash_pubs(pubs, _("Draft plan saved."))
+    return redirect(url_for(".plan_detail", plan_id=plan.id), code=303)
+
+
+@require_role(*ROLES)
+def plan_discard_changes(plan_id: int):
+    """Delete the draft of a published plan; the published plan stays as it is."""
+    plan = plan_or_404(plan_id)
+    form = ConfirmForm(prefix="discard")
+    draft = get_draft(plan)
+    if form.validate_on_submit() and draft is not None:
+        with admin_change("action_plan.draft_discard", plan, object_type="action_plan", before=dict(draft.data),
+                          success=_("Unpublished changes discarded.")) as change:
+            discard_draft(plan)
+            change.after = None
+    return redirect(url_for(".plan_edit", plan_id=plan.id), code=303)
 
 
 def render_plan(plan: ActionPlan, status: int = 200, **forms):

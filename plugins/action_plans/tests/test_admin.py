@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import func, select
 
-from comun_cms.toolkit import Attachment, AuditEvent, Publication, db, tenant_context
+from comun_cms.toolkit import Attachment, AuditEvent, Draft, Publication, db, tenant_context
 from comun_cms.toolkit.testing import get_tenant
 
 from plugins.action_plans.models import ActionPlan, Commitment, Milestone, ProgressReport
@@ -184,7 +184,10 @@ def test_verified_needs_a_named_verifier_and_evidence(app, client, login, make_p
     assert response.status_code == 422 and "needs evidence" in response.get_data(as_text=True), summary(response)
     response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(
         c, progress_status="verified", verified_by="Observatorio Ciudadano", verified_session="4ª sesión ordinaria",
-        verification_url="https://example.org/acta-4.pdf", reason="Verificado en sesión"))
+        verification_url="https://example.org/acta-4.pdf"))
+    assert response.status_code == 303, summary(response)
+    assert len(versions(app, "commitment", cid)) == 1  # a draft of the next version until "Publicar cambios"
+    response = client.post(f"{ADMIN}/compromisos/{cid}/publicar-cambios", data={"changes-reason": "Verificado en sesión"})
     assert response.status_code == 303, summary(response)
     content = json.loads(versions(app, "commitment", cid)[-1].canonical_json)["content"]
     assert content["progress_status"] == "verified" and content["verified_by"] == "Observatorio Ciudadano"
@@ -206,7 +209,9 @@ def test_manual_progress_needs_a_reason_and_dates_must_be_in_order(app, client, 
                                                                       reason="r"))
     assert response.status_code == 422 and "before the start of the commitment" in response.get_data(as_text=True), summary(response)
     response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(
-        c, progress_manual="y", manual_progress="90", progress_reason="Acuerdo del STL: el tablero ya opera", reason="r"))
+        c, progress_manual="y", manual_progress="90", progress_reason="Acuerdo del STL: el tablero ya opera"))
+    assert response.status_code == 303, summary(response)
+    response = client.post(f"{ADMIN}/compromisos/{cid}/publicar-cambios", data={"changes-reason": "r"})
     assert response.status_code == 303, summary(response)
     c = load(app, Commitment)[0]
     assert c.progress == 90.0 and c.progress_manual
@@ -285,10 +290,11 @@ def test_refused_changes_roll_back_with_the_reason_on_the_form_and_no_audit_even
     login("editor")
     plan_id, cid, _ = published(make_plan, app)
     c = load(app, Commitment, id=cid)[0]
-    # saving a published commitment without any change publishes nothing
-    response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(c, reason="Sin cambios"))
-    assert response.status_code == 422 and "Nothing changed" in response.get_data(as_text=True), summary(response)
+    # saving a published commitment without any change leaves no draft and publishes nothing
+    response = client.post(f"{ADMIN}/compromisos/{cid}", data=commitment_data(c), follow_redirects=True)
+    assert "The draft is the same as the published version." in response.get_data(as_text=True), summary(response)
     assert len(versions(app, "commitment", cid)) == 1 and audit_count(app, "commitment.update") == 0
+    assert load(app, Draft) == []
     # a report whose file is refused is not stored
     response = client.post(f"{ADMIN}/compromisos/{cid}/reportes/nuevo", data={
         "period_end": "2025-03-31", "narrative": "Avance", "reported_by": "Enlace", "reason": "Reporte",

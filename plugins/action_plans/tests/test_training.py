@@ -185,7 +185,9 @@ def test_step_11_through_the_admin_forms(app, client, login_as, scenario, partic
     items = check(app, participant, training.KEY_PLAN)
     assert done(items) == [True, True, False, False]
     # completing the published commitment publishes corrections (with a reason)
-    post(client, f"{ADMIN}/compromisos/{c5}", commitment(5, owner="Contraloría del Estado", reason="Se asigna responsable"))
+    post(client, f"{ADMIN}/compromisos/{c5}", commitment(5, owner="Contraloría del Estado"))  # a draft of version 2
+    assert done(check(app, participant, training.KEY_PLAN)) == [True, True, False, False]
+    post(client, f"{ADMIN}/compromisos/{c5}/publicar-cambios", {"changes-reason": "Se asigna responsable"})
     assert done(check(app, participant, training.KEY_PLAN)) == [True, True, True, False]
     post(client, f"{ADMIN}/compromisos/{c5}/hitos/nuevo", milestone(end_date="2025-06-30", reason="Se agrega el hito"))
     items = check(app, participant, training.KEY_PLAN)
@@ -225,8 +227,8 @@ def test_step_13_through_the_admin_forms(app, client, login_as, scenario, partic
                                               "progress_status": "completed", "start_date": m_start, "end_date": m_end,
                                               "reason": "Hito concluido"})
         post(client, f"{ADMIN}/compromisos/{cid}", {"title": title, "origin": "co_created", "owner_institution": owner,
-                                                    "start_date": start, "end_date": end, "progress_status": "started",
-                                                    "reason": "Inicia la implementación"})
+                                                    "start_date": start, "end_date": end, "progress_status": "started"})
+        post(client, f"{ADMIN}/compromisos/{cid}/publicar-cambios", {"changes-reason": "Inicia la implementación"})
 
     def report(card) -> None:
         cid, start, m_end = card[0], card[3], card[5][0][4]

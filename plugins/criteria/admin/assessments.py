@@ -10,14 +10,16 @@ with its audit event).
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from comun_cms.toolkit import admin_change, db, one_or_404, require_role, snapshot, store_upload
+from comun_cms.toolkit import (
+    ChangeRefused, ReasonForm, admin_change, db, one_or_404, require_role, snapshot, store_upload,
+)
 
 from .. import services
-from ..forms import AssessmentForm, ReplyForm
+from ..forms import AssessmentForm, CategoryRowForm, ReplyForm
 from ..models import SELF_SLOT, Assessment, EvaluationCycle, user_slot
 from .common import CONFLICT, INVALID, bp, current_role, is_evaluator
 
@@ -163,3 +165,94 @@ def reply(cycle_id: int, assessment_id: int):
         return render(form, INVALID)
     flash(_("Reply saved.") if not published else _("Correction published (version %(n)d).", n=c.version), "success")
     return redirect(url_for(".cycle_detail", cycle_id=c.id) + f"#crit-{a.criterion_id}", code=303)
+
+
+@bp.route("/ciclos/<int:cycle_id>/categorias/<int:category_id>/evaluar", methods=["GET", "POST"])
+@require_role("evaluator", "admin", "editor")
+def assess_category(cycle_id: int, category_id: int):
+    """Assess every criterion of a category in one form (the same rules as :func:`assess`, row
+    by row). Rows left without a result are not saved; a problem in any row stores nothing and
+    names the criteria. In a published cycle only existing assessments are corrected, all in one
+    correction with one reason."""
+    c = one_or_404(EvaluationCycle, cycle_id)
+    category = next((k for k in c.framework.categories if k.id == category_id), None)
+    if category is None:
+        abort(404)
+    slot, problem = assessment_mode(c)
+    published = c.status == "published"
+    tenant_slug = c.tenant_id or g.tenant.slug
+    criteria = [cr for cr in c.framework.criteria if cr.category_id == category.id and cr.applies_in(tenant_slug)]
+    existing = {cr.id: services.find_assessment(c, cr, slot) for cr in criteria}
+    if published:
+        criteria = [cr for cr in criteria if existing[cr.id] is not None]
+        if not criteria and problem is None:
+            problem = _("The cycle is published; only existing assessments can be corrected.")
+    decl = services.declaration_for(c, current_user) if slot != SELF_SLOT else None
+    if slot != SELF_SLOT and decl is None and problem is None:
+        flash(_("Before assessing, declare your role and any conflict of interest."), "warning")
+        return redirect(url_for(".declaration", cycle_id=c.id), code=303)
+
+    def row_form(cr, formdata):
+        a = existing[cr.id]
+        data = {}
+        if a is not None and formdata is None:  # a submitted row is what was sent, nothing else
+            data = {"result": a.result, "value": a.value if cr.scoring_type == "percentage" else None,
+                    "comment": a.comment, "evidence_url": a.evidence_url,
+                    "evidence_captured_on": a.evidence_captured_on}
+        return CategoryRowForm(formdata=formdata, prefix=f"c{cr.id}", data=data)
+
+    def render(main, rows, status=200):
+        return render_template("criteria/admin/assess_category.html", cycle=c, category=category, rows=rows,
+                               form=main, problem=problem, published=published, self_slot=slot == SELF_SLOT), status
+
+    if request.method == "GET":
+        rows = [(cr, row_form(cr, None)) for cr in criteria]
+        return render(ReasonForm(formdata=None), rows, CONFLICT if problem else 200)
+    main = ReasonForm()
+    main.require_reason = published
+    rows = [(cr, row_form(cr, request.form)) for cr in criteria]
+    if problem:
+        main.form_errors.append(problem)
+        return render(main, rows, CONFLICT)
+    valid = main.validate_on_submit()
+    valid = all([f.validate() for _cr, f in rows]) and valid
+    filled = [(cr, f) for cr, f in rows if f.result.data]
+    if valid and not filled:
+        main.form_errors.append(_("Choose the result of at least one criterion."))
+        valid = False
+    if not valid:
+        bad = [cr.code for cr, f in rows if f.errors]
+        if bad:
+            main.form_errors.append(_("Criteria with problems: %(codes)s. Nothing was saved.", codes=", ".join(bad)))
+        return render(main, rows, INVALID)
+    if slot == SELF_SLOT:
+        who = {"role": "self_assessment", "name": services.display_name(current_user),
+               "organization": g.tenant.short_name}
+    else:
+        who = {"role": decl.evaluator_role, "name": decl.name, "organization": decl.organization}
+    with admin_change("criteria.assessment.save_category", None, object_type="criteria_category",
+                      object_id=category.id, form=main, errors=(services.CriteriaError,)) as change:
+        bad = []
+        for cr, f in filled:
+            try:
+                services.save_assessment(
+                    c, cr, slot=slot, evaluator=current_user, evaluator_role=who["role"],
+                    evaluator_name=who["name"], organization=who["organization"], result=f.result.data,
+                    value=f.value.data if cr.scoring_type == "percentage" else None,
+                    comment=f.comment.data or "", evidence_url=f.evidence_url.data or "",
+                    evidence_captured_on=f.evidence_captured_on.data)
+            except services.CriteriaError as exc:
+                target = getattr(f, exc.field, None) if exc.field else None
+                (target or f.result).errors = list((target or f.result).errors or []) + [str(exc)]
+                bad.append(cr.code)
+        if bad:
+            raise ChangeRefused(_("Criteria with problems: %(codes)s. Nothing was saved.", codes=", ".join(bad)))
+        after = {"category": category.code, "slot": slot, "criteria": [cr.code for cr, _f in filled]}
+        if published:
+            after["sha256"] = services.correct_cycle(c, main.reason.data, user=current_user).sha256
+        change.after = after
+    if change.failed:
+        return render(main, rows, INVALID)
+    flash(ngettext("%(num)d assessment saved.", "%(num)d assessments saved.", len(filled)) if not published
+          else _("Correction published (version %(n)d).", n=c.version), "success")
+    return redirect(url_for(".cycle_detail", cycle_id=c.id) + f"#crit-{filled[0][0].id}", code=303)

@@ -43,7 +43,7 @@ def seed(tenant, evaluator, word: str) -> dict:
         rec = services.issue_recommendation(title=f"PUB-{word} recomendación", body="x", criteria=[fw.criteria[0]],
                                             issued_on=dt.date(2026, 8, 2), cycle=None)
         db.session.commit()
-        ids.update(framework=fw.id, criterion=fw.criteria[0].id, rec=rec.id,
+        ids.update(framework=fw.id, criterion=fw.criteria[0].id, category=fw.categories[0].id, rec=rec.id,
                    draft_fw=db.session.scalar(select(CriteriaFramework.id).where(CriteriaFramework.status == "draft")),
                    assessment=db.session.scalar(select(Assessment.id).where(Assessment.cycle_id == ids["DRAFT"])))
     return ids
@@ -62,7 +62,7 @@ def admin_urls(app, ids: dict, tenant: str = "edomex", with_ids_only: bool = Fal
     """(method, url) of every route of the admin blueprint, filled with ``ids`` (only the
     routes that take a record id if ``with_ids_only``)."""
     values = {"framework_id": ids["framework"], "cycle_id": ids["DRAFT"], "criterion_id": ids["criterion"],
-              "assessment_id": ids["assessment"], "rec_id": ids["rec"]}
+              "assessment_id": ids["assessment"], "rec_id": ids["rec"], "category_id": ids["category"]}
     out = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("admin_criteria."):

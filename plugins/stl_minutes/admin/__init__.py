@@ -34,7 +34,10 @@ from typing import Any, Callable
 from flask import Blueprint
 
 from ..templating import helpers
-from . import agenda, agreements, attendance, bodies, calls, comments, evidence, lifecycle, members, overview, sessions
+from . import (
+    agenda, agreements, attendance, bodies, calls, comments, evidence, lifecycle, members, members_import, overview,
+    sessions,
+)
 from .overview import render_dashboard_widget
 
 __all__ = ["ROUTES", "bp", "render_dashboard_widget"]
@@ -52,6 +55,7 @@ ROUTES: tuple[tuple[str, Callable[..., Any], tuple[str, ...]], ...] = (
     ("/organos/<int:body_id>", bodies.body_edit, GET_POST),
     ("/organos/<int:body_id>/publicar", bodies.body_publish, POST),
     ("/organos/<int:body_id>/integrantes/nuevo", members.member_new, GET_POST),
+    ("/organos/<int:body_id>/integrantes/importar", members_import.members_import, GET_POST),
     ("/integrantes/<int:member_id>", members.member_edit, GET_POST),
     ("/integrantes/<int:member_id>/eliminar", members.member_delete, POST),
     # sessions

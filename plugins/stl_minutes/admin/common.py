@@ -8,7 +8,7 @@ from typing import Any
 from flask import g, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from comun_cms.toolkit import ConfirmForm, ReasonForm, history, one_or_404
+from comun_cms.toolkit import ConfirmForm, ReasonForm, diff_values, history, jsonable, one_or_404
 
 from .. import services as svc
 from ..commitments import commitment_choices
@@ -17,7 +17,10 @@ from ..forms import (
     SessionForm,
 )
 from ..models import Body, Session
+from ..content import serialize_call
 from ..services import MinutesError
+from ..templating import parse_datetime
+from ..vocab import MODALITIES, SESSION_KINDS
 
 #: Roles of the tenant that may edit bodies, sessions and agreements.
 EDITORS = ("admin", "editor")
@@ -77,6 +80,40 @@ def session_forms(s: Session, **bound) -> dict[str, Any]:
     return forms
 
 
+#: Labels of what a call says, in the order the changes are shown.
+CALL_LABELS = {
+    "kind": _l("Kind of session"), "number": _l("Number"), "session_date": _l("Date"), "starts_at": _l("Starts"),
+    "ends_at": _l("Ends"), "modality": _l("Modality"), "place": _l("Place"), "video_url": _l("Video link"),
+    "call_url": _l("Link to the call"), "call_document": _l("Call document"), "agenda": _l("Agenda"),
+}
+
+
+def _call_text(content: dict) -> dict[str, Any]:
+    """What a call says as text per field (times in the tenant's zone, the agenda one item a line)."""
+    out: dict[str, Any] = {}
+    for key in CALL_LABELS:
+        value = content.get(key)
+        if key in ("starts_at", "ends_at") and value:
+            moment = parse_datetime(value)
+            value = moment.astimezone(g.tenant.tz).strftime("%Y-%m-%d %H:%M") if moment else value
+        elif key == "call_document":
+            value = f"{value.get('filename', '')} (SHA-256 {value.get('sha256', '')[:16]}…)" if value else ""
+        elif key == "agenda":
+            value = "\n".join(f"{item.get('position')}. {item.get('title')}" for item in value or [])
+        out[key] = value
+    return out
+
+
+def call_changes(call) -> list:
+    """The changes of a published call's session against the call as published (toolkit
+    ``ValueChange`` rows, labelled in words): what "Publicar cambios" would publish."""
+    published = svc.published_call_content(call)
+    if published is None:
+        return []
+    return diff_values(_call_text(published), _call_text(jsonable(serialize_call(call))), CALL_LABELS,
+                       {"kind": SESSION_KINDS, "modality": MODALITIES})
+
+
 def render_session(s: Session, status: int = 200, **bound) -> tuple[str, int]:
     """The session's admin page (``stl_minutes/admin/session.html``) with HTTP ``status``;
     ``bound`` as in :func:`session_forms`."""
@@ -85,6 +122,7 @@ def render_session(s: Session, status: int = 200, **bound) -> tuple[str, int]:
     call_changed = call is not None and call.status == "published" and svc.content_changed(call)
     context = dict(
         s=s, call=call, call_changed=call_changed, call_fix_form=ReasonForm(prefix="callfix", formdata=None),
+        call_changes=call_changes(call) if call_changed else [],
         present=present, quorum=svc.session_quorum(s),
         members=svc.members_in_term(s.body, s.session_date) if s.session_date else list(s.body.members),
         versions=history("stl_session", s.id) if s.id else [],

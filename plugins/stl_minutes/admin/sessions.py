@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 
 from comun_cms.toolkit import Attachment, ChangeRefused, ConfirmForm, admin_change, db, require_role
@@ -77,8 +76,9 @@ def session_new():
 @require_role(*EDITORS)
 def session_edit(session_id: int):
     """The session's page: every part of the minutes and the lifecycle actions. POST saves the
-    session's facts (draft or review only); if its call is published and the call changes, the
-    reason is required and a correction of the call is published."""
+    session's facts (draft or review only). When its call is published, the public keeps seeing
+    the published call: the page then shows the changes against it and "Publicar cambios"
+    (``call_correct``) publishes them as one correction with a reason."""
     s = session_or_404(session_id)
     if request.method == "GET":
         return render_session(s)
@@ -93,12 +93,16 @@ def session_edit(session_id: int):
         facts_before = _call_facts(s)
         _populate_session(form, s)
         svc.renumber_agreements(g.tenant, s)
-        pub = None
-        if _call_facts(s) != facts_before or form.reason.data:
-            pub = svc.sync_call(s, form.reason.data, user=current_user)
+        call = svc.call_for(s)
+        pending = (call is not None and call.status == "published" and _call_facts(s) != facts_before
+                   and svc.content_changed(call))
     if change.failed:
         return render_session(session_or_404(session_id), INVALID, form=form)
-    flash(_("Session saved; a correction of its call was published.") if pub else _("Session saved."), "success")
+    if pending:
+        flash(_("Session saved. The public call still shows version %(n)d until you publish the changes.",
+                n=call.version), "success")
+        return redirect(session_url(s, "call"))
+    flash(_("Session saved."), "success")
     return redirect(session_url(s))
 
 

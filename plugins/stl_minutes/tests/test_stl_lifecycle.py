@@ -155,17 +155,27 @@ def test_editor_takes_a_session_from_call_to_locked_publication(app, client, log
     ics = client.get("/edomex/actas/calendario.ics").get_data(as_text=True)
     assert "Séptima Sesión Ordinaria" in ics and "DTSTART:20310520T160000Z" in ics
 
-    # rescheduling after the call is published needs a reason and publishes a correction
+    # rescheduling after the call is published is kept until "Publicar cambios": the public
+    # calendar shows the published call, the session page shows the changes against it
     form = {"kind": "regular", "number": "7", "session_date": "2031-05-21", "start_time": "10:00",
             "end_time": "12:30", "modality": "hybrid", "place": "Toluca"}
     r = _post(client, f"{base}/sesiones/{sid}", form)
-    assert r.status_code == 422 and "explain the change" in r.get_data(as_text=True).lower() or r.status_code == 422
+    assert r.status_code == 302 and r.headers["Location"].endswith("#call")
     with within(app):
-        assert reload(Session, sid).session_date == dt.date(2031, 5, 20)
-    assert _post(client, f"{base}/sesiones/{sid}", {**form, "reason": "Cambio de fecha por día inhábil"}).status_code == 302
+        assert reload(Session, sid).session_date == dt.date(2031, 5, 21)
+        call = db.session.scalar(select(Call).where(Call.session_id == sid))
+        assert [p.version for p in history("stl_call", call.id)] == [1]
+    assert "DTSTART:20310520T160000Z" in client.get("/edomex/actas/calendario.ics").get_data(as_text=True)
+    page = client.get(f"{base}/sesiones/{sid}").get_data(as_text=True)
+    assert "Changes against the published call" in page and '<h4 id="call-change-session_date">Date</h4>' in page
+    assert "2031-05-20" in page and "2031-05-21" in page
+    assert _post(client, f"{base}/sesiones/{sid}/convocatoria/corregir",
+                 {"callfix-reason": "Cambio de fecha por día inhábil"}).status_code == 302
     with within(app):
         call = db.session.scalar(select(Call).where(Call.session_id == sid))
         assert [p.version for p in history("stl_call", call.id)] == [1, 2]
+    assert "DTSTART:20310521T160000Z" in client.get("/edomex/actas/calendario.ics").get_data(as_text=True)
+    with within(app):
         present = [m.id for m in reload(Body, body_id).members[:4]]
     assert _post(client, f"{base}/sesiones/{sid}/asistencia/integrantes", {"present": present}).status_code == 302
     assert _post(client, f"{base}/sesiones/{sid}/asistencia",
