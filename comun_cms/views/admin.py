@@ -337,7 +337,7 @@ def page_discard_changes(page_id: int):
 
 
 @bp.route("/vista-previa", methods=["POST"])
-@require_role(*STAFF_ROLES)
+@require_role(*CONTENT_ROLES)
 def markdown_preview():
     """Render the Markdown of the form field ``text`` as sanitized HTML (a fragment), for the
     live preview of ``js/editing.js``. Nothing is stored. Without JavaScript each editor's

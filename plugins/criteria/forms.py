@@ -198,7 +198,7 @@ class FollowUpForm(Form):
                                render_kw={"type": "url", "inputmode": "url"})
 
 
-class CategoryRowForm(FlaskForm):
+class CategoryRowForm(Form):
     """One criterion's row in the form that assesses a whole category at once (prefix
     ``c<criterion id>-``, no CSRF token of its own: the page's :class:`ReasonForm` carries it).
     A row whose result is left empty is not saved."""
