@@ -124,7 +124,9 @@ def template_slot(name: str, tenant: "Tenant | None", context: dict[str, Any]) -
     ``record``, ``content_type`` and ``publication``), ``home_main``, and one per STL site
     section: ``section.minutes``, ``section.commitments``, ``section.contact``,
     ``section.open_data``, ``section.links``, ``section.feedback``, ``section.join``.
-    Results of every enabled plugin are joined in plugin order.
+    Results of every enabled plugin are joined in plugin order. A result that is not
+    ``Markup`` (e.g. the plain ``str`` of ``render_template``) is escaped, so it shows as text,
+    and a warning is logged: wrap templates as ``Markup(render_template(...))``.
     """
 
 
@@ -168,7 +170,8 @@ def portal_widgets() -> list["PortalWidget"]:
 
 @hookspec
 def dashboard_widgets(tenant: "Tenant") -> list["PortalWidget"]:
-    """Return widgets shown on the tenant's admin dashboard."""
+    """Return widgets shown on the tenant's admin dashboard (``render()`` returns ``Markup``;
+    anything else is escaped and logged, as for ``template_slot``)."""
 
 
 @hookspec

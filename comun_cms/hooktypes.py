@@ -54,8 +54,9 @@ class MenuItem:
 class PortalWidget:
     """A block on the portal home or a tenant dashboard: ``title`` and ``render() -> Markup``.
 
-    ``render`` must return :class:`markupsafe.Markup` (or a template's rendered output, which is
-    Markup-safe through ``render_template``); a plain ``str`` is escaped and shows as raw HTML.
+    ``render`` must return :class:`markupsafe.Markup`: wrap a template's output,
+    ``Markup(render_template(...))`` (``render_template`` returns a plain ``str``). The core
+    escapes anything else and logs a warning, so a plain ``str`` shows as text, never as HTML.
     """
 
     title: Any
