@@ -34,7 +34,7 @@ from comun_cms.toolkit import (
     Publication, content_disposition, content_type_for, content_types, csrf, db, get_current_tenant,
     latest_publication,
 )
-from plugins.notary import services
+from plugins.notary import portal, services
 from plugins.notary.models import Digest, Entry, LogHead, Node
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import merkle, tiles
@@ -43,7 +43,7 @@ from plugins.notary.training import record_verification
 bp = Blueprint("notary", __name__, url_prefix="/notary", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
-SHA_RE = re.compile(r"[0-9a-f]{64}\Z")
+SHA_RE = services.SHA256_RE
 MAX_INDEX = (1 << 63) - 1
 TEXT = "text/plain; charset=utf-8"
 
@@ -390,7 +390,9 @@ def verify():
     """The citizens' verify page: search by SHA-256 (GET ``sha256``), by file (POST ``file``, hashed
     in the browser with JavaScript, on the server without), or check a receipt (POST ``receipt`` and
     ``entry``, pasted, or the files ``receipt_file`` and ``entry_file``). Server-side verdicts are
-    always shown; verify.js repeats the checks in the browser. On a training tenant a successful
+    always shown; verify.js repeats the checks in the browser. A SHA-256 not in this log but in
+    another state's is reported as found there (:func:`services.find_in_logs`), with a link to
+    that state's page, instead of suggesting tampering. On a training tenant a successful
     receipt check by a logged-in staff account is recorded for the exercises
     (:func:`plugins.notary.training.record_verification`)."""
     tenant = get_current_tenant()
@@ -426,10 +428,13 @@ def verify():
             sha = ""
         else:
             matches = lookup_matches(sha)
+    # nothing here: say which other state published it rather than suggest tampering
+    elsewhere = services.find_in_logs(sha, exclude=tenant.slug) if matches == [] else []
     cp = services.latest_checkpoint()
     ring = services.keyring(tenant, create=False)
     status = 400 if error else 200
-    return render_template("notary/verify.html", sha=sha, matches=matches, error=error,
+    return render_template("notary/verify.html", sha=sha, matches=matches, error=error, elsewhere=elsewhere,
+                           elsewhere_url=portal.state_verify_url,
                            receipt_result=receipt_result, receipt_text=receipt_text, entry_text=entry_text,
                            checkpoint=cp, origin=services.log_origin(tenant),
                            log_vkeys=ring.log_vkeys if ring else [],
