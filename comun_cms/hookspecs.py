@@ -8,7 +8,7 @@ Two scopes:
 
 * **install scope** (``register_models``, ``register_migrations``, ``register_translations``,
   ``register_cli_commands``, ``tenant_settings``, ``register_blueprints``,
-  ``register_content_types``): called once for every *installed* plugin when the application
+  ``register_content_types``, ``audit_labels``): called once for every *installed* plugin when the application
   is created.
 * **tenant scope** (everything else): called only for plugins the tenant enables, through
   :func:`comun_cms.plugins.tenant_hook` (``pm.subset_hook_caller``). Portal-wide hooks
@@ -46,6 +46,7 @@ INSTALL_SCOPE_HOOKS = (
     "tenant_settings",
     "register_blueprints",
     "register_content_types",
+    "audit_labels",
 )
 
 
@@ -103,6 +104,18 @@ def register_blueprints() -> list["Blueprint"]:
 def register_content_types() -> list["ContentType"]:
     """Return the plugin's :class:`~comun_cms.hooktypes.ContentType` descriptions
     (publishable record kinds: how they serialize, render, index and export)."""
+
+
+@hookspec
+def audit_labels() -> dict[str, Any]:
+    """Return names (lazy gettext strings) for the codes of the plugin's audit events.
+
+    An audit action is ``"<object>.<verb>"`` (``"stl_member.create"``). Keys may be an object
+    type (``"stl_member"``), a verb (``"follow_up"``) or a whole action
+    (``"stl_agenda.standard"``); the dashboard and the audit log show the whole action's label,
+    else "<object label>: <verb label>", where content types' labels name their objects. The
+    core gives the common verbs (create, update, delete, publish, correct, retract, import...).
+    """
 
 
 # --------------------------------------------------------------------------- tenant scope

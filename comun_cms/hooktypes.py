@@ -70,7 +70,9 @@ class SettingSpec:
     """One tenant setting a plugin declares (``tenant_settings`` hook).
 
     ``type`` is ``int``, ``float``, ``str``, ``bool`` or ``list``; ``choices`` restricts values;
-    ``min``/``max`` bound numbers. :meth:`resolve` validates a value from tenant.toml.
+    ``min``/``max`` bound numbers; ``choice_labels`` (``{choice: lazy label}``) names the
+    choices where the admin shows them (Settings page), instead of the codes.
+    :meth:`resolve` validates a value from tenant.toml.
     """
 
     type: type
@@ -79,6 +81,7 @@ class SettingSpec:
     choices: tuple[Any, ...] = ()
     min: float | None = None
     max: float | None = None
+    choice_labels: dict[Any, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def resolve(self, value: Any, present: bool = True) -> Any:
         """Return ``value`` validated, or raise ``ValueError`` with a message naming the problem."""
@@ -117,6 +120,12 @@ class ContentType:
             keeps the record out of the index.
         attachments: ``record -> list[Attachment]`` whose SHA-256 are part of the published content.
         admin_url: ``record -> str | None`` edit page in admin.
+        status_labels: ``{code: label}`` (lazy gettext strings) for every ``status`` code the
+            search documents use beyond the core's ``published``, ``corrected`` and
+            ``retracted``; the search facets show these labels, never the codes.
+        field_labels: ``{key: label}`` (lazy gettext strings) for the keys of ``serialize``'s
+            dict; the public history names changed fields with them (a nested key such as
+            ``milestones.2.weight`` is named part by part).
     """
 
     name: str
@@ -130,6 +139,8 @@ class ContentType:
     search_document: Callable[[Any], dict | None] = lambda record: None
     attachments: Callable[[Any], list] = lambda record: []
     admin_url: Callable[[Any], str | None] = lambda record: None
+    status_labels: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    field_labels: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)

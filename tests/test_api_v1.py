@@ -381,3 +381,23 @@ def test_every_route_of_these_blueprints_answers_without_drafts_or_5xx(app, clie
             response = client.get(url)
             assert response.status_code < 500, url
             assert b"BORRADOR-MARCA" not in response.data, url
+
+
+@pytest.mark.parametrize("query, spanish_text", [
+    ("limit=0", "Debe estar entre 1 y 200."),
+    ("limit=abc", "No es un número entero válido."),
+    ("published_after=yesterday", "No es una fecha y hora ISO 8601 válida"),
+    ("sort=title", "Debe ser uno de: -published_at, published_at."),
+])
+def test_marshmallow_messages_are_in_the_requested_language(spanish, client, query, spanish_text):
+    """Issue 15, defect 6: marshmallow's own messages are translated too."""
+    answer = client.get(f"/api/v1/records?{query}", headers={"Accept-Language": "es-MX"})
+    message = answer.get_json()["error"]["message"]
+    assert spanish_text in message, message
+
+
+def test_unknown_export_parameter_is_named_in_spanish(spanish, client):
+    answer = client.get("/api/v1/records.json?foo=1", headers={"Accept-Language": "es-MX"})
+    assert answer.status_code == 400
+    message = answer.get_json()["error"]["message"]
+    assert "Campo desconocido." in message and "Unknown field" not in message, message

@@ -352,6 +352,16 @@ def _publications_or_404(content_type: str, record_id: str) -> list:
     return versions
 
 
+def field_label(key: str, labels: dict) -> str:
+    """Name of a changed field of :func:`comun_cms.publishing.diff_publications` (``"body"``,
+    ``"attachments.0.sha256"``) from the content type's ``field_labels``: each named part by its
+    label, list positions as 1-based numbers, e.g. ``"Hitos › 3 › Peso"``; unnamed parts stay."""
+    parts = []
+    for part in key.split("."):
+        parts.append(str(int(part) + 1) if part.isdigit() else str(labels.get(part, part)))
+    return " › ".join(parts)
+
+
 @bp.get("/historial/<content_type>/<record_id>")
 def history(content_type: str, record_id: str):
     """Every published version of a record (404 when it has none: drafts have no public
@@ -367,6 +377,10 @@ def history(content_type: str, record_id: str):
     latest = versions[-1]
     record_url = None
     registry = current_app.extensions["comun"].content_types
+    labels = {"attachments": _("Attached files"), "sha256": "SHA-256", "filename": _("File name"),
+              "title": _("Title"), "size": _("Size"), "mimetype": _("File type")}
+    if content_type in registry:
+        labels.update(registry.get(content_type).field_labels)
     if latest.action != "retract" and content_type in registry:
         ct = registry.get(content_type)
         record = _record_for(ct, record_id)
@@ -380,7 +394,8 @@ def history(content_type: str, record_id: str):
     return render_template("public/history.html", versions=list(reversed(versions)), latest=latest,
                            content_type=content_type, content_type_label=content_type_label(content_type),
                            record_id=record_id, record_url=record_url, changes=changes, a=default_a, b=default_b,
-                           compared=(a, b) if changes is not None else None, action_labels=ACTION_LABELS)
+                           compared=(a, b) if changes is not None else None, action_labels=ACTION_LABELS,
+                           field_label=lambda key: field_label(key, labels))
 
 
 @bp.get("/historial/<content_type>/<record_id>/v<int:version>.json")

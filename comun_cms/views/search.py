@@ -60,11 +60,21 @@ def run_query(query: SearchQuery) -> SearchResults:
     return results
 
 
+def status_labels() -> dict[str, str]:
+    """``{status code: label}`` for the search ``status`` facet: the core's ``published``,
+    ``corrected`` and ``retracted``, then each content type's ``status_labels`` (first wins)."""
+    labels = {"published": _("Published"), "corrected": _("Corrected"), "retracted": _("Retracted")}
+    for ct in current_app.extensions["comun"].content_types:
+        for code, label in ct.status_labels.items():
+            labels.setdefault(code, str(label))
+    return labels
+
+
 def _labels() -> dict:
     state = current_app.extensions["comun"]
     return {"tenant": {s: t.state for s, t in state.tenants.items()},
             "content_type": {ct.name: str(ct.label) for ct in state.content_types},
-            "status": {"published": _("Published")}}
+            "status": status_labels()}
 
 
 def _render(tenant):

@@ -327,8 +327,8 @@ def server_check(e: Entry, pub, sha: str, kind: str, cp) -> dict:
             body, _n = tcp.open_checkpoint(services.served_note(cp), verifiers)
             hashes = merkle.inclusion_proof(e.index, cp.size, services.node_reader())
             merkle.verify_inclusion(merkle.leaf_hash(data), e.index, cp.size, hashes, body.root_hash)
-        except (ValueError, services.NotaryError) as exc:
-            problems.append(_("The inclusion proof or the checkpoint signature fails: %(error)s", error=str(exc)))
+        except (ValueError, services.NotaryError):
+            problems.append(_("The inclusion proof or the checkpoint signature fails."))
     return {"ok": not problems, "problems": problems}
 
 
@@ -349,8 +349,27 @@ def lookup(sha: str):
 MAX_RECEIPT_FILE = 1 << 20
 
 
+def receipt_error_message(detail: str) -> str:
+    """The user's-language explanation of a failed receipt check, from the English ``detail``
+    of :func:`plugins.notary.tlog.proof.verify_receipt` (kept as ``detail`` for auditors)."""
+    if detail.startswith("inclusion proof does not verify"):
+        return _("The log entry is not the one this receipt proves: the inclusion proof does not lead to the "
+                 "signed checkpoint. The entry or the receipt was changed, or they belong to different records.")
+    if detail.startswith("witness quorum"):
+        return _("The receipt's checkpoint does not have the witness cosignatures this log's policy requires.")
+    if "checkpoint" in detail:
+        return _("The receipt's checkpoint is not signed by this state's log, or it is damaged.")
+    return _("This text is not a valid receipt (.tlog-proof): it is damaged or incomplete.")
+
+
 def _verify_receipt_server(receipt_text: str, entry_text: str) -> dict:
-    return services.verify_receipt_text(get_current_tenant(), receipt_text, entry_text)
+    """:func:`services.verify_receipt_text` for the current tenant; a failure's ``error`` is in
+    the user's language (:func:`receipt_error_message`), its English cause in ``detail``."""
+    result = services.verify_receipt_text(get_current_tenant(), receipt_text, entry_text)
+    if not result["ok"]:
+        result["detail"] = result["error"]
+        result["error"] = receipt_error_message(result["error"])
+    return result
 
 
 def _uploaded_text(name: str) -> str | None:
@@ -434,6 +453,9 @@ def verify():
     ring = services.keyring(tenant, create=False)
     status = 400 if error else 200
     return render_template("notary/verify.html", sha=sha, matches=matches, error=error, elsewhere=elsewhere,
+                           type_labels={ct.name: ct.label for ct in content_types()},
+                           action_names={"publish": _("publication"), "correct": _("correction"),
+                                         "retract": _("retraction")},
                            elsewhere_url=portal.state_verify_url,
                            receipt_result=receipt_result, receipt_text=receipt_text, entry_text=entry_text,
                            checkpoint=cp, origin=services.log_origin(tenant),
