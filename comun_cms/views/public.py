@@ -35,7 +35,7 @@ from comun_cms.site import SECTIONS, get_section
 from comun_cms.tenancy import tenant_context
 from comun_cms.uploads import content_disposition, stored_path, thumbnail_path
 from comun_cms.views.portal import content_type_label, latest_publications
-from comun_cms.views.templating import serve_theme_file
+from comun_cms.views.templating import DEFAULT_LOGO, serve_theme_file
 
 bp = Blueprint("public", __name__)
 
@@ -221,10 +221,11 @@ def theme_static(filename: str):
 
 @bp.get("/logo")
 def logo():
-    """The tenant's logo file from its state folder (404 if it has none)."""
+    """The tenant's logo file from its state folder; the theme's emblem
+    (:data:`~comun_cms.views.templating.DEFAULT_LOGO`) when tenant.toml names none."""
     path = g.tenant.logo_path
     if path is None or not path.is_file():
-        abort(404)
+        return serve_theme_file(DEFAULT_LOGO)
     response = send_file(path, max_age=3600, conditional=True)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"

@@ -199,6 +199,17 @@ def serve_theme_file(filename: str):
     abort(404)
 
 
+#: Theme files served when a site has no file of its own: the browsers' ``/favicon.ico`` and
+#: the logo of a tenant whose tenant.toml names none (``/<tenant>/logo``).
+FAVICON = "img/favicon.ico"
+DEFAULT_LOGO = "img/emblem.svg"
+
+
+def serve_favicon():
+    """``/favicon.ico``: the theme's icon (browsers ask for it at the site root)."""
+    return serve_theme_file(FAVICON)
+
+
 # --------------------------------------------------------------------------- wiring
 def _context() -> dict:
     tenant = get_current_tenant()
@@ -229,6 +240,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(filesize_filter, "filesize")
     app.add_template_test(is_web_url, "web_url")
     app.add_url_rule("/theme/<path:filename>", "theme_static", serve_theme_file)
+    app.add_url_rule("/favicon.ico", "favicon", serve_favicon)
     errors.init_app(app)
 
 
