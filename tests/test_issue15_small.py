@@ -1,8 +1,14 @@
 """Issue 15, defect 10 (core): ``/favicon.ico`` answers with an icon (it used to redirect to a
-404), and a tenant without a logo of its own serves the theme's emblem at ``/<tenant>/logo``."""
+404), a tenant without a logo of its own serves the theme's emblem at ``/<tenant>/logo``, and a
+search that names a content type ranks it higher."""
 from __future__ import annotations
 
 from pathlib import Path
+
+from flask import request
+from flask_babel import force_locale
+
+from comun_cms.views.search import build_query, named_types
 
 EMBLEM = (Path(__file__).resolve().parent.parent / "themes" / "comun" / "static" / "img" / "emblem.svg").read_bytes()
 
@@ -22,3 +28,14 @@ def test_a_tenant_without_logo_serves_the_theme_emblem(app, client):
     r = client.get("/edomex/logo")
     assert r.status_code == 200 and r.data != EMBLEM
     assert 'rel="icon" href="/edomex/logo"' in client.get("/edomex/").get_data(as_text=True)
+
+
+def test_a_query_naming_a_content_type_boosts_it(app):
+    """ "sesión ordinaria" names the minutes (label "Minuta de la sesión"), not recommendations."""
+    registry = app.extensions["comun"].content_types
+    with app.test_request_context("/buscar?q=sesi%C3%B3n+ordinaria"), force_locale("es_MX"):
+        assert "stl_session" in named_types("sesión ordinaria", registry)
+        assert "recommendation" not in named_types("sesión ordinaria", registry)
+        assert named_types("Recomendaciones", registry) == ["recommendation"]
+        assert named_types("de la", registry) == []
+        assert "stl_session" in build_query(request.args).boost_types

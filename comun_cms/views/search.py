@@ -10,10 +10,13 @@ site.
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
 from comun_cms.extensions import limiter
+from comun_cms.search.analysis import fold
 from comun_cms.search.backend import SearchQuery, SearchResults
 from comun_cms.search.service import get_search
 from comun_cms.tenancy import get_current_tenant
@@ -29,9 +32,34 @@ def public_tenants() -> dict:
     return current_app.extensions["comun"].public_tenants()
 
 
+def _word_key(word: str) -> str:
+    """A word folded (case, accents) without a plural ending: "Sesiones" -> "sesion"."""
+    w = fold(word)
+    for ending in ("es", "s"):
+        if len(w) > 4 + len(ending) and w.endswith(ending):
+            return w[: -len(ending)]
+    return w
+
+
+def named_types(text: str, registry) -> list[str]:
+    """Content types the query names: those whose label or plural label, in the user's
+    language, shares a word of at least 4 letters with ``text`` ("sesión ordinaria" names the
+    minutes and the calls of sessions). Their documents rank higher (``boost_types``)."""
+    words = {_word_key(w) for w in re.findall(r"\w+", text) if len(w) >= 4}
+    if not words:
+        return []
+    named = []
+    for ct in registry:
+        label_words = {_word_key(w) for w in re.findall(r"\w+", f"{ct.label} {ct.label_plural}") if len(w) >= 4}
+        if words & label_words:
+            named.append(ct.name)
+    return named
+
+
 def build_query(args, tenant=None) -> SearchQuery:
     """Turn request arguments into a :class:`SearchQuery` (bad values dropped, text cut to
-    500 characters, control characters removed)."""
+    500 characters, control characters removed); content types the text names rank higher
+    (:func:`named_types`)."""
     text = "".join(ch for ch in (args.get("q") or "")[:MAX_QUERY] if ch.isprintable() or ch == " ")
     registry = current_app.extensions["comun"].content_types
     types = [t for t in args.getlist("tipo") if t in registry]
@@ -39,13 +67,14 @@ def build_query(args, tenant=None) -> SearchQuery:
     statuses = [s for s in args.getlist("situacion") if s.isidentifier()][:10]
     page = max(1, min(args.get("pagina", 1, type=int) or 1, 1000))
     sort = "date" if args.get("orden") == "fecha" else "relevance"
+    boost = named_types(text, registry)
     if tenant is not None:
         return SearchQuery(text=text, tenant=tenant.slug, content_types=types, years=years, statuses=statuses,
-                           sort=sort, page=page, per_page=10)
+                           sort=sort, page=page, per_page=10, boost_types=boost)
     allowed = public_tenants()
     chosen = [s for s in args.getlist("estado") if s in allowed]
     return SearchQuery(text=text, tenants=chosen or list(allowed), content_types=types, years=years,
-                       statuses=statuses, sort=sort, page=page, per_page=10)
+                       statuses=statuses, sort=sort, page=page, per_page=10, boost_types=boost)
 
 
 def run_query(query: SearchQuery) -> SearchResults:
