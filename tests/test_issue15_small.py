@@ -3,11 +3,13 @@
 search that names a content type ranks it higher."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import request
 from flask_babel import force_locale
 
+from comun_cms.toolkit.testing import run_demo
 from comun_cms.views.search import build_query, named_types
 
 EMBLEM = (Path(__file__).resolve().parent.parent / "themes" / "comun" / "static" / "img" / "emblem.svg").read_bytes()
@@ -39,3 +41,16 @@ def test_a_query_naming_a_content_type_boosts_it(app):
         assert named_types("Recomendaciones", registry) == ["recommendation"]
         assert named_types("de la", registry) == []
         assert "stl_session" in build_query(request.args).boost_types
+
+
+def test_portal_search_shows_a_shared_document_once(app, client):
+    """A guide every state publishes is one result "also in" the other states."""
+    run_demo(app, tenants=[app.extensions["comun"].tenants[s] for s in ("edomex", "puebla", "hidalgo")],
+             log=lambda m: None)
+    html = client.get("/buscar?q=apertura+institucional+diplomado").get_data(as_text=True)
+    titles = re.findall(r'<h3><a href="([^"]+)"', html)
+    assert len([u for u in titles if u.endswith("/p/apertura-institucional-diplomado")]) == 1, titles
+    also = html.split('class="result-also"', 1)[1].split("</p>", 1)[0]
+    assert also.count("/p/apertura-institucional-diplomado") == 2
+    tenant_html = client.get("/edomex/buscar?q=apertura+institucional+diplomado").get_data(as_text=True)
+    assert 'class="result-also"' not in tenant_html

@@ -99,6 +99,23 @@ def status_labels() -> dict[str, str]:
     return labels
 
 
+def collapse_shared(hits: list) -> list[tuple]:
+    """Group the hits of one results page that are the same document published by several
+    states (same content type, title and excerpt, e.g. a shared guide): ``[(hit, also)]``
+    where ``also`` lists the other states' hits, in rank order. Ranks and totals are unchanged;
+    the first (best ranked) copy stands for the group."""
+    groups: dict[tuple, list] = {}
+    order = []
+    for hit in hits:
+        key = (hit.content_type, hit.title.strip().casefold(), hit.snippet_html)
+        if key not in groups:
+            groups[key] = []
+            order.append((hit, key))
+        else:
+            groups[key].append(hit)
+    return [(hit, groups[key]) for hit, key in order]
+
+
 def _labels() -> dict:
     state = current_app.extensions["comun"]
     return {"tenant": {s: t.state for s, t in state.tenants.items()},
@@ -109,7 +126,8 @@ def _labels() -> dict:
 def _render(tenant):
     query = build_query(request.args, tenant)
     results = run_query(query) if (query.text or request.args) else None
-    return render_template("search/results.html", query=query, results=results, labels=_labels(),
+    rows = collapse_shared(results.hits) if results and tenant is None else [(h, []) for h in (results.hits if results else [])]
+    return render_template("search/results.html", query=query, results=results, labels=_labels(), rows=rows,
                            fallback=bool(results and results.fallback_message),
                            selected={"estado": request.args.getlist("estado"), "tipo": request.args.getlist("tipo"),
                                      "anio": request.args.getlist("anio"),
