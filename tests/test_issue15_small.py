@@ -54,3 +54,22 @@ def test_portal_search_shows_a_shared_document_once(app, client):
     assert also.count("/p/apertura-institucional-diplomado") == 2
     tenant_html = client.get("/edomex/buscar?q=apertura+institucional+diplomado").get_data(as_text=True)
     assert 'class="result-also"' not in tenant_html
+
+
+#: English function words; two or more of them on one line of a demo document mean English text.
+ENGLISH = {"the", "with", "and", "of", "is", "are", "on", "at", "from", "shows", "this", "which", "displayed"}
+DOCUMENTS = Path(__file__).resolve().parent.parent / "comun_cms" / "demo_data" / "documents"
+
+
+def test_demo_documents_are_in_spanish():
+    """The demo OCR text had an English description of a screenshot; names such as "The GovLab"
+    or "Follow the Money" (one English word on a line) are fine."""
+    english = []
+    for path in sorted(DOCUMENTS.glob("*.txt")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.lstrip().startswith("http"):
+                continue
+            words = [w.lower() for w in re.findall(r"[A-Za-z]+", line)]
+            if sum(w in ENGLISH for w in words) >= 2:
+                english.append(f"{path.name}:{number}: {line[:80]}")
+    assert not english, "\n".join(english)
