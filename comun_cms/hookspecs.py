@@ -8,7 +8,7 @@ Two scopes:
 
 * **install scope** (``register_models``, ``register_migrations``, ``register_translations``,
   ``register_cli_commands``, ``tenant_settings``, ``register_blueprints``,
-  ``register_content_types``): called once for every *installed* plugin when the application
+  ``register_content_types``, ``audit_labels``): called once for every *installed* plugin when the application
   is created.
 * **tenant scope** (everything else): called only for plugins the tenant enables, through
   :func:`comun_cms.plugins.tenant_hook` (``pm.subset_hook_caller``). Portal-wide hooks
@@ -46,6 +46,7 @@ INSTALL_SCOPE_HOOKS = (
     "tenant_settings",
     "register_blueprints",
     "register_content_types",
+    "audit_labels",
 )
 
 
@@ -105,6 +106,18 @@ def register_content_types() -> list["ContentType"]:
     (publishable record kinds: how they serialize, render, index and export)."""
 
 
+@hookspec
+def audit_labels() -> dict[str, Any]:
+    """Return names (lazy gettext strings) for the codes of the plugin's audit events.
+
+    An audit action is ``"<object>.<verb>"`` (``"stl_member.create"``). Keys may be an object
+    type (``"stl_member"``), a verb (``"follow_up"``) or a whole action
+    (``"stl_agenda.standard"``); the dashboard and the audit log show the whole action's label,
+    else "<object label>: <verb label>", where content types' labels name their objects. The
+    core gives the common verbs (create, update, delete, publish, correct, retract, import...).
+    """
+
+
 # --------------------------------------------------------------------------- tenant scope
 @hookspec
 def admin_menu_items(tenant: "Tenant") -> list["MenuItem"]:
@@ -124,7 +137,9 @@ def template_slot(name: str, tenant: "Tenant | None", context: dict[str, Any]) -
     ``record``, ``content_type`` and ``publication``), ``home_main``, and one per STL site
     section: ``section.minutes``, ``section.commitments``, ``section.contact``,
     ``section.open_data``, ``section.links``, ``section.feedback``, ``section.join``.
-    Results of every enabled plugin are joined in plugin order.
+    Results of every enabled plugin are joined in plugin order. A result that is not
+    ``Markup`` (e.g. the plain ``str`` of ``render_template``) is escaped, so it shows as text,
+    and a warning is logged: wrap templates as ``Markup(render_template(...))``.
     """
 
 
@@ -168,7 +183,8 @@ def portal_widgets() -> list["PortalWidget"]:
 
 @hookspec
 def dashboard_widgets(tenant: "Tenant") -> list["PortalWidget"]:
-    """Return widgets shown on the tenant's admin dashboard."""
+    """Return widgets shown on the tenant's admin dashboard (``render()`` returns ``Markup``;
+    anything else is escaped and logged, as for ``template_slot``)."""
 
 
 @hookspec

@@ -155,6 +155,11 @@ class TenantPlugin:
         return [MenuItem("Menú de prueba", "public.home", order=50)]
 
     @hookimpl
+    def audit_labels(self):
+        return {"prueba": "Objeto de prueba", "revisar": "revisión de prueba",
+                "prueba.especial": "Acción especial de prueba"}
+
+    @hookimpl
     def public_menu_items(self, tenant):
         return [MenuItem("Enlace público de prueba", "public.home", order=99)]
 
@@ -239,6 +244,21 @@ class TenantPlugin:
 @pytest.fixture
 def plugin(app, register_plugin):
     return register_plugin(TenantPlugin(), "testplugin")
+
+
+def test_hook_audit_labels(app, plugin, login_as, client):
+    from comun_cms.audit import action_label, record_audit  # noqa: PLC0415 (core module under test)
+    with app.test_request_context("/"):
+        assert action_label("prueba.revisar") == "Objeto de prueba: revisión de prueba"
+        assert action_label("prueba.especial") == "Acción especial de prueba"
+        assert action_label("page.publish") == "Page: publication"
+        assert action_label("nadie.sabe") == "nadie: sabe"
+    with tenant_context(app.extensions["comun"].tenants["edomex"]):
+        record_audit("prueba.especial", "prueba", 7, None, None)
+        db.session.commit()
+    login_as("admin")
+    html = client.get("/edomex/admin/auditoria").get_data(as_text=True)
+    assert "Acción especial de prueba" in html and 'data-action="prueba.especial"' in html
 
 
 def test_hook_admin_menu_items(app, client, plugin, login_as):

@@ -288,7 +288,7 @@ def test_check_my_work_looks_only_at_the_participants_own_workspace(app):
     _publish_page(app, b.editor, b.workspace, "paso-01", text="Sin palabras clave", section="join")
     res = training.check_exercise(b, 1)
     missing = [i.label for i in res.items if not i.done]
-    assert not res.done and any("links" in m for m in missing) and any("firma" in m for m in missing)
+    assert not res.done and any("Links of interest" in m for m in missing) and any("firma" in m for m in missing)
 
 
 def test_participants_work_in_isolated_workspaces_through_the_admin(app, client, login_as):

@@ -21,6 +21,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 import time
 from typing import Any, Iterator
 from urllib.parse import quote
@@ -195,6 +196,32 @@ def _schema(kind: str):
     return cache[key]
 
 
+def marshmallow_message(text: str) -> str:
+    """A marshmallow validation message (English, from the library or the schemas) in the
+    user's language: the library's fixed messages and the ``Range``, ``Length`` and ``OneOf``
+    patterns are translated; anything else is returned unchanged."""
+    fixed = {
+        "Unknown field.": _("Unknown field."), "Not a valid integer.": _("Not a valid integer."),
+        "Not a valid string.": _("Not a valid string."), "Field may not be null.": _("Field may not be null."),
+        "Missing data for required field.": _("Missing data for required field."),
+        "Invalid input type.": _("Invalid input type."),
+        "Not a valid ISO 8601 date-time (e.g. 2026-01-31T12:00:00Z).":
+            _("Not a valid ISO 8601 date-time (e.g. 2026-01-31T12:00:00Z)."),
+    }
+    if text in fixed:
+        return fixed[text]
+    m = re.fullmatch(r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.", text)
+    if m:
+        return _("Must be between %(min)s and %(max)s.", min=m.group(1), max=m.group(2))
+    m = re.fullmatch(r"Longer than maximum length (\S+)\.", text)
+    if m:
+        return _("Longer than %(max)s characters.", max=m.group(1))
+    m = re.fullmatch(r"Must be one of: (.*)\.", text)
+    if m:
+        return _("Must be one of: %(choices)s.", choices=m.group(1))
+    return text
+
+
 def parse_query(kind: str) -> dict:
     """Validate ``request.args`` with the query schema ``kind``.
 
@@ -210,7 +237,7 @@ def parse_query(kind: str) -> dict:
         field = sorted(exc.messages)[0] if isinstance(exc.messages, dict) and exc.messages else None
         problem = exc.messages.get(field) if field else exc.messages
         if isinstance(problem, list):
-            problem = " ".join(str(p) for p in problem)
+            problem = " ".join(marshmallow_message(str(p)) for p in problem)
         if field == "type":
             raise ApiError(400, "unknown_type", _("Unknown content type."), "type") from None
         if field == "tenant":

@@ -319,7 +319,7 @@ def dcat_catalog(entries: list[CatalogueEntry], catalog_url: str) -> dict:
                 contact["hasEmail"] = "mailto:" + current_app.config["OPEN_DATA_CONTACT_EMAIL"]
             tenants = current_app.extensions["comun"].tenants
             spatial = ", ".join(tenants[s].state for s in e.tenants if s in tenants)
-            title = f"{ds.title} — {_('all states')}"
+            title = "%s — %s" % (ds.title, _("all states"))
             landing = url_for("opendata_portal.catalogue", _external=True) + f"#todos-{ds.name}"
         datasets.append({
             "@type": "dcat:Dataset", "title": title, "description": str(ds.description),

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from comun_cms.toolkit import MenuItem, SettingSpec, hookimpl
-from plugins.notary import services, training
+from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl
+from plugins.notary import portal, services, training
 from plugins.notary.cli import notary_group
 from plugins.notary.keys import ensure_keys
 from plugins.notary.models import MODELS
@@ -69,7 +69,8 @@ def tenant_settings():
 
 @hookimpl
 def register_blueprints():
-    return [bp]
+    """Each state's ``notary`` endpoints and the portal's cross-state verify page (``portal_notary``)."""
+    return [bp, portal.bp]
 
 
 @hookimpl
@@ -89,6 +90,12 @@ def template_slot(name, tenant, context):
     if name != "record_footer" or tenant is None:
         return None
     return render_seal(tenant, context)
+
+
+@hookimpl
+def portal_widgets():
+    """The portal home's "Verify a publication" box (searches every state's log)."""
+    return [PortalWidget(_l("Verify a publication"), portal.render_portal_widget, order=90)]
 
 
 @hookimpl

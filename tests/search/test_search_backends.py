@@ -133,3 +133,15 @@ def test_writes_and_rebuild(tmp_path):
         assert b.count() == 3 and ids(b, "zzcambio") == set()
         assert ids(b, "reglamento") == {"hidalgo:news:4", "puebla:page:5"}
         b.close()
+
+
+def test_boost_types_ranks_the_named_content_type_first(backend):
+    """Issue 15, defect 10: a query naming a content type ("sesión ordinaria" names the
+    minutes) ranks that type's documents higher; the matching set does not change."""
+    def order(**kw):
+        return [h.id for h in backend.search(SearchQuery(text="transparencia", per_page=10, **kw)).hits]
+    plain = order()
+    boosted = order(boost_types=("page",))
+    assert set(plain) == set(boosted) and plain[0] != "edomex:page:1"
+    assert boosted[0] == "edomex:page:1"
+    assert order(sort="date", boost_types=("page",)) == order(sort="date")
