@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from comun_cms import core_plugin
+from comun_cms import core_plugin, pagecache
 from comun_cms import plugins as plugin_mod
 from comun_cms.commands import register_cli
 from comun_cms.config import load_config
@@ -121,6 +121,7 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
 
     app.url_map.converters["int"] = BoundedIntConverter
     install_tenant_routing(app, state)
+    pagecache.init_app(app)
 
     register_core_blueprints(app)
     for result in pm.hook.register_blueprints():

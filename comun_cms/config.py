@@ -55,6 +55,12 @@ DEFAULTS = {
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search
     "UPLOAD_DIR": None,  # default: <instance>/uploads
     "PASSWORD_HASH_METHOD": "scrypt:32768:8:1",  # werkzeug method string (scrypt N, r, p)
+    "PAGE_CACHE": True,  # anonymous page cache (comun_cms/pagecache.py); tests turn it off unless they test it
+    "CACHE_URL": None,  # redis://host:port/db: page cache shared by every worker and host; else a local one
+    "PAGE_CACHE_BACKEND": "filesystem",  # without CACHE_URL: filesystem (<instance>/page-cache) | simple (per process)
+    "PAGE_CACHE_TIMEOUT": 24 * 3600,  # seconds an entry of a generation is kept
+    "PAGE_CACHE_THRESHOLD": 5000,  # entries kept by the local backends
+    "PAGE_CACHE_KEY_PREFIX": "comun:",  # Redis key prefix (several sites sharing one Redis)
     "SEARCH_SYNC": False,  # True: drain the outbox at the end of each publishing request (tests, single process)
 }
 
