@@ -21,11 +21,13 @@ from urllib.parse import urlencode
 
 from flask import Flask, abort, current_app, has_request_context, request, send_file, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, lazy_gettext as _l, ngettext
+from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.routing import BuildError
 from werkzeug.security import safe_join
 
 from comun_cms.i18n import LOCALE_NAMES
+from comun_cms.pagecache import memo_per_generation
 from comun_cms.permissions import has_role
 from comun_cms.plugins import flatten, portal_hook, tenant_hook
 from comun_cms.richtext import render_markdown
@@ -77,11 +79,26 @@ def render_slot(name: str, **context) -> Markup:
     Calls ``template_slot(name=, tenant=, context=)`` for the plugins the current tenant enables
     (on the portal: plugins enabled in at least one tenant) and joins the non-empty results.
     Plain strings are escaped; ``Markup`` is inserted as is.
+
+    For an anonymous visitor, when every context value is a plain str/number/bool/None, the
+    result is computed once per generation of the tenant (or portal), language and local day
+    (:func:`comun_cms.pagecache.memo_per_generation`): slots must show such visitors published
+    data only. Slots given records, and slots for logged-in users, run on every call.
     """
     tenant = get_current_tenant()
-    caller = tenant_hook(tenant, "template_slot") if tenant else portal_hook("template_slot")
-    results = caller(name=name, tenant=tenant, context=context)
-    return Markup("").join(r for r in results if r)
+
+    def compute() -> Markup:
+        caller = tenant_hook(tenant, "template_slot") if tenant else portal_hook("template_slot")
+        results = caller(name=name, tenant=tenant, context=context)
+        return Markup("").join(r for r in results if r)
+
+    if has_request_context() and not getattr(current_user, "is_authenticated", False) \
+            and all(isinstance(v, (str, int, float, bool, type(None))) for v in context.values()):
+        # an anonymous visitor's slot shows published data only: once per generation and day
+        # (slots list "upcoming" things), not on every request
+        today = dt.datetime.now(tenant.tz if tenant else dt.timezone.utc).date()
+        return memo_per_generation(f"slot:{name}", compute, vary=(today, tuple(sorted(context.items()))))
+    return compute()
 
 
 def lang_urls() -> dict[str, str]:

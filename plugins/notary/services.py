@@ -574,6 +574,17 @@ def entry_for_publication(publication_id: int, session: Session | None = None) -
     return session.scalar(select(Entry).where(Entry.publication_id == publication_id))
 
 
+def entry_with_coverage(publication_id: int, session: Session | None = None) -> tuple[Entry | None, bool]:
+    """One query for the seal: the current tenant's entry logging ``publication_id`` (or
+    ``None``) and whether a checkpoint of the tenant covers it yet (checkpoint sizes only grow,
+    so "some checkpoint has ``size > index``" equals "the newest one does")."""
+    session = session or db.session
+    covered = (select(Checkpoint.id).where(Checkpoint.tenant_id == Entry.tenant_id, Checkpoint.size > Entry.index)
+               .correlate(Entry).exists())
+    row = session.execute(select(Entry, covered).where(Entry.publication_id == publication_id)).first()
+    return (None, False) if row is None else (row[0], bool(row[1]))
+
+
 def checkpoint_covering(index: int, session: Session | None = None) -> Checkpoint | None:
     """The newest checkpoint whose size covers leaf ``index`` (``None`` if none yet)."""
     cp = latest_checkpoint(session)
