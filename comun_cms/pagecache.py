@@ -44,6 +44,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from comun_cms.extensions import db
 from comun_cms.models import CacheGeneration, utcnow
@@ -82,22 +83,25 @@ def _per_request() -> dict:
 
 
 # --------------------------------------------------------------------------- generations
-def bump_generation(tenant_slug: str) -> None:
+def bump_generation(tenant_slug: str, session: Session | None = None) -> None:
     """Bump ``tenant_slug``'s generation inside the caller's transaction (one upsert; the row is
     created on first use). The caller commits; a rollback undoes the bump with the change.
+
+    ``session`` is the SQLAlchemy session of that transaction (default: ``db.session``).
 
     Concurrent bumps of one tenant serialize on its row until the first commits (PostgreSQL
     row lock; SQLite locks the whole database anyway).
     """
     values = {"tenant": tenant_slug, "generation": 1, "token": secrets.token_hex(8), "changed_at": utcnow()}
-    dialect = db.session.get_bind().dialect.name
+    session = session if session is not None else db.session
+    dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(CacheGeneration).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[CacheGeneration.tenant],
         set_={"generation": CacheGeneration.generation + 1, "token": stmt.excluded.token,
               "changed_at": stmt.excluded.changed_at})
-    db.session.execute(stmt)
+    session.execute(stmt)
     if has_request_context():
         _per_request().pop(_G_GENERATIONS, None)
 

@@ -41,7 +41,9 @@ from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from comun_cms.toolkit import Publication, db, get_current_tenant, get_tenants, jsonable, tenant_context, utcnow
+from comun_cms.toolkit import (
+    Publication, bump_generation, db, get_current_tenant, get_tenants, jsonable, tenant_context, utcnow,
+)
 from plugins.notary.keys import Keyring, KeyringError, ensure_keys, keyring_path, load_keyring  # noqa: F401 (re-exported)
 from plugins.notary.models import Checkpoint, Cosignature, Digest, Entry, LogHead, Node, WitnessState
 from plugins.notary.tlog import checkpoint as tcp
@@ -339,6 +341,7 @@ def sign_checkpoint(tenant, session: Session | None = None) -> Checkpoint:
     signed = tcp.sign_checkpoint(body, ring.log_signers())
     cp = Checkpoint(tenant_id=tenant.slug, size=head.size, root_hash=root.hex(), note=signed.decode("utf-8"))
     session.add(cp)
+    bump_generation(tenant.slug, session)  # seals of the entries it covers now read "Verified"
     session.flush()
     return cp
 
