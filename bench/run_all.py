@@ -15,6 +15,7 @@ BENCHES = [
     ("bench_notary_append.py", []),
     ("bench_api.py", []),
     ("bench_training.py", []),
+    ("bench_pages.py", []),
 ]
 
 
