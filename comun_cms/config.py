@@ -61,6 +61,7 @@ DEFAULTS = {
     "PAGE_CACHE_TIMEOUT": 24 * 3600,  # seconds an entry of a generation is kept
     "PAGE_CACHE_THRESHOLD": 5000,  # entries kept by the local backends
     "PAGE_CACHE_KEY_PREFIX": "comun:",  # Redis key prefix (several sites sharing one Redis)
+    "GENERATION_MEMO": True,  # widgets/slots computed once per generation (pagecache.memo_per_generation)
     "SEARCH_SYNC": False,  # True: drain the outbox at the end of each publishing request (tests, single process)
 }
 

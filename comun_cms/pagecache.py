@@ -24,7 +24,7 @@ workers of one host), or a per-process ``SimpleCache`` with ``PAGE_CACHE_BACKEND
 Entries are keyed by generation token, so they are never invalidated one by one: old
 generations simply stop being asked for and expire after ``PAGE_CACHE_TIMEOUT`` seconds.
 
-Settings: ``PAGE_CACHE`` (bool, default ``True``), ``CACHE_URL`` (``redis://...``),
+Settings: ``PAGE_CACHE`` (bool, default ``True``), ``GENERATION_MEMO`` (bool, default ``True``), ``CACHE_URL`` (``redis://...``),
 ``PAGE_CACHE_BACKEND`` (``filesystem`` | ``simple``), ``PAGE_CACHE_TIMEOUT`` (seconds),
 ``PAGE_CACHE_THRESHOLD`` (entries kept by the local backends), ``PAGE_CACHE_KEY_PREFIX``.
 """
@@ -151,8 +151,11 @@ def memo_per_generation(name: str, compute: Callable[[], T], *, tenant_slug: str
         vary: more values the result depends on (the current language is always added).
 
     Returns:
-        The memoized value (the same object for every request of a generation).
+        The memoized value (the same object for every request of a generation); with the
+        setting ``GENERATION_MEMO`` off, ``compute()`` itself.
     """
+    if not current_app.config.get("GENERATION_MEMO", True):
+        return compute()
     if tenant_slug is None:
         tenant = get_current_tenant()
         tenant_slug = tenant.slug if tenant is not None else PORTAL

@@ -97,6 +97,11 @@ def _add_rows(app, n: int) -> None:
 
 
 @pytest.fixture
+def app_config(app_config):
+    return {**app_config, "GENERATION_MEMO": True}
+
+
+@pytest.fixture
 def demo_app(app, runner):
     result = runner.invoke(args=["demo", "--quiet", "--tenant", "edomex"])
     assert result.exit_code == 0, result.output

@@ -81,8 +81,9 @@ def home():
     """Portal home: the states with their facts and sources, latest publications across states
     and the plugins' portal widgets (sorted by ``order``)."""
     tenants = public_tenants()
+    plugins = tuple(sorted({name for t in tenants for name in t.plugins}))
     widgets = memo_per_generation("portal.widgets", _rendered_widgets, tenant_slug=PORTAL,
-                                  vary=(dt.datetime.now(dt.timezone.utc).date(),))
+                                  vary=(dt.datetime.now(dt.timezone.utc).date(), plugins))
     return render_template(
         "portal/home.html", states=tenants, widgets=widgets,
         publications=latest_publications(10, [t.slug for t in tenants]),

@@ -97,8 +97,14 @@ def render_slot(name: str, **context) -> Markup:
         # an anonymous visitor's slot shows published data only: once per generation and day
         # (slots list "upcoming" things), not on every request
         today = dt.datetime.now(tenant.tz if tenant else dt.timezone.utc).date()
-        return memo_per_generation(f"slot:{name}", compute, vary=(today, tuple(sorted(context.items()))))
+        plugins = tenant.plugins if tenant else _portal_plugins()
+        return memo_per_generation(f"slot:{name}", compute, vary=(today, plugins, tuple(sorted(context.items()))))
     return compute()
+
+
+def _portal_plugins() -> tuple[str, ...]:
+    """Names of the plugins enabled in at least one tenant (what the portal's hooks call)."""
+    return tuple(sorted({name for t in current_app.extensions["comun"].tenants.values() for name in t.plugins}))
 
 
 def lang_urls() -> dict[str, str]:
