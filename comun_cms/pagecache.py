@@ -62,6 +62,8 @@ _G_KEY = "_comun_page_cache_key"
 _G_HIT = "_comun_page_cache_hit"
 _BACKEND_KEY = "comun_cache_pages"  # app.extensions key: dropped with the other caches by tests
 _MEMO_KEY = "comun_cache_generation_memo"
+#: Entries kept by :func:`memo_per_generation` in one process before it starts over.
+_MEMO_MAX = 10_000
 #: Blueprints never cached (staff pages and log-in; they also require a session anyway).
 _NEVER_CACHED_BLUEPRINTS = ("admin", "auth", "training")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -167,6 +169,8 @@ def memo_per_generation(name: str, compute: Callable[[], T], *, tenant_slug: str
     if entry is not None and entry[0] == token:
         return entry[1]
     value = compute()
+    if len(memo) >= _MEMO_MAX and key not in memo:
+        memo.clear()  # keys carry days and query values: start over rather than grow for ever
     memo[key] = (token, value)
     return value
 

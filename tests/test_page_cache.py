@@ -12,6 +12,7 @@ import re
 import secrets
 import time
 
+import flask_babel
 import pytest
 from sqlalchemy import select
 
@@ -225,3 +226,29 @@ class TestFormsStillWork:
         assert client.get("/edomex/").headers["X-Page-Cache"] == "hit"
         results = client.get("/edomex/buscar?q=anual")
         assert results.status_code == 200 and b"Informe anual" in results.get_data()
+
+
+def test_memo_is_computed_once_per_generation_and_language(app):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    with app.test_request_context("/edomex/"), tenant_context(get_tenant(app, "edomex")):
+        assert pagecache.memo_per_generation("t", compute) == 1
+        assert pagecache.memo_per_generation("t", compute) == 1
+        assert pagecache.memo_per_generation("t", compute, vary=("otro",)) == 2
+    with app.test_request_context("/edomex/"), tenant_context(get_tenant(app, "edomex")):
+        assert pagecache.memo_per_generation("t", compute) == 1  # another request, same generation
+        pagecache.bump_generation("edomex")
+        db.session.commit()
+    with app.test_request_context("/edomex/"), tenant_context(get_tenant(app, "edomex")):
+        assert pagecache.memo_per_generation("t", compute) == 3
+    with app.test_request_context("/edomex/?lang=es_MX"), tenant_context(get_tenant(app, "edomex")):
+        flask_babel.refresh()  # the test keeps one app context, where Flask-Babel caches the locale
+        assert pagecache.memo_per_generation("t", compute) == 4
+    flask_babel.refresh()
+    app.config["GENERATION_MEMO"] = False
+    with app.test_request_context("/edomex/"), tenant_context(get_tenant(app, "edomex")):
+        assert pagecache.memo_per_generation("t", compute) == 5
