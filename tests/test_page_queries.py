@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, select
 
 from comun_cms.extensions import db
+from comun_cms.hookspecs import hookimpl
 from comun_cms.models import Page, Publication
 from comun_cms.publishing import publish
 from comun_cms.search.service import get_search
@@ -121,3 +122,21 @@ def test_public_pages_run_a_handful_of_queries_and_do_not_grow_with_data(demo_ap
     after = _measure(demo_app, client, urls)
     grown = {name: (before[name][0], n) for name, (n, _s) in after.items() if n > before[name][0]}
     assert not grown, f"queries grew with the data (before, after): {grown}"
+
+
+def test_template_globals_are_built_once_per_request(app, client, register_plugin):
+    """A page renders several templates (the notary seal is one): the navigation hook runs once."""
+    calls = []
+
+    class CountingMenu:
+        @hookimpl
+        def public_menu_items(self, tenant):
+            calls.append(tenant.slug)
+            return []
+
+    register_plugin(CountingMenu(), name="counting_menu")
+    with tenant_context(get_tenant(app, "edomex")):
+        publish(Page(slug="sellada", title="Sellada", summary="", body="Texto.", section="links"))
+    response = client.get("/edomex/p/sellada")
+    assert response.status_code == 200 and b"notary-seal" in response.get_data()
+    assert calls == ["edomex"]

@@ -200,9 +200,21 @@ def serve_theme_file(filename: str):
 
 # --------------------------------------------------------------------------- wiring
 def _context() -> dict:
+    """The globals of every template. Computed once per request, tenant and language: a page
+    renders several templates (plugin slots render their own) and the navigation calls hooks."""
     tenant = get_current_tenant()
-    state = current_app.extensions["comun"]
     locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    if not has_request_context():
+        return _build_context(tenant, locale)
+    memo = request.environ.setdefault("comun.template_context", {})
+    key = (tenant.slug if tenant is not None else None, locale)
+    if key not in memo:
+        memo[key] = _build_context(tenant, locale)
+    return memo[key]
+
+
+def _build_context(tenant: Tenant | None, locale: str) -> dict:
+    state = current_app.extensions["comun"]
     return {
         "current_tenant": tenant,
         "tenants": list(state.public_tenants().values()),
