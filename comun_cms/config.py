@@ -82,6 +82,13 @@ DEFAULTS = {
     "MAIL_RETRY_BASE": 30,  # seconds; doubles after each failed attempt
     "MAIL_RETRY_MAX": 3600,  # seconds
     "MAIL_CLAIM_TIMEOUT": 300,  # seconds before a message claimed by a dead worker is sent again
+    "PAGE_CACHE": True,  # anonymous page cache (comun_cms/pagecache.py); tests turn it off unless they test it
+    "CACHE_URL": None,  # redis://host:port/db: page cache shared by every worker and host; else a local one
+    "PAGE_CACHE_BACKEND": "filesystem",  # without CACHE_URL: filesystem (<instance>/page-cache) | simple (per process)
+    "PAGE_CACHE_TIMEOUT": 24 * 3600,  # seconds an entry of a generation is kept
+    "PAGE_CACHE_THRESHOLD": 5000,  # entries kept by the local backends
+    "PAGE_CACHE_KEY_PREFIX": "comun:",  # Redis key prefix (several sites sharing one Redis)
+    "GENERATION_MEMO": True,  # widgets/slots computed once per generation (pagecache.memo_per_generation)
     "SEARCH_SYNC": False,  # True: drain the outbox at the end of each publishing request (tests, single process)
 }
 

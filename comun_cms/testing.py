@@ -156,6 +156,9 @@ def app_config(database_url, tmp_path) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SEARCH_SYNC": True,
+        "PAGE_CACHE": False,  # tests of the page cache turn it on (tests/test_page_cache.py)
+        # many tests write rows directly, bypassing the generation: memos only where tested
+        "GENERATION_MEMO": False,
         "SERVER_NAME": None,
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # cheap KDF for speed; production keeps N=2**15
         # tests assert the English source strings; Spanish-first behaviour is tested with the

@@ -23,12 +23,14 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, abort, current_app, has_request_context, request, send_file, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, lazy_gettext as _l, ngettext
+from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 from werkzeug.security import safe_join
 
 from comun_cms.hooktypes import PortalWidget
 from comun_cms.i18n import LOCALE_NAMES
+from comun_cms.pagecache import memo_per_generation
 from comun_cms.permissions import has_role
 from comun_cms.plugins import flatten, portal_hook, tenant_hook
 from comun_cms.richtext import render_markdown
@@ -96,11 +98,32 @@ def render_slot(name: str, **context) -> Markup:
     Calls ``template_slot(name=, tenant=, context=)`` for the plugins the current tenant enables
     (on the portal: plugins enabled in at least one tenant) and joins the non-empty results,
     each through :func:`hook_html` (``Markup`` as is; a plain string escaped and logged).
+
+    For an anonymous visitor, when every context value is a plain str/number/bool/None, the
+    result is computed once per generation of the tenant (or portal), language and local day
+    (:func:`comun_cms.pagecache.memo_per_generation`): slots must show such visitors published
+    data only. Slots given records, and slots for logged-in users, run on every call.
     """
     tenant = get_current_tenant()
-    caller = tenant_hook(tenant, "template_slot") if tenant else portal_hook("template_slot")
-    results = caller(name=name, tenant=tenant, context=context)
-    return Markup("").join(hook_html(r, f"slot {name}") for r in results if r)
+
+    def compute() -> Markup:
+        caller = tenant_hook(tenant, "template_slot") if tenant else portal_hook("template_slot")
+        results = caller(name=name, tenant=tenant, context=context)
+        return Markup("").join(hook_html(r, f"slot {name}") for r in results if r)
+
+    if has_request_context() and not getattr(current_user, "is_authenticated", False) \
+            and all(isinstance(v, (str, int, float, bool, type(None))) for v in context.values()):
+        # an anonymous visitor's slot shows published data only: once per generation and day
+        # (slots list "upcoming" things), not on every request
+        today = dt.datetime.now(tenant.tz if tenant else dt.timezone.utc).date()
+        plugins = tenant.plugins if tenant else _portal_plugins()
+        return memo_per_generation(f"slot:{name}", compute, vary=(today, plugins, tuple(sorted(context.items()))))
+    return compute()
+
+
+def _portal_plugins() -> tuple[str, ...]:
+    """Names of the plugins enabled in at least one tenant (what the portal's hooks call)."""
+    return tuple(sorted({name for t in current_app.extensions["comun"].tenants.values() for name in t.plugins}))
 
 
 def render_widget(widget: PortalWidget) -> Markup:
@@ -264,9 +287,21 @@ def serve_favicon():
 
 # --------------------------------------------------------------------------- wiring
 def _context() -> dict:
+    """The globals of every template. Computed once per request, tenant and language: a page
+    renders several templates (plugin slots render their own) and the navigation calls hooks."""
     tenant = get_current_tenant()
-    state = current_app.extensions["comun"]
     locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    if not has_request_context():
+        return _build_context(tenant, locale)
+    memo = request.environ.setdefault("comun.template_context", {})
+    key = (tenant.slug if tenant is not None else None, locale)
+    if key not in memo:
+        memo[key] = _build_context(tenant, locale)
+    return memo[key]
+
+
+def _build_context(tenant: Tenant | None, locale: str) -> dict:
+    state = current_app.extensions["comun"]
     return {
         "current_tenant": tenant,
         "tenants": list(state.public_tenants().values()),

@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from comun_cms.toolkit import (
-    Publication, all_tenants, db, get_current_tenant, get_tenants, jsonable, tenant_context, utcnow,
+    Publication, all_tenants, bump_generation, db, get_current_tenant, get_tenants, jsonable, tenant_context, utcnow,
 )
 from plugins.notary.keys import (Keyring, KeyringError, ensure_keys, keyring_path, load_keyring,  # noqa: F401 (re-exported)
                                  restore_keyring, rotate_keys)
@@ -501,6 +501,7 @@ def sign_checkpoint(tenant, session: Session | None = None) -> Checkpoint:
     signed = tcp.sign_checkpoint(body, ring.log_signers())
     cp = Checkpoint(tenant_id=tenant.slug, size=head.size, root_hash=root.hex(), note=signed.decode("utf-8"))
     session.add(cp)
+    bump_generation(tenant.slug, session)  # seals of the entries it covers now read "Verified"
     session.flush()
     return cp
 
@@ -799,6 +800,17 @@ def entry_for_publication(publication_id: int, session: Session | None = None) -
     """The current tenant's entry logging publication ``publication_id``, or ``None`` (not logged)."""
     session = session or db.session
     return session.scalar(select(Entry).where(Entry.publication_id == publication_id))
+
+
+def entry_with_coverage(publication_id: int, session: Session | None = None) -> tuple[Entry | None, bool]:
+    """One query for the seal: the current tenant's entry logging ``publication_id`` (or
+    ``None``) and whether a checkpoint of the tenant covers it yet (checkpoint sizes only grow,
+    so "some checkpoint has ``size > index``" equals "the newest one does")."""
+    session = session or db.session
+    covered = (select(Checkpoint.id).where(Checkpoint.tenant_id == Entry.tenant_id, Checkpoint.size > Entry.index)
+               .correlate(Entry).exists())
+    row = session.execute(select(Entry, covered).where(Entry.publication_id == publication_id)).first()
+    return (None, False) if row is None else (row[0], bool(row[1]))
 
 
 def checkpoint_covering(index: int, session: Session | None = None) -> Checkpoint | None:

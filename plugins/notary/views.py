@@ -476,8 +476,7 @@ def render_seal(tenant, context: dict):
             pub = None
     if pub is None or getattr(pub, "id", None) is None:
         return None
-    e = services.entry_for_publication(pub.id)
+    e, covered = services.entry_with_coverage(pub.id)
     if e is None:
         return None
-    cp = services.checkpoint_covering(e.index)
-    return Markup(render_template("notary/seal.html", entry=e, publication=pub, covered=cp is not None))
+    return Markup(render_template("notary/seal.html", entry=e, publication=pub, covered=covered))
