@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from comun_cms import core_plugin
 from comun_cms import plugins as plugin_mod
 from comun_cms.commands import register_cli
-from comun_cms.config import load_config
+from comun_cms.config import ensure_secret_key, load_config
 from comun_cms.content_types import ContentTypeRegistry
 from comun_cms.extensions import babel, csrf, db, limiter, login_manager, migrate
 from comun_cms.i18n import select_locale, select_timezone
@@ -33,12 +34,21 @@ __all__ = ["ComunFlask", "create_app", "register_core_blueprints"]
 
 
 class ComunFlask(Flask):
-    """Flask with the themed Jinja environment."""
+    """Flask with the themed Jinja environment, and a secret key made on the first request."""
 
     jinja_environment = ThemedEnvironment
 
     def create_global_jinja_loader(self):
         return ThemeLoader(self)
+
+    def request_context(self, environ: dict):
+        """Flask's request context; first makes sure ``SECRET_KEY`` exists, creating
+        ``instance/secret_key`` if needed (:func:`comun_cms.config.ensure_secret_key`, safe when
+        several processes start at once). Deferred to here so that building the application, as
+        every ``comun`` command does, writes nothing."""
+        if not self.config.get("SECRET_KEY"):
+            self.config["SECRET_KEY"] = ensure_secret_key(Path(self.instance_path))
+        return super().request_context(environ)
 
 
 def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any]] | None = None) -> Flask:
@@ -63,11 +73,11 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
     instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("COMUN_INSTANCE_PATH") \
         or str(Path.cwd() / "instance")
     app = ComunFlask("comun_cms", instance_path=str(Path(instance_path).resolve()))
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    load_config(app, config)
+    load_config(app, config)  # creates nothing: the instance folder is made by what writes in it
 
     # extensions
     db.init_app(app)
+    _make_sqlite_folder_on_connect(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
@@ -156,6 +166,23 @@ def register_core_blueprints(app: Flask) -> None:
     api_v1.register(app)
     opendata_portal.register(app)
     training_views.init_app(app)
+
+
+def _make_sqlite_folder_on_connect(app: Flask) -> None:
+    """SQLite creates its database file but not the folder that holds it (``instance/`` by
+    default): make that folder just before the first connection, so that creating the
+    application writes nothing and commands that need no database leave no folder behind."""
+    with app.app_context():
+        engine = db.engine
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        return
+    folder = Path(database).parent
+
+    @event.listens_for(engine, "do_connect")
+    def _make_folder(dialect, conn_rec, cargs, cparams):
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def _check_themes(app: Flask, tenants: dict[str, Tenant]) -> None:

@@ -2,7 +2,8 @@
 variables (``app.config.from_prefixed_env("COMUN")``), then the mapping given to ``create_app``.
 
 ``SECRET_KEY`` is never a fixed default: :func:`ensure_secret_key` generates 64 random bytes into
-``instance/secret_key`` (mode 0600) on first start and reads it afterwards.
+``instance/secret_key`` (mode 0600) when the application serves its first request (not when it
+is created, so commands that need no instance folder create none) and reads it afterwards.
 """
 from __future__ import annotations
 
@@ -59,6 +60,17 @@ DEFAULTS = {
 }
 
 
+def read_secret_key(instance_path: Path) -> str | None:
+    """Return the secret key stored in ``instance_path/secret_key``, or ``None`` when there is
+    none yet (or it is shorter than 32 characters). Creates nothing."""
+    path = Path(instance_path) / "secret_key"
+    try:
+        key = path.read_text().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return key if len(key) >= 32 else None
+
+
 def ensure_secret_key(instance_path: Path) -> str:
     """Return the secret key stored in ``instance_path/secret_key``, creating it (64 random bytes,
     hex, file mode 0600) if missing."""
@@ -87,7 +99,8 @@ def ensure_secret_key(instance_path: Path) -> str:
 
 def load_config(app: Flask, overrides: dict | None = None) -> None:
     """Fill ``app.config`` in order: defaults, ``instance/config.toml``, ``COMUN_*`` environment,
-    ``overrides``. Raises :class:`ConfigError` for an unreadable config.toml or unknown keys in it."""
+    ``overrides``. Writes nothing (``SECRET_KEY`` stays ``None`` until the first request when
+    ``instance/secret_key`` does not exist yet). Raises :class:`ConfigError` for an unreadable config.toml or unknown keys in it."""
     app.config.update(DEFAULTS)
     toml_path = Path(app.instance_path) / "config.toml"
     if toml_path.exists():
@@ -110,6 +123,7 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
     if uri.startswith("postgresql://"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://"):]
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = ensure_secret_key(Path(app.instance_path))
+        # created on the first request (ComunFlask.request_context), never at start-up
+        app.config["SECRET_KEY"] = read_secret_key(Path(app.instance_path))
     app.config["SEARCH_INDEX_DIR"] = app.config.get("SEARCH_INDEX_DIR") or str(Path(app.instance_path) / "search")
     app.config["UPLOAD_DIR"] = app.config.get("UPLOAD_DIR") or str(Path(app.instance_path) / "uploads")

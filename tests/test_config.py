@@ -9,17 +9,20 @@ from comun_cms.app import create_app
 from comun_cms.config import ConfigError
 
 
-def test_secret_key_generated_once_into_instance(tmp_path, database_url):
+def test_secret_key_generated_once_into_instance_on_the_first_request(tmp_path, database_url):
     inst = tmp_path / "inst"
     app1 = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(inst)})
     key_file = inst / "secret_key"
+    assert not inst.exists() and app1.config["SECRET_KEY"] is None  # creating the app writes nothing
+    app1.test_client().get("/")
     assert key_file.exists()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert len(app1.config["SECRET_KEY"]) >= 64
     app2 = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(inst)})
     assert app2.config["SECRET_KEY"] == app1.config["SECRET_KEY"]
     other = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "other")})
-    assert other.config["SECRET_KEY"] != app1.config["SECRET_KEY"]
+    with other.test_request_context("/"):
+        assert other.config["SECRET_KEY"] != app1.config["SECRET_KEY"]
 
 
 def test_environment_and_instance_config(tmp_path, database_url, monkeypatch):
