@@ -126,6 +126,7 @@ def ensure_demo_users(app: Flask, tenants: list[Tenant]) -> list[tuple[str, str,
                         is_demo=True)
             known[email] = (password, f"{role}@{tenant.slug}")
             logins.append((email, password, f"{role} · {tenant.slug}"))
+    path.parent.mkdir(parents=True, exist_ok=True)  # the instance folder is made by what writes in it
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         for email, (password, role) in sorted(known.items()):

@@ -7,6 +7,7 @@ import pytest
 
 from comun_cms.app import create_app
 from comun_cms.config import ConfigError
+from comun_cms.demo import demo_logins_path, ensure_demo_users
 
 
 def test_secret_key_generated_once_into_instance_on_the_first_request(tmp_path, database_url):
@@ -62,3 +63,13 @@ def test_concurrent_first_starts_agree_on_one_secret_key(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         keys = set(pool.map(lambda _: ensure_secret_key(tmp_path), range(16)))
     assert len(keys) == 1 and (tmp_path / "secret_key").read_text().strip() in keys
+
+
+def test_writers_make_the_instance_folder(app, tmp_path):
+    """Creating the application makes no instance folder, so what writes in it makes it: the demo
+    logins file here (the secret key, search index, uploads and notary keys likewise)."""
+    app.instance_path = str(tmp_path / "nueva" / "instance")
+    ensure_demo_users(app, [app.extensions["comun"].tenants["puebla"]])
+    path = demo_logins_path(app)
+    assert path.is_file() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(path.read_text().splitlines()) == 3
