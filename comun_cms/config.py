@@ -4,7 +4,8 @@ variables (``app.config.from_prefixed_env("COMUN")``), then the mapping given to
 ``SECRET_KEY`` is never a fixed default: it comes from ``SECRET_KEY`` in ``instance/config.toml``,
 ``COMUN_SECRET_KEY``, the file named by ``COMUN_SECRET_KEY_FILE`` or, when none is given,
 ``instance/secret_key``, which :func:`ensure_secret_key` generates (64 random bytes, hex, mode 0600)
-on first start and reads afterwards. Whatever its source, a key with an estimated entropy under
+when the application serves its first request (not when it is created, so commands that need no
+instance folder create none) and reads afterwards. Whatever its source, a key with an estimated entropy under
 256 bits (32 bytes) is refused with a :class:`ConfigError` (:func:`check_secret_key`): an empty,
 short or repetitive key would let anyone forge session cookies.
 """
@@ -156,6 +157,21 @@ def check_secret_key(key: str | bytes | None, source: str) -> str | bytes:
     return key
 
 
+def read_secret_key(instance_path: Path) -> str | None:
+    """Return the secret key stored in ``instance_path/secret_key`` (checked by
+    :func:`check_secret_key`), or ``None`` when there is none yet. Creates nothing.
+
+    Raises:
+        ConfigError: the file holds an empty, short or low-entropy key.
+    """
+    path = Path(instance_path) / "secret_key"
+    try:
+        key = path.read_text().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return check_secret_key(key, str(path))
+
+
 def ensure_secret_key(instance_path: Path) -> str:
     """Return the secret key stored in ``instance_path/secret_key``, creating it (64 random bytes,
     hex, file mode 0600, folder 0700) if missing.
@@ -187,7 +203,8 @@ def ensure_secret_key(instance_path: Path) -> str:
 
 def load_config(app: Flask, overrides: dict | None = None) -> None:
     """Fill ``app.config`` in order: defaults, ``instance/config.toml``, ``COMUN_*`` environment,
-    ``overrides``. Raises :class:`ConfigError` for an unreadable config.toml or unknown keys in it."""
+    ``overrides``. Writes nothing (``SECRET_KEY`` stays ``None`` until the first request when
+    ``instance/secret_key`` does not exist yet). Raises :class:`ConfigError` for an unreadable config.toml or unknown keys in it."""
     app.config.update(DEFAULTS)
     toml_path = Path(app.instance_path) / "config.toml"
     if toml_path.exists():
@@ -222,6 +239,7 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
             raise ConfigError(f"SECRET_KEY_FILE: cannot read {key_file}: {exc.strerror}") from None
         app.config["SECRET_KEY"] = check_secret_key(key, f"SECRET_KEY_FILE ({key_file})")
     else:
-        app.config["SECRET_KEY"] = ensure_secret_key(Path(app.instance_path))
+        # created on the first request (ComunFlask.request_context), never at start-up
+        app.config["SECRET_KEY"] = read_secret_key(Path(app.instance_path))
     app.config["SEARCH_INDEX_DIR"] = app.config.get("SEARCH_INDEX_DIR") or str(Path(app.instance_path) / "search")
     app.config["UPLOAD_DIR"] = app.config.get("UPLOAD_DIR") or str(Path(app.instance_path) / "uploads")

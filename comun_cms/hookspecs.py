@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from flask import Blueprint
 
     from comun_cms.hooktypes import (
-        ContentType, Dataset, DemoContext, MenuItem, PortalWidget, PublishEvent, SettingSpec, TrainingTask,
+        ContentType, Dataset, DemoContext, LogSlice, MenuItem, PortalWidget, PublishEvent, SettingSpec, TrainingTask,
     )
     from comun_cms.search.backend import SearchDocument
     from comun_cms.tenancy import Tenant
@@ -150,6 +150,18 @@ def on_publish(event: "PublishEvent") -> None:
     ``event`` has ``publication``, ``record``, ``content_type``, ``tenant`` and ``action``.
     Listeners add rows to ``db.session`` (they must not commit). Raising any exception aborts the
     publication: the whole transaction is rolled back and nothing is published.
+    """
+
+
+@hookspec(firstresult=True)
+def publication_log(tenant: "Tenant", start: int, limit: int) -> "LogSlice | None":
+    """Return up to ``limit`` consecutive entries of the tenant's publication log from index
+    ``start`` (zero-based), or ``None`` when the plugin keeps no such log.
+
+    The log must give every publication (publish, correct, retract) of the tenant an index that
+    is gap-free and assigned in commit order, so that a reader never sees index ``n + 1``
+    committed before ``n``: the change feed ``/api/v1/<tenant>/changes`` pages on it. Runs with
+    ``tenant`` as the current tenant. The first non-``None`` result wins (the notary plugin).
     """
 
 

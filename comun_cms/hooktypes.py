@@ -11,6 +11,7 @@ What each hook uses:
 * ``portal_widgets`` / ``dashboard_widgets`` return :class:`PortalWidget`;
 * ``tenant_settings`` returns ``{key: SettingSpec}``;
 * ``on_publish`` receives a :class:`PublishEvent`;
+* ``publication_log`` returns :class:`LogSlice` (entries: :class:`LoggedPublication`);
 * ``open_datasets`` returns :class:`Dataset` (columns: :class:`DatasetField`);
 * ``demo_data`` / ``training_scenario`` receive a :class:`DemoContext`;
 * ``training_tasks`` returns :class:`TrainingTask`, whose ``check`` receives a
@@ -28,8 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from comun_cms.tenancy import Tenant
 
 __all__ = [
-    "CheckItem", "ContentType", "Dataset", "DatasetField", "DemoContext", "MenuItem", "Participant", "PortalWidget",
-    "PublishEvent", "SettingSpec", "TrainingTask",
+    "CheckItem", "ContentType", "Dataset", "DatasetField", "DemoContext", "LoggedPublication", "LogSlice", "MenuItem",
+    "Participant", "PortalWidget", "PublishEvent", "SettingSpec", "TrainingTask",
 ]
 
 
@@ -163,6 +164,33 @@ class PublishEvent:
     tenant: Any
     action: str
     previous: "Publication | None"
+
+
+@dataclass(frozen=True)
+class LoggedPublication:
+    """One entry of a tenant's publication log, as ``publication_log`` returns it.
+
+    ``index`` (zero-based position in the log: gap-free and assigned in commit order),
+    ``publication_id`` (the :class:`~comun_cms.models.Publication` it logs) and ``entry_hash``
+    (hex SHA-256 hash of the log entry, e.g. the notary's RFC 6962 leaf hash).
+    """
+
+    index: int
+    publication_id: int
+    entry_hash: str
+
+
+@dataclass(frozen=True)
+class LogSlice:
+    """A run of consecutive entries of a tenant's publication log (``publication_log``).
+
+    ``entries`` (:class:`LoggedPublication`, in index order, consecutive from the requested
+    start) and ``size`` (number of entries the log held when it was read; at least
+    ``entries[-1].index + 1``).
+    """
+
+    entries: tuple[LoggedPublication, ...]
+    size: int
 
 
 # --------------------------------------------------------------------------- open data

@@ -186,6 +186,8 @@ _APPS: dict[Any, Any] = {}
 def _build_app(config: dict, extra_plugins):
     application = create_app(dict(config), extra_plugins=extra_plugins)
     application.extensions["comun"].pm.check_pending()
+    # the application makes its secret key on its first request; tests may sign before that
+    application.config["SECRET_KEY"] = ensure_secret_key(Path(application.instance_path))
 
     def fresh_g(sender, **extra):
         # the test body keeps one app context open; give each request a clean `g` as in production

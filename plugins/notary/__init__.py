@@ -86,6 +86,13 @@ def on_publish(event):
 
 
 @hookimpl
+def publication_log(tenant, start, limit):
+    """The tenant's notary log as the publication log of the change feed (index = leaf index,
+    ``entry_hash`` = RFC 6962 leaf hash)."""
+    return services.log_slice(start, limit)
+
+
+@hookimpl
 def template_slot(name, tenant, context):
     if name != "record_footer" or tenant is None:
         return None

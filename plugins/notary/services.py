@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from comun_cms.toolkit import (
-    Publication, all_tenants, bump_generation, db, get_current_tenant, get_tenants, jsonable, tenant_context, utcnow,
+    LoggedPublication, LogSlice, Publication, all_tenants, bump_generation, db, get_current_tenant, get_tenants, jsonable, tenant_context, utcnow,
 )
 from plugins.notary.keys import (Keyring, KeyringError, ensure_keys, keyring_path, load_keyring,  # noqa: F401 (re-exported)
                                  restore_keyring, rotate_keys)
@@ -794,6 +794,31 @@ def entry_at(index: int, session: Session | None = None) -> Entry | None:
     """The current tenant's entry at leaf ``index`` or ``None``."""
     session = session or db.session
     return session.scalar(select(Entry).where(Entry.index == index))
+
+
+def log_slice(start: int, limit: int, session: Session | None = None) -> LogSlice:
+    """Up to ``limit`` consecutive entries of the current tenant's log from leaf index ``start``
+    (the ``publication_log`` hook).
+
+    The head's ``size`` is read first and only entries below it are returned: the head and the
+    entries are written in the same transaction, so every entry below a committed size is
+    committed too, and the slice is consecutive whatever other publications are in flight
+    (indexes are given under the head's row lock, hence in commit order).
+
+    Args:
+        start: first leaf index wanted (>= 0).
+        limit: most entries returned (>= 1).
+    Returns:
+        :class:`~comun_cms.toolkit.LogSlice` (``size`` 0 and no entries for an empty log).
+    """
+    session = session or db.session
+    size = session.scalar(select(LogHead.size)) or 0
+    if start >= size:
+        return LogSlice(entries=(), size=size)
+    rows = session.execute(
+        select(Entry.index, Entry.publication_id, Entry.leaf_hash)
+        .where(Entry.index >= start, Entry.index < size).order_by(Entry.index).limit(limit))
+    return LogSlice(entries=tuple(LoggedPublication(i, p, h) for i, p, h in rows), size=size)
 
 
 def entry_for_publication(publication_id: int, session: Session | None = None) -> Entry | None:
