@@ -15,7 +15,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
 from flask_babel import gettext as _, lazy_gettext as _l
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 API_VERSION = "1.0.0"
 OPENAPI_VERSION = "3.1.0"
@@ -120,7 +120,7 @@ def export_query_schema(tenants: Iterable[str], types: Iterable[str], with_tenan
     """Like :func:`query_schema` without ``cursor`` and ``limit`` (streamed full exports); the
     ``published_after`` < ``published_before`` check is kept."""
     base = query_schema(tenants, types, with_tenant)
-    meta = type("Meta", (), {"unknown": EXCLUDE, "exclude": ("cursor", "limit")})
+    meta = type("Meta", (), {"unknown": RAISE, "exclude": ("cursor", "limit")})  # an unknown parameter is named
     return type("Export" + base.__name__, (base,), {"Meta": meta})
 
 

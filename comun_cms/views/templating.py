@@ -37,6 +37,7 @@ from comun_cms.richtext import render_markdown
 from comun_cms.tenancy import Tenant, get_current_tenant
 from comun_cms.themes import theme_static_dirs
 from comun_cms.views import errors
+from comun_cms.web_settings import effective_tenant
 
 log = logging.getLogger(__name__)
 
@@ -246,8 +247,9 @@ def colors_css(tenant: Tenant | None) -> str:
         lines += [f".swatch--{key.replace('_', '-')} {{ background: {value}; }}"
                   for key, value in sorted(tenant.colors.items())]
     else:
-        lines += [f".state-card--{slug} {{ --card-accent: {t.colors.get('primary', DEFAULT_ACCENT)}; }}"
-                  for slug, t in sorted(current_app.extensions["comun"].public_tenants().items())]
+        tenants = sorted(current_app.extensions["comun"].public_tenants().items())
+        lines += [f".state-card--{slug} {{ --card-accent: {effective_tenant(t).colors.get('primary', DEFAULT_ACCENT)}; }}"
+                  for slug, t in tenants]  # colours changed on the web (Configuración) included
     return "\n".join(lines) + "\n"
 
 
