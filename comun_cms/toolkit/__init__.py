@@ -41,6 +41,10 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
   :func:`render_slot`; the admin macros ``admin/_publishing.html`` (publish, retract and
   history panels) are documented in docs/plugins.md;
 * e-mail: :func:`send_mail` (queued in the current transaction, delivered by the mail worker);
+* personal data: :class:`ConsentMixin` (privacy consent of a public form; template macro
+  ``consent(form)`` of ``_privacy.html``), :class:`PersonalDataSource` and
+  :func:`register_personal_data` (a table of e-mail addresses joins exports, ARCO
+  cancellations and the retention purge);
 * command line: :func:`tenant_option`, :func:`resolve_tenants`;
 * training: :func:`participant_publications`.
 """
@@ -67,6 +71,7 @@ from comun_cms.models import (
 )
 from comun_cms.permissions import CONTENT_ROLES, STAFF_ROLES, has_role, require_role, role_in
 from comun_cms.plugins import tenant_hook
+from comun_cms.privacy import ConsentMixin, PersonalDataSource, register_personal_data
 from comun_cms.publishing import (
     PublishError, canonical_content, correct, history, latest_publication, publish, retract,
 )
@@ -103,6 +108,8 @@ __all__ = [
     "render_markdown", "render_slot", "store_upload",
     # e-mail
     "send_mail",
+    # personal data
+    "ConsentMixin", "PersonalDataSource", "register_personal_data",
     # command line
     "resolve_tenants", "tenant_option",
     # training

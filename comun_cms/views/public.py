@@ -35,6 +35,7 @@ from comun_cms.models import Attachment, Feedback, Page
 from comun_cms.opendata import iter_csv, iter_json
 from comun_cms.permissions import has_role
 from comun_cms.plugins import flatten, tenant_hook
+from comun_cms.privacy import ConsentMixin
 from comun_cms.site import SECTIONS, get_section
 from comun_cms.tenancy import get_current_tenant, tenant_context
 from comun_cms.uploads import content_disposition, stored_path, thumbnail_path
@@ -161,8 +162,8 @@ def _max(n: int):
     return Length(max=n, message=_l("Use at most %(max)d characters.", max=n))
 
 
-class FeedbackForm(PublicForm):
-    """Questions, complaints and suggestions (``feedback`` section)."""
+class FeedbackForm(PublicForm, ConsentMixin):
+    """Questions, complaints and suggestions (``feedback`` section), with the privacy consent."""
 
     form_name = "feedback"
     kind = RadioField(_l("Type"), choices=[SelectChoice(v, label) for v, label in FEEDBACK_KINDS], default="question",
@@ -178,8 +179,8 @@ class FeedbackForm(PublicForm):
                             render_kw={"maxlength": 5000, "rows": 6})
 
 
-class JoinForm(PublicForm):
-    """Sign-up to the open-government exercises (``join`` section)."""
+class JoinForm(PublicForm, ConsentMixin):
+    """Sign-up to the open-government exercises (``join`` section), with the privacy consent."""
 
     form_name = "join"
     name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(_REQUIRED), _max(200)],
@@ -305,6 +306,7 @@ def _submit(key: str):
         return _render_section(key, {key: form}, status=400)
     data = {name: getattr(form, name).data or "" for name in ("name", "email", "organization", "sector", "subject", "message")
             if hasattr(form, name)}
+    data.update(form.consent_fields())
     if key == "join":
         db.session.add(Feedback(kind="join", status="new", ip_hash=_ip_hash(), **data))
         db.session.commit()
@@ -322,7 +324,8 @@ def open_request(kind: str, data: dict) -> tuple[Feedback, str]:
 
     Args:
         kind: ``question``, ``complaint`` or ``suggestion``.
-        data: the form's fields (``name``, ``email``, ``subject``, ``message``).
+        data: the form's fields (``name``, ``email``, ``subject``, ``message``) and the consent
+            (``consent_notice_id``, ``consent_at``, see :class:`comun_cms.privacy.ConsentMixin`).
 
     Returns ``(feedback row, tracking token)``; only the token's SHA-256 is stored."""
     tenant = get_current_tenant()
