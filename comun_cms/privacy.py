@@ -60,7 +60,7 @@ NOTICE_SLUGS = {"integral": "aviso-de-privacidad", "simplified": "aviso-de-priva
 ARCO_RIGHTS = {"access": _l("Access"), "rectification": _l("Rectification"), "cancellation": _l("Cancellation"),
                "opposition": _l("Opposition")}
 #: ARCO request statuses (code -> label)
-ARCO_STATUSES = {"received": _l("Received"), "answered": _l("Answered"), "done": _l("Done")}
+ARCO_STATUSES = {"received": _l("Received"), "answered": _l("Answered"), "done": _l("Closed")}
 #: what replaces a blanked e-mail address in rows that must keep one (the mail outbox)
 ERASED = ""
 

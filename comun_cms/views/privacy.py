@@ -18,7 +18,7 @@ import json
 import secrets
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -194,7 +194,7 @@ class ArcoAnswerForm(FlaskForm):
 
     def validate_answer(self, field) -> None:
         if self.status.data in ("answered", "done") and not field.data:
-            raise ValidationError(_l("Write the answer before marking the request as answered or done."))
+            raise ValidationError(_l("Write the answer before marking the request as answered or closed."))
 
 
 class PersonForm(FlaskForm):
@@ -319,7 +319,9 @@ def person_erase():
         change.after = {"counts": counts, "reason": form.reason.data, "email_sha256": digest}
     if change.failed:  # pragma: no cover - nothing in the block refuses
         abort(500)
-    flash(_("The personal data of that address were cancelled: %(n)d record(s).", n=sum(counts.values())), "success")
+    flash(ngettext("The personal data of that address were cancelled: %(num)d record.",
+                   "The personal data of that address were cancelled: %(num)d records.", sum(counts.values())),
+          "success")
     return redirect(url_for(".person_data"), code=303)
 
 
