@@ -70,6 +70,8 @@ DEFAULTS = {
     "MAIL_RETRY_BASE": 30,  # seconds; doubles after each failed attempt
     "MAIL_RETRY_MAX": 3600,  # seconds
     "MAIL_CLAIM_TIMEOUT": 300,  # seconds before a message claimed by a dead worker is sent again
+    "PRIVACY_PURGE": True,  # the mail worker runs the retention purge at start and once a day (docs/privacy.md)
+    "RETENTION_MAIL_DAYS": 90,  # days the platform's own mail (no tenant) is kept; tenants: [retention] in tenant.toml
     "SEARCH_SYNC": False,  # True: drain the outbox at the end of each publishing request (tests, single process)
 }
 

@@ -272,7 +272,7 @@ def run_worker(interval: float = 1.0, stop: Callable[[], bool] = lambda: False) 
     turns this off)."""
     last_purge = None
     while not stop():
-        if current_app.config.get("PRIVACY_PURGE", True) and (
+        if current_app.config["PRIVACY_PURGE"] and (
                 last_purge is None or time.monotonic() - last_purge >= PURGE_EVERY):
             last_purge = time.monotonic()
             try:

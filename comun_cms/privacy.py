@@ -469,7 +469,7 @@ def purge_all(now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
     (``""`` for the platform)."""
     now = now or utcnow()
     out = {slug: purge(tenant, now) for slug, tenant in current_app.extensions["comun"].tenants.items()}
-    n = _purge_mail_rows(None, int(current_app.config.get("RETENTION_MAIL_DAYS", 90)), now)
+    n = _purge_mail_rows(None, int(current_app.config["RETENTION_MAIL_DAYS"]), now)
     db.session.commit()
     out[""] = {"mail": n}
     return out
