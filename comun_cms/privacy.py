@@ -33,7 +33,6 @@ from typing import Any, Callable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import delete, select, update
 from wtforms import BooleanField, HiddenField
 from wtforms.validators import InputRequired
@@ -104,14 +103,14 @@ def notice_text(tenant: Tenant, kind: str) -> tuple[str, str, str]:
         summary = (f"La {tenant.short_name} usa sus datos personales solo para atender su solicitud, registro o "
                    "suscripción; no los transfiere sin su consentimiento, salvo por mandato legal.")
         body = (f"{responsible}\n\n"
-                "## ¿Para qué usamos sus datos?\n\n" + purposes + "\n"
-                "## Transferencias\n\n"
+                "# ¿Para qué usamos sus datos?\n\n" + purposes + "\n"
+                "# Transferencias\n\n"
                 "No transferimos sus datos personales, salvo las transferencias necesarias para atender "
                 "requerimientos de una autoridad competente, debidamente fundados y motivados.\n\n"
-                "## Sus derechos ARCO\n\n"
+                "# Sus derechos ARCO\n\n"
                 "Usted puede solicitar el acceso, la rectificación o la cancelación de sus datos, u oponerse a su "
                 "tratamiento, con el formulario de derechos ARCO de este sitio.\n\n"
-                "## Aviso de privacidad integral\n\n"
+                "# Aviso de privacidad integral\n\n"
                 "Puede consultar el aviso de privacidad integral en la sección «Aviso de privacidad» de este "
                 "sitio, enlazada al pie de cada página.\n")
         return title, summary, body
@@ -119,13 +118,13 @@ def notice_text(tenant: Tenant, kind: str) -> tuple[str, str, str]:
     summary = (f"Cómo la {tenant.short_name} trata los datos personales que recibe en este sitio, cuánto tiempo "
                "los conserva y cómo ejercer sus derechos ARCO.")
     body = (
-        "## Responsable\n\n" + responsible + "\n\n"
-        "## Datos personales que tratamos y finalidades\n\n" + purposes + "\n"
+        "# Responsable\n\n" + responsible + "\n\n"
+        "# Datos personales que tratamos y finalidades\n\n" + purposes + "\n"
         "No tratamos datos personales sensibles. No usamos sus datos con fines distintos a los señalados.\n\n"
-        "## Fundamento legal\n\n"
+        "# Fundamento legal\n\n"
         "Ley General de Protección de Datos Personales en Posesión de Sujetos Obligados (artículos 3, 4, 16, "
         "17, 18, 26, 27 y 28) y la ley estatal de la materia.\n\n"
-        "## Conservación\n\n"
+        "# Conservación\n\n"
         f"- Dudas, quejas y sugerencias: {_days(r['complaints'])} después de su respuesta o cierre.\n"
         f"- Registros para participar: {_days(r['join'])} después del registro.\n"
         f"- Suscripciones: {_days(r['subscriptions'])} después de cancelarla.\n"
@@ -133,18 +132,18 @@ def notice_text(tenant: Tenant, kind: str) -> tuple[str, str, str]:
         f"- Correos enviados: {_days(r['mail'])}.\n\n"
         "Al vencer el plazo borramos sus datos personales; conservamos solo datos estadísticos sin "
         "identificarle (tipo de solicitud, fechas y plazos).\n\n"
-        "## Transferencias\n\n"
+        "# Transferencias\n\n"
         "No realizamos transferencias de datos personales, salvo aquellas necesarias para atender "
         "requerimientos de información de una autoridad competente, debidamente fundados y motivados "
         "(artículos 22, 66 y 70 de la Ley General).\n\n"
-        "## Derechos ARCO\n\n"
+        "# Derechos ARCO\n\n"
         "Usted puede solicitar el **acceso** a sus datos, su **rectificación** o su **cancelación**, u "
         f"**oponerse** a su tratamiento, ante la Unidad de Transparencia de la {tenant.short_name}: con el "
         f"formulario «Derechos ARCO» de este sitio, por {contact}en {address}. Recibirá un folio y la "
         f"respuesta en un plazo máximo de {tenant.arco_days} días hábiles. Si no está conforme con la "
         f"respuesta, puede acudir al {tenant.transparency_authority_short} "
         f"({tenant.transparency_authority}).\n\n"
-        "## Cambios a este aviso\n\n"
+        "# Cambios a este aviso\n\n"
         "Cualquier cambio se publica en esta misma página como una nueva versión; todas las versiones "
         "quedan en su historial y en la bitácora notarial del sitio.\n")
     return title, summary, body
