@@ -417,3 +417,27 @@ def test_every_page_links_privacy_arco_and_accessibility_in_its_footer(app, clie
             assert f'href="{link}"' in footer, (url, link)
     footer = html(client.get("/")).split('<footer class="site-footer">')[1]
     assert 'href="/accesibilidad"' in footer and 'href="/puebla/aviso-de-privacidad"' in footer
+
+
+def test_plugins_get_the_consent_component_from_the_toolkit(app):
+    from flask_wtf import FlaskForm
+    from wtforms import StringField
+
+    from comun_cms import toolkit
+
+    class SignUp(FlaskForm, toolkit.ConsentMixin):
+        email = StringField("E-mail")
+
+    notices(app)
+    expected = simplified_pub(app).id
+    with app.test_request_context("/edomex/seccion/feedback", method="POST", data={"email": "a@b.mx"}):
+        app.preprocess_request()  # the tenant of the address, as in a real request
+        form = SignUp()
+        assert not form.validate() and "privacy_consent" in form.errors
+        rendered = app.jinja_env.from_string(
+            '{% from "_privacy.html" import consent %}{{ consent(form) }}').render(form=form)
+        assert 'name="privacy_consent"' in rendered and f'value="{expected}"' in rendered
+    with app.test_request_context("/edomex/seccion/feedback", method="POST", data={"email": "a@b.mx", "privacy_consent": "y"}):
+        app.preprocess_request()
+        form = SignUp()
+        assert form.validate() and form.consent_fields()["consent_notice_id"] == expected
