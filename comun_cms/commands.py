@@ -28,6 +28,7 @@ from comun_cms.i18n import compile_catalogs
 from comun_cms.mail_cli import mail_group
 from comun_cms.models import Membership, User
 from comun_cms.plugins import describe_plugins
+from comun_cms.privacy_cli import privacy_group
 from comun_cms.search.cli import search_group
 from comun_cms.setup import initialize_plugins, sync_tenants, upgrade_database
 from comun_cms.supervisor import STOP_TIMEOUT, Child, Supervisor
@@ -49,6 +50,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(training_group)
     app.cli.add_command(search_group)
     app.cli.add_command(mail_group)
+    app.cli.add_command(privacy_group)
     for result in app.extensions["comun"].pm.hook.register_cli_commands():
         for command in result or []:
             app.cli.add_command(command)

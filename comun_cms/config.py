@@ -90,6 +90,8 @@ DEFAULTS = {
     "PAGE_CACHE_THRESHOLD": 5000,  # entries kept by the local backends
     "PAGE_CACHE_KEY_PREFIX": "comun:",  # Redis key prefix (several sites sharing one Redis)
     "GENERATION_MEMO": True,  # widgets/slots computed once per generation (pagecache.memo_per_generation)
+    "PRIVACY_PURGE": True,  # the mail worker runs the retention purge at start and once a day (docs/privacy.md)
+    "RETENTION_MAIL_DAYS": 90,  # days the platform's own mail (no tenant) is kept; tenants: [retention] in tenant.toml
     "SEARCH_SYNC": False,  # True: drain the outbox at the end of each publishing request (tests, single process)
 }
 

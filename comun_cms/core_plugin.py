@@ -1,6 +1,7 @@
 """The core's default behaviour, itself a plugin (registered as ``core``, hooks ``trylast``):
 the ``page`` content type, core menus, the search outbox listener, page search documents and
-datasets, and the real documents loaded by ``comun demo``."""
+datasets, the real documents loaded by ``comun demo`` and the privacy notices created by
+``comun init`` and ``comun demo``."""
 from __future__ import annotations
 
 from flask import url_for
@@ -14,6 +15,7 @@ from comun_cms.hookspecs import hookimpl
 from comun_cms.hooktypes import ContentType, Dataset, DatasetField, MenuItem
 from comun_cms.models import Attachment, Page, Publication
 from comun_cms.permissions import CORE_ROLE_PERMISSIONS
+from comun_cms.privacy import ensure_notices
 from comun_cms.richtext import plain_text
 from comun_cms.search.service import document_for, enqueue_publication
 from comun_cms.site import SECTIONS
@@ -53,7 +55,8 @@ PAGE_TYPE = ContentType(
 @hookimpl(trylast=True)
 def register_models():
     return [models.Page, models.Attachment, models.Publication, models.User, models.Membership,
-            models.Invitation, models.AuditEvent, models.Feedback, models.SearchOutbox, models.TenantRow]
+            models.Invitation, models.AuditEvent, models.Feedback, models.SearchOutbox, models.TenantRow,
+            models.ArcoRequest]
 
 
 @hookimpl(trylast=True)
@@ -82,6 +85,7 @@ def admin_menu_items(tenant):
         MenuItem(_l("Pages"), "admin.pages", order=10, roles=("admin", "editor")),
         MenuItem(_l("Files"), "admin.attachments", order=11, roles=("admin", "editor")),
         MenuItem(_l("Moderation"), "admin.moderation", order=80, roles=("admin", "editor")),
+        MenuItem(_l("Privacy"), "admin_privacy.overview", order=85, roles=("admin",)),
         MenuItem(_l("Users"), "admin.users", order=90, roles=("admin",)),
         MenuItem(_l("Settings"), "admin.settings", order=91, roles=("admin",)),
         MenuItem(_l("Audit log"), "admin.audit", order=92, roles=("admin",)),
@@ -151,5 +155,14 @@ def open_datasets(tenant):
 
 
 @hookimpl(trylast=True)
+def initialize(tenant, instance_path):
+    """Create and publish the tenant's privacy notices if missing (``comun init``)."""
+    ensure_notices(tenant)
+
+
+@hookimpl(trylast=True)
 def demo_data(tenant, ctx):
     load_documents(tenant, ctx)
+    n = ensure_notices(tenant, ctx.user)
+    if n:
+        ctx.log(f"  {tenant.slug}: {n} privacy notice(s)")

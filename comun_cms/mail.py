@@ -38,6 +38,7 @@ from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 from sqlalchemy import func, select, update
 
+from comun_cms import privacy
 from comun_cms.extensions import db
 from comun_cms.models.base import utcnow
 from comun_cms.models.core import MailOutbox
@@ -258,10 +259,27 @@ def _deliver_rows(ids: list[int], backend) -> tuple[int, int]:
     return sent, failed
 
 
+#: Seconds between two runs of the retention purge by the mail worker (once a day).
+PURGE_EVERY = 24 * 3600
+
+
 def run_worker(interval: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
     """Deliver due mail forever (polling every ``interval`` seconds) until ``stop()`` is true.
-    Errors other than delivery failures are logged and the loop goes on (rows stay queued)."""
+    Errors other than delivery failures are logged and the loop goes on (rows stay queued).
+
+    The worker also runs the retention purge (:func:`comun_cms.privacy.purge_all`) when it
+    starts and then once every :data:`PURGE_EVERY` seconds (setting ``PRIVACY_PURGE`` false
+    turns this off)."""
+    last_purge = None
     while not stop():
+        if current_app.config["PRIVACY_PURGE"] and (
+                last_purge is None or time.monotonic() - last_purge >= PURGE_EVERY):
+            last_purge = time.monotonic()
+            try:
+                privacy.purge_all()
+            except Exception:  # the purge is tried again tomorrow; mail goes on
+                current_app.logger.exception("privacy purge failed")
+                db.session.rollback()
         try:
             sent, _failed = deliver_due()
         except Exception:  # keep the worker alive; nothing is lost, rows stay queued

@@ -61,8 +61,10 @@ class Tenant:
     tenant whose data never shows outside its own site), ``workspaces`` (number of participant
     workspaces a training tenant offers), ``workspace_of`` and ``workspace_number`` (set on a
     participant workspace: the slug of its training tenant and its number, 1-based),
-    ``days_off`` (the secretariat's own non-working dates, besides the federal holidays) and
-    ``path`` (the state folder).
+    ``days_off`` (the secretariat's own non-working dates, besides the federal holidays),
+    ``arco_days`` (business days to answer an ARCO request, default 20, LGPDPPSO art. 51),
+    ``retention`` (days personal data is kept per kind of data, :data:`RETENTION_DEFAULTS`
+    filled in; see docs/privacy.md) and ``path`` (the state folder).
     """
 
     slug: str
@@ -91,6 +93,8 @@ class Tenant:
     workspace_of: str | None = None
     workspace_number: int = 0
     days_off: tuple["dt.date", ...] = ()
+    arco_days: int = 20
+    retention: Mapping[str, int] = field(default_factory=lambda: dict(RETENTION_DEFAULTS))
     path: Path = field(default=Path("."), compare=False)
 
     @property
@@ -140,8 +144,14 @@ _FIELDS_OPTIONAL = {
     "default_locale": str, "timezone": str, "theme": str, "colors": dict, "logo": str,
     "contact": dict, "social": dict, "deadlines": dict, "privacy": dict, "hosts": list, "plugins": list, "plugin_settings": dict,
     "facts": list, "sources": list, "training": bool, "workspaces": int,
-    "days_off": list,
+    "days_off": list, "arco_days": int, "retention": dict,
 }
+#: Days personal data is kept, per kind of data, unless ``[retention]`` in tenant.toml says
+#: otherwise: ``complaints`` (questions, complaints, suggestions; counted from closing or
+#: answering), ``join`` (sign-ups to the open-government exercises), ``subscriptions``
+#: (counted from the unsubscription), ``arco`` (ARCO requests, from when they were done) and
+#: ``mail`` (delivered or failed e-mail and invitations). See docs/privacy.md.
+RETENTION_DEFAULTS = {"complaints": 730, "join": 365, "subscriptions": 30, "arco": 730, "mail": 90}
 #: Most participant workspaces one training tenant may declare.
 MAX_WORKSPACES = 200
 _COLOUR_KEYS = {"primary", "secondary", "accent", "text_on_primary"}
@@ -262,6 +272,18 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
             raise TenantConfigError(path, f"days_off[{i}]", f"'{day}' is not a date (write it as 2026-12-12, unquoted)")
         days_off.append(day)
 
+    arco_days = data.get("arco_days", 20)
+    if not 1 <= arco_days <= 120:
+        raise TenantConfigError(path, "arco_days", "must be between 1 and 120 business days")
+    retention = dict(RETENTION_DEFAULTS)
+    for key, value in data.get("retention", {}).items():
+        if key not in RETENTION_DEFAULTS:
+            raise TenantConfigError(path, f"retention.{key}",
+                                    f"unknown key (allowed: {', '.join(sorted(RETENTION_DEFAULTS))})")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 36500:
+            raise TenantConfigError(path, f"retention.{key}", "must be a whole number of days between 1 and 36500")
+        retention[key] = value
+
     raw_settings = data.get("plugin_settings", {})
     settings: dict[str, dict[str, Any]] = {}
     for name, values in raw_settings.items():
@@ -308,6 +330,8 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
         training=bool(data.get("training", False)),
         workspaces=workspaces,
         days_off=tuple(sorted(days_off)),
+        arco_days=arco_days,
+        retention=retention,
         path=path.parent.resolve(),
     )
 

@@ -85,7 +85,7 @@ def demo_site(app, runner):
 
 def test_public_pages_have_no_axe_violations(demo_site, client, page):
     urls = _crawl(client, ["/", "/edomex/", "/buscar?q=sesi%C3%B3n+ordinaria"],
-                  ("/edomex", "/buscar", "/verificar", "/datos", "/api/v1/docs", "/acerca"))
+                  ("/edomex", "/buscar", "/verificar", "/datos", "/api/v1/docs", "/acerca", "/accesibilidad"))
     assert len(urls) >= 30, urls  # every public page type of the demo is reached
     problems = [p for url in urls for p in _violations(page, url)]
     assert not problems, "\n".join(problems)

@@ -182,7 +182,7 @@ def test_feedback_form_is_rendered_with_honeypot_and_token(client):
 
 def test_feedback_success_stores_row_and_redirects(app, client):
     data = {"kind": "complaint", "subject": "Sin minutas", "message": "No encuentro la minuta 19.",
-            "name": "Ana", "email": "Ana@Example.org", "issued": old_token(app)}
+            "name": "Ana", "email": "Ana@Example.org", "issued": old_token(app), "privacy_consent": "y"}
     response = client.post("/edomex/seccion/feedback", data=data)
     # the person lands on the request's private tracking page, which shows its folio
     assert response.status_code == 303 and "/edomex/seguimiento/" in response.headers["Location"]
@@ -198,7 +198,7 @@ def test_feedback_success_stores_row_and_redirects(app, client):
 
 def test_feedback_honeypot_is_silently_dropped(app, client):
     data = {"kind": "question", "subject": "Oferta", "message": "spam", "website": "http://spam.example",
-            "issued": old_token(app)}
+            "issued": old_token(app), "privacy_consent": "y"}
     response = client.post("/edomex/seccion/feedback", data=data)
     assert response.status_code == 302
     assert feedback_count(app) == 0
@@ -221,7 +221,7 @@ def test_feedback_with_expired_or_forged_token_is_rejected(app, client):
 
 def test_feedback_missing_field_names_it(app, client):
     data = {"kind": "question", "subject": "", "message": "Pregunta", "email": "no-es-correo",
-            "issued": old_token(app)}
+            "issued": old_token(app), "privacy_consent": "y"}
     response = client.post("/edomex/seccion/feedback", data=data)
     assert response.status_code == 400
     html = text(response)
@@ -234,13 +234,13 @@ def test_feedback_missing_field_names_it(app, client):
 
 def test_feedback_errors_follow_the_users_language(app, client):
     client.get("/edomex/?lang=en")
-    data = {"kind": "question", "subject": "", "message": "x", "issued": old_token(app)}
+    data = {"kind": "question", "subject": "", "message": "x", "issued": old_token(app), "privacy_consent": "y"}
     html = text(client.post("/edomex/seccion/feedback", data=data))
     assert '<html lang="en">' in html and "Subject: This field is required." in html
 
 
 def test_feedback_field_length_is_limited(app, client):
-    data = {"kind": "question", "subject": "x" * 301, "message": "m", "issued": old_token(app)}
+    data = {"kind": "question", "subject": "x" * 301, "message": "m", "issued": old_token(app), "privacy_consent": "y"}
     response = client.post("/edomex/seccion/feedback", data=data)
     assert response.status_code == 400 and "at most 300 characters" in text(response)
 
@@ -248,10 +248,10 @@ def test_feedback_field_length_is_limited(app, client):
 def test_join_form_success_and_missing_email(app, client):
     html = text(client.get("/edomex/seccion/join"))
     assert 'action="/edomex/seccion/join"' in html and 'value="civil_society"' in html
-    bad = client.post("/edomex/seccion/join", data={"name": "Luis", "email": "", "issued": old_token(app, "join")})
+    bad = client.post("/edomex/seccion/join", data={"name": "Luis", "email": "", "issued": old_token(app, "join"), "privacy_consent": "y"})
     assert bad.status_code == 400 and 'href="#email">E-mail:' in text(bad)
     data = {"name": "Luis", "email": "luis@example.org", "organization": "Colectivo X", "sector": "civil_society",
-            "message": "Quiero participar", "issued": old_token(app, "join")}
+            "message": "Quiero participar", "issued": old_token(app, "join"), "privacy_consent": "y"}
     response = client.post("/edomex/seccion/join", data=data)
     assert response.status_code == 302
     with tenant_context(tenant_of(app)):
@@ -260,7 +260,7 @@ def test_join_form_success_and_missing_email(app, client):
 
 
 def test_join_rejects_unknown_sector(app, client):
-    data = {"name": "Luis", "email": "luis@example.org", "sector": "mafia", "issued": old_token(app, "join")}
+    data = {"name": "Luis", "email": "luis@example.org", "sector": "mafia", "issued": old_token(app, "join"), "privacy_consent": "y"}
     assert client.post("/edomex/seccion/join", data=data).status_code == 400
 
 
@@ -270,7 +270,7 @@ class TestRateLimit:
         return {**app_config, "RATELIMIT_ENABLED": True, "FEEDBACK_RATE_LIMIT": "2 per minute"}
 
     def test_feedback_is_rate_limited(self, app, client):
-        data = {"kind": "question", "subject": "Hola", "message": "Pregunta", "issued": old_token(app)}
+        data = {"kind": "question", "subject": "Hola", "message": "Pregunta", "issued": old_token(app), "privacy_consent": "y"}
         assert client.post("/edomex/seccion/feedback", data=data).status_code == 303
         assert client.post("/edomex/seccion/feedback", data=data).status_code == 303
         response = client.post("/edomex/seccion/feedback", data=data)
@@ -287,7 +287,7 @@ class TestCsrf:
 
     def test_feedback_without_csrf_token_is_400(self, app, client):
         assert 'name="csrf_token"' in text(client.get("/edomex/seccion/feedback"))
-        data = {"kind": "question", "subject": "Hola", "message": "Pregunta", "issued": old_token(app)}
+        data = {"kind": "question", "subject": "Hola", "message": "Pregunta", "issued": old_token(app), "privacy_consent": "y"}
         response = client.post("/edomex/seccion/feedback", data=data)
         assert response.status_code == 400
         assert feedback_count(app) == 0

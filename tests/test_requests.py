@@ -23,7 +23,8 @@ from comun_cms.tenancy import tenant_context
 
 def _submit(client, slug="edomex", **fields):
     data = {"kind": "complaint", "name": "Ana Ciudadana", "email": "ana@example.org",
-            "subject": "Sin minutas", "message": "No encuentro las minutas de 2026.", "website": ""}
+            "subject": "Sin minutas", "message": "No encuentro las minutas de 2026.", "website": "",
+            "privacy_consent": "y"}
     data.update(fields)
     # the public form has a time trap: pretend the person took a while to write
     client.get(f"/{slug}/seccion/feedback")

@@ -256,6 +256,42 @@ class Feedback(TenantScoped, Timestamped, db.Model):
     publish_consent: Mapped[bool] = mapped_column(default=False)
     #: the draft or published page of "Respuestas públicas" prepared from this request
     public_page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"), nullable=True)
+    #: the published version of the simplified privacy notice shown when the person consented
+    #: (``Publication.id``; ``None`` for rows from before consent was asked, see docs/privacy.md)
+    consent_notice_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"), nullable=True)
+    consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: when the retention purge or an ARCO cancellation blanked the personal fields
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ArcoRequest(TenantScoped, Timestamped, db.Model):
+    """A request over one's personal data (LGPDPPSO, derechos ARCO): ``right`` is ``access``,
+    ``rectification``, ``cancellation`` or ``opposition``. It gets a folio
+    (``EDOMEX-2026-AR-000001``), a legal deadline ``due_on`` (business days, default 20) and a
+    private tracking token (only its SHA-256 is stored). ``status``: ``received`` -> ``answered``
+    -> ``done``. The retention purge and a cancellation blank ``name``, ``email``,
+    ``description`` and ``answer`` (``anonymised_at``) and keep the row for statistics."""
+
+    __tablename__ = "arco_requests"
+    __audit_fields__ = ("folio", "right", "status", "due_on", "answered_at", "done_at", "anonymised_at")
+    id: Mapped[int] = mapped_column(primary_key=True)
+    folio: Mapped[str] = mapped_column(String(40), unique=True)
+    right: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    tracking_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    locale: Mapped[str] = mapped_column(String(10), default="es_MX")
+    ip_hash: Mapped[str] = mapped_column(String(64), default="")
+    consent_notice_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"), nullable=True)
+    consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
 class FolioCounter(db.Model):

@@ -50,6 +50,10 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
   :func:`render_slot`; the admin macros ``admin/_publishing.html`` (publish, retract and
   history panels) are documented in docs/plugins.md;
 * e-mail: :func:`send_mail` (queued in the current transaction, delivered by the mail worker);
+* personal data: :class:`ConsentMixin` (privacy consent of a public form; template macro
+  ``consent(form)`` of ``_privacy.html``), :class:`PersonalDataSource` and
+  :func:`register_personal_data` (a table of e-mail addresses joins exports, ARCO
+  cancellations and the retention purge);
 * command line: :func:`tenant_option`, :func:`resolve_tenants`;
 * training: :func:`participant_publications`.
 """
@@ -84,6 +88,7 @@ from comun_cms.permissions import (
 )
 from comun_cms.pagecache import bump_generation, memo_per_generation
 from comun_cms.plugins import tenant_hook
+from comun_cms.privacy import ConsentMixin, PersonalDataSource, register_personal_data
 from comun_cms.publishing import (
     PublishError, canonical_content, correct, history, latest_publication, publish, retract,
 )
@@ -129,6 +134,8 @@ __all__ = [
     "render_markdown", "render_slot", "store_upload", "neutralize_formula", "restore_formula",
     # e-mail
     "send_mail",
+    # personal data
+    "ConsentMixin", "PersonalDataSource", "register_personal_data",
     # command line
     "resolve_tenants", "tenant_option",
     # training

@@ -36,6 +36,7 @@ from comun_cms.opendata import iter_csv, iter_json
 from comun_cms.permissions import VIEW_UNPUBLISHED, can, can_view_unpublished, deny_unpublished
 from comun_cms.plugins import flatten, tenant_hook
 from comun_cms.request_stats import request_stats
+from comun_cms.privacy import ConsentMixin
 from comun_cms.site import SECTIONS, get_section
 from comun_cms.tenancy import get_current_tenant, tenant_context
 from comun_cms.uploads import content_disposition, stored_path, thumbnail_path
@@ -163,8 +164,8 @@ def _max(n: int):
     return Length(max=n, message=_l("Use at most %(max)d characters.", max=n))
 
 
-class FeedbackForm(PublicForm):
-    """Questions, complaints and suggestions (``feedback`` section)."""
+class FeedbackForm(PublicForm, ConsentMixin):
+    """Questions, complaints and suggestions (``feedback`` section), with the privacy consent."""
 
     form_name = "feedback"
     kind = RadioField(_l("Type"), choices=[SelectChoice(v, label) for v, label in FEEDBACK_KINDS], default="question",
@@ -182,8 +183,8 @@ class FeedbackForm(PublicForm):
                                       "my question and its answer without my name or any data that identifies me."))
 
 
-class JoinForm(PublicForm):
-    """Sign-up to the open-government exercises (``join`` section)."""
+class JoinForm(PublicForm, ConsentMixin):
+    """Sign-up to the open-government exercises (``join`` section), with the privacy consent."""
 
     form_name = "join"
     name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(_REQUIRED), _max(200)],
@@ -320,6 +321,7 @@ def _submit(key: str):
             if hasattr(form, name)}
     if hasattr(form, "publish_consent"):
         data["publish_consent"] = bool(form.publish_consent.data)
+    data.update(form.consent_fields())
     if key == "join":
         db.session.add(Feedback(kind="join", status="new", ip_hash=_ip_hash(), **data))
         db.session.commit()
@@ -337,7 +339,8 @@ def open_request(kind: str, data: dict) -> tuple[Feedback, str]:
 
     Args:
         kind: ``question``, ``complaint`` or ``suggestion``.
-        data: the form's fields (``name``, ``email``, ``subject``, ``message``).
+        data: the form's fields (``name``, ``email``, ``subject``, ``message``) and the consent
+            (``consent_notice_id``, ``consent_at``, see :class:`comun_cms.privacy.ConsentMixin`).
 
     Returns ``(feedback row, tracking token)``; only the token's SHA-256 is stored."""
     tenant = get_current_tenant()
