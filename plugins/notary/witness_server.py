@@ -126,9 +126,10 @@ def connect(directory: Path) -> sqlite3.Connection:
 class SqliteWitnessStore:
     """The witness state in ``witness.sqlite3``: ``load``/``save`` for :class:`Witness`, the logs.
 
-    Connections are pooled (``http.server`` starts one thread per connection). ``save`` is one ``BEGIN IMMEDIATE`` transaction: an INSERT when
-    nothing was stored, otherwise an UPDATE conditioned on the expected size and root, committed
-    before it returns True.
+    Connections are pooled (``http.server`` starts one thread per connection). ``save`` is a
+    ``BEGIN IMMEDIATE`` transaction: an INSERT when nothing was stored, otherwise an UPDATE
+    conditioned on the expected size and root, committed before it returns True (saves of
+    several origins that arrive together share one transaction: group commit).
     """
 
     def __init__(self, directory: Path):
@@ -137,6 +138,9 @@ class SqliteWitnessStore:
         self._pool: "queue.SimpleQueue[sqlite3.Connection]" = queue.SimpleQueue()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._batch_guard = threading.Lock()
+        self._pending: list[_PendingSave] = []
+        self._writing = False
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
@@ -178,31 +182,84 @@ class SqliteWitnessStore:
         return None if row is None else twit.LogState(int(row[0]), bytes(row[1]), bytes(row[2]))
 
     def save(self, origin: str, expected: Optional[twit.LogState], new: twit.LogState) -> bool:
-        """Store ``new`` iff the stored state still equals ``expected``; committed on True."""
-        with self._conn() as conn:
-            return self._save(conn, origin, expected, new)
+        """Store ``new`` iff the stored state still equals ``expected``; committed on True.
+
+        Group commit: saves arriving while another commit is under way (other origins; one
+        origin is serialised by :meth:`lock`) are written together in the next transaction, so
+        one fsync serves them all; each caller still returns only after its row is durable.
+
+        Raises:
+            sqlite3.Error: the transaction failed (nothing of the batch was stored).
+        """
+        item = _PendingSave(origin, expected, new)
+        with self._batch_guard:
+            self._pending.append(item)
+            leader = not self._writing
+            if leader:
+                self._writing = True
+        if leader:
+            self._write_batches()
+        item.done.wait()
+        if item.error is not None:
+            raise item.error
+        return bool(item.result)
+
+    def _write_batches(self) -> None:
+        """Write pending saves in batches until none is left (run by the first waiting caller)."""
+        while True:
+            with self._batch_guard:
+                batch, self._pending = self._pending, []
+                if not batch:
+                    self._writing = False
+                    return
+            try:
+                with self._conn() as conn:
+                    results = self._save_batch(conn, batch)
+                for it, ok in zip(batch, results):
+                    it.result = ok
+            except Exception as exc:
+                for it in batch:
+                    it.error = exc
+            for it in batch:
+                it.done.set()
 
     @staticmethod
-    def _save(conn: sqlite3.Connection, origin: str, expected: Optional[twit.LogState], new: twit.LogState) -> bool:
+    def _save_batch(conn: sqlite3.Connection, batch: list["_PendingSave"]) -> list[bool]:
+        """One ``BEGIN IMMEDIATE`` transaction: per item an INSERT (nothing stored yet) or an
+        UPDATE conditioned on the expected size and root; ``[stored?]`` per item."""
         now = int(time.time())
+        results = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if expected is None:
-                cur = conn.execute("INSERT OR IGNORE INTO state (origin, size, root_hash, checkpoint, updated_at) "
-                                   "VALUES (?, ?, ?, ?, ?)", (origin, new.size, new.root_hash, new.checkpoint, now))
-            else:
-                cur = conn.execute("UPDATE state SET size = ?, root_hash = ?, checkpoint = ?, updated_at = ? "
-                                   "WHERE origin = ? AND size = ? AND root_hash = ?",
-                                   (new.size, new.root_hash, new.checkpoint, now, origin, expected.size,
-                                    expected.root_hash))
-            if cur.rowcount != 1:
-                conn.execute("ROLLBACK")
-                return False
+            for it in batch:
+                new = it.new
+                if it.expected is None:
+                    cur = conn.execute("INSERT OR IGNORE INTO state (origin, size, root_hash, checkpoint, updated_at) "
+                                       "VALUES (?, ?, ?, ?, ?)",
+                                       (it.origin, new.size, new.root_hash, new.checkpoint, now))
+                else:
+                    cur = conn.execute("UPDATE state SET size = ?, root_hash = ?, checkpoint = ?, updated_at = ? "
+                                       "WHERE origin = ? AND size = ? AND root_hash = ?",
+                                       (new.size, new.root_hash, new.checkpoint, now, it.origin,
+                                        it.expected.size, it.expected.root_hash))
+                results.append(cur.rowcount == 1)
             conn.execute("COMMIT")
-            return True
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        return results
+
+
+class _PendingSave:
+    """One save waiting for the group commit of :class:`SqliteWitnessStore`."""
+
+    __slots__ = ("origin", "expected", "new", "done", "result", "error")
+
+    def __init__(self, origin: str, expected: Optional[twit.LogState], new: twit.LogState):
+        self.origin, self.expected, self.new = origin, expected, new
+        self.done = threading.Event()
+        self.result: Optional[bool] = None
+        self.error: Optional[BaseException] = None
 
 
 def read_signer(directory: Path) -> tcs.CosignatureSigner:

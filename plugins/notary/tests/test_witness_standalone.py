@@ -269,3 +269,29 @@ def test_http_sender_retries_only_when_asked(tmp_path):
     assert calls == [0.5, 1.0]
     with pytest.raises(twit.WitnessUnavailableError, match="1 attempt"):
         twit.http_sender("http://127.0.0.1:9/add-checkpoint", timeout=1)(b"old 0\n\n")
+
+
+def test_group_commit_stores_every_origin_and_checks_each_one(tmp_path):
+    """Saves of many origins at once share transactions yet each is a compare-and-swap of its own:
+    the ones whose expected state is stale are refused, the others are all stored."""
+    d = tmp_path / "w"
+    ws.init_folder(d, "ong.example/testigo")
+    store = ws.SqliteWitnessStore(d)
+    roots = [merkle.leaf_hash(b"%d" % i) for i in range(3)]
+    for i in range(24):
+        assert store.save(f"log{i}", None, twit.LogState(1, roots[0], b"cp1"))
+    results = {}
+
+    def go(i):
+        # odd logs claim a stale expected state (size 5): they must be refused
+        expected = twit.LogState(1, roots[0]) if i % 2 == 0 else twit.LogState(5, roots[0])
+        results[i] = store.save(f"log{i}", expected, twit.LogState(2, roots[1], b"cp2"))
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {i: i % 2 == 0 for i in range(24)}
+    fresh = ws.SqliteWitnessStore(d)
+    assert [fresh.load(f"log{i}").size for i in range(24)] == [2 if i % 2 == 0 else 1 for i in range(24)]
+    assert not store.save("log0", None, twit.LogState(9, roots[2]))  # an insert over a stored state
