@@ -30,8 +30,10 @@ from plugins.notary.tlog import witness as twit
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LANG": "en_US.UTF-8", "LANGUAGE": "en"}
+def _cli(*args: str, lang: str = "en") -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    if lang:
+        env["LANGUAGE"] = lang
     return subprocess.run([sys.executable, "-m", "plugins.notary.witness_server", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -112,7 +114,10 @@ def test_init_makes_a_private_key_once(tmp_path):
     other = _cli("init", "--dir", str(d), "--name", "otra.example/testigo")
     assert other.returncode == 1 and "ong.example/testigo" in other.stderr
     bad = _cli("add-log", "--dir", str(d), "example.org/log", "not-a-key")
-    assert bad.returncode == 1 and "verifier key" in bad.stderr
+    assert bad.returncode == 1 and "Invalid log verifier key" in bad.stderr
+    # Spanish first: with no language asked for, the operator reads Spanish
+    bad = _cli("add-log", "--dir", str(d), "example.org/log", "not-a-key", lang="")
+    assert bad.returncode == 1 and "Llave verificadora de la bitácora no válida" in bad.stderr
     os.chmod(d / ws.KEY_FILE, 0o644)
     served = _cli("serve", "--dir", str(d), "--port", "0")
     assert served.returncode == 1 and "chmod 600" in served.stderr
