@@ -40,6 +40,7 @@ conditional UPDATE also guards against a second process on the same folder.
 from __future__ import annotations
 
 import argparse
+import functools
 import gettext
 import http.server
 import os
@@ -123,6 +124,12 @@ def connect(directory: Path) -> sqlite3.Connection:
     return conn
 
 
+@functools.lru_cache(maxsize=1024)
+def _verifier(vkey: str) -> tnote.Ed25519Verifier:
+    """Parsed log verifier key (cached: the same few keys are read on every request)."""
+    return tnote.new_verifier(vkey)
+
+
 class SqliteWitnessStore:
     """The witness state in ``witness.sqlite3``: ``load``/``save`` for :class:`Witness`, the logs.
 
@@ -167,7 +174,7 @@ class SqliteWitnessStore:
         with self._conn() as conn:
             rows = conn.execute("SELECT vkey FROM logs WHERE origin = ? ORDER BY added_at, vkey",
                                 (origin,)).fetchall()
-        return [tnote.new_verifier(r[0]) for r in rows]
+        return [_verifier(r[0]) for r in rows]
 
     def origins(self) -> list[str]:
         """Every configured origin, sorted."""
@@ -502,7 +509,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 pass
             finally:
                 server.server_close()
-    except (WitnessSetupError, OSError) as exc:
+    except (WitnessSetupError, OSError, ValueError) as exc:
         print(f"comun-witness: {exc}", file=sys.stderr)
         return 1
     return 0
