@@ -445,9 +445,16 @@ def make_server(directory: Path, host: str, port: int, quiet: bool = False) -> h
     """
     service = WitnessService(directory)
     handler = type("Handler", (_Handler,), {"service": service, "quiet": quiet})
-    server = http.server.ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = _Server((host, port), handler)
     return server
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    """``ThreadingHTTPServer`` with a listen backlog for many logs connecting at once (the
+    default of 5 resets connections under a burst)."""
+
+    request_queue_size = 128
+    daemon_threads = True
 
 
 # --------------------------------------------------------------------------- CLI

@@ -300,3 +300,28 @@ def test_group_commit_stores_every_origin_and_checks_each_one(tmp_path):
     fresh = ws.SqliteWitnessStore(d)
     assert [fresh.load(f"log{i}").size for i in range(24)] == [2 if i % 2 == 0 else 1 for i in range(24)]
     assert not store.save("log0", None, twit.LogState(9, roots[2]))  # an insert over a stored state
+
+
+def test_a_burst_of_connections_is_queued_not_reset(tmp_path):
+    """Many logs connecting at once wait in the listen backlog (the http.server default of 5
+    resets connections under such a burst)."""
+    d = tmp_path / "w"
+    vkey = ws.init_folder(d, "ong.example/testigo")
+    server = ws.make_server(d, "127.0.0.1", 0, quiet=True)
+    assert server.request_queue_size >= 64
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        answers = []
+
+        def get():
+            with urllib.request.urlopen("http://127.0.0.1:%d/key" % server.server_address[1], timeout=30) as r:
+                answers.append(r.read().decode().strip())
+        threads = [threading.Thread(target=get) for _ in range(64)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert answers == [vkey] * 64
+    finally:
+        server.shutdown()
+        server.server_close()
