@@ -13,6 +13,7 @@ BENCHES = [
     ("bench_search_http.py", ["--docs", "20000"]),
     ("bench_notary_proofs.py", []),
     ("bench_notary_append.py", []),
+    ("bench_witness.py", []),
     ("bench_api.py", []),
     ("bench_training.py", []),
     ("bench_mail.py", []),

@@ -33,8 +33,6 @@ import hashlib
 import json
 import logging
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -633,52 +631,25 @@ def extra_witnesses(tenant) -> list[tuple[tcs.CosignatureVerifier, str]]:
     return out
 
 
-def _post(url: str, body: bytes, timeout: float) -> tuple[int, bytes]:
-    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "text/plain"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, resp.read(1 << 16)
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(1 << 16)
-
-
 def _ask(send: Callable[[bytes], tuple[int, bytes]], old_size: int, cp: Checkpoint, note_bytes: bytes,
          get_node) -> tuple[int, bytes]:
-    """tlog-witness client: send ``add-checkpoint``; on 409 retry once from the size the witness
-    reports. Returns the last ``(status, body)``."""
-    for _attempt in range(2):
-        if old_size > cp.size:
-            return 409, b"%d\n" % old_size
-        proof = merkle.consistency_proof(old_size, cp.size, get_node)
-        status, body = send(twit.format_add_checkpoint_request(old_size, proof, note_bytes))
-        if status != 409:
-            return status, body
-        try:
-            old_size = int(body.decode("ascii").strip())
-        except ValueError:
-            return status, body
-    return status, body
+    """tlog-witness client (:func:`~plugins.notary.tlog.witness.request_cosignature`) with the
+    log's consistency proofs from ``get_node``. Returns the last ``(status, body)``."""
+    reply = twit.request_cosignature(send, note_bytes, old_size,
+                                     lambda old, new: merkle.consistency_proof(old, new, get_node))
+    return reply.status, reply.body
 
 
 def _store_cosignatures(cp: Checkpoint, body: bytes, verifiers: list, session: Session) -> list[str]:
     """Verify cosignature lines in ``body`` over ``cp`` and store the good ones. Returns names."""
     stored = []
-    cp_body = note.parse_note(cp.note).text.encode("utf-8")
-    for line in body.decode("utf-8", "replace").splitlines():
-        if not line.strip():
-            continue
-        for v in verifiers:
-            try:
-                tcs.verify_cosignature(cp_body, line, v)
-            except ValueError:
-                continue
-            exists = session.scalar(select(Cosignature.id).where(Cosignature.checkpoint_id == cp.id,
-                                                                  Cosignature.witness == v.name))
-            if exists is None:
-                session.add(Cosignature(tenant_id=cp.tenant_id, checkpoint_id=cp.id, witness=v.name,
-                                        line=line + "\n"))
-                stored.append(v.name)
-            break
+    for v, line in twit.cosignature_lines(cp.note.encode("utf-8"), body, verifiers):
+        exists = session.scalar(select(Cosignature.id).where(Cosignature.checkpoint_id == cp.id,
+                                                              Cosignature.witness == v.name))
+        if exists is None:
+            session.add(Cosignature(tenant_id=cp.tenant_id, checkpoint_id=cp.id, witness=v.name,
+                                    line=line + "\n"))
+            stored.append(v.name)
     session.flush()
     return stored
 
@@ -737,7 +708,7 @@ def request_cosignatures(log_tenant, session: Session | None = None) -> dict[str
                 last = session.scalar(select(Checkpoint.size).join(Cosignature, Cosignature.checkpoint_id == Checkpoint.id)
                                       .where(Cosignature.witness == verifier.name)
                                       .order_by(Checkpoint.size.desc()).limit(1)) or 0
-                status, body = _ask(lambda b: _post(url, b, timeout), last, cp, note_bytes, get_node)
+                status, body = _ask(twit.http_sender(url, timeout), last, cp, note_bytes, get_node)
                 if status == 200 and _store_cosignatures(cp, body, [verifier], session):
                     session.commit()
                     results[verifier.name] = "ok"

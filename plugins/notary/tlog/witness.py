@@ -28,13 +28,17 @@ recorded size back (the loser gets a fresh 409).
 from __future__ import annotations
 
 import base64
+import http.client
 import threading
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, ContextManager, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import note as _note
 from .checkpoint import CheckpointError, parse_checkpoint
-from .cosignature import CosignatureSigner
+from .cosignature import CosignatureSigner, CosignatureVerifier, verify_cosignature
 from .merkle import EMPTY_ROOT, HASH_SIZE, ProofError, verify_consistency
 
 __all__ = [
@@ -50,6 +54,11 @@ __all__ = [
     "parse_add_checkpoint_request",
     "format_add_checkpoint_request",
     "logs_from_vkeys",
+    "CosignReply",
+    "WitnessUnavailableError",
+    "http_sender",
+    "request_cosignature",
+    "cosignature_lines",
 ]
 
 #: The client MUST NOT send more than 63 consistency proof lines.
@@ -273,6 +282,9 @@ class Witness:
             that stores ``new`` only if the stored state still equals
             ``expected`` (None = nothing stored); it must persist before
             returning True.
+        lock: optional ``lock(origin) -> context manager`` held from ``load`` to ``save`` of
+            one request, so concurrent requests for one origin are serialised (the CAS in
+            ``save`` still guards against other processes).
     Spec: C2SP tlog-witness, "add-checkpoint".
     """
 
@@ -282,6 +294,7 @@ class Witness:
         signers: Union[CosignatureSigner, Sequence[CosignatureSigner]],
         load: LoadFn,
         save: SaveFn,
+        lock: Optional[Callable[[str], ContextManager[object]]] = None,
     ):
         self.logs = {origin: list(vs) for origin, vs in logs.items()}
         if not isinstance(signers, (list, tuple)):
@@ -291,6 +304,7 @@ class Witness:
         self.signers = list(signers)
         self._load = load
         self._save = save
+        self._lock = lock
 
     def add_checkpoint(self, body: bytes) -> WitnessResponse:
         """Handle one add-checkpoint request.
@@ -328,7 +342,14 @@ class Witness:
             return _err(400, f"malformed checkpoint: {exc}")
         if req.old_size > cp.size:
             return _err(400, f"old size {req.old_size} is larger than checkpoint size {cp.size}")
+        if self._lock is None:
+            return self._check_and_cosign(origin, req, note, cp)
+        with self._lock(origin):
+            return self._check_and_cosign(origin, req, note, cp)
 
+    def _check_and_cosign(self, origin: str, req: AddCheckpointRequest, note: _note.Note, cp) -> WitnessResponse:
+        """The state-dependent half of :meth:`add_checkpoint`: compare with the stored state,
+        verify consistency, cosign, compare-and-swap the new state."""
         state = self._load(origin)
         latest = state.size if state is not None else 0
         if req.old_size != latest:
@@ -368,3 +389,149 @@ class Witness:
     @staticmethod
     def _conflict(size: int) -> WitnessResponse:
         return WitnessResponse(409, SIZE_CONTENT_TYPE, b"%d\n" % size)
+
+
+# --------------------------------------------------------------------------- client side
+#: ``send(body) -> (status, response body)``: one add-checkpoint POST (see :func:`http_sender`).
+SendFn = Callable[[bytes], Tuple[int, bytes]]
+#: ``proof_for(old_size, new_size) -> [32-byte hashes]``: the log's RFC 6962 consistency proof.
+ProofFn = Callable[[int, int], Sequence[bytes]]
+
+
+class WitnessUnavailableError(OSError):
+    """The witness could not be reached, or answered 5xx, after every retry."""
+
+
+@dataclass(frozen=True)
+class CosignReply:
+    """What a witness answered to :func:`request_cosignature`.
+
+    Attributes:
+        status: the last HTTP status (200 on success).
+        body: the last response body (cosignature lines on 200, a size on 409, a message otherwise).
+        old_size: the old size of the last request sent (the witness's size after a 409 retry).
+    """
+
+    status: int
+    body: bytes
+    old_size: int
+
+    @property
+    def ok(self) -> bool:
+        """True for 200."""
+        return self.status == 200
+
+    def message(self, limit: int = 200) -> str:
+        """``"<status>: <body text>"`` cut to ``limit`` characters, for logs and reports."""
+        return f"{self.status}: {self.body.decode('utf-8', 'replace').strip()[:limit]}"
+
+
+def http_sender(url: str, timeout: float = 5.0, retries: int = 0, backoff: float = 0.5,
+                sleep: Callable[[float], None] = time.sleep) -> SendFn:
+    """A ``send`` function that POSTs add-checkpoint bodies to ``url`` (standard library HTTP).
+
+    Args:
+        url: the witness's ``<submission prefix>/add-checkpoint`` URL (http or https).
+        timeout: seconds per attempt.
+        retries: extra attempts after a connection error or a 5xx answer (0 = one attempt only).
+        backoff: seconds before the first retry, doubled each time.
+        sleep: the waiting function (tests pass a no-op).
+    Returns:
+        ``send(body) -> (status, body)``; 4xx answers are returned, never raised.
+    Raises (from ``send``):
+        WitnessUnavailableError: no answer, or 5xx, after ``1 + retries`` attempts.
+    """
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"witness URL must be http(s): {url!r}")
+
+    def send(body: bytes) -> Tuple[int, bytes]:
+        delay = backoff
+        last: str = ""
+        for attempt in range(retries + 1):
+            if attempt:
+                sleep(delay)
+                delay *= 2
+            req = urllib.request.Request(url, data=body, method="POST",
+                                         headers={"Content-Type": "text/plain; charset=utf-8"})
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as resp:
+                    return resp.status, resp.read(1 << 16)
+            except urllib.error.HTTPError as exc:
+                data = exc.read(1 << 16)
+                if exc.code < 500:
+                    return exc.code, data
+                last = f"HTTP {exc.code}: {data.decode('utf-8', 'replace').strip()[:200]}"
+            except (OSError, http.client.HTTPException) as exc:
+                last = str(exc) or exc.__class__.__name__
+        raise WitnessUnavailableError(f"witness {url} unavailable after {retries + 1} attempt(s): {last}")
+    return send
+
+
+def request_cosignature(send: SendFn, checkpoint_note: bytes, old_size: int, proof_for: ProofFn) -> CosignReply:
+    """Ask one witness to cosign ``checkpoint_note`` (the client side of C2SP tlog-witness).
+
+    Sends ``add-checkpoint`` from ``old_size`` (the size the client believes the witness last
+    cosigned; 0 if unknown); on 409 the witness states its size, and the request is sent once
+    more from that size (the spec's recovery), unless that size is larger than the checkpoint's.
+
+    Args:
+        send: see :func:`http_sender` (or an in-process :meth:`Witness.add_checkpoint` wrapper).
+        checkpoint_note: the signed checkpoint note bytes.
+        old_size: starting old size.
+        proof_for: ``(old, new) -> consistency proof`` of the log.
+    Returns:
+        :class:`CosignReply` of the last exchange (verify its lines with :func:`cosignature_lines`).
+    Raises:
+        CheckpointError, NoteError: ``checkpoint_note`` is not a checkpoint note.
+        WitnessUnavailableError: from ``send``.
+    """
+    cp = parse_checkpoint(_note.parse_note(checkpoint_note).text)
+    reply = CosignReply(409, b"%d\n" % old_size, old_size)
+    for _attempt in range(2):
+        if old_size > cp.size:
+            return CosignReply(409, b"%d\n" % old_size, old_size)
+        proof = list(proof_for(old_size, cp.size)) if 0 < old_size < cp.size else []
+        status, body = send(format_add_checkpoint_request(old_size, proof, checkpoint_note))
+        reply = CosignReply(status, body, old_size)
+        if status != 409:
+            return reply
+        try:
+            old_size = _parse_decimal(body.decode("ascii").strip(), "witness size")
+        except (UnicodeDecodeError, WitnessRequestError):
+            return reply
+    return reply
+
+
+def cosignature_lines(checkpoint_note: bytes, body: bytes,
+                      verifiers: Sequence[CosignatureVerifier]) -> List[Tuple[CosignatureVerifier, str]]:
+    """The cosignature lines of a 200 answer that verify over ``checkpoint_note``.
+
+    Lines from unknown keys or that do not verify are ignored, as the spec requires of clients;
+    at most one line per verifier is kept.
+
+    Args:
+        checkpoint_note: the checkpoint note that was sent (its text is what was cosigned).
+        body: the witness's response body.
+        verifiers: the witness keys the caller trusts.
+    Returns:
+        ``[(verifier, line without newline)]`` in response order.
+    Spec: C2SP tlog-witness ("The client MUST ignore any cosignatures from unknown keys"),
+    C2SP tlog-cosignature.
+    """
+    text = _note.parse_note(checkpoint_note).text.encode("utf-8")
+    out: List[Tuple[CosignatureVerifier, str]] = []
+    seen = set()
+    for line in body.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            continue
+        for v in verifiers:
+            if id(v) in seen:
+                continue
+            try:
+                verify_cosignature(text, line, v)
+            except ValueError:
+                continue
+            out.append((v, line))
+            seen.add(id(v))
+            break
+    return out
