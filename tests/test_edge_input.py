@@ -140,7 +140,7 @@ def test_feedback_form_names_the_refused_field_and_stores_nothing(app, client, f
 
 def test_multi_line_fields_keep_tabs_and_line_breaks(app, client):
     response = client.post("/edomex/seccion/feedback", data={
-        "kind": "question", "subject": "Hola", "message": "uno\r\n\tdos",
+        "kind": "question", "subject": "Hola", "message": "uno\r\n\tdos", "privacy_consent": "y",
         "issued": make_form_token("feedback", "edomex", time.time() - 10)})
     assert response.status_code == 303 and _feedback_count(app) == 1
 

@@ -20,7 +20,6 @@ import secrets
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -33,7 +32,7 @@ from comun_cms.content_types import jsonable
 from comun_cms.database import one_or_404, page_arg
 from comun_cms.extensions import db, limiter
 from comun_cms.folios import FOLIO_CODES, next_folio
-from comun_cms.forms import EmailAddress
+from comun_cms.forms import EmailAddress, Form
 from comun_cms.mail import send_mail
 from comun_cms.models import ArcoRequest, Page, utcnow
 from comun_cms.permissions import require_role
@@ -186,7 +185,7 @@ def arco_tracking(token: str):
 
 
 # --------------------------------------------------------------------------- ARCO (admin)
-class ArcoAnswerForm(FlaskForm):
+class ArcoAnswerForm(Form):
     """Answer an ARCO request (e-mailed to the person) or mark it done."""
 
     status = SelectField(_l("Status"), choices=[SelectChoice(k, v) for k, v in ARCO_STATUSES.items()])
@@ -197,7 +196,7 @@ class ArcoAnswerForm(FlaskForm):
             raise ValidationError(_l("Write the answer before marking the request as answered or closed."))
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     """An e-mail address whose data to look up, export or cancel."""
 
     email = EmailField(_l("E-mail address"), filters=[_strip],
