@@ -82,6 +82,8 @@ DEFAULTS = {
     "MAIL_RETRY_BASE": 30,  # seconds; doubles after each failed attempt
     "MAIL_RETRY_MAX": 3600,  # seconds
     "MAIL_CLAIM_TIMEOUT": 300,  # seconds before a message claimed by a dead worker is sent again
+    "SUBSCRIPTION_CONFIRM_MAX_AGE": 3 * 24 * 3600,  # seconds a subscription confirmation link stays valid
+    "SUBSCRIPTION_DIGEST_INTERVAL": 60,  # seconds between digest runs in `comun mail worker`
     "SEARCH_SYNC": False,  # True: drain the outbox at the end of each publishing request (tests, single process)
 }
 

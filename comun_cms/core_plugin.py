@@ -1,5 +1,6 @@
 """The core's default behaviour, itself a plugin (registered as ``core``, hooks ``trylast``):
-the ``page`` content type, core menus, the search outbox listener, page search documents and
+the ``page`` content type, core menus, the search outbox and subscription listeners, the feed
+link and "Seguir" form slots, page search documents and
 datasets, and the real documents loaded by ``comun demo``."""
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from comun_cms import models
+from comun_cms import models, subscriptions
 from comun_cms.demo import load_documents
 from comun_cms.extensions import db
 from comun_cms.hookspecs import hookimpl
@@ -17,6 +18,7 @@ from comun_cms.permissions import CORE_ROLE_PERMISSIONS
 from comun_cms.richtext import plain_text
 from comun_cms.search.service import document_for, enqueue_publication
 from comun_cms.site import SECTIONS
+from comun_cms.views.subscriptions import feed_links, follow_box
 
 
 def page_attachments(page: Page) -> list[Attachment]:
@@ -86,8 +88,20 @@ def public_menu_items(tenant):
 
 @hookimpl(trylast=True)
 def on_publish(event):
-    """Queue the search-index change in the same transaction (outbox pattern)."""
+    """Queue the search-index change and the subscribers' digest items in the same transaction
+    (outbox pattern)."""
     enqueue_publication(event)
+    subscriptions.record_publication(event)
+
+
+@hookimpl(trylast=True)
+def template_slot(name, tenant, context):
+    """``head``: the Atom feed link (tenant or portal); ``record_footer``: the "Seguir" form."""
+    if name == "head":
+        return feed_links(tenant)
+    if name == "record_footer" and tenant is not None:
+        return follow_box(context)
+    return None
 
 
 @hookimpl(trylast=True)

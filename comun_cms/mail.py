@@ -258,11 +258,15 @@ def _deliver_rows(ids: list[int], backend) -> tuple[int, int]:
     return sent, failed
 
 
-def run_worker(interval: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
+def run_worker(interval: float = 1.0, stop: Callable[[], bool] = lambda: False,
+               tick: Callable[[], Any] | None = None) -> None:
     """Deliver due mail forever (polling every ``interval`` seconds) until ``stop()`` is true.
-    Errors other than delivery failures are logged and the loop goes on (rows stay queued)."""
+    ``tick``, if given, runs before each poll (the subscription digests). Errors other than
+    delivery failures are logged and the loop goes on (rows stay queued)."""
     while not stop():
         try:
+            if tick is not None:
+                tick()
             sent, _failed = deliver_due()
         except Exception:  # keep the worker alive; nothing is lost, rows stay queued
             current_app.logger.exception("mail worker failed; retrying")
