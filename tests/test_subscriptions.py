@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+from flask import url_for
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
@@ -147,12 +148,15 @@ def test_commitment_publication_gives_one_entry_and_one_mail_per_subscriber(app,
     assert len(items) == 2 and len({i.subscription_id for i in items}) == 2
 
     assert subscriptions.run_digest() == (2, 2)
+    with app.test_request_context():
+        url = url_for("action_plans.commitment", tenant="edomex", commitment_id=commitment_id, _external=True)
+    assert url.startswith("http://127.0.0.1:5000/edomex/")
     digests = _mails("subscription_digest")
     assert sorted(m.recipient for m in digests) == ["ana@example.org", "luis@example.org"]
     for m in digests:
         assert "Publicar las declaraciones patrimoniales y de intereses" in m.text_body
         assert "Título completo" in m.text_body
-        assert f"/edomex/plan-de-accion/compromisos/{commitment_id}" in m.text_body or "/edomex/" in m.text_body
+        assert url in m.text_body and url in m.html_body
         assert m.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert re.fullmatch(r"<https?://[^>]+/edomex/suscripciones/[^>]+/baja>", m.headers["List-Unsubscribe"])
     assert subscriptions.run_digest(_later(30)) == (0, 0)    # nothing twice
@@ -303,3 +307,10 @@ def test_follow_form_under_a_published_page_and_feed_link_in_head(app, client):
     assert '<link rel="alternate" type="application/atom+xml" href="/feed.atom"' in portal
     assert client.get("/edomex/seguir").status_code == 200
     assert client.get("/edomex/seguir?q=comisi%C3%B3n").status_code == 200
+
+
+def test_search_results_offer_to_follow_the_search(app, client):
+    _page(app, title="Sesión de la Comisión Ejecutiva")
+    html = client.get("/edomex/buscar?q=comisi%C3%B3n").get_data(as_text=True)
+    assert 'action="/edomex/seguir"' in html and 'name="follow-q" type="hidden" value="comisión"' in html
+    assert 'action="/edomex/seguir"' not in client.get("/buscar?q=comisi%C3%B3n").get_data(as_text=True)
