@@ -33,7 +33,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 from sqlalchemy import func, select, update
@@ -82,9 +82,9 @@ def send_mail(to: str, template: str, context: dict[str, Any] | None = None, *, 
     lang = locale or getattr(tenant, "default_locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"]
     ctx = dict(context or {}, tenant=tenant, mail_lang=lang.replace("_", "-"))
     with force_locale(lang):
-        text = render_template(f"mail/{template}.txt", **ctx)
+        text = _render(f"mail/{template}.txt", ctx)
         try:
-            html = render_template(f"mail/{template}.html", **ctx)
+            html = _render(f"mail/{template}.html", ctx)
         except TemplateNotFound:
             html = None
     first, _, body = text.lstrip().partition("\n")
@@ -97,6 +97,13 @@ def send_mail(to: str, template: str, context: dict[str, Any] | None = None, *, 
                      attempts=0, next_attempt_at=utcnow())
     db.session.add(row)
     return row
+
+
+def _render(name: str, context: dict[str, Any]) -> str:
+    """Render a mail template with ``context`` only: no request-bound context processors (menus,
+    language links), so a message renders the same inside a request, in the worker or in a CLI
+    command, and a digest of thousands of messages does not rebuild a page's navigation for each."""
+    return current_app.jinja_env.get_template(name).render(context)
 
 
 def message_for(row: MailOutbox) -> EmailMessage:

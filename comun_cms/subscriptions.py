@@ -27,7 +27,6 @@ subscription's ``nonce`` invalidates every link issued before.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import secrets
 import time
@@ -35,7 +34,7 @@ import unicodedata
 from collections import defaultdict
 from typing import Any
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import Integer, and_, delete, func, inspect as sa_inspect, literal, or_, select, update
@@ -43,7 +42,6 @@ from sqlalchemy import Integer, and_, delete, func, inspect as sa_inspect, liter
 from comun_cms.content_types import get_registry
 from comun_cms.extensions import db
 from comun_cms.feeds import publication_url
-from comun_cms.hosts import site_host, site_scheme
 from comun_cms.mail import send_mail
 from comun_cms.models import Publication, Subscription, SubscriptionItem, utcnow
 from comun_cms.models.subscriptions import FREQUENCIES
@@ -335,7 +333,7 @@ def run_digest(now: dt.datetime | None = None, batch: int = 500) -> tuple[int, i
             tenant = tenants.get(slug)
             if tenant is None:
                 continue
-            with _render_context(), tenant_context(tenant):
+            with tenant_context(tenant):
                 for sub in tenant_subs:
                     _queue_digest(sub, [_entry(p, cache) for p in grouped[sub.id]], tenant)
                     sub.last_digest_at = now
@@ -346,15 +344,6 @@ def run_digest(now: dt.datetime | None = None, batch: int = 500) -> tuple[int, i
             items += len(item_ids)
         db.session.commit()
     return mails, items
-
-
-def _render_context():
-    """A request context for rendering e-mail templates outside a request (the worker, the CLI),
-    bound to ``<scheme>://SITE_HOST`` so absolute URLs are the site's; inside a request, none."""
-    if has_request_context():
-        return contextlib.nullcontext()
-    cfg = current_app.config
-    return current_app.test_request_context("/", base_url=f"{site_scheme(cfg)}://{site_host(cfg)}")
 
 
 def _queue_digest(sub: Subscription, entries: list[dict], tenant) -> None:
