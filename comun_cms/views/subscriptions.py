@@ -11,7 +11,8 @@ Atom feeds (blueprints ``feeds`` at ``/<tenant>`` and ``portal_feeds`` at ``/``)
   stops (RFC 8058 one-click: no login, no CSRF token; the signed token is the credential);
 * ``/feed.atom``, ``/<tenant>/feed.atom``, ``/<tenant>/feed/<content_type>.atom`` — Atom feeds.
 
-Pages reached through a token are never cached, indexed or sent as a referrer.
+Pages reached through a token are never cached or indexed (the site's referrer policy,
+``strict-origin-when-cross-origin``, never sends their path to another site).
 """
 from __future__ import annotations
 
@@ -76,7 +77,6 @@ def _private(response) -> Response:
     response = current_app.make_response(response)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
