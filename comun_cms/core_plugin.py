@@ -18,7 +18,7 @@ from comun_cms.permissions import CORE_ROLE_PERMISSIONS
 from comun_cms.richtext import plain_text
 from comun_cms.search.service import document_for, enqueue_publication
 from comun_cms.site import SECTIONS
-from comun_cms.views.subscriptions import feed_links, follow_box
+from comun_cms.views.subscriptions import feed_links, follow_box, footer_links
 
 
 def page_attachments(page: Page) -> list[Attachment]:
@@ -96,11 +96,14 @@ def on_publish(event):
 
 @hookimpl(trylast=True)
 def template_slot(name, tenant, context):
-    """``head``: the Atom feed link (tenant or portal); ``record_footer``: the "Seguir" form."""
+    """``head``: the Atom feed link (tenant or portal); ``record_footer``: the "Seguir" form;
+    ``site_footer``: links to follow the site by e-mail and to its feed."""
     if name == "head":
         return feed_links(tenant)
     if name == "record_footer" and tenant is not None:
         return follow_box(context)
+    if name == "site_footer":
+        return footer_links(tenant)
     return None
 
 

@@ -305,6 +305,7 @@ def test_follow_form_under_a_published_page_and_feed_link_in_head(app, client):
     assert '<link rel="alternate" type="application/atom+xml" href="/edomex/feed.atom"' in html
     portal = client.get("/").get_data(as_text=True)
     assert '<link rel="alternate" type="application/atom+xml" href="/feed.atom"' in portal
+    assert 'href="/edomex/seguir"' in html                 # the footer: follow the whole site
     assert client.get("/edomex/seguir").status_code == 200
     assert client.get("/edomex/seguir?q=comisi%C3%B3n").status_code == 200
 
@@ -314,3 +315,12 @@ def test_search_results_offer_to_follow_the_search(app, client):
     html = client.get("/edomex/buscar?q=comisi%C3%B3n").get_data(as_text=True)
     assert 'action="/edomex/seguir"' in html and 'name="follow-q" type="hidden" value="comisión"' in html
     assert 'action="/edomex/seguir"' not in client.get("/buscar?q=comisi%C3%B3n").get_data(as_text=True)
+
+
+def test_follow_form_under_a_published_commitment(app, client):
+    commitment_id = _commitment(app)
+    with app.test_request_context():
+        path = url_for("action_plans.commitment", tenant="edomex", commitment_id=commitment_id)
+    html = client.get(path).get_data(as_text=True)
+    assert 'name="follow-content_type" type="hidden" value="commitment"' in html
+    assert f'name="follow-record_id" type="hidden" value="{commitment_id}"' in html

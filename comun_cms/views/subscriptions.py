@@ -217,6 +217,15 @@ def feed_links(tenant) -> Markup:
     return Markup('<link rel="alternate" type="application/atom+xml" href="{}" title="{}">').format(href, title)
 
 
+def footer_links(tenant) -> Markup | None:
+    """``site_footer`` slot: "Seguir este sitio por correo" and the Atom feed (tenant pages)."""
+    if tenant is None:
+        return None
+    return Markup('<p class="follow-links"><a href="{}">{}</a> · <a href="{}" type="application/atom+xml">{}</a></p>').format(
+        url_for("subscriptions.follow", tenant=tenant.slug), _("Follow this site by e-mail"),
+        url_for("feeds.tenant_feed", tenant=tenant.slug), _("Atom feed"))
+
+
 # --------------------------------------------------------------------------- feeds
 def _atom(body: bytes) -> Response:
     response = Response(body, mimetype="application/atom+xml")
