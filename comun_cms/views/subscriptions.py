@@ -16,7 +16,7 @@ Pages reached through a token are never cached or indexed (the site's referrer p
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 from wtforms import BooleanField, EmailField, HiddenField, RadioField
@@ -192,9 +192,10 @@ def unsubscribe(token: str):
 # --------------------------------------------------------------------------- template slots
 def follow_box(context: dict) -> Markup | None:
     """``record_footer`` slot: the compact "Seguir" form under a published record (``None`` for
-    drafts, retracted records and records of no content type)."""
+    drafts, retracted records, records of no content type, and after the first form of the
+    request: a page that shows several records gets one form, the first one's)."""
     record = context.get("record")
-    if record is None or getattr(record, "status", None) != "published":
+    if record is None or getattr(record, "status", None) != "published" or g.get("follow_box_shown"):
         return None
     ct = context.get("content_type")
     if ct is None:
@@ -202,6 +203,7 @@ def follow_box(context: dict) -> Markup | None:
             ct = get_registry().for_model(type(record))
         except KeyError:
             return None
+    g.follow_box_shown = True  # one form per page: the main record's (the first slot rendered)
     return Markup(render_template("subscriptions/_follow_box.html", form=new_follow_form(ct.name, str(record.id)),
                                   heading=_("Follow this record")))
 
