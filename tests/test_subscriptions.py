@@ -9,10 +9,10 @@ import time
 
 import pytest
 from flask import url_for
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from comun_cms import publishing, subscriptions
+from comun_cms import mail, publishing, subscriptions
 from comun_cms.extensions import db
 from comun_cms.models import MailOutbox, Page, Subscription, SubscriptionItem
 from comun_cms.tenancy import all_tenants, tenant_context
@@ -121,13 +121,14 @@ def test_double_opt_in_nothing_sent_before_confirmation_link_works_once(app, cli
     assert client.post(path[:-3] + "xyz").status_code == 404   # forged
 
 
-def test_confirmation_link_expires(app, client, english):
+def test_confirmation_link_expires(app, client, english, monkeypatch):
     _follow(client)
     [sub] = _subs()
+    four_days_ago = int(time.time()) - 4 * 24 * 3600      # the link is valid 3 days
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: four_days_ago)
     token = URLSafeTimedSerializer(app.secret_key, salt="comun-cms.subscription-confirm").dumps(
         {"s": sub.id, "n": sub.nonce})
-    app.config["SUBSCRIPTION_CONFIRM_MAX_AGE"] = 1
-    time.sleep(2)
+    monkeypatch.undo()
     response = client.post(f"/edomex/suscripciones/confirmar/{token}")
     assert response.status_code == 410
     assert "expired" in response.get_data(as_text=True)
@@ -324,3 +325,19 @@ def test_follow_form_under_a_published_commitment(app, client):
     html = client.get(path).get_data(as_text=True)
     assert 'name="follow-content_type" type="hidden" value="commitment"' in html
     assert f'name="follow-record_id" type="hidden" value="{commitment_id}"' in html
+
+
+def test_mail_worker_sends_due_digests_and_cli_digest(app, client, runner):
+    _follow(client)
+    _confirm(client)
+    _page(app)
+    app.config["SUBSCRIPTION_DIGEST_INTERVAL"] = 0
+    loops = iter([False, True])
+    mail.run_worker(interval=0.01, stop=lambda: next(loops), tick=subscriptions.digest_tick)
+    [digest] = _mails("subscription_digest")
+    assert digest.status == "sent"                       # queued by the tick, delivered in the same loop
+    _page(app, slug="otra", title="Otra página")
+    result = runner.invoke(args=["subscriptions", "digest"])
+    assert result.exit_code == 0 and "1 digest(s) queued with 1 publication(s)." in result.output
+    result = runner.invoke(args=["subscriptions", "status"])
+    assert "active: 1" in result.output and "pending: 0" in result.output
