@@ -40,6 +40,7 @@ from comun_cms.themes import ThemedEnvironment, ThemeLoader
 from comun_cms.training import views as training_views
 from comun_cms.views import admin, api, api_v1, auth, opendata_portal, portal, public, search, templating
 from comun_cms.views import privacy as privacy_views
+from comun_cms.views import subscriptions as subscription_views
 
 __all__ = ["ComunFlask", "create_app", "register_core_blueprints"]
 
@@ -212,13 +213,17 @@ def register_core_blueprints(app: Flask) -> None:
     """Register the core blueprints on ``app``, with the template context and error pages:
     ``portal`` (``/``), ``auth`` (``/auth``), ``api`` (``/api``), the portal search, and under
     ``/<tenant>`` the public site, its search, the administration (``/<tenant>/admin``), the API
-    v1, the open-data catalogues, the training pages and the privacy and accessibility pages."""
+    v1, the open-data catalogues, the training pages, the privacy and accessibility pages,
+    subscriptions and Atom feeds (``/feed.atom``, ``/<tenant>/feed.atom``)."""
     templating.init_app(app)
     app.register_blueprint(portal.bp)
     app.register_blueprint(auth.bp, url_prefix="/auth")
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(search.portal_bp)
+    app.register_blueprint(subscription_views.portal_feeds_bp)
     register_tenant_blueprint(app, public.bp)
+    register_tenant_blueprint(app, subscription_views.bp)
+    register_tenant_blueprint(app, subscription_views.feeds_bp)
     register_tenant_blueprint(app, search.tenant_bp)
     register_tenant_blueprint(app, admin.bp, admin=True)
     app.register_blueprint(privacy_views.portal_bp)

@@ -26,6 +26,7 @@ from comun_cms.demo import run_demo
 from comun_cms.extensions import db
 from comun_cms.i18n import compile_catalogs
 from comun_cms.mail_cli import mail_group
+from comun_cms.subscriptions_cli import subscriptions_group
 from comun_cms.models import Membership, User
 from comun_cms.plugins import describe_plugins
 from comun_cms.privacy_cli import privacy_group
@@ -51,6 +52,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(search_group)
     app.cli.add_command(mail_group)
     app.cli.add_command(privacy_group)
+    app.cli.add_command(subscriptions_group)
     for result in app.extensions["comun"].pm.hook.register_cli_commands():
         for command in result or []:
             app.cli.add_command(command)

@@ -92,6 +92,8 @@ DEFAULTS = {
     "GENERATION_MEMO": True,  # widgets/slots computed once per generation (pagecache.memo_per_generation)
     "PRIVACY_PURGE": True,  # the mail worker runs the retention purge at start and once a day (docs/privacy.md)
     "RETENTION_MAIL_DAYS": 90,  # days the platform's own mail (no tenant) is kept; tenants: [retention] in tenant.toml
+    "SUBSCRIPTION_CONFIRM_MAX_AGE": 3 * 24 * 3600,  # seconds a subscription confirmation link stays valid
+    "SUBSCRIPTION_DIGEST_INTERVAL": 60,  # seconds between digest runs in `comun mail worker`
     "SEARCH_SYNC": False,  # True: drain the outbox at the end of each publishing request (tests, single process)
 }
 

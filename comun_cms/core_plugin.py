@@ -1,14 +1,14 @@
 """The core's default behaviour, itself a plugin (registered as ``core``, hooks ``trylast``):
-the ``page`` content type, core menus, the search outbox listener, page search documents and
-datasets, the real documents loaded by ``comun demo`` and the privacy notices created by
-``comun init`` and ``comun demo``."""
+the ``page`` content type, core menus, the search outbox and subscription listeners, the feed
+link and "Seguir" form slots, page search documents and datasets, the real documents loaded by
+``comun demo`` and the privacy notices created by ``comun init`` and ``comun demo``."""
 from __future__ import annotations
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from comun_cms import models
+from comun_cms import models, subscriptions
 from comun_cms.demo import load_documents
 from comun_cms.extensions import db
 from comun_cms.hookspecs import hookimpl
@@ -19,6 +19,7 @@ from comun_cms.privacy import ensure_notices
 from comun_cms.richtext import plain_text
 from comun_cms.search.service import document_for, enqueue_publication
 from comun_cms.site import SECTIONS
+from comun_cms.views.subscriptions import feed_links, follow_box, footer_links
 
 
 def page_attachments(page: Page) -> list[Attachment]:
@@ -106,8 +107,23 @@ def public_menu_items(tenant):
 
 @hookimpl(trylast=True)
 def on_publish(event):
-    """Queue the search-index change in the same transaction (outbox pattern)."""
+    """Queue the search-index change and the subscribers' digest items in the same transaction
+    (outbox pattern)."""
     enqueue_publication(event)
+    subscriptions.record_publication(event)
+
+
+@hookimpl(trylast=True)
+def template_slot(name, tenant, context):
+    """``head``: the Atom feed link (tenant or portal); ``record_footer``: the "Seguir" form;
+    ``site_footer``: links to follow the site by e-mail and to its feed."""
+    if name == "head":
+        return feed_links(tenant)
+    if name == "record_footer" and tenant is not None:
+        return follow_box(context)
+    if name == "site_footer":
+        return footer_links(tenant)
+    return None
 
 
 @hookimpl(trylast=True)

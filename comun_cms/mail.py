@@ -33,7 +33,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 from sqlalchemy import func, select, update
@@ -83,9 +83,9 @@ def send_mail(to: str, template: str, context: dict[str, Any] | None = None, *, 
     lang = locale or getattr(tenant, "default_locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"]
     ctx = dict(context or {}, tenant=tenant, mail_lang=lang.replace("_", "-"))
     with force_locale(lang):
-        text = render_template(f"mail/{template}.txt", **ctx)
+        text = _render(f"mail/{template}.txt", ctx)
         try:
-            html = render_template(f"mail/{template}.html", **ctx)
+            html = _render(f"mail/{template}.html", ctx)
         except TemplateNotFound:
             html = None
     first, _, body = text.lstrip().partition("\n")
@@ -98,6 +98,13 @@ def send_mail(to: str, template: str, context: dict[str, Any] | None = None, *, 
                      attempts=0, next_attempt_at=utcnow())
     db.session.add(row)
     return row
+
+
+def _render(name: str, context: dict[str, Any]) -> str:
+    """Render a mail template with ``context`` only: no request-bound context processors (menus,
+    language links), so a message renders the same inside a request, in the worker or in a CLI
+    command, and a digest of thousands of messages does not rebuild a page's navigation for each."""
+    return current_app.jinja_env.get_template(name).render(context)
 
 
 def message_for(row: MailOutbox) -> EmailMessage:
@@ -263,9 +270,11 @@ def _deliver_rows(ids: list[int], backend) -> tuple[int, int]:
 PURGE_EVERY = 24 * 3600
 
 
-def run_worker(interval: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
+def run_worker(interval: float = 1.0, stop: Callable[[], bool] = lambda: False,
+               tick: Callable[[], Any] | None = None) -> None:
     """Deliver due mail forever (polling every ``interval`` seconds) until ``stop()`` is true.
-    Errors other than delivery failures are logged and the loop goes on (rows stay queued).
+    ``tick``, if given, runs before each poll (the subscription digests). Errors other than
+    delivery failures are logged and the loop goes on (rows stay queued).
 
     The worker also runs the retention purge (:func:`comun_cms.privacy.purge_all`) when it
     starts and then once every :data:`PURGE_EVERY` seconds (setting ``PRIVACY_PURGE`` false
@@ -281,6 +290,8 @@ def run_worker(interval: float = 1.0, stop: Callable[[], bool] = lambda: False) 
                 current_app.logger.exception("privacy purge failed")
                 db.session.rollback()
         try:
+            if tick is not None:
+                tick()
             sent, _failed = deliver_due()
         except Exception:  # keep the worker alive; nothing is lost, rows stay queued
             current_app.logger.exception("mail worker failed; retrying")

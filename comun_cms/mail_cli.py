@@ -6,7 +6,7 @@ import signal
 import click
 from flask.cli import with_appcontext
 
-from comun_cms import mail
+from comun_cms import mail, subscriptions
 
 __all__ = ["mail_group"]
 
@@ -22,7 +22,7 @@ def mail_group() -> None:
               help="Seconds between polls.")
 @with_appcontext
 def worker_cmd(once: bool, interval: float) -> None:
-    """Deliver queued e-mail with retries (started by `comun run`)."""
+    """Deliver queued e-mail with retries, and queue subscription digests (started by `comun run`)."""
     if once:
         sent, failed = mail.deliver_due()
         click.echo(f"{sent} sent, {failed} failed attempt(s).")
@@ -33,7 +33,7 @@ def worker_cmd(once: bool, interval: float) -> None:
         stopping["flag"] = True
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    mail.run_worker(interval=interval, stop=lambda: stopping["flag"])
+    mail.run_worker(interval=interval, stop=lambda: stopping["flag"], tick=subscriptions.digest_tick)
 
 
 @mail_group.command("status")

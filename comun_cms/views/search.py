@@ -20,6 +20,7 @@ from comun_cms.search.analysis import fold
 from comun_cms.search.backend import SearchQuery, SearchResults
 from comun_cms.search.service import get_search
 from comun_cms.tenancy import get_current_tenant
+from comun_cms.views.subscriptions import new_follow_form
 from comun_cms.views.api_v1 import api_rate_limit
 
 portal_bp = Blueprint("search", __name__)
@@ -127,7 +128,9 @@ def _render(tenant):
     query = build_query(request.args, tenant)
     results = run_query(query) if (query.text or request.args) else None
     rows = collapse_shared(results.hits) if results and tenant is None else [(h, []) for h in (results.hits if results else [])]
+    follow_form = new_follow_form(q=query.text) if tenant is not None and query.text else None
     return render_template("search/results.html", query=query, results=results, labels=_labels(), rows=rows,
+                           follow_form=follow_form,
                            fallback=bool(results and results.fallback_message),
                            selected={"estado": request.args.getlist("estado"), "tipo": request.args.getlist("tipo"),
                                      "anio": request.args.getlist("anio"),

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Benchmark: a subscription digest run for many subscribers.
+
+Creates a scratch application (temporary instance folder, SQLite file or an empty PostgreSQL
+database, Alembic migrations), then:
+
+1. **subscribers**: ``--subscribers`` active, immediate subscriptions to the whole ``edomex``
+   tenant (generated addresses), inserted in bulk;
+2. **publish**: publishes one page; the ``on_publish`` listener writes one digest item per
+   subscriber inside the publishing transaction (one ``INSERT … SELECT``); reports its time;
+3. **digest**: ``comun_cms.subscriptions.run_digest`` renders and queues one e-mail per subscriber
+   (text + HTML, es-MX, RFC 8058 headers) and marks the items sent; reports the time and checks
+   that each subscriber got exactly one message.
+
+Usage (from the repository root)::
+
+    .venv/bin/python bench/bench_digest.py [--subscribers 10000] [--database-url postgresql://.../empty_db]
+
+Target (issue 14): a digest run for 10,000 subscribers finishes under 60 s.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--subscribers", type=int, default=10000, help="active subscriptions to the tenant")
+    ap.add_argument("--database-url", default=None,
+                    help="an empty PostgreSQL database (postgresql://...); default: a scratch SQLite file")
+    args = ap.parse_args(argv)
+
+    from sqlalchemy import func, select
+
+    from comun_cms import publishing, subscriptions
+    from comun_cms.app import create_app
+    from comun_cms.extensions import db
+    from comun_cms.models import MailOutbox, Page, Subscription
+    from comun_cms.setup import sync_tenants, upgrade_database
+    from comun_cms.tenancy import tenant_context
+
+    tmp = tempfile.mkdtemp(prefix="bench-digest-")
+    url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": f"{tmp}/instance",
+                      "TESTING": True, "RATELIMIT_ENABLED": False, "SEARCH_SYNC": False})
+    with app.app_context():
+        upgrade_database(app)
+        sync_tenants(app)
+        tenant = app.extensions["comun"].tenants["edomex"]
+        now = dt.datetime.now(dt.timezone.utc)
+        rows = [{"tenant_id": "edomex", "email": f"persona{i}@example.org", "target": "tenant", "content_type": "",
+                 "record_id": "", "query": "", "label": tenant.secretariat, "frequency": "immediate",
+                 "locale": "es_MX", "status": "active", "nonce": f"n{i:08d}", "confirmed_at": now,
+                 "created_at": now, "updated_at": now} for i in range(args.subscribers)]
+        db.session.execute(Subscription.__table__.insert(), rows)
+        db.session.commit()
+
+        with app.test_request_context(), tenant_context(tenant):
+            page = Page(slug="informe", title="Informe anual de actividades", summary="Resumen.",
+                        body="Texto del informe.", section="links")
+            db.session.add(page)
+            db.session.flush()
+            t0 = time.perf_counter()
+            publishing.publish(page)
+            publish_s = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        mails, items = subscriptions.run_digest()
+        digest_s = time.perf_counter() - t0
+        queued = db.session.scalar(select(func.count()).select_from(MailOutbox)
+                                   .where(MailOutbox.kind == "subscription_digest"))
+        recipients = db.session.scalar(select(func.count(func.distinct(MailOutbox.recipient)))
+                                       .where(MailOutbox.kind == "subscription_digest"))
+    ok = mails == items == queued == recipients == args.subscribers
+    print(f"database: {url.split('://')[0]}")
+    print(f"publish: 1 page, {args.subscribers} digest items written in the transaction in {publish_s:.2f} s")
+    print(f"digest:  {mails} e-mails ({items} items) queued in {digest_s:.2f} s "
+          f"= {1000 * digest_s / max(mails, 1):.2f} ms per subscriber (target: 10,000 in < 60 s); "
+          f"one message per subscriber: {'yes' if ok else 'NO'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
