@@ -1,11 +1,16 @@
-"""The same behaviour from every SearchBackend implementation (Whoosh, SQLite FTS5)."""
+"""The same behaviour from every SearchBackend implementation (Whoosh, SQLite FTS5, PostgreSQL).
 
+The PostgreSQL backend runs when the test database is PostgreSQL (``COMUN_TEST_DATABASE_URL``);
+it uses that database's ``search_documents`` table."""
+
+import os
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from comun_cms.search.backend import FALLBACK_MESSAGE, SearchBackend, SearchDocument, SearchQuery
+from comun_cms.search.pg_backend import PostgresBackend, document_tsvector
 from comun_cms.search.sqlite_fts import SQLiteFTSBackend
 from comun_cms.search.whoosh_backend import WhooshBackend
 
@@ -36,10 +41,23 @@ DOCS = [
 ]
 
 
-@pytest.fixture(scope="module", params=["whoosh", "sqlite"])
+PG_URL = os.environ.get("COMUN_TEST_DATABASE_URL")
+NEEDS_PG = pytest.mark.skipif(not PG_URL, reason="the postgres backend needs PostgreSQL: set COMUN_TEST_DATABASE_URL")
+BACKENDS = ["whoosh", "sqlite", pytest.param("postgres", marks=NEEDS_PG)]
+
+
+def make_backend(name, path):
+    if name == "whoosh":
+        return WhooshBackend(path, rebuild_procs=1)
+    if name == "sqlite":
+        return SQLiteFTSBackend(path)
+    return PostgresBackend(PG_URL)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
 def backend(request, tmp_path_factory):
     path = tmp_path_factory.mktemp(request.param)
-    b = WhooshBackend(path, rebuild_procs=1) if request.param == "whoosh" else SQLiteFTSBackend(path)
+    b = make_backend(request.param, path)
     assert isinstance(b, SearchBackend)
     b.rebuild(DOCS)
     yield b
@@ -121,15 +139,34 @@ def test_inventory_and_check(backend):
     assert backend.canary().ok
 
 
-def test_writes_and_rebuild(tmp_path):
-    for b in (WhooshBackend(tmp_path / "w", rebuild_procs=1), SQLiteFTSBackend(tmp_path / "s")):
-        b.index_documents(DOCS[:3])
-        assert b.count() == 3
-        b.index_documents([d("edomex:page:1", "Nuevo", "zzcambio", 2023)])
-        assert ids(b, "zzcambio") == {"edomex:page:1"} and b.count() == 3
-        b.delete_documents(["hidalgo:page:3"])
-        assert b.count() == 2
-        b.rebuild(DOCS[3:6])
-        assert b.count() == 3 and ids(b, "zzcambio") == set()
-        assert ids(b, "reglamento") == {"hidalgo:news:4", "puebla:page:5"}
-        b.close()
+@pytest.mark.parametrize("name", BACKENDS)
+def test_writes_and_rebuild(tmp_path, name):
+    b = make_backend(name, tmp_path / name)
+    b.rebuild([])
+    b.index_documents(DOCS[:3])
+    assert b.count() == 3
+    b.index_documents([d("edomex:page:1", "Nuevo", "zzcambio", 2023)])
+    assert ids(b, "zzcambio") == {"edomex:page:1"} and b.count() == 3
+    b.delete_documents(["hidalgo:page:3"])
+    assert b.count() == 2
+    b.rebuild(DOCS[3:6])
+    assert b.count() == 3 and ids(b, "zzcambio") == set()
+    assert ids(b, "reglamento") == {"hidalgo:news:4", "puebla:page:5"}
+    b.close()
+
+
+@NEEDS_PG
+def test_postgres_snippet_escapes_and_tsvector_keeps_codes_whole():
+    b = PostgresBackend(PG_URL)
+    b.rebuild(DOCS)
+    hit = b.search(SearchQuery(text="ley")).hits[0]
+    assert hit.id == "edomex:news:6"
+    assert hit.snippet_html.startswith("<mark>ley</mark> de transparencia &lt;b&gt;entra&lt;/b&gt;")
+    # ts_headline uses comun_es (unaccent + Spanish stemmer): an unaccented query marks the accented word
+    snippet = b.search(SearchQuery(text="informacion")).hits[0].snippet_html
+    assert "<mark>información</mark>" in snippet
+    tsv = document_tsvector(DOCS[0])
+    assert "'stl-mex/ord19/2023/01':" in tsv and "'inform':" in tsv
+    # weights: title A, keywords B, body C
+    assert "'transparent':2A " in tsv and "'corrupcion':27C" in tsv
+    b.close()
