@@ -16,7 +16,9 @@ to a ``tsquery`` (``&``, ``|``, ``!``, ``<->`` for phrases, ``:A`` for ``titulo:
 conditions for the keyword fields (``tipo:``, ``estado:``, ``anio:``...).
 
 Snippets come from ``ts_headline`` with the ``comun_es`` configuration (``unaccent`` then the
-Spanish stemmer, created by :mod:`comun_cms.search.pg_schema`), over the body with ``<``/``>``
+Spanish stemmer, created by :mod:`comun_cms.search.pg_schema`); its query is the user's words
+(``websearch_to_tsquery``) OR the analyzer's stems as prefixes (``'inform':*``, so
+"informaciones" is marked for the query "informacion", whose ``comun_es`` stems differ), over the body with ``<``/``>``
 swapped for private-use characters (``ts_headline`` drops HTML tags) and marked with
 private-use sentinels; the result is HTML-escaped in Python and the sentinels become
 ``<mark>``/``</mark>``.
@@ -469,6 +471,8 @@ class PostgresBackend(SearchBackend):
             if total and offset < total:
                 page_params = dict(params, p_limit=sq.per_page, p_offset=offset, p_cfg=CONFIGURATION,
                                    p_words=self._headline_words(sq.text, user_q),
+                                   p_prefix=" | ".join(sorted({_lexeme(t) + ":*" for _f, t in rank_terms
+                                                               if t.isalpha()})),
                                    p_opts="StartSel=%s, StopSel=%s, MaxFragments=%d, MaxWords=30, MinWords=12"
                                           % (_START, _STOP, max(1, self.snippet_fragments)))
                 if rank_terms and sq.sort == "relevance":
@@ -480,7 +484,8 @@ class PostgresBackend(SearchBackend):
                     score, order = "0.0", "d.published_at DESC, d.id DESC"
                 headline = (
                     "ts_headline(CAST(:p_cfg AS regconfig), translate(p.body, :p_strip, :p_swap),"
-                    " websearch_to_tsquery(CAST(:p_cfg AS regconfig), :p_words), :p_opts)"
+                    " websearch_to_tsquery(CAST(:p_cfg AS regconfig), :p_words) || CAST(:p_prefix AS tsquery),"
+                    " :p_opts)"
                     if sq.highlight else "''")
                 # translate(): the sentinels are dropped from the body and < > become stand-ins.
                 page_params["p_strip"] = "<>" + _START + _STOP

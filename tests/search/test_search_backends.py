@@ -139,6 +139,26 @@ def test_inventory_and_check(backend):
     assert backend.canary().ok
 
 
+FORMS = [("información", ("informacion", "informaciones", "INFORMACIÓN")), ("corrupcion", ("corrupción", "CORRUPCIÓN")),
+         ("sesiones", ("sesion", "sesión")), ("decisión", ("decisiones",)), ("metodologia", ("metodología",)),
+         ("año", ("ano",)), ("MXMEX0009", ("MXMEX0009", "mxmex0009"))]
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_equivalent_forms_find_each_other(tmp_path, name):
+    """The analyzer's equivalences (tests/search/test_search_analysis.py) hold through each backend:
+    a document written with one form is found, and the word marked, by the other."""
+    b = make_backend(name, tmp_path / name)
+    docs = [d("edomex:page:%d" % i, "Documento %d" % i, "Texto sobre %s del estado." % a) for i, (a, _b) in enumerate(FORMS)]
+    b.rebuild(docs)
+    for i, (a, queries) in enumerate(FORMS):
+        for other in queries:
+            res = b.search(SearchQuery(text=other, per_page=100))
+            assert [h.id for h in res.hits] == ["edomex:page:%d" % i], (a, other)
+            assert "<mark>%s</mark>" % a in res.hits[0].snippet_html, (a, other, res.hits[0].snippet_html)
+    b.close()
+
+
 @pytest.mark.parametrize("name", BACKENDS)
 def test_writes_and_rebuild(tmp_path, name):
     b = make_backend(name, tmp_path / name)
