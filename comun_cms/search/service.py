@@ -225,7 +225,12 @@ class SearchService:
                     if progress:
                         progress(count)
                     yield doc
-            if tenants:
+            if tenants and self.writes_in_transaction:
+                # one transaction: other hosts never see the tenants without their documents
+                with self.backend.engine.begin() as conn:
+                    ids = set().union(*(self.backend.document_ids_by_tenant(t.slug) for t in tenants))
+                    self.backend.write_in_transaction(conn, upserts=counted(), deletes=ids)
+            elif tenants:
                 for tenant in tenants:
                     self.backend.delete_documents(self.backend.document_ids_by_tenant(tenant.slug))
                 self.backend.index_documents(list(counted()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, inspect, select, text
 
 from comun_cms.app import create_app
 from comun_cms.config import ConfigError
@@ -110,6 +110,31 @@ def test_check_and_reindex_commands(app, runner):
     assert result.exit_code == 0, result.output
     assert runner.invoke(args=["search", "check"]).exit_code == 0
     assert service.backend.canary().ok and service.backend.count() == 2
+    # one tenant: its rows replaced in one transaction, the others untouched
+    service.backend.delete_documents(["edomex:page:1"])
+    result = runner.invoke(args=["search", "reindex", "--quiet", "--tenant", "edomex"])
+    assert result.exit_code == 0, result.output
+    assert service.backend.versions() == {"edomex:page:1": "1", "puebla:page:2": "1"}
+    assert runner.invoke(args=["search", "check"]).exit_code == 0
+
+
+def test_migration_creates_the_search_objects_on_postgresql_only(database_url):
+    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        if engine.dialect.name != "postgresql":
+            assert not {"search_documents", "search_words"} & tables
+            return
+        assert {"search_documents", "search_words"} <= tables
+        with engine.connect() as conn:
+            # comun_es: unaccent before the Spanish stemmer
+            assert conn.execute(text("SELECT to_tsvector('comun_es', 'Información pública')::text")).scalar() \
+                == conn.execute(text("SELECT to_tsvector('comun_es', 'INFORMACION publica')::text")).scalar() \
+                == "'informacion':1 'public':2"
+            assert conn.execute(text("SELECT similarity('transparencia', 'transparensia') > 0.3")).scalar()
+    finally:
+        engine.dispose()
 
 
 def test_postgres_backend_refuses_a_sqlite_database(tmp_path):
