@@ -441,69 +441,81 @@ class PostgresBackend(SearchBackend):
         where = " AND ".join(conds) or "TRUE"
 
         facets: dict = {f: {} for f in FACET_FIELDS} if sq.facets else {}
+        offset = (sq.page - 1) * sq.per_page
+        params.update(p_limit=sq.per_page, p_offset=offset)
+        if rank_terms and sq.sort == "relevance":
+            params["p_rank"] = " | ".join(_lexeme(t) + (":A" if f == "title" else "") for f, t in rank_terms)
+            score, order = "ts_rank(d.tsv, CAST(:p_rank AS tsquery))", "score DESC, published_at DESC, id"
+        else:
+            score, order = "CAST(0 AS real)", "published_at DESC, id DESC"
+        # One scan of the matching rows (materialized) gives the facets (or the count) and the
+        # page's ids: the tsvector of each match is read once, for @@ and ts_rank together.
+        if sq.facets:
+            counts = ("SELECT 0 AS kind, tenant, content_type, year, status, GROUPING(tenant) AS g_t,"
+                      " GROUPING(content_type) AS g_c, GROUPING(year) AS g_y, count(*) AS n, NULL AS id, NULL AS score"
+                      " FROM m GROUP BY GROUPING SETS ((tenant), (content_type), (year), (status))")
+        else:
+            counts = "SELECT 0, NULL, NULL, NULL, NULL, 1, 1, 1, count(*), NULL, NULL FROM m"
+        sql = ("WITH m AS MATERIALIZED (SELECT d.id, d.tenant, d.content_type, d.year, d.status, d.published_at,"
+               " %s AS score FROM search_documents d WHERE %s) %s UNION ALL SELECT 1, NULL, NULL, NULL, NULL,"
+               " 1, 1, 1, row_number() OVER (ORDER BY %s), p.id, p.score FROM (SELECT id, score, published_at FROM m"
+               " ORDER BY %s LIMIT :p_limit OFFSET :p_offset) p" % (score, where, counts, order, order))
         with self.engine.connect() as conn:
+            if user_q is not None:
+                # The planner does not count the cost of decompressing (detoasting) each row's
+                # tsvector in a sequential scan, and picks one for frequent words: ~4x slower than
+                # the GIN bitmap scan measured at 20,000 documents. Local to this transaction.
+                conn.execute(text("SET LOCAL enable_seqscan = off"))
+            total, page_ids, scores = 0, [], {}
+            for kind, tenant, ctype, year, status, g_t, g_c, g_y, n, id_, score_ in conn.execute(text(sql), params):
+                if kind == 1:
+                    page_ids.append((n, id_))
+                    scores[id_] = score_
+                elif not sq.facets:
+                    total = n
+                elif not g_t:
+                    facets["tenant"][tenant] = n
+                elif not g_c:
+                    facets["content_type"][ctype] = n
+                elif not g_y:
+                    facets["year"][year] = n
+                else:
+                    facets["status"][status] = n
             if sq.facets:
-                sql = ("SELECT tenant, content_type, year, status, GROUPING(tenant), GROUPING(content_type),"
-                       " GROUPING(year), count(*) FROM search_documents d WHERE %s"
-                       " GROUP BY GROUPING SETS ((tenant), (content_type), (year), (status))" % where)
-                for tenant, ctype, year, status, g_t, g_c, g_y, n in conn.execute(text(sql), params):
-                    if not g_t:
-                        facets["tenant"][tenant] = n
-                    elif not g_c:
-                        facets["content_type"][ctype] = n
-                    elif not g_y:
-                        facets["year"][year] = n
-                    else:
-                        facets["status"][status] = n
                 for f in FACET_FIELDS:
                     if f == "year":
                         facets[f] = dict(sorted(facets[f].items(), reverse=True))
                     else:
                         facets[f] = dict(sorted(facets[f].items(), key=lambda kv: (-kv[1], str(kv[0]))))
                 total = sum(facets["tenant"].values())
-            else:
-                total = conn.execute(text("SELECT count(*) FROM search_documents d WHERE %s" % where),
-                                     params).scalar()
-
             pages = SearchResults.page_count(total, sq.per_page)
-            offset = (sq.page - 1) * sq.per_page
-            rows = []
-            if total and offset < total:
-                page_params = dict(params, p_limit=sq.per_page, p_offset=offset, p_cfg=CONFIGURATION,
-                                   p_words=self._headline_words(sq.text, user_q),
-                                   p_prefix=" | ".join(sorted({_lexeme(t) + ":*" for _f, t in rank_terms
-                                                               if t.isalpha()})),
-                                   p_opts="StartSel=%s, StopSel=%s, MaxFragments=%d, MaxWords=30, MinWords=12"
-                                          % (_START, _STOP, max(1, self.snippet_fragments)))
-                if rank_terms and sq.sort == "relevance":
-                    page_params["p_rank"] = " | ".join(
-                        _lexeme(t) + (":A" if f == "title" else "") for f, t in rank_terms)
-                    score = "ts_rank(d.tsv, CAST(:p_rank AS tsquery))"
-                    order = "score DESC, d.published_at DESC, d.id"
-                else:
-                    score, order = "0.0", "d.published_at DESC, d.id DESC"
+            ids = [i for _n, i in sorted(page_ids)]
+            rows = {}
+            if ids:
+                page_params = {
+                    "ids": ids, "p_cfg": CONFIGURATION, "p_words": self._headline_words(sq.text, user_q),
+                    "p_prefix": " | ".join(sorted({_lexeme(t) + ":*" for _f, t in rank_terms if t.isalpha()})),
+                    "p_opts": "StartSel=%s, StopSel=%s, MaxFragments=%d, MaxWords=30, MinWords=12"
+                              % (_START, _STOP, max(1, self.snippet_fragments)),
+                    # translate(): the sentinels are dropped from the body and < > become stand-ins
+                    "p_strip": "<>" + _START + _STOP, "p_swap": _LT + _GT,
+                }
                 headline = (
                     "ts_headline(CAST(:p_cfg AS regconfig), translate(p.body, :p_strip, :p_swap),"
                     " websearch_to_tsquery(CAST(:p_cfg AS regconfig), :p_words) || CAST(:p_prefix AS tsquery),"
-                    " :p_opts)"
-                    if sq.highlight else "''")
-                # translate(): the sentinels are dropped from the body and < > become stand-ins.
-                page_params["p_strip"] = "<>" + _START + _STOP
-                page_params["p_swap"] = _LT + _GT
-                sql = ("SELECT p.id, p.tenant, p.content_type, p.title, p.url, p.published_at, p.status, p.year,"
-                       " p.score, %s FROM (SELECT d.id, d.tenant, d.content_type, d.title, d.url, d.body,"
-                       " d.published_at, d.status, d.year, %s AS score FROM search_documents d WHERE %s"
-                       " ORDER BY %s LIMIT :p_limit OFFSET :p_offset) p ORDER BY %s"
-                       % (headline, score, where, order, order.replace("d.", "p.")))
-                rows = conn.execute(text(sql), page_params).all()
-
-            hits = [
-                SearchHit(id=id_, tenant=tenant, content_type=ctype, title=title, url=url,
-                          snippet_html=self._snippet_html(snippet) if sq.highlight else "",
-                          published_at=published.astimezone(timezone.utc), score=float(score),
-                          status=status, year=int(year))
-                for id_, tenant, ctype, title, url, published, status, year, score, snippet in rows
-            ]
+                    " :p_opts)" if sq.highlight else "''")
+                sql = ("SELECT p.id, p.tenant, p.content_type, p.title, p.url, p.published_at, p.status, p.year, %s"
+                       " FROM search_documents p WHERE p.id = ANY(:ids)" % headline)
+                rows = {r[0]: r for r in conn.execute(text(sql), page_params)}
+            hits = []
+            for id_ in ids:
+                if id_ not in rows:  # deleted between the two statements
+                    continue
+                _i, tenant, ctype, title, url, published, status, year, snippet = rows[id_]
+                hits.append(SearchHit(id=id_, tenant=tenant, content_type=ctype, title=title, url=url,
+                                      snippet_html=self._snippet_html(snippet) if sq.highlight else "",
+                                      published_at=published.astimezone(timezone.utc),
+                                      score=float(scores.get(id_) or 0.0), status=status, year=int(year)))
             suggestion = None
             if sq.text.strip() and total < self.suggest_below:
                 suggestion = self._suggest(conn, sq.text)
