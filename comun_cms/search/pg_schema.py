@@ -20,10 +20,27 @@ for the configuration; ``pg_trgm`` (F.35) for ``gin_trgm_ops`` and ``similarity`
 """
 from __future__ import annotations
 
-__all__ = ["CONFIGURATION", "SCHEMA_STATEMENTS", "DROP_STATEMENTS"]
+__all__ = ["CONFIGURATION", "SCHEMA_STATEMENTS", "DROP_STATEMENTS", "TABLES", "alembic_include_name"]
 
 #: Name of the text search configuration created by :data:`SCHEMA_STATEMENTS`.
 CONFIGURATION = "comun_es"
+
+#: Tables created here, outside the SQLAlchemy models (``tsvector`` columns, PostgreSQL only).
+TABLES = ("search_documents", "search_words")
+
+
+def alembic_include_name(name, type_, parent_names) -> bool:
+    """Alembic ``include_name`` hook: leave :data:`TABLES` out of autogenerate comparisons
+    (they are not models, so autogenerate would otherwise propose dropping them).
+
+    Args:
+        name: object name; type_: ``"table"``, ``"column"``, ``"index"``...; parent_names: unused.
+
+    Returns:
+        False for the search tables, True for everything else.
+    """
+    return not (type_ == "table" and name in TABLES)
+
 
 #: Idempotent DDL, in order.
 SCHEMA_STATEMENTS: tuple[str, ...] = (
