@@ -1,7 +1,8 @@
 """The same behaviour from every SearchBackend implementation (Whoosh, SQLite FTS5, PostgreSQL).
 
 The PostgreSQL backend runs when the test database is PostgreSQL (``COMUN_TEST_DATABASE_URL``);
-it uses that database's ``search_documents`` table."""
+it uses a database of its own next to it (``<db>_search_<xdist worker>``), so the app tests' resets
+of the test database never empty its table in the middle of this module."""
 
 import os
 from collections import Counter
@@ -13,6 +14,7 @@ from comun_cms.search.backend import FALLBACK_MESSAGE, SearchBackend, SearchDocu
 from comun_cms.search.pg_backend import PostgresBackend, document_tsvector
 from comun_cms.search.sqlite_fts import SQLiteFTSBackend
 from comun_cms.search.whoosh_backend import WhooshBackend
+from comun_cms.testing import _worker_database
 
 UTC = timezone.utc
 
@@ -46,12 +48,23 @@ NEEDS_PG = pytest.mark.skipif(not PG_URL, reason="the postgres backend needs Pos
 BACKENDS = ["whoosh", "sqlite", pytest.param("postgres", marks=NEEDS_PG)]
 
 
+_PG_DATABASES: dict = {}
+
+
+def pg_url() -> str:
+    """URL of this worker's own search test database (created once)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    if worker not in _PG_DATABASES:
+        _PG_DATABASES[worker] = _worker_database(PG_URL, "search_" + worker)
+    return _PG_DATABASES[worker]
+
+
 def make_backend(name, path):
     if name == "whoosh":
         return WhooshBackend(path, rebuild_procs=1)
     if name == "sqlite":
         return SQLiteFTSBackend(path)
-    return PostgresBackend(PG_URL)
+    return PostgresBackend(pg_url())
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -177,7 +190,7 @@ def test_writes_and_rebuild(tmp_path, name):
 
 @NEEDS_PG
 def test_postgres_snippet_escapes_and_tsvector_keeps_codes_whole():
-    b = PostgresBackend(PG_URL)
+    b = PostgresBackend(pg_url())
     b.rebuild(DOCS)
     hit = b.search(SearchQuery(text="ley")).hits[0]
     assert hit.id == "edomex:news:6"

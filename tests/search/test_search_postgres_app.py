@@ -37,12 +37,12 @@ def _page(app, slug, title, body, tenant="edomex"):
 
 
 def _found(app, text):
-    """Ids found by a fresh backend on its own connection (what another app host sees)."""
-    other = PostgresBackend(os.environ["COMUN_TEST_DATABASE_URL"])
+    """Ids found by a backend on an engine of its own (what another app host sees)."""
+    engine = create_engine(db.engine.url)
     try:
-        return {h.id for h in other.search(SearchQuery(text=text, per_page=100)).hits}
+        return {h.id for h in PostgresBackend(engine).search(SearchQuery(text=text, per_page=100)).hits}
     finally:
-        other.close()
+        engine.dispose()
 
 
 def _outbox_rows():
