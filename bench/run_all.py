@@ -16,6 +16,7 @@ BENCHES = [
     ("bench_api.py", []),
     ("bench_training.py", []),
     ("bench_mail.py", []),
+    ("bench_pages.py", []),
 ]
 
 

@@ -15,7 +15,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
 from flask_babel import gettext as _, lazy_gettext as _l
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 API_VERSION = "1.0.0"
 OPENAPI_VERSION = "3.1.0"
@@ -27,6 +27,9 @@ CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
 #: Longest request line (method, path, query, protocol) answered, in bytes: gunicorn's default
 #: ``limit_request_line``, enforced by the API itself too so every server answers alike (414).
 MAX_REQUEST_LINE = 4094
+#: Page sizes of the change feed (``/changes``).
+MAX_CHANGES_LIMIT = 1000
+DEFAULT_CHANGES_LIMIT = 100
 
 
 class UTCDateTimeField(fields.DateTime):
@@ -117,8 +120,38 @@ def export_query_schema(tenants: Iterable[str], types: Iterable[str], with_tenan
     """Like :func:`query_schema` without ``cursor`` and ``limit`` (streamed full exports); the
     ``published_after`` < ``published_before`` check is kept."""
     base = query_schema(tenants, types, with_tenant)
-    meta = type("Meta", (), {"unknown": EXCLUDE, "exclude": ("cursor", "limit")})
+    meta = type("Meta", (), {"unknown": RAISE, "exclude": ("cursor", "limit")})  # an unknown parameter is named
     return type("Export" + base.__name__, (base,), {"Meta": meta})
+
+
+_CHANGES_LIMIT = fields.Integer(
+    load_default=DEFAULT_CHANGES_LIMIT, strict=False, validate=validate.Range(min=1, max=MAX_CHANGES_LIMIT),
+    metadata={"description": f"Most changes per page, 1..{MAX_CHANGES_LIMIT} (default {DEFAULT_CHANGES_LIMIT})."})
+
+
+class TenantChangesQuerySchema(Schema):
+    """Query of ``/api/v1/<tenant>/changes``: ``after`` (log index already read; absent = from
+    the first entry) and ``limit``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    after = fields.Integer(strict=False, validate=validate.Range(min=0, max=2**62), metadata={
+        "description": "Log index of the last change already read (`next_after` of the previous page); "
+                       "omit it to start at the first change (index 0)."})
+    limit = _CHANGES_LIMIT
+
+
+class ChangesQuerySchema(Schema):
+    """Query of the portal-wide ``/api/v1/changes``: opaque ``cursor`` and ``limit``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    cursor = fields.String(validate=validate.Length(max=2000), metadata={
+        "description": "Opaque cursor from `next_cursor` of the previous page (one log index per tenant); "
+                       "omit it to start at the first change of every tenant."})
+    limit = _CHANGES_LIMIT
 
 
 class ErrorBodySchema(Schema):
@@ -180,6 +213,50 @@ class VersionListSchema(Schema):
     data = fields.List(fields.Nested(RecordSchema), required=True)
 
 
+class ChangeSchema(Schema):
+    """One publication event of a tenant's log (publish, correct, retract...), in log order."""
+
+    index = fields.Integer(required=True, metadata={
+        "description": "Zero-based index in the tenant's notary log: gap-free, in commit order."})
+    tenant = fields.String(required=True, metadata={"description": "Tenant slug."})
+    content_type = fields.String(required=True, metadata={"description": "Record type."})
+    record_id = fields.String(required=True)
+    version = fields.Integer(required=True, metadata={"description": "Version this event published."})
+    action = fields.String(required=True, metadata={
+        "description": "`publish`, `correct` or `retract` (a redaction is published as a correction)."})
+    published_at = fields.String(required=True, metadata={"format": "date-time", "description": "When (UTC)."})
+    content_sha256 = fields.String(required=True, metadata={
+        "description": "Hex SHA-256 of the version's RFC 8785 canonical JSON."})
+    url = fields.String(required=True, metadata={"description": "The record in this API (its current version)."})
+    canonical_json_url = fields.String(required=True, metadata={
+        "description": "The canonical JSON of this version, byte for byte as hashed."})
+    entry_hash = fields.String(required=True, metadata={
+        "description": "Hex RFC 6962 leaf hash of the notary log entry at `index`."})
+
+
+class TenantChangeListSchema(Schema):
+    """A page of one tenant's change feed."""
+
+    data = fields.List(fields.Nested(ChangeSchema), required=True)
+    log_size = fields.Integer(required=True, metadata={
+        "description": "Entries in the log when the page was read; the feed is complete up to here when "
+                       "`next_after` + 1 equals it."})
+    next_after = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "Pass as `after` for the next page (the last index read; null before the first change)."})
+    next_url = fields.String(required=True, metadata={"description": "The next page (poll it for new changes)."})
+
+
+class ChangeListSchema(Schema):
+    """A page of the portal-wide change feed (every public tenant, each in its log order)."""
+
+    data = fields.List(fields.Nested(ChangeSchema), required=True)
+    next_cursor = fields.String(required=True, metadata={
+        "description": "Pass as `cursor` for the next page (it holds the last index read of each tenant)."})
+    positions = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True, metadata={
+        "description": "The last index read of each tenant (`-1`: none yet), as encoded in `next_cursor`."})
+    next_url = fields.String(required=True, metadata={"description": "The next page (poll it for new changes)."})
+
+
 class TenantSchema(Schema):
     """A public tenant (state secretariat)."""
 
@@ -216,7 +293,8 @@ class ContentTypeListSchema(Schema):
 
 SCHEMAS = {"Error": ErrorSchema, "Record": RecordSchema, "RecordList": RecordListSchema,
            "RecordResponse": RecordResponseSchema, "VersionList": VersionListSchema, "Tenant": TenantSchema,
-           "TenantList": TenantListSchema, "ContentType": ContentTypeSchema, "ContentTypeList": ContentTypeListSchema}
+           "TenantList": TenantListSchema, "ContentType": ContentTypeSchema, "ContentTypeList": ContentTypeListSchema,
+           "Change": ChangeSchema, "TenantChangeList": TenantChangeListSchema, "ChangeList": ChangeListSchema}
 
 
 def build_spec(app: Flask, views: Iterable, *, title: str, description: str, server_url: str = "/") -> dict:

@@ -7,18 +7,19 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Request, request
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import MapAdapter
 from werkzeug.wsgi import get_host
 
-from comun_cms import core_plugin
+from comun_cms import core_plugin, pagecache
 from comun_cms.access_log import redact_url
 from comun_cms import plugins as plugin_mod
 from comun_cms import security_headers
 from comun_cms.commands import register_cli
-from comun_cms.config import load_config
+from comun_cms.config import ensure_secret_key, load_config
 from comun_cms.content_types import ContentTypeRegistry
 from comun_cms.edge import install_input_checks
 from comun_cms.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -43,8 +44,9 @@ __all__ = ["ComunFlask", "create_app", "register_core_blueprints"]
 
 
 class ComunFlask(Flask):
-    """Flask with the themed Jinja environment, an error log without secrets, and absolute URLs
-    built from the configured host rather than the request's ``Host`` header (:mod:`comun_cms.hosts`)."""
+    """Flask with the themed Jinja environment, an error log without secrets, absolute URLs
+    built from the configured host rather than the request's ``Host`` header (:mod:`comun_cms.hosts`),
+    and a secret key made on the first request."""
 
     jinja_environment = ThemedEnvironment
 
@@ -92,6 +94,15 @@ class ComunFlask(Flask):
             url = tenant_host_url(url, state.tenants, self.config["APPLICATION_ROOT"].rstrip("/"))
         return url
 
+    def request_context(self, environ: dict):
+        """Flask's request context; first makes sure ``SECRET_KEY`` exists, creating
+        ``instance/secret_key`` if needed (:func:`comun_cms.config.ensure_secret_key`, safe when
+        several processes start at once). Deferred to here so that building the application, as
+        every ``comun`` command does, writes nothing."""
+        if not self.config.get("SECRET_KEY"):
+            self.config["SECRET_KEY"] = ensure_secret_key(Path(self.instance_path))
+        return super().request_context(environ)
+
 
 def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any]] | None = None) -> Flask:
     """Create the Común CMS application.
@@ -115,11 +126,11 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
     instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("COMUN_INSTANCE_PATH") \
         or str(Path.cwd() / "instance")
     app = ComunFlask("comun_cms", instance_path=str(Path(instance_path).resolve()))
-    private_dir(app.instance_path)  # 0700: secrets and personal data live here
-    load_config(app, config)
+    load_config(app, config)  # creates nothing: the instance folder is made by what writes in it
 
     # extensions
     db.init_app(app)
+    _make_sqlite_folder_on_connect(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
@@ -176,6 +187,7 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
     install_tenant_routing(app, state)
     install_input_checks(app)
     install_host_check(app)  # first: an unknown host answers 400 before anything else runs
+    pagecache.init_app(app)
 
     register_core_blueprints(app)
     for result in pm.hook.register_blueprints():
@@ -211,6 +223,23 @@ def register_core_blueprints(app: Flask) -> None:
     api_v1.register(app)
     opendata_portal.register(app)
     training_views.init_app(app)
+
+
+def _make_sqlite_folder_on_connect(app: Flask) -> None:
+    """SQLite creates its database file but not the folder that holds it (``instance/`` by
+    default): make that folder just before the first connection, so that creating the
+    application writes nothing and commands that need no database leave no folder behind."""
+    with app.app_context():
+        engine = db.engine
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        return
+    folder = Path(database).parent
+
+    @event.listens_for(engine, "do_connect")
+    def _make_folder(dialect, conn_rec, cargs, cparams):
+        private_dir(folder)  # 0700: the database holds personal data
 
 
 def _check_themes(app: Flask, tenants: dict[str, Tenant]) -> None:

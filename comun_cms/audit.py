@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import inspect as sa_inspect
 
@@ -64,3 +64,31 @@ def record_audit(action: str, object_type: str = "", object_id: Any = "", before
                        ip=(request.remote_addr or "") if has_request_context() else "")
     db.session.add(event)
     return event
+
+
+def action_labels() -> dict[str, str]:
+    """``{code: label}`` merged from every installed plugin's ``audit_labels`` (the first
+    plugin to name a code wins; the core's defaults come last) and the content types' labels
+    (for object types nobody named)."""
+    state = current_app.extensions["comun"]
+    labels: dict[str, str] = {}
+    for result in state.pm.hook.audit_labels():
+        for code, label in (result or {}).items():
+            labels.setdefault(code, str(label))
+    for ct in state.content_types:
+        labels.setdefault(ct.name, str(ct.label))
+    return labels
+
+
+def action_label(action: str, labels: dict[str, str] | None = None) -> str:
+    """The name of audit action ``action`` (``"<object>.<verb>"``) in the user's language:
+    the whole action's label when a plugin gives one, else ``"<object>: <verb>"`` from the
+    labels of its parts (:func:`action_labels`; give ``labels`` to reuse them in a loop). A
+    part nobody names stays as its code, which the i18n page test reports."""
+    labels = action_labels() if labels is None else labels
+    if action in labels:
+        return labels[action]
+    obj, _sep, verb = action.rpartition(".")
+    if not obj:
+        return labels.get(verb, verb)
+    return "%s: %s" % (labels.get(obj, obj), labels.get(verb, verb))

@@ -30,7 +30,9 @@ from sqlalchemy import inspect as sa_inspect
 
 from comun_cms.audit import record_audit, snapshot
 from comun_cms.extensions import db
+from comun_cms.pagecache import bump_generation
 from comun_cms.publishing import PublishError
+from comun_cms.tenancy import get_current_tenant
 from comun_cms.uploads import UploadError
 
 __all__ = ["AdminChange", "ChangeRefused", "admin_change"]
@@ -131,6 +133,9 @@ def admin_change(action: str, record: Any = None, *, object_type: str | None = N
         oid = change.object_id if change.object_id is not None else getattr(target, "id", "")
         otype = change.object_type or (_object_type(target) if target is not None else "")
         record_audit(action, otype, oid, change.before, after)
+        tenant = get_current_tenant()
+        if tenant is not None:  # settings, menus, drafts...: whatever may show on public pages
+            bump_generation(tenant.slug)
         db.session.commit()
     except expected as exc:
         db.session.rollback()

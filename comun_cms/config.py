@@ -4,7 +4,8 @@ variables (``app.config.from_prefixed_env("COMUN")``), then the mapping given to
 ``SECRET_KEY`` is never a fixed default: it comes from ``SECRET_KEY`` in ``instance/config.toml``,
 ``COMUN_SECRET_KEY``, the file named by ``COMUN_SECRET_KEY_FILE`` or, when none is given,
 ``instance/secret_key``, which :func:`ensure_secret_key` generates (64 random bytes, hex, mode 0600)
-on first start and reads afterwards. Whatever its source, a key with an estimated entropy under
+when the application serves its first request (not when it is created, so commands that need no
+instance folder create none) and reads afterwards. Whatever its source, a key with an estimated entropy under
 256 bits (32 bytes) is refused with a :class:`ConfigError` (:func:`check_secret_key`): an empty,
 short or repetitive key would let anyone forge session cookies.
 """
@@ -82,6 +83,13 @@ DEFAULTS = {
     "MAIL_RETRY_BASE": 30,  # seconds; doubles after each failed attempt
     "MAIL_RETRY_MAX": 3600,  # seconds
     "MAIL_CLAIM_TIMEOUT": 300,  # seconds before a message claimed by a dead worker is sent again
+    "PAGE_CACHE": True,  # anonymous page cache (comun_cms/pagecache.py); tests turn it off unless they test it
+    "CACHE_URL": None,  # redis://host:port/db: page cache shared by every worker and host; else a local one
+    "PAGE_CACHE_BACKEND": "filesystem",  # without CACHE_URL: filesystem (<instance>/page-cache) | simple (per process)
+    "PAGE_CACHE_TIMEOUT": 24 * 3600,  # seconds an entry of a generation is kept
+    "PAGE_CACHE_THRESHOLD": 5000,  # entries kept by the local backends
+    "PAGE_CACHE_KEY_PREFIX": "comun:",  # Redis key prefix (several sites sharing one Redis)
+    "GENERATION_MEMO": True,  # widgets/slots computed once per generation (pagecache.memo_per_generation)
     "SEARCH_SYNC": False,  # True: drain the outbox at the end of each publishing request (tests, single process)
 }
 
@@ -149,6 +157,21 @@ def check_secret_key(key: str | bytes | None, source: str) -> str | bytes:
     return key
 
 
+def read_secret_key(instance_path: Path) -> str | None:
+    """Return the secret key stored in ``instance_path/secret_key`` (checked by
+    :func:`check_secret_key`), or ``None`` when there is none yet. Creates nothing.
+
+    Raises:
+        ConfigError: the file holds an empty, short or low-entropy key.
+    """
+    path = Path(instance_path) / "secret_key"
+    try:
+        key = path.read_text().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return check_secret_key(key, str(path))
+
+
 def ensure_secret_key(instance_path: Path) -> str:
     """Return the secret key stored in ``instance_path/secret_key``, creating it (64 random bytes,
     hex, file mode 0600, folder 0700) if missing.
@@ -180,7 +203,8 @@ def ensure_secret_key(instance_path: Path) -> str:
 
 def load_config(app: Flask, overrides: dict | None = None) -> None:
     """Fill ``app.config`` in order: defaults, ``instance/config.toml``, ``COMUN_*`` environment,
-    ``overrides``. Raises :class:`ConfigError` for an unreadable config.toml or unknown keys in it."""
+    ``overrides``. Writes nothing (``SECRET_KEY`` stays ``None`` until the first request when
+    ``instance/secret_key`` does not exist yet). Raises :class:`ConfigError` for an unreadable config.toml or unknown keys in it."""
     app.config.update(DEFAULTS)
     toml_path = Path(app.instance_path) / "config.toml"
     if toml_path.exists():
@@ -215,6 +239,7 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
             raise ConfigError(f"SECRET_KEY_FILE: cannot read {key_file}: {exc.strerror}") from None
         app.config["SECRET_KEY"] = check_secret_key(key, f"SECRET_KEY_FILE ({key_file})")
     else:
-        app.config["SECRET_KEY"] = ensure_secret_key(Path(app.instance_path))
+        # created on the first request (ComunFlask.request_context), never at start-up
+        app.config["SECRET_KEY"] = read_secret_key(Path(app.instance_path))
     app.config["SEARCH_INDEX_DIR"] = app.config.get("SEARCH_INDEX_DIR") or str(Path(app.instance_path) / "search")
     app.config["UPLOAD_DIR"] = app.config.get("UPLOAD_DIR") or str(Path(app.instance_path) / "uploads")

@@ -45,6 +45,8 @@ PAGE_TYPE = ContentType(
     url=lambda p: url_for("public.page", tenant=p.tenant_id, slug=p.slug),
     search_document=page_search_document, attachments=page_attachments,
     admin_url=lambda p: url_for("admin.page_edit", tenant=p.tenant_id, page_id=p.id),
+    field_labels={"slug": _l("Address (slug)"), "title": _l("Title"), "summary": _l("Summary"), "body": _l("Text"),
+                  "section": _l("Section"), "language": _l("Language"), "source": _l("Source")},
 )
 
 
@@ -57,6 +59,20 @@ def register_models():
 @hookimpl(trylast=True)
 def register_content_types():
     return [PAGE_TYPE]
+
+
+@hookimpl(trylast=True)
+def audit_labels():
+    """The common verbs of audit actions and the core's own objects."""
+    return {
+        "create": _l("creation"), "update": _l("change"), "delete": _l("deletion"), "publish": _l("publication"),
+        "correct": _l("correction"), "retract": _l("retraction"), "import": _l("import"), "approve": _l("approval"),
+        "review": _l("sent to review"), "draft": _l("back to draft"), "comment": _l("comment"),
+        "upload": _l("upload"), "moderate": _l("moderation"), "accept": _l("acceptance"), "remove": _l("removal"),
+        "role": _l("role change"),
+        "user": _l("User"), "membership": _l("Membership"), "invitation": _l("Invitation"),
+        "feedback": _l("Public submission"), "attachment": _l("File"),
+    }
 
 
 @hookimpl(trylast=True)

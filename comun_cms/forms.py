@@ -402,7 +402,7 @@ def _days_field(label) -> IntegerField:
         render_kw={"inputmode": "numeric", "min": low, "max": high})
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     """The tenant settings a tenant admin edits on the web (``comun_cms.web_settings``).
 
     Field names are ``<section>_<key>`` of :data:`comun_cms.web_settings.SECTIONS`; labels

@@ -8,7 +8,7 @@ Two scopes:
 
 * **install scope** (``register_models``, ``register_migrations``, ``register_translations``,
   ``register_cli_commands``, ``tenant_settings``, ``register_blueprints``,
-  ``register_content_types``): called once for every *installed* plugin when the application
+  ``register_content_types``, ``audit_labels``): called once for every *installed* plugin when the application
   is created.
 * **tenant scope** (everything else): called only for plugins the tenant enables, through
   :func:`comun_cms.plugins.tenant_hook` (``pm.subset_hook_caller``). Portal-wide hooks
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from flask import Blueprint
 
     from comun_cms.hooktypes import (
-        ContentType, Dataset, DemoContext, MenuItem, PortalWidget, PublishEvent, SettingSpec, TrainingTask,
+        ContentType, Dataset, DemoContext, LogSlice, MenuItem, PortalWidget, PublishEvent, SettingSpec, TrainingTask,
     )
     from comun_cms.search.backend import SearchDocument
     from comun_cms.tenancy import Tenant
@@ -46,6 +46,7 @@ INSTALL_SCOPE_HOOKS = (
     "tenant_settings",
     "register_blueprints",
     "register_content_types",
+    "audit_labels",
 )
 
 
@@ -105,6 +106,18 @@ def register_content_types() -> list["ContentType"]:
     (publishable record kinds: how they serialize, render, index and export)."""
 
 
+@hookspec
+def audit_labels() -> dict[str, Any]:
+    """Return names (lazy gettext strings) for the codes of the plugin's audit events.
+
+    An audit action is ``"<object>.<verb>"`` (``"stl_member.create"``). Keys may be an object
+    type (``"stl_member"``), a verb (``"follow_up"``) or a whole action
+    (``"stl_agenda.standard"``); the dashboard and the audit log show the whole action's label,
+    else "<object label>: <verb label>", where content types' labels name their objects. The
+    core gives the common verbs (create, update, delete, publish, correct, retract, import...).
+    """
+
+
 # --------------------------------------------------------------------------- tenant scope
 @hookspec
 def admin_menu_items(tenant: "Tenant") -> list["MenuItem"]:
@@ -124,7 +137,9 @@ def template_slot(name: str, tenant: "Tenant | None", context: dict[str, Any]) -
     ``record``, ``content_type`` and ``publication``), ``home_main``, and one per STL site
     section: ``section.minutes``, ``section.commitments``, ``section.contact``,
     ``section.open_data``, ``section.links``, ``section.feedback``, ``section.join``.
-    Results of every enabled plugin are joined in plugin order.
+    Results of every enabled plugin are joined in plugin order. A result that is not
+    ``Markup`` (e.g. the plain ``str`` of ``render_template``) is escaped, so it shows as text,
+    and a warning is logged: wrap templates as ``Markup(render_template(...))``.
     """
 
 
@@ -135,6 +150,18 @@ def on_publish(event: "PublishEvent") -> None:
     ``event`` has ``publication``, ``record``, ``content_type``, ``tenant`` and ``action``.
     Listeners add rows to ``db.session`` (they must not commit). Raising any exception aborts the
     publication: the whole transaction is rolled back and nothing is published.
+    """
+
+
+@hookspec(firstresult=True)
+def publication_log(tenant: "Tenant", start: int, limit: int) -> "LogSlice | None":
+    """Return up to ``limit`` consecutive entries of the tenant's publication log from index
+    ``start`` (zero-based), or ``None`` when the plugin keeps no such log.
+
+    The log must give every publication (publish, correct, retract) of the tenant an index that
+    is gap-free and assigned in commit order, so that a reader never sees index ``n + 1``
+    committed before ``n``: the change feed ``/api/v1/<tenant>/changes`` pages on it. Runs with
+    ``tenant`` as the current tenant. The first non-``None`` result wins (the notary plugin).
     """
 
 
@@ -168,7 +195,8 @@ def portal_widgets() -> list["PortalWidget"]:
 
 @hookspec
 def dashboard_widgets(tenant: "Tenant") -> list["PortalWidget"]:
-    """Return widgets shown on the tenant's admin dashboard."""
+    """Return widgets shown on the tenant's admin dashboard (``render()`` returns ``Markup``;
+    anything else is escaped and logged, as for ``template_slot``)."""
 
 
 @hookspec

@@ -11,6 +11,7 @@ What each hook uses:
 * ``portal_widgets`` / ``dashboard_widgets`` return :class:`PortalWidget`;
 * ``tenant_settings`` returns ``{key: SettingSpec}``;
 * ``on_publish`` receives a :class:`PublishEvent`;
+* ``publication_log`` returns :class:`LogSlice` (entries: :class:`LoggedPublication`);
 * ``open_datasets`` returns :class:`Dataset` (columns: :class:`DatasetField`);
 * ``demo_data`` / ``training_scenario`` receive a :class:`DemoContext`;
 * ``training_tasks`` returns :class:`TrainingTask`, whose ``check`` receives a
@@ -28,8 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from comun_cms.tenancy import Tenant
 
 __all__ = [
-    "CheckItem", "ContentType", "Dataset", "DatasetField", "DemoContext", "MenuItem", "Participant", "PortalWidget",
-    "PublishEvent", "SettingSpec", "TrainingTask",
+    "CheckItem", "ContentType", "Dataset", "DatasetField", "DemoContext", "LoggedPublication", "LogSlice", "MenuItem",
+    "Participant", "PortalWidget", "PublishEvent", "SettingSpec", "TrainingTask",
 ]
 
 
@@ -54,8 +55,9 @@ class MenuItem:
 class PortalWidget:
     """A block on the portal home or a tenant dashboard: ``title`` and ``render() -> Markup``.
 
-    ``render`` must return :class:`markupsafe.Markup` (or a template's rendered output, which is
-    Markup-safe through ``render_template``); a plain ``str`` is escaped and shows as raw HTML.
+    ``render`` must return :class:`markupsafe.Markup`: wrap a template's output,
+    ``Markup(render_template(...))`` (``render_template`` returns a plain ``str``). The core
+    escapes anything else and logs a warning, so a plain ``str`` shows as text, never as HTML.
     On a tenant dashboard, ``permissions`` names who sees the widget: a user with any of them
     (default ``content.view_unpublished``: dashboard widgets show work in progress, which
     evaluators do not see). Portal widgets ignore it (the portal is public).
@@ -73,7 +75,9 @@ class SettingSpec:
     """One tenant setting a plugin declares (``tenant_settings`` hook).
 
     ``type`` is ``int``, ``float``, ``str``, ``bool`` or ``list``; ``choices`` restricts values;
-    ``min``/``max`` bound numbers. :meth:`resolve` validates a value from tenant.toml.
+    ``min``/``max`` bound numbers; ``choice_labels`` (``{choice: lazy label}``) names the
+    choices where the admin shows them (Settings page), instead of the codes.
+    :meth:`resolve` validates a value from tenant.toml.
     """
 
     type: type
@@ -82,6 +86,7 @@ class SettingSpec:
     choices: tuple[Any, ...] = ()
     min: float | None = None
     max: float | None = None
+    choice_labels: dict[Any, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def resolve(self, value: Any, present: bool = True) -> Any:
         """Return ``value`` validated, or raise ``ValueError`` with a message naming the problem."""
@@ -120,6 +125,12 @@ class ContentType:
             keeps the record out of the index.
         attachments: ``record -> list[Attachment]`` whose SHA-256 are part of the published content.
         admin_url: ``record -> str | None`` edit page in admin.
+        status_labels: ``{code: label}`` (lazy gettext strings) for every ``status`` code the
+            search documents use beyond the core's ``published``, ``corrected`` and
+            ``retracted``; the search facets show these labels, never the codes.
+        field_labels: ``{key: label}`` (lazy gettext strings) for the keys of ``serialize``'s
+            dict; the public history names changed fields with them (a nested key such as
+            ``milestones.2.weight`` is named part by part).
     """
 
     name: str
@@ -133,6 +144,8 @@ class ContentType:
     search_document: Callable[[Any], dict | None] = lambda record: None
     attachments: Callable[[Any], list] = lambda record: []
     admin_url: Callable[[Any], str | None] = lambda record: None
+    status_labels: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    field_labels: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -151,6 +164,33 @@ class PublishEvent:
     tenant: Any
     action: str
     previous: "Publication | None"
+
+
+@dataclass(frozen=True)
+class LoggedPublication:
+    """One entry of a tenant's publication log, as ``publication_log`` returns it.
+
+    ``index`` (zero-based position in the log: gap-free and assigned in commit order),
+    ``publication_id`` (the :class:`~comun_cms.models.Publication` it logs) and ``entry_hash``
+    (hex SHA-256 hash of the log entry, e.g. the notary's RFC 6962 leaf hash).
+    """
+
+    index: int
+    publication_id: int
+    entry_hash: str
+
+
+@dataclass(frozen=True)
+class LogSlice:
+    """A run of consecutive entries of a tenant's publication log (``publication_log``).
+
+    ``entries`` (:class:`LoggedPublication`, in index order, consecutive from the requested
+    start) and ``size`` (number of entries the log held when it was read; at least
+    ``entries[-1].index + 1``).
+    """
+
+    entries: tuple[LoggedPublication, ...]
+    size: int
 
 
 # --------------------------------------------------------------------------- open data

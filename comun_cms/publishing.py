@@ -30,6 +30,7 @@ from comun_cms.content_types import content_type_for, jsonable
 from comun_cms.extensions import db
 from comun_cms.hooktypes import ContentType, DemoContext, PublishEvent
 from comun_cms.models import Publication, User, utcnow
+from comun_cms.pagecache import bump_generation
 from comun_cms.plugins import tenant_hook
 from comun_cms.tenancy import TenantIsolationError, get_current_tenant
 
@@ -142,6 +143,7 @@ def _do(record: Any, action: str, reason: str, user: User | None, commit: bool) 
                 att.public = True
         session.flush()
         tenant_hook(tenant, "on_publish")(event=PublishEvent(pub, record, ct, tenant, action, previous))
+        bump_generation(tenant.slug)  # public pages of the tenant (and the portal) change with this commit
         session.flush()
         if commit:
             session.commit()

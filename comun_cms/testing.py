@@ -156,6 +156,9 @@ def app_config(database_url, tmp_path) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SEARCH_SYNC": True,
+        "PAGE_CACHE": False,  # tests of the page cache turn it on (tests/test_page_cache.py)
+        # many tests write rows directly, bypassing the generation: memos only where tested
+        "GENERATION_MEMO": False,
         "SERVER_NAME": None,
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # cheap KDF for speed; production keeps N=2**15
         # tests assert the English source strings; Spanish-first behaviour is tested with the
@@ -183,6 +186,8 @@ _APPS: dict[Any, Any] = {}
 def _build_app(config: dict, extra_plugins):
     application = create_app(dict(config), extra_plugins=extra_plugins)
     application.extensions["comun"].pm.check_pending()
+    # the application makes its secret key on its first request; tests may sign before that
+    application.config["SECRET_KEY"] = ensure_secret_key(Path(application.instance_path))
 
     def fresh_g(sender, **extra):
         # the test body keeps one app context open; give each request a clean `g` as in production

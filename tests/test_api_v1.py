@@ -426,3 +426,21 @@ def test_exports_check_the_date_window_and_take_no_cursor(client, url):
 def test_the_414_is_in_the_requested_language(spanish, client):
     answer = client.get(f"/api/v1/records?cursor={'A' * 5000}", headers={"Accept-Language": "es-MX"})
     assert "La dirección es demasiado larga (máximo 4094 bytes)" in error_of(answer, 414, "cursor")["message"]
+@pytest.mark.parametrize("query, spanish_text", [
+    ("limit=0", "Debe estar entre 1 y 200."),
+    ("limit=abc", "No es un número entero válido."),
+    ("published_after=yesterday", "No es una fecha y hora ISO 8601 válida"),
+    ("sort=title", "Debe ser uno de: -published_at, published_at."),
+])
+def test_marshmallow_messages_are_in_the_requested_language(spanish, client, query, spanish_text):
+    """Issue 15, defect 6: marshmallow's own messages are translated too."""
+    answer = client.get(f"/api/v1/records?{query}", headers={"Accept-Language": "es-MX"})
+    message = answer.get_json()["error"]["message"]
+    assert spanish_text in message, message
+
+
+def test_unknown_export_parameter_is_named_in_spanish(spanish, client):
+    answer = client.get("/api/v1/records.json?foo=1", headers={"Accept-Language": "es-MX"})
+    assert answer.status_code == 400
+    message = answer.get_json()["error"]["message"]
+    assert "Campo desconocido." in message and "Unknown field" not in message, message

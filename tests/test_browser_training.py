@@ -28,7 +28,7 @@ def test_participant_does_exercise_1_in_their_workspace(app, spanish, page):
         page.click("text=Firma de la Declaratoria de Gobierno Abierto")
     assert page.locator("h1").inner_text().strip() == "Ejercicio 1"
     with page.expect_navigation():
-        page.click("text=Empieza aquí")
+        page.click("text=Empiece aquí")
     page.wait_for_url(re.compile(r"/capacitacion-01/admin/paginas/nueva"))
     page.fill("input[name=title]", "Declaratoria de Gobierno Abierto")
     page.fill("input[name=slug]", "paso-01")

@@ -7,19 +7,23 @@ import pytest
 
 from comun_cms.app import create_app
 from comun_cms.config import ConfigError
+from comun_cms.demo import demo_logins_path, ensure_demo_users
 
 
-def test_secret_key_generated_once_into_instance(tmp_path, database_url):
+def test_secret_key_generated_once_into_instance_on_the_first_request(tmp_path, database_url):
     inst = tmp_path / "inst"
     app1 = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(inst)})
     key_file = inst / "secret_key"
+    assert not inst.exists() and app1.config["SECRET_KEY"] is None  # creating the app writes nothing
+    app1.test_client().get("/")
     assert key_file.exists()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert len(app1.config["SECRET_KEY"]) >= 64
     app2 = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(inst)})
     assert app2.config["SECRET_KEY"] == app1.config["SECRET_KEY"]
     other = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "other")})
-    assert other.config["SECRET_KEY"] != app1.config["SECRET_KEY"]
+    with other.test_request_context("/"):
+        assert other.config["SECRET_KEY"] != app1.config["SECRET_KEY"]
 
 
 def test_environment_and_instance_config(tmp_path, database_url, monkeypatch):
@@ -114,3 +118,13 @@ def test_secret_key_entropy_estimate():
     assert secret_key_bits("abc") < 16
     assert secret_key_bits("abcd" * 100 + "a") < 20
     assert secret_key_bits("a" * 300 + "b") < MIN_SECRET_KEY_BITS
+
+
+def test_writers_make_the_instance_folder(app, tmp_path):
+    """Creating the application makes no instance folder, so what writes in it makes it: the demo
+    logins file here (the secret key, search index, uploads and notary keys likewise)."""
+    app.instance_path = str(tmp_path / "nueva" / "instance")
+    ensure_demo_users(app, [app.extensions["comun"].tenants["puebla"]])
+    path = demo_logins_path(app)
+    assert path.is_file() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(path.read_text().splitlines()) == 3

@@ -142,7 +142,7 @@ def test_multi_line_fields_keep_tabs_and_line_breaks(app, client):
     response = client.post("/edomex/seccion/feedback", data={
         "kind": "question", "subject": "Hola", "message": "uno\r\n\tdos",
         "issued": make_form_token("feedback", "edomex", time.time() - 10)})
-    assert response.status_code == 302 and _feedback_count(app) == 1
+    assert response.status_code == 303 and _feedback_count(app) == 1
 
 
 def test_admin_page_title_with_a_nul_is_a_field_error(app, client, login_as):

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from comun_cms import hookspecs
 from comun_cms.search.backend import SearchQuery
 from comun_cms.toolkit import (
-    CheckItem, Dataset, DatasetField, MenuItem, Page, Participant, PortalWidget, Publication, SettingSpec, TrainingTask,
-    correct, db, get_current_tenant, hookimpl, participant_publications, publish, tenant_context,
+    CheckItem, Dataset, DatasetField, LoggedPublication, LogSlice, MenuItem, Page, Participant, PortalWidget, Publication,
+    SettingSpec, TrainingTask, correct, db, get_current_tenant, hookimpl, participant_publications, publish, tenant_context,
 )
 from comun_cms.toolkit.testing import initialize_plugins, run_demo, save_snapshot, training_reset
 from comun_cms.training import check_exercise, exercises, get_workspace, load_scenario, snapshot_path
@@ -155,6 +155,11 @@ class TenantPlugin:
         return [MenuItem("Menú de prueba", "public.home", order=50)]
 
     @hookimpl
+    def audit_labels(self):
+        return {"prueba": "Objeto de prueba", "revisar": "revisión de prueba",
+                "prueba.especial": "Acción especial de prueba"}
+
+    @hookimpl
     def public_menu_items(self, tenant):
         return [MenuItem("Enlace público de prueba", "public.home", order=99)]
 
@@ -241,6 +246,21 @@ def plugin(app, register_plugin):
     return register_plugin(TenantPlugin(), "testplugin")
 
 
+def test_hook_audit_labels(app, plugin, login_as, client):
+    from comun_cms.audit import action_label, record_audit  # noqa: PLC0415 (core module under test)
+    with app.test_request_context("/"):
+        assert action_label("prueba.revisar") == "Objeto de prueba: revisión de prueba"
+        assert action_label("prueba.especial") == "Acción especial de prueba"
+        assert action_label("page.publish") == "Page: publication"
+        assert action_label("nadie.sabe") == "nadie: sabe"
+    with tenant_context(app.extensions["comun"].tenants["edomex"]):
+        record_audit("prueba.especial", "prueba", 7, None, None)
+        db.session.commit()
+    login_as("admin")
+    html = client.get("/edomex/admin/auditoria").get_data(as_text=True)
+    assert "Acción especial de prueba" in html and 'data-action="prueba.especial"' in html
+
+
 def test_hook_admin_menu_items(app, client, plugin, login_as):
     login_as("admin")
     html = client.get("/edomex/admin/").get_data(as_text=True)
@@ -262,6 +282,41 @@ def test_hook_on_publish(app, plugin, tenant):
     page.body = "c"
     correct(page, reason="errata")
     assert plugin.events == [("publish", "page", 1), ("correct", "page", 2)]
+
+
+class LogPlugin:
+    """Keeps its own publication log (every publication, in order) and serves it as the
+    tenant's ``publication_log``, ahead of the notary (registered later, called first)."""
+
+    def __init__(self):
+        self.log: dict[str, list[int]] = {}
+        self.calls = []
+
+    @hookimpl
+    def on_publish(self, event):
+        self.log.setdefault(event.tenant.slug, []).append(event.publication.id)
+
+    @hookimpl
+    def publication_log(self, tenant, start, limit):
+        self.calls.append((tenant.slug, get_current_tenant().slug, start, limit))
+        ids = self.log.get(tenant.slug, [])
+        return LogSlice(entries=tuple(LoggedPublication(i, ids[i], f"{i:064x}") for i in range(start, len(ids))[:limit]),
+                        size=len(ids))
+
+
+def test_hook_publication_log(app, client, register_plugin):
+    plugin = register_plugin(LogPlugin(), "logplugin")
+    page_ids = []
+    with tenant_context(app.extensions["comun"].tenants["hidalgo"]):
+        for slug in ("a", "b", "c"):
+            page = Page(slug=slug, title=slug, body="b")
+            db.session.add(page)
+            publish(page)
+            page_ids.append(page.id)
+    body = client.get("/api/v1/hidalgo/changes?after=0&limit=1").get_json()
+    assert [(c["index"], c["entry_hash"]) for c in body["data"]] == [(1, f"{1:064x}")]
+    assert body["log_size"] == 3 and body["data"][0]["record_id"] == str(page_ids[1])
+    assert plugin.calls == [("hidalgo", "hidalgo", 1, 1)]
 
 
 def test_hook_search_documents(app, plugin):

@@ -309,7 +309,7 @@ def test_history_lists_versions_and_diffs_a_correction(app, client):
 
     diff = text(client.get(f"/edomex/historial/page/{page_id}?a=1&b=2"))
     assert "<del>tres</del>" in diff and "<ins>cuatro</ins>" in diff
-    assert "<code>body</code>" in diff
+    assert 'data-field="body">Text<' in diff
     assert client.get(f"/edomex/historial/page/{page_id}?a=1&b=9").status_code == 404
 
 

@@ -2,6 +2,8 @@
 stored over tenant.toml, contrast-checked colours, versioned in the audit log, tenant admin only."""
 from __future__ import annotations
 
+import re
+
 import io
 
 import pytest
@@ -162,4 +164,7 @@ def test_logo_upload_replaces_the_file_logo_until_reset(app, client, login_as, e
 def test_the_portal_shows_the_colour_changed_on_the_web(app, client, login_as):
     login_as("admin")
     assert client.post(URL, data=form_data(app, colors_primary="#123456")).status_code == 303
-    assert "#123456" in client.get("/").get_data(as_text=True)
+    # the portal's colours come from its stylesheet (no inline style under the CSP), linked by a
+    # versioned address that changes with them
+    css_url = re.search(r'href="(/theme-colors\.css[^"]*)"', client.get("/").get_data(as_text=True)).group(1)
+    assert "#123456" in client.get(css_url.replace("&amp;", "&")).get_data(as_text=True)

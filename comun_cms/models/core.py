@@ -311,3 +311,20 @@ class SearchOutbox(db.Model):
     op: Mapped[str] = mapped_column(String(10))  # upsert | delete
     payload: Mapped[Any] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CacheGeneration(db.Model):
+    """The publication generation of one tenant, bumped in every transaction that changes what
+    its public pages show (publish, correct, retract, admin changes, search-index updates).
+
+    Not tenant-scoped: a platform table read by the page cache on every anonymous request.
+    ``generation`` counts bumps; ``token`` (random hex, new on every bump) keys the cached pages,
+    so a database that is reset or replaced never matches entries cached for another one;
+    ``changed_at`` (UTC) is the ``Last-Modified`` of the tenant's pages.
+    """
+
+    __tablename__ = "cache_generations"
+    tenant: Mapped[str] = mapped_column(String(40), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    token: Mapped[str] = mapped_column(String(32), default="")
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

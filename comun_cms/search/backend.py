@@ -128,6 +128,10 @@ class SearchDocument:
             object.__setattr__(self, "keywords", tuple(self.keywords))
 
 
+#: Relevance factor of the documents of a content type the query names (``boost_types``).
+TYPE_BOOST = 2.0
+
+
 @dataclass
 class SearchQuery:
     """A search request.
@@ -146,6 +150,8 @@ class SearchQuery:
         per_page: hits per page, clamped to 1..100.
         facets: compute facet counts.
         highlight: build ``snippet_html`` for the hits of this page.
+        boost_types: content types whose relevance score is multiplied by
+            :data:`TYPE_BOOST` (the query names them: "sesión" -> the minutes).
 
     Raises:
         ValueError: if ``sort`` is not one of :data:`SORTS`.
@@ -162,6 +168,7 @@ class SearchQuery:
     per_page: int = 10
     facets: bool = True
     highlight: bool = True
+    boost_types: Sequence[str] = ()
 
     def __post_init__(self):
         if self.sort not in SORTS:
@@ -178,6 +185,7 @@ class SearchQuery:
         self.content_types = tuple(self.content_types or ())
         self.statuses = tuple(self.statuses or ())
         self.tenants = tuple(self.tenants or ())
+        self.boost_types = tuple(self.boost_types or ())
         self.years = tuple(int(y) for y in (self.years or ()))
 
 

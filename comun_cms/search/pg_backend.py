@@ -49,6 +49,7 @@ from whoosh import query
 from comun_cms.search.analysis import SPANISH_STOP_WORDS, fold, spanish_analyzer, stem_word
 from comun_cms.search.backend import (
     FACET_FIELDS,
+    TYPE_BOOST,
     CanaryResult,
     ProgressCallback,
     SearchBackend,
@@ -448,6 +449,10 @@ class PostgresBackend(SearchBackend):
         if rank_terms and sq.sort == "relevance":
             params["p_rank"] = " | ".join(_lexeme(t) + (":A" if f == "title" else "") for f, t in rank_terms)
             score, order = "ts_rank(d.tsv, CAST(:p_rank AS tsquery))", "score DESC, published_at DESC, id"
+            if sq.boost_types:  # the query names these content types: their scores x TYPE_BOOST
+                params["p_boost"] = [fold(ct) for ct in sq.boost_types]
+                params["p_boost_factor"] = TYPE_BOOST
+                score += " * (CASE WHEN d.content_type = ANY(:p_boost) THEN :p_boost_factor ELSE 1.0 END)"
         else:
             score, order = "CAST(0 AS real)", "published_at DESC, id DESC"
         # One scan of the matching rows (materialized) gives the facets (or the count) and the

@@ -28,6 +28,7 @@ from sqlalchemy import delete, func, select
 from comun_cms.config import ConfigError
 from comun_cms.extensions import db
 from comun_cms.models import SearchOutbox, utcnow
+from comun_cms.pagecache import bump_generation
 from comun_cms.plugins import tenant_hook
 from comun_cms.search.backend import SearchDocument
 from comun_cms.search.pg_backend import PostgresBackend
@@ -186,6 +187,8 @@ class SearchService:
                     self.backend.index_documents(upserts)
                 ids = [r.id for r in rows]
                 db.session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(ids)))
+                for slug in sorted({r.tenant for r in rows}):
+                    bump_generation(slug)  # search pages show the new index from now on
                 db.session.commit()
                 applied += len(rows)
         return applied

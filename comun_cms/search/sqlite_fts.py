@@ -58,6 +58,7 @@ from comun_cms.search.analysis import (
 )
 from comun_cms.search.backend import (
     FACET_FIELDS,
+    TYPE_BOOST,
     CanaryResult,
     ProgressCallback,
     SearchBackend,
@@ -526,8 +527,11 @@ class SQLiteFTSBackend(SearchBackend):
         if base and total and offset < total:
             cols = "d.id, d.tenant, d.content_type, d.title, d.url, d.body, d.published_at, d.status, d.year"
             if match_expr is not None and sq.sort == "relevance":
-                sql = "SELECT %s, bm25(fts, %f, 1.0, 1.0) AS s %s ORDER BY s LIMIT ? OFFSET ?" % (
-                    cols, self.title_boost, base)
+                # bm25() is negative (lower is better): multiplying by TYPE_BOOST ranks a named type higher
+                boost = "".join(" * (CASE WHEN d.content_type = '%s' THEN %f ELSE 1.0 END)" % (fold(ct), TYPE_BOOST)
+                                for ct in sq.boost_types if ct.replace("_", "").isalnum())
+                sql = "SELECT %s, bm25(fts, %f, 1.0, 1.0)%s AS s %s ORDER BY s LIMIT ? OFFSET ?" % (
+                    cols, self.title_boost, boost, base)
             else:
                 sql = "SELECT %s, 0.0 AS s %s ORDER BY d.published_at DESC, d.rowid DESC LIMIT ? OFFSET ?" % (
                     cols, base)

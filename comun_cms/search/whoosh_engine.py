@@ -53,7 +53,7 @@ from whoosh.matching import ListMatcher
 from whoosh.util.numeric import byte_to_length
 
 from comun_cms.search.analysis import SPANISH_STOP_WORDS, fold, stem_word
-from comun_cms.search.backend import FACET_FIELDS, SearchHit, SearchQuery, SearchResults
+from comun_cms.search.backend import FACET_FIELDS, TYPE_BOOST, SearchHit, SearchQuery, SearchResults
 from comun_cms.search.querylang import filter_queries, is_null, plain_words, positive_terms
 from comun_cms.search.snippets import make_snippet
 from comun_cms.search.whoosh_schema import COLUMN_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS, content_text
@@ -456,7 +456,7 @@ def run_search(
         if sq.sort == "date" or not scored:
             ranked = top_by_date(per_seg, want)
         else:
-            ranked = top_by_bm25(searcher, scored, per_seg, want)
+            ranked = top_by_bm25(searcher, scored, per_seg, want, boost_types=sq.boost_types)
     page_items = ranked[start:want]
 
     terms: list = []
@@ -549,7 +549,7 @@ def score_terms(user_q, title_boost: float) -> list:
     return [(f, t, b) for (f, t), b in sorted(out.items())]
 
 
-def top_by_bm25(searcher, terms, per_seg, want: int) -> list:
+def top_by_bm25(searcher, terms, per_seg, want: int, boost_types=()) -> list:
     """Top ``want`` matching documents by BM25F, as ``[(score, docnum)]``.
 
     Same formula and defaults as Whoosh's ``scoring.BM25F`` (B=0.75,
@@ -565,6 +565,8 @@ def top_by_bm25(searcher, terms, per_seg, want: int) -> list:
         terms: ``[(field, text, boost)]`` from :func:`score_terms`.
         per_seg: ``[(SegmentView, matching docnums)]``.
         want: how many to return.
+        boost_types: content types whose documents' scores are multiplied by
+            :data:`~comun_cms.search.backend.TYPE_BOOST`.
 
     Returns:
         ``[(score, global docnum)]``, best first; matching documents that
@@ -593,6 +595,9 @@ def top_by_bm25(searcher, terms, per_seg, want: int) -> list:
             for d, w in zip(ids, weights):
                 if d in docs:
                     scores[d] = get(d, 0.0) + k * w / (w + c0 + c1 * lengths[d])
+        for ct in boost_types:
+            for d in view.term_docs("content_type", fold(ct)) & scores.keys():
+                scores[d] *= TYPE_BOOST
         off = view.offset
         top = heapq.nlargest(want, scores.items(), key=lambda kv: (kv[1], -kv[0]))
         heap.extend((sc, -(d + off)) for d, sc in top)

@@ -19,7 +19,7 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
 * hook value types: :class:`ContentType`, :class:`MenuItem`, :class:`PortalWidget`,
   :class:`SettingSpec`, :class:`PublishEvent`, :class:`Dataset`, :class:`DatasetField`,
   :class:`DemoContext`, :class:`TrainingTask`, :class:`CheckItem`, :class:`Participant`,
-  :class:`SearchDocument`;
+  :class:`SearchDocument`, :class:`LogSlice`, :class:`LoggedPublication`;
 * database and models: :data:`db`, the mixins :class:`TenantScoped`, :class:`Timestamped`,
   :class:`Publishable`, the column type :class:`UTCDateTime`, :func:`utcnow`,
   :data:`REBUILT_ON_RESET`, the core models a plugin reads (:class:`Publication`,
@@ -31,6 +31,7 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
 * publishing: :func:`publish`, :func:`correct`, :func:`retract`, :class:`PublishError`,
   :func:`latest_publication`, :func:`history`, :func:`canonical_content`, :func:`jsonable`,
   :func:`content_types`, :func:`content_type_for`, :func:`search_document_for`;
+* page cache: :func:`bump_generation`, :func:`memo_per_generation`;
 * admin writes and audit: :func:`admin_change` (with :class:`ChangeRefused`), :func:`snapshot`,
   :func:`record_audit`;
 * editing that forgives: :func:`get_draft`, :func:`save_draft`, :func:`discard_draft`,
@@ -68,8 +69,8 @@ from comun_cms.extensions import csrf, db
 from comun_cms.forms import ConfirmForm, Form, ReasonForm
 from comun_cms.hookspecs import hookimpl
 from comun_cms.hooktypes import (
-    CheckItem, ContentType, Dataset, DatasetField, DemoContext, MenuItem, Participant, PortalWidget, PublishEvent,
-    SettingSpec, TrainingTask,
+    CheckItem, ContentType, Dataset, DatasetField, DemoContext, LoggedPublication, LogSlice, MenuItem, Participant,
+    PortalWidget, PublishEvent, SettingSpec, TrainingTask,
 )
 from comun_cms.mail import send_mail
 from comun_cms.models import (
@@ -81,6 +82,7 @@ from comun_cms.permissions import (
     ADMIN_ACCESS, CONTENT_ROLES, STAFF_ROLES, VIEW_UNPUBLISHED, can, can_view_unpublished, has_role, require_permission,
     require_role, role_in, unpublished_permission,
 )
+from comun_cms.pagecache import bump_generation, memo_per_generation
 from comun_cms.plugins import tenant_hook
 from comun_cms.publishing import (
     PublishError, canonical_content, correct, history, latest_publication, publish, retract,
@@ -99,8 +101,8 @@ from comun_cms.views.templating import render_slot
 
 __all__ = [
     # hooks and their value types
-    "hookimpl", "CheckItem", "ContentType", "Dataset", "DatasetField", "DemoContext", "MenuItem", "Participant",
-    "PortalWidget", "PublishEvent", "SearchDocument", "SettingSpec", "TrainingTask",
+    "hookimpl", "CheckItem", "ContentType", "Dataset", "DatasetField", "DemoContext", "LoggedPublication", "LogSlice",
+    "MenuItem", "Participant", "PortalWidget", "PublishEvent", "SearchDocument", "SettingSpec", "TrainingTask",
     # database and models
     "db", "atomic", "one_or_404", "page_arg", "REBUILT_ON_RESET", "Publishable", "TenantScoped", "Timestamped",
     "UTCDateTime", "utcnow", "Attachment", "AuditEvent", "Membership", "Page", "Publication", "User",
@@ -110,6 +112,8 @@ __all__ = [
     # publishing and content types
     "PublishError", "canonical_content", "content_type_for", "content_types", "correct", "history", "jsonable",
     "latest_publication", "publish", "retract", "search_document_for",
+    # page cache
+    "bump_generation", "memo_per_generation",
     # admin writes and audit
     "AdminChange", "ChangeRefused", "admin_change", "record_audit", "snapshot",
     # editing that forgives

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask_babel import gettext as _
+from flask_babel import LazyString, gettext as _
 from sqlalchemy import select
 
 from comun_cms.extensions import db
@@ -23,6 +23,7 @@ from comun_cms.hooktypes import CheckItem, Participant, TrainingTask
 from comun_cms.models import Page, Publication
 from comun_cms.plugins import tenant_hook
 from comun_cms.publishing import publish
+from comun_cms.site import get_section
 from comun_cms.tenancy import Tenant, tenant_context
 
 __all__ = ["CORE_TASKS", "EXERCISES", "STEPS", "STRATEGY_DATA", "CheckResult", "Exercise", "TrainingError",
@@ -135,6 +136,22 @@ def page_slug(number: int) -> str:
     return f"paso-{number:02d}"
 
 
+def ui_text(template: str, **names) -> LazyString:
+    """Exercise text that quotes the interface: ``template`` (Spanish, *usted*) with ``{name}``
+    fields filled, when shown, from the same sources the interface uses, in the user's language.
+
+    Each keyword is a zero-argument callable or a lazy string: a section's title
+    (``get_section(key).title``, what the section dropdown shows), a menu label (``_("Pages")``),
+    a button label (``_("Check my work")``). Returns a lazy string (``str()`` renders it).
+    """
+    return LazyString(lambda: template.format(**{k: str(v() if callable(v) else v) for k, v in names.items()}))
+
+
+def section_title(key: str) -> LazyString:
+    """The title of site section ``key`` as the interface shows it (lazy)."""
+    return LazyString(lambda: str(get_section(key).title))
+
+
 def _page_task(number: int, step: str, section: str, keywords: tuple[str, ...], what: str) -> TrainingTask:
     slug = page_slug(number)
 
@@ -144,7 +161,8 @@ def _page_task(number: int, step: str, section: str, keywords: tuple[str, ...], 
                            _("Create it in Administration → Pages."))]
         if page is None:
             return items
-        items.append(CheckItem(_("It is in the section “%(section)s”", section=section), page.section == section,
+        items.append(CheckItem(_("It is in the section “%(section)s”", section=section_title(section)),
+                               page.section == section,
                                _("Change the page's section.")))
         text = f"{page.title} {page.summary} {page.body}".lower()
         for keyword in keywords:
@@ -169,15 +187,17 @@ def _page_task(number: int, step: str, section: str, keywords: tuple[str, ...], 
         publish(page, user=participant.editor, commit=False)
 
     return TrainingTask(
-        step=number, key=f"core.page_{number:02d}", title=f"Publica {what}",
+        step=number, key=f"core.page_{number:02d}", title=f"Publique {what}",
         goals=(f"Practicar el paso {number} de la estrategia local: {step}.",
-               f"Redactar y publicar en tu espacio de práctica {what}.",
+               f"Redactar y publicar en su espacio de práctica {what}.",
                "Comprobar que lo publicado queda registrado con su versión y su huella (SHA-256)."),
-        steps=(f"Entra a Administración → Páginas y crea una página nueva con la dirección «{slug}».",
-               f"Elige la sección del sitio «{section}».",
-               "Escribe el texto; menciona: " + ", ".join(f"«{k}»" for k in keywords) + ".",
-               "Guarda el borrador, revísalo y publícalo.",
-               "Abre «Revisar mi trabajo» de este ejercicio."),
+        steps=(ui_text("Entre a {admin} → {pages}, pulse «{new}» y escriba la dirección «" + slug + "».",
+                       admin=lambda: _("Administration"), pages=lambda: _("Pages"), new=lambda: _("New page")),
+               ui_text("En «{field}» elija «{section}».", field=lambda: _("Section"),
+                       section=section_title(section)),
+               "Escriba el texto; mencione: " + ", ".join(f"«{k}»" for k in keywords) + ".",
+               ui_text("Pulse «{save}», revise el borrador y publíquelo.", save=lambda: _("Save draft")),
+               ui_text("Abra «{check}» de este ejercicio.", check=lambda: _("Check my work"))),
         check=check, solve=solve, start_endpoint="admin.page_new")
 
 

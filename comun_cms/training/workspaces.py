@@ -32,6 +32,7 @@ from sqlalchemy import delete, insert, select
 from comun_cms.extensions import db
 from comun_cms.hooktypes import DemoContext, Participant
 from comun_cms.models import REBUILT_ON_RESET, Membership, Page, SearchOutbox, User
+from comun_cms.pagecache import bump_generation
 from comun_cms.plugins import tenant_hook
 from comun_cms.private_files import write_private
 from comun_cms.publishing import publish
@@ -217,6 +218,7 @@ def _restore(app: Flask, tenant: Tenant) -> int:
             db.session.execute(insert(table), batch)
             rows += len(batch)
     tenant_hook(tenant, "tenant_reset")(tenant=tenant, phase="after")
+    bump_generation(tenant.slug)  # its public pages changed wholesale
     return rows
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
 from comun_cms import drafts, publishing, web_settings
-from comun_cms.audit import record_audit, snapshot
+from comun_cms.audit import action_label, action_labels, record_audit, snapshot
 from comun_cms.changes import ChangeRefused, admin_change
 from comun_cms.core_plugin import PAGE_TYPE, page_attachments
 from comun_cms.database import one_or_404, page_arg
@@ -183,7 +183,8 @@ def dashboard():
     widgets = sorted((w for w in flatten(tenant_hook(tenant, "dashboard_widgets")(tenant=tenant))
                       if any(can(p) for p in w.permissions)), key=lambda w: w.order)
     return render_template("admin/dashboard.html", counts=counts, publications=publications, events=events,
-                           widgets=widgets, can_edit=has_role(*CONTENT_ROLES))
+                           widgets=widgets, can_edit=has_role(*CONTENT_ROLES), action_label=action_label,
+                           action_labels=action_labels() if events else {})
 
 
 # --------------------------------------------------------------------------- pages
@@ -515,6 +516,38 @@ def user_invite():
 
 
 # --------------------------------------------------------------------------- settings
+def setting_display(spec, value) -> str:
+    """A plugin setting's value as the Settings page shows it: "Sí"/"No" for booleans, the
+    ``choice_labels`` of a :class:`~comun_cms.hooktypes.SettingSpec` (or the values) joined by
+    commas for lists and choices, "—" when empty, else the value as text."""
+    labels = getattr(spec, "choice_labels", None) or {}
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(labels.get(v, v)) for v in value) or "—"
+    if value in ("", None):
+        return "—"
+    return str(labels.get(value, value))
+
+
+def _plugin_settings(tenant) -> list[dict]:
+    """``[{"name", "version", "settings": [{"key", "label", "value"}]}]`` of the tenant's plugins:
+    each setting named by its ``SettingSpec.description`` and shown by :func:`setting_display`."""
+    pm = get_pm()
+    specs = {pm.get_name(impl.plugin): impl.function() or {} for impl in pm.hook.tenant_settings.get_hookimpls()}
+    plugins = []
+    for name in tenant.plugins:
+        values = dict(tenant.plugin_settings.get(name, {}))
+        rows = []
+        for key, value in sorted(values.items()):
+            spec = specs.get(name, {}).get(key)
+            rows.append({"key": key, "label": (spec.description if spec is not None and spec.description else key),
+                         "value": setting_display(spec, value)})
+        plugins.append({"name": name, "version": plugin_version(pm, name) if pm.get_plugin(name) else "?",
+                        "settings": rows})
+    return plugins
+
+
 LOGO_MIMETYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
 
 
@@ -522,11 +555,7 @@ def _render_settings(form: SettingsForm | None = None, status: int = 200) -> tup
     """The Configuración page: the web-editable settings form (``form`` when it carries errors),
     the identity and plugins read from tenant.toml, and the last changes from the audit log."""
     tenant = get_current_tenant()
-    pm = get_pm()
-    specs = {impl.plugin_name: impl.function() or {} for impl in pm.hook.tenant_settings.get_hookimpls()}
-    plugins = [{"name": name, "version": plugin_version(pm, name) if pm.get_plugin(name) else "?",
-                "settings": dict(tenant.plugin_settings.get(name, {})), "specs": specs.get(name, {})}
-               for name in tenant.plugins]
+    plugins = _plugin_settings(tenant)
     form = form or SettingsForm.from_values(web_settings.web_values(tenant))
     changes = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "settings.update")
                                  .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(10)).all()
@@ -666,4 +695,5 @@ def audit():
     """The audit log, newest first, 50 per page (``?page=``)."""
     pagination = db.paginate(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
                              page=page_arg(), per_page=PER_PAGE, error_out=False)
-    return render_template("admin/audit.html", pagination=pagination)
+    return render_template("admin/audit.html", pagination=pagination, action_label=action_label,
+                           action_labels=action_labels())

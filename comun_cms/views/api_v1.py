@@ -20,7 +20,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import heapq
 import json
+import re
 import time
 from typing import Any, Iterator
 from urllib.parse import quote
@@ -36,9 +38,11 @@ from werkzeug.exceptions import HTTPException
 
 from comun_cms import api_schemas
 from comun_cms.extensions import csrf, db, limiter
+from comun_cms.hooktypes import LogSlice
 from comun_cms.models import Publication
 from comun_cms.opendata import neutralize_formula
-from comun_cms.tenancy import all_tenants
+from comun_cms.plugins import tenant_hook
+from comun_cms.tenancy import Tenant, all_tenants, tenant_context
 from comun_cms.uploads import content_disposition
 
 bp = Blueprint("api_v1", __name__)
@@ -185,14 +189,45 @@ def _cache() -> dict:
 
 def _schema(kind: str):
     """Return (cached per tenants/types) the query schema instance ``kind``: ``records``,
-    ``tenant_records``, ``export`` or ``tenant_export``."""
+    ``tenant_records``, ``export``, ``tenant_export``, ``changes`` or ``tenant_changes``."""
     key = ("schema", kind, _state_key())
     cache = _cache()
     if key not in cache:
         slugs, types = key[2]
-        factory = api_schemas.export_query_schema if kind.endswith("export") else api_schemas.query_schema
-        cache[key] = factory(slugs, types, with_tenant=not kind.startswith("tenant"))()
+        if kind == "changes":
+            cache[key] = api_schemas.ChangesQuerySchema()
+        elif kind == "tenant_changes":
+            cache[key] = api_schemas.TenantChangesQuerySchema()
+        else:
+            factory = api_schemas.export_query_schema if kind.endswith("export") else api_schemas.query_schema
+            cache[key] = factory(slugs, types, with_tenant=not kind.startswith("tenant"))()
     return cache[key]
+
+
+def marshmallow_message(text: str) -> str:
+    """A marshmallow validation message (English, from the library or the schemas) in the
+    user's language: the library's fixed messages and the ``Range``, ``Length`` and ``OneOf``
+    patterns are translated; anything else is returned unchanged."""
+    fixed = {
+        "Unknown field.": _("Unknown field."), "Not a valid integer.": _("Not a valid integer."),
+        "Not a valid string.": _("Not a valid string."), "Field may not be null.": _("Field may not be null."),
+        "Missing data for required field.": _("Missing data for required field."),
+        "Invalid input type.": _("Invalid input type."),
+        "Not a valid ISO 8601 date-time (e.g. 2026-01-31T12:00:00Z).":
+            _("Not a valid ISO 8601 date-time (e.g. 2026-01-31T12:00:00Z)."),
+    }
+    if text in fixed:
+        return fixed[text]
+    m = re.fullmatch(r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.", text)
+    if m:
+        return _("Must be between %(min)s and %(max)s.", min=m.group(1), max=m.group(2))
+    m = re.fullmatch(r"Longer than maximum length (\S+)\.", text)
+    if m:
+        return _("Longer than %(max)s characters.", max=m.group(1))
+    m = re.fullmatch(r"Must be one of: (.*)\.", text)
+    if m:
+        return _("Must be one of: %(choices)s.", choices=m.group(1))
+    return text
 
 
 def parse_query(kind: str) -> dict:
@@ -210,7 +245,7 @@ def parse_query(kind: str) -> dict:
         field = sorted(exc.messages)[0] if isinstance(exc.messages, dict) and exc.messages else None
         problem = exc.messages.get(field) if field else exc.messages
         if isinstance(problem, list):
-            problem = " ".join(str(p) for p in problem)
+            problem = " ".join(marshmallow_message(str(p)) for p in problem)
         if field == "type":
             raise ApiError(400, "unknown_type", _("Unknown content type."), "type") from None
         if field == "tenant":
@@ -317,6 +352,17 @@ class UrlMaker:
     def __init__(self) -> None:
         self._history: dict[str, tuple[str, str, str]] = {}
         self._json: dict[str, tuple[str, str, str, str]] = {}
+        self._api: dict[str, tuple[str, str, str]] = {}
+
+    def api_record(self, tenant: str, content_type: str, record_id: str) -> str:
+        """Absolute URL of a record in this API (``/api/v1/<tenant>/records/<type>/<id>``)."""
+        parts = self._api.get(tenant)
+        if parts is None:
+            base = url_for("api_v1.record", tenant=tenant, content_type=self._CT, record_id=self._RID, _external=True)
+            head, rest = base.split(self._CT, 1)
+            mid, tail = rest.split(self._RID, 1)
+            parts = self._api[tenant] = (head, mid, tail)
+        return parts[0] + _q(content_type) + parts[1] + _q(record_id) + parts[2]
 
     def history(self, tenant: str, content_type: str, record_id: str) -> str:
         """Absolute URL of the public history page of a record."""
@@ -635,6 +681,178 @@ def types():
     return conditional_json({"data": data}, max_age=300)
 
 
+# --------------------------------------------------------------------------- change feed
+def read_log(tenant: Tenant, start: int, limit: int) -> LogSlice | None:
+    """Read up to ``limit`` entries of ``tenant``'s publication log from index ``start`` through
+    the ``publication_log`` hook (the notary), with ``tenant`` as the current tenant.
+
+    Returns the :class:`~comun_cms.hooktypes.LogSlice`, or ``None`` when no enabled plugin keeps
+    a log for the tenant.
+    """
+    with tenant_context(tenant):
+        return tenant_hook(tenant, "publication_log")(tenant=tenant, start=start, limit=limit)
+
+
+_CHANGE_COLUMNS = (Publication.id, Publication.content_type, Publication.record_id, Publication.version,
+                   Publication.action, Publication.published_at, Publication.sha256)
+
+
+def change_items(tenant_slug: str, log: LogSlice, urls: UrlMaker) -> list[tuple[dt.datetime, dict]]:
+    """Join the entries of ``log`` with their publications.
+
+    Returns ``[(published_at, item)]`` in log order, each item ``{"index", "tenant",
+    "content_type", "record_id", "version", "action", "published_at" (RFC 3339 UTC),
+    "content_sha256", "url" (the record in this API), "canonical_json_url", "entry_hash"}``.
+
+    Raises:
+        RuntimeError: an entry logs a publication that is not in the tenant's table (a damaged
+            database; answered as a 500, never skipped).
+    """
+    if not log.entries:
+        return []
+    ids = [e.publication_id for e in log.entries]
+    rows = {r.id: r for r in db.session.execute(all_tenants(
+        select(*_CHANGE_COLUMNS).where(Publication.tenant_id == tenant_slug, Publication.id.in_(ids))))}
+    items = []
+    for entry in log.entries:
+        row = rows.get(entry.publication_id)
+        if row is None:
+            raise RuntimeError(f"log entry {entry.index} of {tenant_slug} names a missing publication")
+        items.append((row.published_at, {
+            "index": entry.index, "tenant": tenant_slug, "content_type": row.content_type,
+            "record_id": row.record_id, "version": row.version, "action": row.action,
+            "published_at": _iso(row.published_at), "content_sha256": row.sha256,
+            "url": urls.api_record(tenant_slug, row.content_type, row.record_id),
+            "canonical_json_url": urls.canonical(tenant_slug, row.content_type, row.record_id, row.version),
+            "entry_hash": entry.entry_hash}))
+    return items
+
+
+def encode_changes_cursor(positions: dict[str, int]) -> str:
+    """Return the portal feed's opaque cursor: URL-safe base64 (unpadded) of the JSON object
+    ``{tenant slug: last log index read}`` (``-1``: nothing read yet), keys sorted."""
+    raw = json.dumps(positions, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_changes_cursor(cursor: str, slugs: set[str]) -> dict[str, int]:
+    """Decode a cursor of :func:`encode_changes_cursor`.
+
+    Returns ``{slug: last index read}`` for slugs among ``slugs``.
+
+    Raises:
+        ApiError: 400 ``invalid_cursor`` (field ``cursor``) when it is malformed, names an
+            unknown tenant or holds an index below -1.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        positions = json.loads(raw)
+        if not isinstance(positions, dict):
+            raise ValueError
+        for slug, index in positions.items():
+            if slug not in slugs or not isinstance(index, int) or isinstance(index, bool) or not -1 <= index < 2**62:
+                raise ValueError
+        return positions
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, "invalid_cursor", _("Invalid cursor: use next_cursor of the previous page."),
+                       "cursor") from None
+
+
+@bp.get("/<tenant>/changes")
+def tenant_changes():
+    """Every publication event of one tenant, in the order of its notary log.
+    ---
+    get:
+      operationId: listTenantChanges
+      summary: Change feed of one tenant (every publish, correction and retraction, in log order)
+      description: >
+        One item per entry of the tenant's notary log: the index is gap-free and assigned in
+        commit order, so paging with `after` never skips or repeats a change, whatever is being
+        published meanwhile. Follow `next_url`; an empty page means you are up to date (poll it
+        later). The feed is complete when `next_after` + 1 equals the size of a checkpoint you
+        verified (`/<tenant>/notary/checkpoint`).
+      tags: [changes]
+      parameters:
+      - {in: path, name: tenant, required: true, schema: {type: string}, description: Tenant slug.}
+      x-query: tenant_changes
+      responses:
+        "200":
+          description: A page of changes.
+          content:
+            application/json:
+              schema: TenantChangeList
+        "304": NotModified
+        "400": BadRequest
+        "404": NotFound
+        "429": TooManyRequests
+    """
+    tenant = _tenant_or_404()
+    query = parse_query("tenant_changes")
+    after = query.get("after")
+    log = read_log(tenant, 0 if after is None else after + 1, query["limit"])
+    if log is None:
+        raise ApiError(404, "no_log", _("This tenant keeps no publication log."), "tenant")
+    items = change_items(tenant.slug, log, UrlMaker())
+    next_after = log.entries[-1].index if log.entries else after
+    args = {"limit": query["limit"]} if "limit" in request.args else {}
+    if next_after is not None:
+        args["after"] = next_after
+    return conditional_json({"data": [item for _when, item in items], "log_size": log.size, "next_after": next_after,
+                             "next_url": url_for("api_v1.tenant_changes", tenant=tenant.slug, **args, _external=True)})
+
+
+@bp.get("/changes")
+def changes():
+    """Every publication event of every public tenant: each tenant's log in order, merged.
+    ---
+    get:
+      operationId: listChanges
+      summary: Change feed of every public tenant
+      description: >
+        The tenants' change feeds merged by publication time; each tenant's changes keep their
+        log order. The cursor holds the last index read of each tenant, so no change is skipped or
+        repeated. Follow `next_url`; an empty page means you are up to date.
+      tags: [changes]
+      x-query: changes
+      responses:
+        "200":
+          description: A page of changes.
+          content:
+            application/json:
+              schema: ChangeList
+        "304": NotModified
+        "400": BadRequest
+        "429": TooManyRequests
+    """
+    query = parse_query("changes")
+    limit = query["limit"]
+    tenants = public_tenants()
+    positions = {t.slug: -1 for t in tenants}
+    if query.get("cursor"):
+        positions.update(decode_changes_cursor(query["cursor"], set(positions)))
+    urls = UrlMaker()
+    streams = []
+    for tenant in tenants:
+        log = read_log(tenant, positions[tenant.slug] + 1, limit)
+        if log is None:
+            positions.pop(tenant.slug)
+            continue
+        streams.append(change_items(tenant.slug, log, urls))
+    # heapq.merge only compares the heads of the streams, so each tenant's log order is kept
+    # even where its publication times are not monotonic.
+    merged = heapq.merge(*streams, key=lambda pair: (pair[0], pair[1]["tenant"], pair[1]["index"]))
+    data = []
+    for _when, item in merged:
+        if len(data) == limit:
+            break
+        data.append(item)
+        positions[item["tenant"]] = item["index"]
+    cursor = encode_changes_cursor(positions)
+    args = {"limit": limit} if "limit" in request.args else {}
+    return conditional_json({"data": data, "next_cursor": cursor, "positions": dict(sorted(positions.items())),
+                             "next_url": url_for("api_v1.changes", cursor=cursor, **args, _external=True)})
+
+
 # --------------------------------------------------------------------------- exports
 def _export_result(slugs: list[str], filters: dict):
     stmt = current_records_query(slugs, {**filters, "sort": "published_at", "cursor": None})
@@ -850,7 +1068,7 @@ def tenant_records_json():
 
 # --------------------------------------------------------------------------- OpenAPI
 DOCUMENTED_VIEWS = (records, tenant_records, record, record_versions, tenants, types, records_csv, records_json,
-                    tenant_records_csv, tenant_records_json)
+                    tenant_records_csv, tenant_records_json, tenant_changes, changes)
 
 
 def openapi_document() -> dict:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Iterator
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request, stream_with_context, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import func, select
 
 from comun_cms.extensions import db
@@ -291,42 +291,72 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
-def dcat_catalog(entries: list[CatalogueEntry], catalog_url: str) -> dict:
-    """Build a DCAT-US / Project Open Data 1.1 catalogue of ``entries``.
+def contact_email(tenant: Tenant | None) -> str:
+    """The e-mail address of a catalogue entry's ``contactPoint`` (``hasEmail``, required by
+    Project Open Data 1.1).
 
-    Each dataset has ``title``, ``description``, ``keyword``, ``modified`` (ISO 8601; the
-    catalogue time when nothing was published yet), ``publisher``, ``contactPoint``,
-    ``identifier`` (its JSON download URL), ``accessLevel`` ``public``, ``license`` (URL),
-    ``spatial``, ``language`` and ``distribution`` (CSV and JSON with ``downloadURL`` and
-    ``mediaType``).
+    The tenant's ``[contact] email`` (``tenant.toml``); for "all states" entries, or a tenant
+    without one, the setting ``OPEN_DATA_CONTACT_EMAIL``; without it, ``webmaster@`` the host
+    of ``SITE_HOST`` (the mailbox RFC 2142 section 5 reserves for a site's HTTP service).
     """
+    if tenant is not None and tenant.contact.get("email"):
+        return tenant.contact["email"]
+    configured = current_app.config.get("OPEN_DATA_CONTACT_EMAIL")
+    if configured:
+        return configured
+    host = str(current_app.config.get("SITE_HOST") or "localhost").rsplit("@", 1)[-1]
+    host = host[1:host.index("]")] if host.startswith("[") else host.split(":", 1)[0]
+    return f"webmaster@{host}"
+
+
+def bcp47(locale: str) -> str:
+    """A Babel locale name as a BCP 47 language tag (``es_MX`` -> ``es-MX``)."""
+    return locale.replace("_", "-")
+
+
+def dcat_catalog(entries: list[CatalogueEntry], catalog_url: str, locale: str) -> dict:
+    """Build a DCAT-US / Project Open Data 1.1 catalogue of ``entries`` in the language ``locale``.
+
+    Every text (titles, descriptions, keywords, distribution titles) is rendered in ``locale``
+    (a Babel locale such as ``es_MX``) whatever the request's language, and each dataset's
+    ``language`` says so (``["es-MX"]``). Each dataset has ``title``, ``description``,
+    ``keyword``, ``modified`` (ISO 8601; the catalogue time when nothing was published yet),
+    ``publisher``, ``contactPoint`` (``fn`` and ``hasEmail`` ``mailto:``, see
+    :func:`contact_email`), ``identifier`` (its JSON download URL), ``accessLevel`` ``public``,
+    ``license`` (URL), ``spatial``, ``language``, ``landingPage`` and ``distribution`` (CSV and
+    JSON with ``downloadURL`` and ``mediaType``). ``bureauCode`` and ``programCode`` are left
+    out: the schema requires them of US federal agencies only. The result validates against the
+    Project Open Data v1.1 JSON Schema (tests/test_opendata_pod_schema.py).
+    """
+    with force_locale(locale):
+        return _dcat_catalog(entries, catalog_url, [bcp47(locale)])
+
+
+def _dcat_catalog(entries: list[CatalogueEntry], catalog_url: str, language: list[str]) -> dict:
     now = _iso(dt.datetime.now(dt.timezone.utc))
     site = str(current_app.config.get("OPEN_DATA_PUBLISHER") or "CO+MÚN")
     datasets = []
     for e in entries:
         ds = e.dataset
+        contact = {"@type": "vcard:Contact", "fn": e.tenant.secretariat if e.tenant is not None else site,
+                   "hasEmail": "mailto:" + contact_email(e.tenant)}
         if e.tenant is not None:
             publisher = {"@type": "org:Organization", "name": e.tenant.secretariat}
-            contact = {"@type": "vcard:Contact", "fn": e.tenant.secretariat}
-            if e.tenant.contact.get("email"):
-                contact["hasEmail"] = "mailto:" + e.tenant.contact["email"]
-            spatial, title = e.tenant.state, f"{ds.title} — {e.tenant.state}"
+            spatial = e.tenant.state
+            title = _("%(dataset)s — %(state)s", dataset=str(ds.title), state=e.tenant.state)
             landing = url_for("public.section", tenant=e.tenant.slug, key="open_data", _external=True)
         else:
             publisher = {"@type": "org:Organization", "name": site}
-            contact = {"@type": "vcard:Contact", "fn": site}
-            if current_app.config.get("OPEN_DATA_CONTACT_EMAIL"):
-                contact["hasEmail"] = "mailto:" + current_app.config["OPEN_DATA_CONTACT_EMAIL"]
             tenants = current_app.extensions["comun"].tenants
             spatial = ", ".join(tenants[s].state for s in e.tenants if s in tenants)
-            title = f"{ds.title} — {_('all states')}"
+            title = _("%(dataset)s — all states", dataset=str(ds.title))
             landing = url_for("opendata_portal.catalogue", _external=True) + f"#todos-{ds.name}"
         datasets.append({
             "@type": "dcat:Dataset", "title": title, "description": str(ds.description),
             "keyword": [ds.name, ds.plugin, _("open data"), _("anticorruption")] + ([e.tenant.slug] if e.tenant else []),
             "modified": _iso(e.modified) or now, "publisher": publisher, "contactPoint": contact,
             "identifier": e.json_url, "accessLevel": "public", "license": e.licence["url"] or e.licence["id"],
-            "spatial": spatial, "language": ["es-MX"], "landingPage": landing,
+            "spatial": spatial, "language": language, "landingPage": landing,
             "describedBy": e.json_url, "describedByType": "application/json",
             "distribution": [
                 {"@type": "dcat:Distribution", "title": _("CSV (UTF-8 with BOM)"), "format": "CSV",
@@ -370,6 +400,11 @@ def _zip_members(entries: list[CatalogueEntry]) -> list:
     return members
 
 
+def portal_locale() -> str:
+    """The language of the portal's catalogue: ``BABEL_DEFAULT_LOCALE`` (``es_MX``)."""
+    return current_app.config.get("BABEL_DEFAULT_LOCALE") or "es_MX"
+
+
 # --------------------------------------------------------------------------- portal routes
 @portal_bp.get("", endpoint="catalogue")
 @portal_bp.get("/", endpoint="catalogue")
@@ -398,7 +433,8 @@ def combined_download(name: str, fmt: str):
 def portal_data_json():
     """DCAT-US (Project Open Data 1.1) catalogue of every dataset on the portal."""
     entries = catalogue(public_tenants(), combined=True, count=False)
-    return _json_response(dcat_catalog(entries, url_for("opendata_portal.portal_data_json", _external=True)))
+    return _json_response(dcat_catalog(entries, url_for("opendata_portal.portal_data_json", _external=True),
+                                       portal_locale()))
 
 
 @portal_bp.get("/todo.zip")
@@ -406,7 +442,7 @@ def portal_zip():
     """ZIP (streamed) of every dataset: ``todos/<name>.csv|json`` and ``<tenant>/<name>.csv|json``."""
     entries = catalogue(public_tenants(), combined=True, count=False)
     members = _zip_members(entries)
-    doc = dcat_catalog(entries, url_for("opendata_portal.portal_data_json", _external=True))
+    doc = dcat_catalog(entries, url_for("opendata_portal.portal_data_json", _external=True), portal_locale())
     members.append(("data.json", lambda: [json.dumps(doc, ensure_ascii=False, indent=1)]))
     return _zip_response(members, "datos-abiertos.zip")
 
@@ -424,7 +460,8 @@ def tenant_data_json():
     """DCAT-US (Project Open Data 1.1) catalogue of the tenant's datasets."""
     tenant = _public_tenant()
     entries = catalogue([tenant], combined=False, count=False)
-    return _json_response(dcat_catalog(entries, url_for("opendata_tenant.tenant_data_json", _external=True)))
+    return _json_response(dcat_catalog(entries, url_for("opendata_tenant.tenant_data_json", _external=True),
+                                       tenant.default_locale))
 
 
 @tenant_bp.get("/datos/todo.zip")
@@ -433,6 +470,6 @@ def tenant_zip():
     tenant = _public_tenant()
     entries = catalogue([tenant], combined=False, count=False)
     members = _zip_members(entries)
-    doc = dcat_catalog(entries, url_for("opendata_tenant.tenant_data_json", _external=True))
+    doc = dcat_catalog(entries, url_for("opendata_tenant.tenant_data_json", _external=True), tenant.default_locale)
     members.append(("data.json", lambda: [json.dumps(doc, ensure_ascii=False, indent=1)]))
     return _zip_response(members, f"{tenant.slug}-datos-abiertos.zip")

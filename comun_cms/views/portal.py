@@ -5,11 +5,16 @@ versions of public tenants: training tenants never appear here.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, current_app, render_template
+from markupsafe import Markup
 from sqlalchemy import and_, func, select
 
 from comun_cms.extensions import db
+from comun_cms.hooktypes import PortalWidget
 from comun_cms.models import Publication
+from comun_cms.pagecache import PORTAL, memo_per_generation
 from comun_cms.plugins import flatten, portal_hook
 from comun_cms.request_stats import request_stats
 from comun_cms.tenancy import all_tenants
@@ -62,12 +67,25 @@ def content_type_label(name: str):
     return registry.get(name).label if name in registry else name
 
 
+def _rendered_widgets() -> list[PortalWidget]:
+    """The plugins' portal widgets, sorted by ``order``, rendered now: each one's ``render``
+    returns the HTML computed here (widgets show published data, so the result is kept per
+    portal generation, language and day by :func:`home`)."""
+    out = []
+    for widget in sorted(flatten(portal_hook("portal_widgets")()), key=lambda w: w.order):
+        html = Markup(widget.render())
+        out.append(PortalWidget(title=str(widget.title), render=lambda html=html: html, order=widget.order))
+    return out
+
+
 @bp.get("/")
 def home():
     """Portal home: the states with their facts and sources, latest publications across states
     and the plugins' portal widgets (sorted by ``order``)."""
     tenants = [effective_tenant(t) for t in public_tenants()]  # colours and logos changed on the web
-    widgets = sorted(flatten(portal_hook("portal_widgets")()), key=lambda w: w.order)
+    plugins = tuple(sorted({name for t in tenants for name in t.plugins}))
+    widgets = memo_per_generation("portal.widgets", _rendered_widgets, tenant_slug=PORTAL,
+                                  vary=(dt.datetime.now(dt.timezone.utc).date(), plugins))
     return render_template(
         "portal/home.html", states=tenants, widgets=widgets,
         publications=latest_publications(10, [t.slug for t in tenants]),

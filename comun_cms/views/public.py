@@ -40,7 +40,7 @@ from comun_cms.site import SECTIONS, get_section
 from comun_cms.tenancy import get_current_tenant, tenant_context
 from comun_cms.uploads import content_disposition, stored_path, thumbnail_path
 from comun_cms.views.portal import content_type_label, latest_publications
-from comun_cms.views.templating import serve_colors_css, serve_theme_file
+from comun_cms.views.templating import DEFAULT_LOGO, serve_colors_css, serve_theme_file
 
 bp = Blueprint("public", __name__)
 
@@ -236,15 +236,15 @@ def theme_colors():
 
 @bp.get("/logo")
 def logo():
-    """The tenant's logo: the image uploaded in Configuración, else the file of its state folder
-    (404 if it has none)."""
+    """The tenant's logo: the image uploaded in Configuración, else the file of its state folder,
+    else the theme's emblem (:data:`~comun_cms.views.templating.DEFAULT_LOGO`)."""
     if g.tenant.logo_sha256:
         path = stored_path(g.tenant.slug, g.tenant.logo_sha256)
         mimetype = filetype.guess_mime(str(path)) if path.is_file() else None
     else:
         path, mimetype = g.tenant.logo_path, None
     if path is None or not path.is_file():
-        abort(404)
+        return serve_theme_file(DEFAULT_LOGO)
     response = send_file(path, mimetype=mimetype, max_age=3600, conditional=True)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
@@ -422,6 +422,16 @@ def _publications_or_404(content_type: str, record_id: str) -> list:
     return versions
 
 
+def field_label(key: str, labels: dict) -> str:
+    """Name of a changed field of :func:`comun_cms.publishing.diff_publications` (``"body"``,
+    ``"attachments.0.sha256"``) from the content type's ``field_labels``: each named part by its
+    label, list positions as 1-based numbers, e.g. ``"Hitos › 3 › Peso"``; unnamed parts stay."""
+    parts = []
+    for part in key.split("."):
+        parts.append(str(int(part) + 1) if part.isdigit() else str(labels.get(part, part)))
+    return " › ".join(parts)
+
+
 @bp.get("/historial/<content_type>/<record_id>")
 def history(content_type: str, record_id: str):
     """Every published version of a record (404 when it has none: drafts have no public
@@ -437,6 +447,10 @@ def history(content_type: str, record_id: str):
     latest = versions[-1]
     record_url = None
     registry = current_app.extensions["comun"].content_types
+    labels = {"attachments": _("Attached files"), "sha256": "SHA-256", "filename": _("File name"),
+              "title": _("Title"), "size": _("Size"), "mimetype": _("File type")}
+    if content_type in registry:
+        labels.update(registry.get(content_type).field_labels)
     if latest.action != "retract" and content_type in registry:
         ct = registry.get(content_type)
         record = _record_for(ct, record_id)
@@ -450,7 +464,8 @@ def history(content_type: str, record_id: str):
     return render_template("public/history.html", versions=list(reversed(versions)), latest=latest,
                            content_type=content_type, content_type_label=content_type_label(content_type),
                            record_id=record_id, record_url=record_url, changes=changes, a=default_a, b=default_b,
-                           compared=(a, b) if changes is not None else None, action_labels=ACTION_LABELS)
+                           compared=(a, b) if changes is not None else None, action_labels=ACTION_LABELS,
+                           field_label=lambda key: field_label(key, labels))
 
 
 @bp.get("/historial/<content_type>/<record_id>/v<int:version>.json")

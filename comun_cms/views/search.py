@@ -10,10 +10,13 @@ site.
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
 from comun_cms.extensions import limiter
+from comun_cms.search.analysis import fold
 from comun_cms.search.backend import SearchQuery, SearchResults
 from comun_cms.search.service import get_search
 from comun_cms.tenancy import get_current_tenant
@@ -29,9 +32,34 @@ def public_tenants() -> dict:
     return current_app.extensions["comun"].public_tenants()
 
 
+def _word_key(word: str) -> str:
+    """A word folded (case, accents) without a plural ending: "Sesiones" -> "sesion"."""
+    w = fold(word)
+    for ending in ("es", "s"):
+        if len(w) > 4 + len(ending) and w.endswith(ending):
+            return w[: -len(ending)]
+    return w
+
+
+def named_types(text: str, registry) -> list[str]:
+    """Content types the query names: those whose label or plural label, in the user's
+    language, shares a word of at least 4 letters with ``text`` ("sesión ordinaria" names the
+    minutes and the calls of sessions). Their documents rank higher (``boost_types``)."""
+    words = {_word_key(w) for w in re.findall(r"\w+", text) if len(w) >= 4}
+    if not words:
+        return []
+    named = []
+    for ct in registry:
+        label_words = {_word_key(w) for w in re.findall(r"\w+", f"{ct.label} {ct.label_plural}") if len(w) >= 4}
+        if words & label_words:
+            named.append(ct.name)
+    return named
+
+
 def build_query(args, tenant=None) -> SearchQuery:
     """Turn request arguments into a :class:`SearchQuery` (bad values dropped, text cut to
-    500 characters, control characters removed)."""
+    500 characters, control characters removed); content types the text names rank higher
+    (:func:`named_types`)."""
     text = "".join(ch for ch in (args.get("q") or "")[:MAX_QUERY] if ch.isprintable() or ch == " ")
     registry = current_app.extensions["comun"].content_types
     types = [t for t in args.getlist("tipo") if t in registry]
@@ -39,13 +67,14 @@ def build_query(args, tenant=None) -> SearchQuery:
     statuses = [s for s in args.getlist("situacion") if s.isidentifier()][:10]
     page = max(1, min(args.get("pagina", 1, type=int) or 1, 1000))
     sort = "date" if args.get("orden") == "fecha" else "relevance"
+    boost = named_types(text, registry)
     if tenant is not None:
         return SearchQuery(text=text, tenant=tenant.slug, content_types=types, years=years, statuses=statuses,
-                           sort=sort, page=page, per_page=10)
+                           sort=sort, page=page, per_page=10, boost_types=boost)
     allowed = public_tenants()
     chosen = [s for s in args.getlist("estado") if s in allowed]
     return SearchQuery(text=text, tenants=chosen or list(allowed), content_types=types, years=years,
-                       statuses=statuses, sort=sort, page=page, per_page=10)
+                       statuses=statuses, sort=sort, page=page, per_page=10, boost_types=boost)
 
 
 def run_query(query: SearchQuery) -> SearchResults:
@@ -60,17 +89,45 @@ def run_query(query: SearchQuery) -> SearchResults:
     return results
 
 
+def status_labels() -> dict[str, str]:
+    """``{status code: label}`` for the search ``status`` facet: the core's ``published``,
+    ``corrected`` and ``retracted``, then each content type's ``status_labels`` (first wins)."""
+    labels = {"published": _("Published"), "corrected": _("Corrected"), "retracted": _("Retracted")}
+    for ct in current_app.extensions["comun"].content_types:
+        for code, label in ct.status_labels.items():
+            labels.setdefault(code, str(label))
+    return labels
+
+
+def collapse_shared(hits: list) -> list[tuple]:
+    """Group the hits of one results page that are the same document published by several
+    states (same content type, title and excerpt, e.g. a shared guide): ``[(hit, also)]``
+    where ``also`` lists the other states' hits, in rank order. Ranks and totals are unchanged;
+    the first (best ranked) copy stands for the group."""
+    groups: dict[tuple, list] = {}
+    order = []
+    for hit in hits:
+        key = (hit.content_type, hit.title.strip().casefold(), hit.snippet_html)
+        if key not in groups:
+            groups[key] = []
+            order.append((hit, key))
+        else:
+            groups[key].append(hit)
+    return [(hit, groups[key]) for hit, key in order]
+
+
 def _labels() -> dict:
     state = current_app.extensions["comun"]
     return {"tenant": {s: t.state for s, t in state.tenants.items()},
             "content_type": {ct.name: str(ct.label) for ct in state.content_types},
-            "status": {"published": _("Published")}}
+            "status": status_labels()}
 
 
 def _render(tenant):
     query = build_query(request.args, tenant)
     results = run_query(query) if (query.text or request.args) else None
-    return render_template("search/results.html", query=query, results=results, labels=_labels(),
+    rows = collapse_shared(results.hits) if results and tenant is None else [(h, []) for h in (results.hits if results else [])]
+    return render_template("search/results.html", query=query, results=results, labels=_labels(), rows=rows,
                            fallback=bool(results and results.fallback_message),
                            selected={"estado": request.args.getlist("estado"), "tipo": request.args.getlist("tipo"),
                                      "anio": request.args.getlist("anio"),

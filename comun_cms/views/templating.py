@@ -5,7 +5,7 @@ Globals (every template): ``current_tenant`` (:class:`~comun_cms.tenancy.Tenant`
 ``tenants`` (non-training tenants, for the portal navigation), ``public_menu`` (list of
 :class:`NavLink`), ``slot(name, **context)``, ``has_role(*roles)``, ``lang_urls``
 (``{locale: url}``), ``current_locale``, ``html_lang``, ``locale_names``, ``theme_url(path)``,
-``site_name``, ``colors_css_url()``.
+``site_name``, ``colors_css_url()``, ``render_widget(widget)``.
 
 Filters: ``datetime`` / ``date`` (Babel, tenant time zone), ``markdown`` (sanitized HTML),
 ``filesize`` (human size of a byte count). Test: ``web_url`` (an http(s) address).
@@ -18,21 +18,26 @@ import logging
 import os
 import zoneinfo
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, Response, abort, current_app, has_request_context, request, send_file, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, lazy_gettext as _l, ngettext
-from markupsafe import Markup
+from flask_login import current_user
+from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 from werkzeug.security import safe_join
 
+from comun_cms.hooktypes import PortalWidget
 from comun_cms.i18n import LOCALE_NAMES
+from comun_cms.pagecache import memo_per_generation
 from comun_cms.permissions import has_role
 from comun_cms.plugins import flatten, portal_hook, tenant_hook
 from comun_cms.richtext import render_markdown
 from comun_cms.tenancy import Tenant, get_current_tenant
 from comun_cms.themes import theme_static_dirs
 from comun_cms.views import errors
+from comun_cms.web_settings import effective_tenant
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +77,60 @@ def public_menu(tenant: Tenant | None) -> list[NavLink]:
     return links
 
 
+def hook_html(value: Any, source: str) -> Markup:
+    """Return what a hook gave as HTML (``template_slot``, a widget's ``render()``) as ``Markup``.
+
+    ``Markup`` (anything with ``__html__``) passes as is; ``None`` or ``""`` becomes empty
+    ``Markup``. Anything else, a plain ``str`` above all (``render_template`` returns one), is a
+    plugin bug: it is escaped, so it shows as text and never as HTML, and a warning naming
+    ``source`` (e.g. ``"slot head"``, ``"widget Minutes and agreements"``) is logged.
+    """
+    if value is None or value == "":
+        return Markup("")
+    if hasattr(value, "__html__"):
+        return Markup(value.__html__())
+    log.warning("%s returned %s instead of Markup: escaped as text", source, type(value).__name__)
+    return escape(str(value))
+
+
 def render_slot(name: str, **context) -> Markup:
     """Return the HTML that plugins put in template slot ``name``.
 
     Calls ``template_slot(name=, tenant=, context=)`` for the plugins the current tenant enables
-    (on the portal: plugins enabled in at least one tenant) and joins the non-empty results.
-    Plain strings are escaped; ``Markup`` is inserted as is.
+    (on the portal: plugins enabled in at least one tenant) and joins the non-empty results,
+    each through :func:`hook_html` (``Markup`` as is; a plain string escaped and logged).
+
+    For an anonymous visitor, when every context value is a plain str/number/bool/None, the
+    result is computed once per generation of the tenant (or portal), language and local day
+    (:func:`comun_cms.pagecache.memo_per_generation`): slots must show such visitors published
+    data only. Slots given records, and slots for logged-in users, run on every call.
     """
     tenant = get_current_tenant()
-    caller = tenant_hook(tenant, "template_slot") if tenant else portal_hook("template_slot")
-    results = caller(name=name, tenant=tenant, context=context)
-    return Markup("").join(r for r in results if r)
+
+    def compute() -> Markup:
+        caller = tenant_hook(tenant, "template_slot") if tenant else portal_hook("template_slot")
+        results = caller(name=name, tenant=tenant, context=context)
+        return Markup("").join(hook_html(r, f"slot {name}") for r in results if r)
+
+    if has_request_context() and not getattr(current_user, "is_authenticated", False) \
+            and all(isinstance(v, (str, int, float, bool, type(None))) for v in context.values()):
+        # an anonymous visitor's slot shows published data only: once per generation and day
+        # (slots list "upcoming" things), not on every request
+        today = dt.datetime.now(tenant.tz if tenant else dt.timezone.utc).date()
+        plugins = tenant.plugins if tenant else _portal_plugins()
+        return memo_per_generation(f"slot:{name}", compute, vary=(today, plugins, tuple(sorted(context.items()))))
+    return compute()
+
+
+def _portal_plugins() -> tuple[str, ...]:
+    """Names of the plugins enabled in at least one tenant (what the portal's hooks call)."""
+    return tuple(sorted({name for t in current_app.extensions["comun"].tenants.values() for name in t.plugins}))
+
+
+def render_widget(widget: PortalWidget) -> Markup:
+    """Return the HTML of a ``portal_widgets`` / ``dashboard_widgets`` entry: ``widget.render()``
+    through :func:`hook_html` (a plain string is escaped and logged, never shown as HTML)."""
+    return hook_html(widget.render(), f"widget {widget.title}")
 
 
 def lang_urls() -> dict[str, str]:
@@ -199,8 +247,9 @@ def colors_css(tenant: Tenant | None) -> str:
         lines += [f".swatch--{key.replace('_', '-')} {{ background: {value}; }}"
                   for key, value in sorted(tenant.colors.items())]
     else:
-        lines += [f".state-card--{slug} {{ --card-accent: {t.colors.get('primary', DEFAULT_ACCENT)}; }}"
-                  for slug, t in sorted(current_app.extensions["comun"].public_tenants().items())]
+        tenants = sorted(current_app.extensions["comun"].public_tenants().items())
+        lines += [f".state-card--{slug} {{ --card-accent: {effective_tenant(t).colors.get('primary', DEFAULT_ACCENT)}; }}"
+                  for slug, t in tenants]  # colours changed on the web (Configuración) included
     return "\n".join(lines) + "\n"
 
 
@@ -227,16 +276,40 @@ def serve_colors_css() -> Response:
     return response.make_conditional(request)
 
 
+#: Theme files served when a site has no file of its own: the browsers' ``/favicon.ico`` and
+#: the logo of a tenant whose tenant.toml names none (``/<tenant>/logo``).
+FAVICON = "img/favicon.ico"
+DEFAULT_LOGO = "img/emblem.svg"
+
+
+def serve_favicon():
+    """``/favicon.ico``: the theme's icon (browsers ask for it at the site root)."""
+    return serve_theme_file(FAVICON)
+
+
 # --------------------------------------------------------------------------- wiring
 def _context() -> dict:
+    """The globals of every template. Computed once per request, tenant and language: a page
+    renders several templates (plugin slots render their own) and the navigation calls hooks."""
     tenant = get_current_tenant()
-    state = current_app.extensions["comun"]
     locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    if not has_request_context():
+        return _build_context(tenant, locale)
+    memo = request.environ.setdefault("comun.template_context", {})
+    key = (tenant.slug if tenant is not None else None, locale)
+    if key not in memo:
+        memo[key] = _build_context(tenant, locale)
+    return memo[key]
+
+
+def _build_context(tenant: Tenant | None, locale: str) -> dict:
+    state = current_app.extensions["comun"]
     return {
         "current_tenant": tenant,
         "tenants": list(state.public_tenants().values()),
         "public_menu": public_menu(tenant),
         "slot": render_slot,
+        "render_widget": render_widget,
         "has_role": has_role,
         "lang_urls": lang_urls(),
         "current_locale": locale,
@@ -258,6 +331,7 @@ def init_app(app: Flask) -> None:
     app.add_template_test(is_web_url, "web_url")
     app.add_url_rule("/theme/<path:filename>", "theme_static", serve_theme_file)
     app.add_url_rule("/theme-colors.css", "theme_colors", serve_colors_css)
+    app.add_url_rule("/favicon.ico", "favicon", serve_favicon)
     errors.init_app(app)
 
 

@@ -19,7 +19,7 @@ from .admin import admin_bp
 from .cli import action_plans_cli
 from .content import CONTENT_TYPES, iter_search_documents
 from .models import MODELS
-from .progress import STATUSES
+from .progress import STATUS_LABELS, STATUSES
 from .services import DEFAULT_SETTINGS
 
 __version__ = "0.1.0"
@@ -55,7 +55,7 @@ def tenant_settings():
                                            min=1, max=50),
         "validity_months": SettingSpec(int, d["validity_months"], _l("Validity of a new plan, in months"), min=1, max=60),
         "statuses": SettingSpec(list, d["statuses"], _l("Statuses of commitments and milestones, in forward order"),
-                                choices=STATUSES),
+                                choices=STATUSES, choice_labels=STATUS_LABELS),
         "agenda_days": SettingSpec(int, d["agenda_days"], _l("Days ahead shown in the activity agenda"), min=7, max=730),
     }
 
@@ -64,6 +64,13 @@ def tenant_settings():
 def register_blueprints():
     """Public ``action_plans``, admin ``admin_action_plans`` and ``portal_action_plans`` (static files)."""
     return [_views.bp, admin_bp, _views.portal_bp]
+
+
+@hookimpl
+def audit_labels():
+    """Names of the plugin's audit objects and verbs (``milestone.create``...)."""
+    return {"milestone": _l("Milestone"), "progress_report": _l("Progress report"),
+            "commitment.weights": _l("Commitment: milestone weights")}
 
 
 @hookimpl

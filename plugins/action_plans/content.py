@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator
 
 from flask import url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from comun_cms.toolkit import Attachment, ContentType, SearchDocument, db, plain_text, search_document_for
 
@@ -52,6 +52,22 @@ def commitment_attachments(commitment: Commitment) -> list[Attachment]:
     return (attachments_of(OWNER_COMMITMENT, [commitment.id])
             + attachments_of(OWNER_MILESTONE, [m.id for m in commitment.milestones])
             + attachments_of(OWNER_REPORT, [r.id for r in commitment.reports]))
+
+
+def attachments_of_many(owners: dict[str, Iterable[Any]]) -> list[Attachment]:
+    """Attachments of several owner types in one query (current tenant), ordered by id.
+
+    Args:
+        owners: ``{owner_type: owner ids}`` (``None`` ids are skipped; empty lists ignored).
+    """
+    clauses = []
+    for owner_type, owner_ids in owners.items():
+        ids = [str(i) for i in owner_ids if i is not None]
+        if ids:
+            clauses.append(and_(Attachment.owner_type == owner_type, Attachment.owner_id.in_(ids)))
+    if not clauses:
+        return []
+    return list(db.session.scalars(select(Attachment).where(or_(*clauses)).order_by(Attachment.id)))
 
 
 def plan_attachments(plan: ActionPlan) -> list[Attachment]:

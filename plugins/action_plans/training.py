@@ -388,7 +388,7 @@ def training_tasks() -> list[TrainingTask]:
     """The plugin's tasks: step 11 (:data:`KEY_PLAN`) and step 13 (:data:`KEY_REPORT`)."""
     return [
         TrainingTask(
-            step=STEP_PLAN, key=KEY_PLAN, title="Cocrea y publica el Plan de Acción Local",
+            step=STEP_PLAN, key=KEY_PLAN, title="Cocree y publique el Plan de Acción Local",
             goals=(
                 "Practicar el paso 11 de la estrategia local: Publicación del Plan de Acción.",
                 "Capturar en el sitio de práctica el Plan de Acción Local con los cinco compromisos que salieron "
@@ -398,44 +398,44 @@ def training_tasks() -> list[TrainingTask]:
                 "(SHA-256) en el historial.",
             ),
             steps=(
-                "Entra a Administración → Planes de acción y pulsa «Nuevo plan». Escribe el título, el marco "
-                "metodológico, los ejes temáticos (uno por línea) y la fecha «Vigente desde»; pulsa «Guardar "
+                "Entre a Administración → Planes de acción y pulse «Nuevo plan». Escriba el título, el marco "
+                "metodológico, los ejes temáticos (uno por línea) y la fecha «Vigente desde»; pulse «Guardar "
                 "borrador».",
-                "En la página del plan pulsa «Nuevo compromiso». Escribe el título, el problema público, el "
+                "En la página del plan pulse «Nuevo compromiso». Escriba el título, el problema público, el "
                 "objetivo, la «Institución responsable» y las fechas de inicio y de fin (dentro de la vigencia del "
-                "plan); deja el estatus en «Por iniciar» y guarda el borrador.",
-                "En el compromiso pulsa «Nuevo hito»: describe la actividad, su responsable y su «Fecha de fin» "
-                "(la fecha de entrega). Si le agregas más hitos, marca «Ajustar los pesos de los demás hitos» para "
-                "que los pesos sumen 100.",
-                "Repite los dos pasos anteriores hasta tener cinco compromisos.",
-                "Vuelve a la página del plan, revisa que ningún compromiso tenga avisos y pulsa «Publicar plan y "
+                "plan); deje el estatus en «Por iniciar» y guarde el borrador.",
+                "En el compromiso pulse «Nuevo hito»: describa la actividad, su responsable y su «Fecha de fin» "
+                "(la fecha de entrega). Si le agrega más hitos, revise que los pesos de los hitos del compromiso "
+                "sumen 100.",
+                "Repita los dos pasos anteriores hasta tener cinco compromisos.",
+                "Vuelva a la página del plan, revise que ningún compromiso tenga avisos y pulse «Publicar plan y "
                 "compromisos».",
-                "Abre «Revisar mi trabajo» de este ejercicio.",
+                "Abra «Revisar mi trabajo» de este ejercicio.",
             ),
             check=check_cocreate_plan, solve=solve_cocreate_plan, start_endpoint="admin_action_plans.plan_new"),
         TrainingTask(
-            step=STEP_REPORT, key=KEY_REPORT, title="Informa el avance del Plan de Acción",
+            step=STEP_REPORT, key=KEY_REPORT, title="Informe el avance del Plan de Acción",
             goals=(
                 "Practicar el paso 13 de la estrategia local: Informe intermedio y final de cumplimiento del Plan "
                 "de Acción.",
-                "Informar el avance de al menos tres compromisos del plan que publicaste en el ejercicio 11: "
+                "Informar el avance de al menos tres compromisos del plan que publicó en el ejercicio 11: "
                 "avance de sus hitos, cambio de estatus e informe de avance.",
                 "Comprobar que cada cambio se publica como una nueva versión con su motivo y que el avance del "
                 "plan sube.",
             ),
             steps=(
-                "Entra a Administración → Planes de acción y abre el plan que publicaste en el ejercicio 11 (si no "
-                "lo tienes, haz primero ese ejercicio).",
-                "Abre un compromiso. En «Hitos» edita un hito: cambia su estatus a «Iniciado» (con su porcentaje de "
-                "avance) o a «Completado», escribe el motivo y guarda.",
-                "En «Ficha del compromiso, estatus y avance» cambia el «Estatus» de «Por iniciar» a «Iniciado» (o "
-                "«Completado» si ya terminó) y pulsa «Guardar cambios como borrador»; después, en «Cambios sin "
-                "publicar», revisa la diferencia, escribe el motivo y pulsa «Publicar cambios».",
-                "Pulsa «Nuevo informe de avance»: escribe el periodo, la narrativa del avance y quién informa; si "
-                "la tienes, agrega una liga o un archivo de evidencia. Escribe el motivo y guarda.",
-                "Repite con al menos otros dos compromisos.",
-                "Mira en el sitio público el avance del plan y el historial de versiones de un compromiso; luego "
-                "abre «Revisar mi trabajo» de este ejercicio.",
+                "Entre a Administración → Planes de acción y abra el plan que publicó en el ejercicio 11 (si no "
+                "lo tiene, haga primero ese ejercicio).",
+                "Abra un compromiso. En «Hitos» edite un hito: cambie su estatus a «Iniciado» (con su porcentaje de "
+                "avance) o a «Completado», escriba el motivo y guarde.",
+                "En «Ficha del compromiso, estatus y avance» cambie el «Estatus» de «Por iniciar» a «Iniciado» (o "
+                "«Completado» si ya terminó) y pulse «Guardar cambios como borrador»; después, en «Cambios sin "
+                "publicar», revise la diferencia, escriba el motivo y pulse «Publicar cambios».",
+                "Pulse «Nuevo informe de avance»: escriba el periodo, la narrativa del avance y quién informa; si "
+                "la tiene, agregue una liga o un archivo de evidencia. Escriba el motivo y guarde.",
+                "Repita con al menos otros dos compromisos.",
+                "Consulte en el sitio público el avance del plan y el historial de versiones de un compromiso; luego "
+                "abra «Revisar mi trabajo» de este ejercicio.",
             ),
             check=check_report_progress, solve=solve_report_progress, start_endpoint="admin_action_plans.plans"),
     ]

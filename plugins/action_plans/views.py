@@ -18,6 +18,7 @@ from flask_babel import get_locale, gettext as _
 from icalendar import Calendar, Event
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from comun_cms.toolkit import (
     Page, Publication, all_tenants, content_disposition, content_types, db, get_section, get_tenants, can,
@@ -27,7 +28,7 @@ from comun_cms.toolkit import (
 from . import progress as prog
 from . import services
 from .content import (
-    COMMITMENT_TYPE, PLAN_TYPE, attachments_of, commitment_label, plan_attachments, published_commitments,
+    COMMITMENT_TYPE, PLAN_TYPE, attachments_of_many, commitment_label, plan_attachments, published_commitments,
 )
 from .loaders import DOCUMENT_PAGES
 from .models import OWNER_COMMITMENT, OWNER_MILESTONE, OWNER_REPORT, PLUGIN, ActionPlan, Commitment, Milestone
@@ -55,14 +56,11 @@ def document_links(*texts: str) -> list[dict]:
     """Published pages of source documents cited in ``texts`` (e.g. the Estado de México
     progress report that the core publishes as a page): ``[{"title", "url"}]``."""
     joined = " ".join(t or "" for t in texts)
-    out = []
-    for filename, slug in DOCUMENT_PAGES.items():
-        if filename not in joined:
-            continue
-        page = db.session.scalar(select(Page).where(Page.slug == slug, Page.status == "published"))
-        if page is not None:
-            out.append({"title": page.title, "url": url_for("public.page", slug=slug)})
-    return out
+    slugs = [slug for filename, slug in DOCUMENT_PAGES.items() if filename in joined]
+    if not slugs:
+        return []
+    pages = {p.slug: p for p in db.session.scalars(select(Page).where(Page.slug.in_(slugs), Page.status == "published"))}
+    return [{"title": pages[slug].title, "url": url_for("public.page", slug=slug)} for slug in slugs if slug in pages]
 
 
 def is_staff() -> bool:
@@ -151,12 +149,18 @@ def _span(milestones) -> tuple[dt.date | None, dt.date | None]:
 
 
 def _evidence(owner_type: str, ids) -> dict[int, list]:
-    by_owner: dict[int, list] = {}
+    return _evidence_of({owner_type: ids}).get(owner_type, {})
+
+
+def _evidence_of(owners: dict[str, Any]) -> dict[str, dict[int, list]]:
+    """Visible attachments of several owner types in one query:
+    ``{owner_type: {owner id: [Attachment, ...]}}`` for ``owners`` = ``{owner_type: ids}``."""
+    out: dict[str, dict[int, list]] = {t: {} for t in owners}
     staff = is_staff()
-    for a in attachments_of(owner_type, ids):
+    for a in attachments_of_many(owners):
         if a.public or staff:
-            by_owner.setdefault(int(a.owner_id), []).append(a)
-    return by_owner
+            out[a.owner_type].setdefault(int(a.owner_id), []).append(a)
+    return out
 
 
 # --------------------------------------------------------------------------- public pages
@@ -213,21 +217,23 @@ def plan(plan_id: int):
 def commitment(commitment_id: int):
     """A commitment: SMART card, progress bar, milestones timeline (overdue flagged in the
     tenant's time zone), evidence, progress reports and a link to its version history."""
-    record = db.first_or_404(select(Commitment).where(Commitment.id == commitment_id))
+    record = db.first_or_404(select(Commitment).where(Commitment.id == commitment_id)
+                             .options(joinedload(Commitment.plan)))
     if record.status == "draft" and not is_staff():
         abort(404)
     if record.status == "retracted":
         return _retracted(record, "commitment")
     if record.plan.status != "published" and not is_staff():
         abort(404)
+    evidence = _evidence_of({OWNER_COMMITMENT: [record.id], OWNER_MILESTONE: [m.id for m in record.milestones],
+                             OWNER_REPORT: [r.id for r in record.reports]})
     return render_template(
         "action_plans/commitment.html", c=record, plan=record.plan, row=chart_row(record),
         content_type=COMMITMENT_TYPE, source_pages=document_links(record.source or record.plan.source),
         milestone_span=_span(record.milestones),
         publication=latest_publication("commitment", record.id),
-        evidence=_evidence(OWNER_COMMITMENT, [record.id]).get(record.id, []),
-        milestone_evidence=_evidence(OWNER_MILESTONE, [m.id for m in record.milestones]),
-        report_evidence=_evidence(OWNER_REPORT, [r.id for r in record.reports]),
+        evidence=evidence[OWNER_COMMITMENT].get(record.id, []),
+        milestone_evidence=evidence[OWNER_MILESTONE], report_evidence=evidence[OWNER_REPORT],
         today=prog.tenant_today(g.tenant), section=get_section("commitments"), labels=_labels())
 
 

@@ -64,6 +64,18 @@ def register_blueprints():
 
 
 @hookimpl
+def audit_labels():
+    """Names of the plugin's audit objects and verbs (``criteria.cycle.stage``...)."""
+    return {
+        "criteria.cycle": _l("Evaluation cycle"), "criteria.framework": _l("Criteria framework"),
+        "criteria.assessment": _l("Assessment"), "criteria.declaration": _l("Evaluator's declaration"),
+        "criteria.recommendation": _l("Recommendation"), "criteria.reply": _l("Right of reply"),
+        "save": _l("saved"), "stage": _l("stage change"), "answer": _l("answer"), "followup": _l("follow-up"),
+        "issue": _l("issued"),
+    }
+
+
+@hookimpl
 def register_content_types():
     """``criteria_framework``, ``evaluation_cycle`` and ``recommendation``."""
     return list(CONTENT_TYPES)

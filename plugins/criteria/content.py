@@ -21,7 +21,7 @@ from comun_cms.toolkit import Attachment, ContentType, Dataset, DatasetField, Pu
 from . import scoring
 from .framework_io import criterion_content, format_points, framework_content
 from .models import Assessment, CriteriaFramework, EvaluationCycle, Recommendation
-from .services import cycle_rows, recommendation_age, recommendation_status
+from .services import STATUS_LABELS, cycle_rows, recommendation_age, recommendation_status
 
 
 # --------------------------------------------------------------------------- serialization
@@ -141,7 +141,7 @@ RECOMMENDATION_TYPE = ContentType(
     label=_l("Recommendation"), label_plural=_l("Recommendations"),
     serialize=serialize_recommendation, title=lambda r: f"{r.number} · {r.title}",
     url=lambda r: url_for("criteria.recommendation", tenant=r.tenant_id, rec_id=r.id),
-    search_document=recommendation_search_document,
+    search_document=recommendation_search_document, status_labels=STATUS_LABELS,
     admin_url=lambda r: url_for("admin_criteria.recommendation_detail", tenant=r.tenant_id, rec_id=r.id),
 )
 CONTENT_TYPES = [FRAMEWORK_TYPE, CYCLE_TYPE, RECOMMENDATION_TYPE]

@@ -20,6 +20,7 @@ Points are stored as integer hundredths (``points_x100``) so sums are exact on e
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -165,6 +166,13 @@ class Criterion(TenantScoped, db.Model):
         """``True`` when the legal basis is marked "unverified" in the source data (it must be
         checked against the state law before an official cycle)."""
         return "unverified" in (self.legal_basis or "").lower()
+
+    @property
+    def legal_basis_text(self) -> str:
+        """The legal basis as pages show it: without the source data's English marker
+        ``(unverified fraction)`` / ``(unverified)``, which pages replace by a translated note
+        when :attr:`unverified` is true."""
+        return re.sub(r"\s*\(unverified(?: fraction)?\)", "", self.legal_basis or "", flags=re.I).strip()
 
     def applies_in(self, tenant_slug: str) -> bool:
         """Whether the criterion applies to tenant ``tenant_slug`` (``applies_to`` is ``all``

@@ -54,8 +54,9 @@ def comparison_charts(data: list[dict]) -> tuple[Markup, Markup]:
     def color(t):
         return t.colors.get("primary") or charts.DEFAULT_COLOR
     present = [d for d in data if d["cycle"] is not None]
+    demo = _("demo data")  # outside the f-string, where Babel's extractor sees it
     totals = charts.bar_chart(
-        [charts.BarGroup("", [charts.Bar(f"{d['tenant'].state}" + (f" ({_('demo data')})" if d["cycle"].is_demo else ""),
+        [charts.BarGroup("", [charts.Bar(d["tenant"].state + (f" ({demo})" if d["cycle"].is_demo else ""),
                                          (d["cycle"].scores or {}).get("total"),
                                          color(d["tenant"])) for d in present])],
         title=_("Total score by state"), chart_id="compare-total",

@@ -286,22 +286,22 @@ def tasks() -> list:
             "Responder, como Secretaría Ejecutiva, a una evaluación con el derecho de réplica.",
         ),
         steps=(
-            "Entra con tu cuenta de organización evaluadora y abre Administración → Evaluación por criterios.",
-            f"Abre el ciclo «{TRAINING_TITLE}», que está en la etapa «Evaluación». El Comité de Participación "
-            "Ciudadana de ejemplo ya evaluó los cuarenta criterios; tus evaluaciones se suman a las suyas.",
-            "Usa «Declare su rol y sus conflictos de interés»: elige tu papel, escribe tu nombre y tu organización, "
-            "indica si tienes un conflicto de interés y guarda la declaración (es obligatoria antes de evaluar).",
-            "Evalúa al menos tres criterios con «Evaluar»; te sugerimos F-03 (sección de datos abiertos con actas, "
+            "Entre con su cuenta de organización evaluadora y abra Administración → Evaluación por criterios.",
+            f"Abra el ciclo «{TRAINING_TITLE}», que está en la etapa «Evaluación». El Comité de Participación "
+            "Ciudadana de ejemplo ya evaluó los cuarenta criterios; sus evaluaciones se suman a las del Comité.",
+            "Use «Declare su rol y sus conflictos de interés»: elija su papel, escriba su nombre y su organización, "
+            "indique si tiene un conflicto de interés y guarde la declaración (es obligatoria antes de evaluar).",
+            "Evalúe al menos tres criterios con «Evaluar»; le sugerimos F-03 (sección de datos abiertos con actas, "
             "acuerdos y plan de acción), F-04 (mecanismos de participación y sus resultados) y F-06 (fecha de "
-            "última actualización). En cada uno elige el resultado, escribe un comentario que lo justifique y anota "
-            "la dirección de la evidencia (o de la página donde la buscaste) con la fecha en que la consultaste.",
-            "Cuando tengas tus evaluaciones, usa «Pasar a la etapa “Derecho de réplica”» en la página del ciclo: "
+            "última actualización). En cada uno elija el resultado, escriba un comentario que lo justifique y anote "
+            "la dirección de la evidencia (o de la página donde la buscó) con la fecha en que la consultó.",
+            "Cuando tenga sus evaluaciones, use «Pasar a la etapa “Derecho de réplica”» en la página del ciclo: "
             "así la Secretaría Ejecutiva puede verlas y responder.",
-            "Sal y entra con tu cuenta de la Secretaría Ejecutiva (editor), abre el mismo ciclo y usa «Réplica» "
-            "junto a una de tus evaluaciones; escribe la respuesta y guárdala.",
-            "No publiques el ciclo: la publicación exige una réplica a cada evaluación o que venza el plazo de "
+            "Salga y entre con su cuenta de la Secretaría Ejecutiva (editor), abra el mismo ciclo y use «Réplica» "
+            "junto a una de sus evaluaciones; escriba la respuesta y guárdela.",
+            "No publique el ciclo: la publicación exige una réplica a cada evaluación o que venza el plazo de "
             "réplica, y queda fuera de este ejercicio.",
-            "Abre «Revisar mi trabajo» de este ejercicio.",
+            "Abra «Revisar mi trabajo» de este ejercicio.",
         ),
         check=check,
         solve=solve,

@@ -17,7 +17,7 @@ The admin pages are in :mod:`plugins.criteria.admin`, the cross-state comparison
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, render_template, request
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -44,8 +44,8 @@ def labels() -> dict:
     Returns:
         ``{name: value}`` for ``result_labels``, ``stage_labels``, ``evaluator_role_labels``,
         ``scoring_type_labels``, ``periodicity_labels``, ``answer_labels``, ``progress_labels``,
-        ``rec_status_labels``, ``fmt_points``, ``fmt_score``, ``replaced_laws`` and
-        ``formula_version``.
+        ``rec_status_labels``, ``fmt_points``, ``fmt_score``, ``replaced_laws``,
+        ``formula_version``, ``points_label`` and ``scored_label``.
     """
     return {"result_labels": services.RESULT_LABELS, "stage_labels": services.STAGE_LABELS,
             "evaluator_role_labels": services.EVALUATOR_ROLE_LABELS,
@@ -53,10 +53,26 @@ def labels() -> dict:
             "periodicity_labels": services.PERIODICITY_LABELS, "answer_labels": services.ANSWER_LABELS,
             "progress_labels": services.PROGRESS_LABELS, "rec_status_labels": services.STATUS_LABELS,
             "fmt_points": format_points, "fmt_score": charts.number, "replaced_laws": REPLACED_LAWS,
-            "formula_version": FORMULA_VERSION}
+            "formula_version": FORMULA_VERSION, "points_label": points_label, "scored_label": scored_label}
 
 
 bp.context_processor(labels)
+
+
+def points_label(x100: int) -> str:
+    """``"1 punto"`` / ``"2,5 puntos"``: points in hundredths with the plural the language
+    needs (exactly one point is singular; any other amount, fractions included, is plural)."""
+    return ngettext("%(p)s point", "%(p)s points", 1 if int(x100) == 100 else 2, p=format_points(x100))
+
+
+def scored_label(kind: str, score: str, scored: int, pending: int) -> str:
+    """``"Evaluación: 80 de 100 (1 criterio calificado, 3 pendientes)"``: ``kind`` is
+    ``evaluation`` or ``self``; ``score`` the formatted total; the counts get their plurals."""
+    counts = "%s, %s" % (ngettext("%(num)d criterion scored", "%(num)d criteria scored", scored),
+                         ngettext("%(num)d pending", "%(num)d pending", pending))
+    if kind == "self":
+        return _("Self-assessment: %(score)s of 100 (%(counts)s)", score=score, counts=counts)
+    return _("Evaluation: %(score)s of 100 (%(counts)s)", score=score, counts=counts)
 
 
 def category_chart(sheet_json: dict, chart_id: str, title: str, color: str | None = None) -> Markup:

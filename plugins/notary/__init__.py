@@ -10,8 +10,8 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from comun_cms.toolkit import MenuItem, SettingSpec, hookimpl
-from plugins.notary import services, training
+from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl
+from plugins.notary import portal, services, training
 from plugins.notary.cli import notary_group
 from plugins.notary.keys import ensure_keys
 from plugins.notary.models import MODELS
@@ -69,7 +69,8 @@ def tenant_settings():
 
 @hookimpl
 def register_blueprints():
-    return [bp]
+    """Each state's ``notary`` endpoints and the portal's cross-state verify page (``portal_notary``)."""
+    return [bp, portal.bp]
 
 
 @hookimpl
@@ -85,10 +86,23 @@ def on_publish(event):
 
 
 @hookimpl
+def publication_log(tenant, start, limit):
+    """The tenant's notary log as the publication log of the change feed (index = leaf index,
+    ``entry_hash`` = RFC 6962 leaf hash)."""
+    return services.log_slice(start, limit)
+
+
+@hookimpl
 def template_slot(name, tenant, context):
     if name != "record_footer" or tenant is None:
         return None
     return render_seal(tenant, context)
+
+
+@hookimpl
+def portal_widgets():
+    """The portal home's "Verify a publication" box (searches every state's log)."""
+    return [PortalWidget(_l("Verify a publication"), portal.render_portal_widget, order=90)]
 
 
 @hookimpl

@@ -43,7 +43,9 @@ from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from comun_cms.toolkit import Publication, db, get_current_tenant, get_tenants, jsonable, tenant_context, utcnow
+from comun_cms.toolkit import (
+    LoggedPublication, LogSlice, Publication, all_tenants, bump_generation, db, get_current_tenant, get_tenants, jsonable, tenant_context, utcnow,
+)
 from plugins.notary.keys import (Keyring, KeyringError, ensure_keys, keyring_path, load_keyring,  # noqa: F401 (re-exported)
                                  restore_keyring, rotate_keys)
 from plugins.notary.models import Checkpoint, Cosignature, Digest, Entry, LogHead, LogOrigin, Node, WitnessState
@@ -62,6 +64,8 @@ ORIGIN_RE = re.compile(r"[!-*,-~]{1,255}")
 PLUGIN = "notary"
 PENDING_KEY = "notary_cosign_pending"
 RANGE_KEY = "notary_compact_range"
+#: A SHA-256 as the verify pages accept it: 64 lowercase hexadecimal characters.
+SHA256_RE = re.compile(r"[0-9a-f]{64}\Z")
 
 
 class NotaryError(Exception):
@@ -153,6 +157,44 @@ def _setting(tenant, key: str, default: Any) -> Any:
 def notary_tenants() -> list:
     """Every configured tenant that enables the notary, in configuration order."""
     return [t for t in get_tenants().values() if t.enables(PLUGIN)]
+
+
+@dataclass(frozen=True)
+class LogHit:
+    """Where a SHA-256 was found by :func:`find_in_logs`: ``tenant`` (a Tenant), ``entries``
+    (its log indexes, ascending), ``kinds`` (``{"content", "attachment"}`` subset) and
+    ``filenames`` (names of the matching attached files, may be empty)."""
+
+    tenant: Any
+    entries: tuple[int, ...]
+    kinds: frozenset[str]
+    filenames: tuple[str, ...]
+
+
+def find_in_logs(sha: str, exclude: str | None = None) -> list[LogHit]:
+    """Search the SHA-256 ``sha`` (64 lowercase hex characters) in the log of every public
+    tenant that enables the notary (never training tenants): an explicit cross-tenant read of
+    :class:`~plugins.notary.models.Digest`, which only holds hashes of published versions.
+
+    ``exclude`` leaves one tenant slug out (a tenant's verify page already searched its own
+    log). Returns one :class:`LogHit` per tenant where it was found, in configuration order;
+    ``[]`` when nowhere.
+    """
+    tenants = [t for t in get_tenants(public_only=True).values() if t.enables(PLUGIN) and t.slug != exclude]
+    if not tenants:
+        return []
+    rows = db.session.execute(all_tenants(
+        select(Digest.tenant_id, Digest.index, Digest.kind, Digest.filename)
+        .where(Digest.sha256 == sha, Digest.tenant_id.in_([t.slug for t in tenants]))
+        .order_by(Digest.tenant_id, Digest.index))).all()
+    hits = []
+    for t in tenants:
+        mine = [r for r in rows if r.tenant_id == t.slug]
+        if mine:
+            hits.append(LogHit(tenant=t, entries=tuple(sorted({r.index for r in mine})),
+                               kinds=frozenset(r.kind for r in mine),
+                               filenames=tuple(sorted({r.filename for r in mine if r.filename}))))
+    return hits
 
 
 def peer_tenants(tenant) -> list:
@@ -459,6 +501,7 @@ def sign_checkpoint(tenant, session: Session | None = None) -> Checkpoint:
     signed = tcp.sign_checkpoint(body, ring.log_signers())
     cp = Checkpoint(tenant_id=tenant.slug, size=head.size, root_hash=root.hex(), note=signed.decode("utf-8"))
     session.add(cp)
+    bump_generation(tenant.slug, session)  # seals of the entries it covers now read "Verified"
     session.flush()
     return cp
 
@@ -753,10 +796,46 @@ def entry_at(index: int, session: Session | None = None) -> Entry | None:
     return session.scalar(select(Entry).where(Entry.index == index))
 
 
+def log_slice(start: int, limit: int, session: Session | None = None) -> LogSlice:
+    """Up to ``limit`` consecutive entries of the current tenant's log from leaf index ``start``
+    (the ``publication_log`` hook).
+
+    The head's ``size`` is read first and only entries below it are returned: the head and the
+    entries are written in the same transaction, so every entry below a committed size is
+    committed too, and the slice is consecutive whatever other publications are in flight
+    (indexes are given under the head's row lock, hence in commit order).
+
+    Args:
+        start: first leaf index wanted (>= 0).
+        limit: most entries returned (>= 1).
+    Returns:
+        :class:`~comun_cms.toolkit.LogSlice` (``size`` 0 and no entries for an empty log).
+    """
+    session = session or db.session
+    size = session.scalar(select(LogHead.size)) or 0
+    if start >= size:
+        return LogSlice(entries=(), size=size)
+    rows = session.execute(
+        select(Entry.index, Entry.publication_id, Entry.leaf_hash)
+        .where(Entry.index >= start, Entry.index < size).order_by(Entry.index).limit(limit))
+    return LogSlice(entries=tuple(LoggedPublication(i, p, h) for i, p, h in rows), size=size)
+
+
 def entry_for_publication(publication_id: int, session: Session | None = None) -> Entry | None:
     """The current tenant's entry logging publication ``publication_id``, or ``None`` (not logged)."""
     session = session or db.session
     return session.scalar(select(Entry).where(Entry.publication_id == publication_id))
+
+
+def entry_with_coverage(publication_id: int, session: Session | None = None) -> tuple[Entry | None, bool]:
+    """One query for the seal: the current tenant's entry logging ``publication_id`` (or
+    ``None``) and whether a checkpoint of the tenant covers it yet (checkpoint sizes only grow,
+    so "some checkpoint has ``size > index``" equals "the newest one does")."""
+    session = session or db.session
+    covered = (select(Checkpoint.id).where(Checkpoint.tenant_id == Entry.tenant_id, Checkpoint.size > Entry.index)
+               .correlate(Entry).exists())
+    row = session.execute(select(Entry, covered).where(Entry.publication_id == publication_id)).first()
+    return (None, False) if row is None else (row[0], bool(row[1]))
 
 
 def checkpoint_covering(index: int, session: Session | None = None) -> Checkpoint | None:

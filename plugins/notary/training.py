@@ -164,21 +164,21 @@ def training_tasks() -> list:
     """
     return [TrainingTask(
         step=STEP, key=KEY,
-        title="Verifica la constancia de una publicación tuya",
+        title="Verifique la constancia de una publicación suya",
         goals=(
-            "Comprobar por tu cuenta que lo que publicaste (por ejemplo, el informe de cumplimiento del "
+            "Comprobar por su cuenta que lo que publicó (por ejemplo, el informe de cumplimiento del "
             "Plan de Acción) está en la bitácora pública de transparencia del sitio, firmado y sin cambios.",
             "Conocer la constancia (.tlog-proof) que cualquier persona puede descargar y comprobar.",
         ),
         steps=(
-            "Si aún no has publicado nada en tu espacio, entra a Administración → Páginas, crea una página "
-            "nueva (por ejemplo, tu informe de cumplimiento), guarda el borrador y publícala.",
-            "En la página de edición, abre su «Dirección pública».",
-            "Al pie de la página pública, en el sello «Verificado», descarga la constancia (.tlog-proof) y la "
+            "Si aún no ha publicado nada en su espacio, entre a Administración → Páginas, cree una página "
+            "nueva (por ejemplo, su informe de cumplimiento), guarde el borrador y publíquela.",
+            "En la página de edición, abra su «Dirección pública».",
+            "Al pie de la página pública, en el sello «Verificado», descargue la constancia (.tlog-proof) y la "
             "entrada de la bitácora (JSON canónico).",
-            "Abre «Verificar» en el menú del sitio; en «Comprobar una constancia» elige los dos archivos (o "
-            "pega su texto) y pulsa «Comprobar constancia».",
-            "Debe aparecer «Coincidencia (comprobado por el servidor)». Luego abre «Revisar mi trabajo» de "
+            "Abra «Verificar» en el menú del sitio; en «Comprobar una constancia» elija los dos archivos (o "
+            "pegue su texto) y pulse «Comprobar constancia».",
+            "Debe aparecer «Coincidencia (comprobado por el servidor)». Luego abra «Revisar mi trabajo» de "
             "este ejercicio.",
         ),
         check=check, solve=solve, start_endpoint="admin.pages",

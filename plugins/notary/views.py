@@ -34,7 +34,7 @@ from comun_cms.toolkit import (
     Publication, content_disposition, content_type_for, content_types, csrf, db, get_current_tenant,
     latest_publication,
 )
-from plugins.notary import services
+from plugins.notary import portal, services
 from plugins.notary.models import Digest, Entry, LogHead, Node
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import merkle, tiles
@@ -43,7 +43,7 @@ from plugins.notary.training import record_verification
 bp = Blueprint("notary", __name__, url_prefix="/notary", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
-SHA_RE = re.compile(r"[0-9a-f]{64}\Z")
+SHA_RE = services.SHA256_RE
 MAX_INDEX = (1 << 63) - 1
 TEXT = "text/plain; charset=utf-8"
 
@@ -327,8 +327,8 @@ def server_check(e: Entry, pub, sha: str, kind: str, cp) -> dict:
             body, _n = tcp.open_checkpoint(services.served_note(cp), verifiers)
             hashes = merkle.inclusion_proof(e.index, cp.size, services.node_reader())
             merkle.verify_inclusion(merkle.leaf_hash(data), e.index, cp.size, hashes, body.root_hash)
-        except (ValueError, services.NotaryError) as exc:
-            problems.append(_("The inclusion proof or the checkpoint signature fails: %(error)s", error=str(exc)))
+        except (ValueError, services.NotaryError):
+            problems.append(_("The inclusion proof or the checkpoint signature fails."))
     return {"ok": not problems, "problems": problems}
 
 
@@ -349,8 +349,27 @@ def lookup(sha: str):
 MAX_RECEIPT_FILE = 1 << 20
 
 
+def receipt_error_message(detail: str) -> str:
+    """The user's-language explanation of a failed receipt check, from the English ``detail``
+    of :func:`plugins.notary.tlog.proof.verify_receipt` (kept as ``detail`` for auditors)."""
+    if detail.startswith("inclusion proof does not verify"):
+        return _("The log entry is not the one this receipt proves: the inclusion proof does not lead to the "
+                 "signed checkpoint. The entry or the receipt was changed, or they belong to different records.")
+    if detail.startswith("witness quorum"):
+        return _("The receipt's checkpoint does not have the witness cosignatures this log's policy requires.")
+    if "checkpoint" in detail:
+        return _("The receipt's checkpoint is not signed by this state's log, or it is damaged.")
+    return _("This text is not a valid receipt (.tlog-proof): it is damaged or incomplete.")
+
+
 def _verify_receipt_server(receipt_text: str, entry_text: str) -> dict:
-    return services.verify_receipt_text(get_current_tenant(), receipt_text, entry_text)
+    """:func:`services.verify_receipt_text` for the current tenant; a failure's ``error`` is in
+    the user's language (:func:`receipt_error_message`), its English cause in ``detail``."""
+    result = services.verify_receipt_text(get_current_tenant(), receipt_text, entry_text)
+    if not result["ok"]:
+        result["detail"] = result["error"]
+        result["error"] = receipt_error_message(result["error"])
+    return result
 
 
 def _uploaded_text(name: str) -> str | None:
@@ -390,7 +409,9 @@ def verify():
     """The citizens' verify page: search by SHA-256 (GET ``sha256``), by file (POST ``file``, hashed
     in the browser with JavaScript, on the server without), or check a receipt (POST ``receipt`` and
     ``entry``, pasted, or the files ``receipt_file`` and ``entry_file``). Server-side verdicts are
-    always shown; verify.js repeats the checks in the browser. On a training tenant a successful
+    always shown; verify.js repeats the checks in the browser. A SHA-256 not in this log but in
+    another state's is reported as found there (:func:`services.find_in_logs`), with a link to
+    that state's page, instead of suggesting tampering. On a training tenant a successful
     receipt check by a logged-in staff account is recorded for the exercises
     (:func:`plugins.notary.training.record_verification`)."""
     tenant = get_current_tenant()
@@ -426,10 +447,16 @@ def verify():
             sha = ""
         else:
             matches = lookup_matches(sha)
+    # nothing here: say which other state published it rather than suggest tampering
+    elsewhere = services.find_in_logs(sha, exclude=tenant.slug) if matches == [] else []
     cp = services.latest_checkpoint()
     ring = services.keyring(tenant, create=False)
     status = 400 if error else 200
-    return render_template("notary/verify.html", sha=sha, matches=matches, error=error,
+    return render_template("notary/verify.html", sha=sha, matches=matches, error=error, elsewhere=elsewhere,
+                           type_labels={ct.name: ct.label for ct in content_types()},
+                           action_names={"publish": _("publication"), "correct": _("correction"),
+                                         "retract": _("retraction")},
+                           elsewhere_url=portal.state_verify_url,
                            receipt_result=receipt_result, receipt_text=receipt_text, entry_text=entry_text,
                            checkpoint=cp, origin=services.log_origin(tenant),
                            log_vkeys=ring.log_vkeys if ring else [],
@@ -449,8 +476,7 @@ def render_seal(tenant, context: dict):
             pub = None
     if pub is None or getattr(pub, "id", None) is None:
         return None
-    e = services.entry_for_publication(pub.id)
+    e, covered = services.entry_with_coverage(pub.id)
     if e is None:
         return None
-    cp = services.checkpoint_covering(e.index)
-    return Markup(render_template("notary/seal.html", entry=e, publication=pub, covered=cp is not None))
+    return Markup(render_template("notary/seal.html", entry=e, publication=pub, covered=covered))

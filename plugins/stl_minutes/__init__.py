@@ -57,6 +57,18 @@ def register_blueprints():
 
 
 @hookimpl
+def audit_labels():
+    """Names of the plugin's audit objects and verbs (``stl_member.create``...)."""
+    return {
+        "stl_member": _l("Body member"), "stl_evidence": _l("Evidence"), "stl_attendance": _l("Attendance"),
+        "stl_agenda": _l("Agenda item"), "stl_agenda.standard": _l("Agenda: standard items added"),
+        "stl_agenda.move": _l("Agenda: item moved"), "stl_attendance.members": _l("Attendance: members added"),
+        "stl_agreement.follow_up": _l("Agreement: follow-up"), "stl_call.document": _l("Session call: document"),
+        "stl_session.addendum": _l("Session minutes: addendum"),
+    }
+
+
+@hookimpl
 def register_content_types():
     """``stl_body``, ``stl_session``, ``stl_agreement``, ``stl_call``."""
     return list(CONTENT_TYPES)

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from comun_cms.toolkit import Attachment, ContentType, plain_text
 
 from .models import Agreement, Body, Call, Session
-from .vocab import SECTORS
+from .vocab import AGREEMENT_STATUSES, SECTORS
 
 
 # --------------------------------------------------------------------------- bodies
@@ -191,6 +191,7 @@ AGREEMENT_TYPE = ContentType(
     serialize=serialize_agreement, title=lambda a: f"{a.key}: {a.text[:200]}",
     url=lambda a: url_for("stl_minutes.agreement", tenant=a.tenant_id, agreement_id=a.id),
     search_document=agreement_search_document, attachments=agreement_attachments,
+    status_labels=AGREEMENT_STATUSES,
     admin_url=lambda a: url_for("admin_stl_minutes.agreement_follow_up", tenant=a.tenant_id, agreement_id=a.id),
 )
 CALL_TYPE = ContentType(

@@ -343,10 +343,14 @@ def publish_call(session: Session, user=None, publisher: Callable[[Any], Publica
     ``publisher`` as in :func:`publish_minutes`.
 
     Raises:
-        MinutesError: no date; body not published; call already published; minutes published.
+        MinutesError: no date; body not published; call already published; minutes in review,
+        approved or published (the session was held).
     """
     if session.status != "draft":
         raise MinutesError(_l("The minutes of this session are already published."))
+    if session.stage != "draft":
+        raise MinutesError(_l("The session was held: its minutes are in review or approved, so its call can no "
+                              "longer be published."))
     if session.session_date is None:
         raise MinutesError(_l("Enter the date of the session before publishing its call."), "session_date")
     if session.body.status != "published":

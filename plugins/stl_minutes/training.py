@@ -271,24 +271,24 @@ INSTALLATION_TASK = TrainingTask(
         "publicarla: ya publicada queda bloqueada y solo admite adendas.",
     ),
     steps=(
-        "Entra a Administración → Minutas. El órgano «Secretariado Técnico Local de Gobierno Abierto» del estado "
+        "Entre a Administración → Minutas. El órgano «Secretariado Técnico Local de Gobierno Abierto» del estado "
         "de práctica ya está publicado con sus integrantes por sector (los eligió la convocatoria del paso 2). "
-        "Como ejemplo, mira el acta publicada de la Octava Sesión Ordinaria del STL de Sinaloa.",
-        "Pulsa «Registrar una sesión»: elige ese órgano, el tipo «Sesión de instalación» (sin número), la fecha "
-        "(hace unas semanas; no la pongas en el futuro), el horario, la modalidad y el lugar. Guarda el borrador.",
-        "En «Orden del día» pulsa «Agregar los puntos estándar» y agrega un punto deliberativo, por ejemplo "
+        "Como ejemplo, consulte el acta publicada de la Octava Sesión Ordinaria del STL de Sinaloa.",
+        "Pulse «Registrar una sesión»: elija ese órgano, el tipo «Sesión de instalación» (sin número), la fecha "
+        "(hace unas semanas; no la ponga en el futuro), el horario, la modalidad y el lugar. Guarde el borrador.",
+        "En «Orden del día» pulse «Agregar los puntos estándar» y agregue un punto deliberativo, por ejemplo "
         "«Instalación formal del Secretariado Técnico Local».",
-        "En «Asistencia» marca a las personas integrantes que asistieron y pulsa «Guardar integrantes "
+        "En «Asistencia» marque a las personas integrantes que asistieron y pulse «Guardar integrantes "
         "presentes». Para que haya quórum deben asistir más de la mitad de los asientos y al menos uno de cada "
-        "sector; el recuadro de quórum te dice si se alcanzó.",
-        "En «Acuerdos» agrega al menos un acuerdo con su votación, responsable y fecha límite (por ejemplo, "
+        "sector; el recuadro de quórum le dice si se alcanzó.",
+        "En «Acuerdos» agregue al menos un acuerdo con su votación, responsable y fecha límite (por ejemplo, "
         "«Publicar los lineamientos de operación del STL»).",
-        "En «Ciclo de vida» pulsa «Enviar a revisión».",
-        "El acta se aprueba en la sesión siguiente: registra la Primera Sesión Ordinaria del mismo órgano "
+        "En «Ciclo de vida» pulse «Enviar a revisión».",
+        "El acta se aprueba en la sesión siguiente: registre la Primera Sesión Ordinaria del mismo órgano "
         "(tipo «Sesión ordinaria», número 1) con una fecha posterior a la instalación que no sea futura.",
-        "Vuelve a la sesión de instalación; en «Ciclo de vida» elige la Primera Sesión Ordinaria, pulsa "
-        "«Registrar aprobación» y después «Publicar minuta». Revisa la página pública del acta.",
-        "Abre «Revisar mi trabajo» de este ejercicio.",
+        "Vuelva a la sesión de instalación; en «Ciclo de vida» elija la Primera Sesión Ordinaria, pulse "
+        "«Registrar aprobación» y después «Publicar minuta». Revise la página pública del acta.",
+        "Abra «Revisar mi trabajo» de este ejercicio.",
     ),
     check=check_installation,
     solve=solve_installation,

@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from icalendar import Calendar, Event
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from comun_cms.toolkit import content_disposition, db, latest_publication
 
@@ -76,7 +77,8 @@ class SessionEntry:
 
 def minutes_entries(body_id: int | None = None) -> list[SessionEntry]:
     """Entries of every session with published minutes (optionally of one body)."""
-    q = select(Session).where(Session.status == "published")
+    q = select(Session).where(Session.status == "published").options(
+        selectinload(Session.body), selectinload(Session.attendance), selectinload(Session.agreements))
     if body_id is not None:
         q = q.where(Session.body_id == body_id)
     return [SessionEntry(s.id, s.title, s.body_id, s.body.name, s.session_date, s.starts_at, s.ends_at, s.modality,

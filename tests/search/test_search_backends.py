@@ -203,3 +203,15 @@ def test_postgres_snippet_escapes_and_tsvector_keeps_codes_whole():
     # weights: title A, keywords B, body C
     assert "'transparent':2A " in tsv and "'corrupcion':27C" in tsv
     b.close()
+
+
+def test_boost_types_ranks_the_named_content_type_first(backend):
+    """Issue 15, defect 10: a query naming a content type ("sesión ordinaria" names the
+    minutes) ranks that type's documents higher; the matching set does not change."""
+    def order(**kw):
+        return [h.id for h in backend.search(SearchQuery(text="transparencia", per_page=10, **kw)).hits]
+    plain = order()
+    boosted = order(boost_types=("page",))
+    assert set(plain) == set(boosted) and plain[0] != "edomex:page:1"
+    assert boosted[0] == "edomex:page:1"
+    assert order(sort="date", boost_types=("page",)) == order(sort="date")

@@ -18,11 +18,11 @@ def test_export_neutralizes_and_read_rows_restores(app, make_plan):
                                                                        "started", 40, None, None)]}])
     with tenant_context(get_tenant(app, "edomex")):
         plan = db.session.get(ActionPlan, plan_id)
-        text = csv_io.export_csv(plan)
+        text = csv_io.export_csv(plan, language="en")   # English headers: the column codes
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline="")))
     assert rows[0]["title"] == "'" + TITLE
     assert rows[1]["title"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
     assert rows[1]["weight"] == "100" and rows[1]["progress"] == "40"  # numbers stay numbers
-    _delimiter, _header, read, errors = csv_io.read_rows(text.lstrip("\ufeff"))
+    _delimiter, _header, read, errors, _shown = csv_io.read_rows(text.lstrip("\ufeff"))
     assert not errors
     assert read[0][1]["title"] == TITLE and read[1][1]["title"] == "@SUM(1+1)*cmd|' /C calc'!A0"

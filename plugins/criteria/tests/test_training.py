@@ -285,6 +285,6 @@ def test_check_items_are_translated(app, cap, participant):
     load(app, cap)
     with app.test_request_context("/capacitacion/"), force_locale("es_MX"):
         items = run_check(app, participant)
-    assert items[0].label.startswith("Cuenta de evaluación: declaraste")
-    assert "(llevas 0)" in items[1].label and "Derecho de réplica" in items[2].label
+    assert items[0].label.startswith("Cuenta de evaluación: declaró")
+    assert "(lleva 0)" in items[1].label and "Derecho de réplica" in items[2].label
     assert items[3].hint.startswith("Con la cuenta de edición")

@@ -184,9 +184,9 @@ def test_verify_page_without_javascript(client, log5):
     assert 'id="notary-receipt-server"' in html and 'data-verdict="match"' in html
     html = client.post("/edomex/notary/verificar", data={"receipt": receipt, "entry": entry.replace("publish", "retract")}
                        ).get_data(as_text=True)
-    assert 'data-verdict="mismatch"' in html and "inclusion proof does not verify" in html
+    assert 'data-verdict="mismatch"' in html and "the inclusion proof does not lead to the signed checkpoint" in html
     html = client.post("/edomex/notary/verificar", data={"receipt": "basura\n", "entry": entry}).get_data(as_text=True)
-    assert 'data-verdict="mismatch"' in html and "must start with" in html
+    assert 'data-verdict="mismatch"' in html and "not a valid receipt" in html
     r = client.post("/edomex/notary/verificar", data={"receipt": receipt})
     assert r.status_code == 400 and "Paste both" in r.get_data(as_text=True)
 

@@ -151,6 +151,26 @@ def test_batch_mode_signs_on_interval_and_with_the_checkpoint_command(app, runne
         assert services.receipt_for(1) is not None
 
 
+def test_a_checkpoint_signed_later_refreshes_cached_seals(app, runner):
+    app.config["PAGE_CACHE"] = True  # the anonymous page cache (off by default in tests)
+    state = app.extensions["comun"]
+    t = state.tenants["edomex"]
+    settings = dict(t.plugin_settings)
+    settings["notary"] = {**settings["notary"], "checkpoint_interval": 3600}
+    state.tenants["edomex"] = t = dataclasses.replace(t, plugin_settings=settings)
+    with tenant_context(t):
+        publish(Page(slug="a", title="A"))
+        publish(Page(slug="b", title="B"))   # within the interval: awaiting a checkpoint
+    visitor = app.test_client()
+    visitor.get("/edomex/p/b")  # in tests the first request runs the indexer, which bumps the generation
+    assert "awaiting signed checkpoint" in visitor.get("/edomex/p/b").get_data(as_text=True)
+    assert visitor.get("/edomex/p/b").headers["X-Page-Cache"] == "hit"
+    result = runner.invoke(args=["notary", "checkpoint", "--tenant", "edomex"])
+    assert result.exit_code == 0, result.output
+    fresh = visitor.get("/edomex/p/b")
+    assert fresh.headers["X-Page-Cache"] == "miss" and "Verified" in fresh.get_data(as_text=True)
+
+
 def test_record_page_shows_the_seal_with_receipt_and_entry(app, client, publish_page):
     page, pub = publish_page("sellada")
     html = client.get("/edomex/p/sellada").get_data(as_text=True)

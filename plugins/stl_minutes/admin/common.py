@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, render_template, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_date, lazy_gettext as _l
 
 from comun_cms.toolkit import ConfirmForm, ReasonForm, diff_values, history, jsonable, one_or_404
 
@@ -72,7 +72,7 @@ def session_forms(s: Session, **bound) -> dict[str, Any]:
     forms["call_form"] = bound.get("call_form") or CallDocumentForm(prefix="call", formdata=None)
     approve = bound.get("approve_form") or ApproveForm(prefix="appr", formdata=None)
     approve.approving.choices = [("", _l("Choose a session"))] + [
-        (c.id, f"{c.title} · {c.session_date.isoformat()}")
+        (c.id, f"{c.title} · {format_date(c.session_date, 'long')}")
         for c in svc.approving_candidates(s, svc.tenant_today(tenant))]
     forms["approve_form"] = approve
     forms["addendum_form"] = bound.get("addendum_form") or AddendumForm(prefix="add", formdata=None)

@@ -3,6 +3,7 @@ dashboard widget."""
 from __future__ import annotations
 
 from flask import g, render_template
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from comun_cms.toolkit import db, require_role
@@ -31,11 +32,11 @@ def index():
                            overdue=_overdue_count(today))
 
 
-def render_dashboard_widget() -> str:
-    """HTML of the admin dashboard widget: minutes waiting in review or approval, and overdue
+def render_dashboard_widget() -> Markup:
+    """HTML (``Markup``) of the admin dashboard widget: minutes waiting in review or approval, and overdue
     agreements (with links). Called by the core inside a tenant request."""
     today = svc.tenant_today(g.tenant)
     waiting = db.session.scalars(select(Session).where(Session.status == "draft",
                                                        Session.stage.in_(("review", "approved")))).all()
-    return render_template("stl_minutes/admin/_widget.html", waiting=waiting, overdue=_overdue_count(today),
-                           **helpers())
+    return Markup(render_template("stl_minutes/admin/_widget.html", waiting=waiting,
+                                  overdue=_overdue_count(today), **helpers()))
