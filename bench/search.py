@@ -1,11 +1,19 @@
 #!/usr/bin/env python
-"""Search benchmark: Whoosh backend vs SQLite FTS5 on a synthetic Spanish corpus.
+"""Search benchmark: Whoosh backend vs SQLite FTS5 vs PostgreSQL full text on a synthetic Spanish corpus.
 
 Usage::
 
     .venv/bin/python bench/search.py                 # 20,000 and 100,000 docs
     .venv/bin/python bench/search.py --docs 20000 --queries 300
     .venv/bin/python bench/search.py --quick         # 2,000 docs, smoke run
+    .venv/bin/python bench/search.py --backends whoosh,postgres \
+        --database-url postgresql://postgres@127.0.0.1:5432/comun_bench
+                                                     # PostgreSQL backend side by side with Whoosh
+
+The PostgreSQL backend replaces the ``search_documents`` rows of the database given with
+``--database-url`` (use a scratch database, never a site's); its index size is the size of the
+``search_documents`` and ``search_words`` tables with their indexes, and its CPU columns count
+this process only (the analysis in Python), not the PostgreSQL server's work.
 
 What it measures, for each corpus size and each backend, in one run:
 
@@ -54,6 +62,7 @@ try:
     from comun_cms.search.sqlite_fts import SQLiteFTSBackend  # noqa: E402
 except ImportError:  # pragma: no cover - optional backend
     SQLiteFTSBackend = None
+from comun_cms.search.pg_backend import PostgresBackend  # noqa: E402
 
 # ---------------------------------------------------------------------------
 # Embedded Spanish word list
@@ -429,6 +438,16 @@ def _run_queries(backend, queries) -> tuple[list, list, list]:
     return lat, cpu, totals
 
 
+def _pg_size_mb(backend) -> float:
+    """Size of the PostgreSQL backend's tables and indexes, MB."""
+    from sqlalchemy import text
+
+    with backend.engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT pg_total_relation_size('search_documents') + pg_total_relation_size('search_words')"
+        )).scalar() / 1e6
+
+
 def bench_backend(name, make_backend, docs, queries, workdir: Path, log, make_cold=None) -> dict:
     """Run every measurement for one backend; return a dict of figures.
 
@@ -459,7 +478,7 @@ def bench_backend(name, make_backend, docs, queries, workdir: Path, log, make_co
     backend.rebuild(iter(docs), progress=progress)
     build_s = time.perf_counter() - t0
     build_cpu = cpu_now() - c0
-    size_mb = _dir_size_mb(path)
+    size_mb = _pg_size_mb(backend) if isinstance(backend, PostgresBackend) else _dir_size_mb(path)
     log(f"  {name}: rebuilt {len(docs)} docs in {build_s:.1f} s, {size_mb:.1f} MB")
 
     # Warm-up (open searcher, caches), not timed.
@@ -525,7 +544,11 @@ def main(argv=None) -> int:
     ap.add_argument("--docs", type=int, nargs="+", default=[20000, 100000], help="corpus sizes")
     ap.add_argument("--queries", type=int, default=200, help="queries per corpus size")
     ap.add_argument("--quick", action="store_true", help="2,000 docs and 50 queries (smoke run)")
-    ap.add_argument("--backends", default="whoosh,sqlite", help="comma list: whoosh,sqlite")
+    ap.add_argument("--backends", default="whoosh,sqlite",
+                    help="comma list: whoosh,sqlite,postgres (postgres needs --database-url)")
+    ap.add_argument("--database-url", default=None,
+                    help="PostgreSQL database for the postgres backend (postgresql://...); its search "
+                         "tables are rebuilt: use a scratch database")
     ap.add_argument("--workdir", default=None, help="where to build indexes (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the index directories")
     args = ap.parse_args(argv)
@@ -546,6 +569,10 @@ def main(argv=None) -> int:
         cold["whoosh"] = lambda p: WhooshBackend(p, postings_cache=0)
     if "sqlite" in names and SQLiteFTSBackend is not None:
         backends["sqlite-fts5"] = lambda p: SQLiteFTSBackend(p)
+    if "postgres" in names:
+        if not args.database_url:
+            ap.error("--backends postgres needs --database-url postgresql://...")
+        backends["postgres"] = lambda p: PostgresBackend(args.database_url)
 
     rows = []
     try:
@@ -588,7 +615,7 @@ def main(argv=None) -> int:
         "top-10 highlighted snippets; wall-clock latency and the process CPU time "
         "of each query (CPU is what the query costs when the machine is shared); "
         "'no cache' reopens the Whoosh index with postings_cache=0 (every query "
-        "decodes its posting lists); "
+        "decodes its posting lists); PostgreSQL CPU columns are this process only; "
         "'load' is the 1-minute load average during the run. Python "
         f"{sys.version.split()[0]}, {os.cpu_count()} CPUs."
     )

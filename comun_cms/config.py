@@ -64,7 +64,7 @@ DEFAULTS = {
     "PROXY_FIX": False,  # True behind one trusted reverse proxy (X-Forwarded-For/Proto/Host)
     "SITE_HOST": "127.0.0.1:5000",
     "SITE_URL": "http://127.0.0.1:5000",
-    "SEARCH_BACKEND": "whoosh",  # whoosh | sqlite (SQLite FTS5, same interface)
+    "SEARCH_BACKEND": "whoosh",  # whoosh | sqlite (SQLite FTS5) | postgres (PostgreSQL full text, several hosts)
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search
     "UPLOAD_DIR": None,  # default: <instance>/uploads
     "PASSWORD_HASH_METHOD": "scrypt:32768:8:1",  # werkzeug method string (scrypt N, r, p)

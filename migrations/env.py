@@ -3,6 +3,7 @@
 from alembic import context
 from flask import current_app
 
+from comun_cms.search.pg_schema import alembic_include_name
 from comun_cms.toolkit import UTCDateTime
 
 config = context.config
@@ -40,6 +41,7 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args["compare_type"] = True
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", alembic_include_name)  # the PostgreSQL search tables are not models
     with target_db.engine.connect() as connection:
         conf_args["render_as_batch"] = connection.dialect.name == "sqlite"
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)

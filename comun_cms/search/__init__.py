@@ -7,6 +7,8 @@ import from the modules:
   (``SearchDocument``, ``SearchQuery``, ``SearchResults``...)
 - :mod:`comun_cms.search.whoosh_backend` -- ``WhooshBackend`` (the default)
 - :mod:`comun_cms.search.sqlite_fts` -- ``SQLiteFTSBackend`` (baseline/alternative)
+- :mod:`comun_cms.search.pg_backend` -- ``PostgresBackend`` (several app hosts; DDL in
+  :mod:`comun_cms.search.pg_schema`)
 - :mod:`comun_cms.search.analysis` -- Spanish analyzer (pickled into the index schema)
 - :mod:`comun_cms.search.service` -- the app wiring: outbox, indexer, reindex, queries
 - :mod:`comun_cms.search.cli` -- ``comun search reindex|worker|check``

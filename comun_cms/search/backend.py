@@ -3,8 +3,8 @@
 Everything the app needs from a search engine goes through
 :class:`SearchBackend`, so the Whoosh implementation
 (:mod:`comun_cms.search.whoosh_backend`) can be swapped for SQLite FTS5
-(:mod:`comun_cms.search.sqlite_fts`) or, later, PostgreSQL full-text search
-for multi-machine deployments (docs: /work/shared/DESIGN.md, "Search").
+(:mod:`comun_cms.search.sqlite_fts`) or PostgreSQL full-text search
+(:mod:`comun_cms.search.pg_backend`) for multi-machine deployments (docs: /work/shared/DESIGN.md, "Search").
 
 Conventions shared by all backends:
 
@@ -292,7 +292,8 @@ class SearchBackend(abc.ABC):
     """Abstract search engine used by the app (one index for all tenants).
 
     Implementations: :class:`comun_cms.search.whoosh_backend.WhooshBackend`,
-    :class:`comun_cms.search.sqlite_fts.SQLiteFTSBackend`.
+    :class:`comun_cms.search.sqlite_fts.SQLiteFTSBackend`,
+    :class:`comun_cms.search.pg_backend.PostgresBackend`.
     """
 
     @abc.abstractmethod

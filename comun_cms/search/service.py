@@ -6,6 +6,11 @@ Whoosh allows one writer per index. Publications therefore never write the index
 it too), and one indexer (``comun search worker``, or :func:`drain_outbox` at the end of a request
 when ``SEARCH_SYNC`` is on) applies the rows in batches under a file lock, deleting them only
 after the index commit. If the indexer is down nothing is lost: it catches up when it starts.
+
+With ``SEARCH_BACKEND = "postgres"`` the index is a table of the application's PostgreSQL database
+(:mod:`comun_cms.search.pg_backend`): the publication writes its search row in the publishing
+transaction itself, so it is searchable when that transaction commits, on every app host, with no
+outbox row and no worker.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from comun_cms.models import SearchOutbox, utcnow
 from comun_cms.pagecache import bump_generation
 from comun_cms.plugins import tenant_hook
 from comun_cms.search.backend import SearchDocument
+from comun_cms.search.pg_backend import PostgresBackend
 from comun_cms.search.sqlite_fts import SQLiteFTSBackend
 from comun_cms.search.whoosh_backend import WhooshBackend
 from comun_cms.tenancy import tenant_context
@@ -79,9 +85,22 @@ def _url_context(tenant) -> Iterator[None]:
 
 def enqueue_publication(event) -> None:
     """``on_publish`` listener: add an outbox row for the published record (upsert) or its
-    retraction (delete). Adds to the session; the publishing transaction commits it."""
+    retraction (delete). Adds to the session; the publishing transaction commits it.
+
+    With a backend that writes in the transaction (``SEARCH_BACKEND = "postgres"``) the search row
+    itself is written (or deleted) on the session's connection instead, in the same transaction.
+    """
     tenant, ct, record = event.tenant, event.content_type, event.record
     did = doc_id(tenant.slug, ct.name, record.id)
+    service = current_app.extensions["comun"].search
+    if service.writes_in_transaction:
+        payload = None if event.action == "retract" else document_for(ct, record, tenant)
+        conn = db.session.connection()
+        if payload is None:
+            service.backend.write_in_transaction(conn, deletes=[did])
+        else:
+            service.backend.write_in_transaction(conn, upserts=[payload_to_document(payload)])
+        return
     if event.action == "retract":
         db.session.add(SearchOutbox(tenant=tenant.slug, doc_id=did, op="delete", payload=None))
         return
@@ -98,12 +117,16 @@ class SearchService:
     Args:
         app: the Flask app (index folder from ``SEARCH_INDEX_DIR``).
         backend_factory: ``(index_dir: Path) -> SearchBackend``.
+        writes_in_transaction: the backend's rows live in the application database and the
+            ``on_publish`` listener writes them in the publishing transaction (PostgreSQL backend)
+            instead of queueing an outbox row.
     """
 
-    def __init__(self, app: Flask, backend_factory: Callable[[Path], Any]):
+    def __init__(self, app: Flask, backend_factory: Callable[[Path], Any], writes_in_transaction: bool = False):
         self.index_dir = Path(app.config["SEARCH_INDEX_DIR"])
         self._factory = backend_factory
         self._backend = None
+        self.writes_in_transaction = bool(writes_in_transaction)
 
     def retarget(self, index_dir: Path) -> None:
         """Close the backend and use ``index_dir`` from now on (tests reuse one application)."""
@@ -205,7 +228,12 @@ class SearchService:
                     if progress:
                         progress(count)
                     yield doc
-            if tenants:
+            if tenants and self.writes_in_transaction:
+                # one transaction: other hosts never see the tenants without their documents
+                with self.backend.engine.begin() as conn:
+                    ids = set().union(*(self.backend.document_ids_by_tenant(t.slug) for t in tenants))
+                    self.backend.write_in_transaction(conn, upserts=counted(), deletes=ids)
+            elif tenants:
                 for tenant in tenants:
                     self.backend.delete_documents(self.backend.document_ids_by_tenant(tenant.slug))
                 self.backend.index_documents(list(counted()))
@@ -288,14 +316,18 @@ def payload_to_document(payload: dict):
 def init_search(app: Flask) -> None:
     """Attach the search service to ``app.extensions["comun"].search``."""
     name = app.config.get("SEARCH_BACKEND", "whoosh")
-    if name not in ("whoosh", "sqlite"):
-        raise ConfigError(f"SEARCH_BACKEND: '{name}' is not one of whoosh, sqlite")
+    if name not in ("whoosh", "sqlite", "postgres"):
+        raise ConfigError(f"SEARCH_BACKEND: '{name}' is not one of whoosh, sqlite, postgres")
+    if name == "postgres" and not str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        raise ConfigError("SEARCH_BACKEND: 'postgres' needs a PostgreSQL database (DATABASE_URL = postgresql://...)")
 
     def factory(index_dir: Path):
         if name == "sqlite":
             return SQLiteFTSBackend(index_dir)
+        if name == "postgres":
+            return PostgresBackend(db.engine)
         return WhooshBackend(index_dir)
-    service = SearchService(app, factory)
+    service = SearchService(app, factory, writes_in_transaction=(name == "postgres"))
     app.extensions["comun"].search = service
 
     @app.after_request

@@ -1,13 +1,20 @@
-"""The same behaviour from every SearchBackend implementation (Whoosh, SQLite FTS5)."""
+"""The same behaviour from every SearchBackend implementation (Whoosh, SQLite FTS5, PostgreSQL).
 
+The PostgreSQL backend runs when the test database is PostgreSQL (``COMUN_TEST_DATABASE_URL``);
+it uses a database of its own next to it (``<db>_search_<xdist worker>``), so the app tests' resets
+of the test database never empty its table in the middle of this module."""
+
+import os
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from comun_cms.search.backend import FALLBACK_MESSAGE, SearchBackend, SearchDocument, SearchQuery
+from comun_cms.search.pg_backend import PostgresBackend, document_tsvector
 from comun_cms.search.sqlite_fts import SQLiteFTSBackend
 from comun_cms.search.whoosh_backend import WhooshBackend
+from comun_cms.testing import _worker_database
 
 UTC = timezone.utc
 
@@ -36,10 +43,34 @@ DOCS = [
 ]
 
 
-@pytest.fixture(scope="module", params=["whoosh", "sqlite"])
+PG_URL = os.environ.get("COMUN_TEST_DATABASE_URL")
+NEEDS_PG = pytest.mark.skipif(not PG_URL, reason="the postgres backend needs PostgreSQL: set COMUN_TEST_DATABASE_URL")
+BACKENDS = ["whoosh", "sqlite", pytest.param("postgres", marks=NEEDS_PG)]
+
+
+_PG_DATABASES: dict = {}
+
+
+def pg_url() -> str:
+    """URL of this worker's own search test database (created once)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    if worker not in _PG_DATABASES:
+        _PG_DATABASES[worker] = _worker_database(PG_URL, "search_" + worker)
+    return _PG_DATABASES[worker]
+
+
+def make_backend(name, path):
+    if name == "whoosh":
+        return WhooshBackend(path, rebuild_procs=1)
+    if name == "sqlite":
+        return SQLiteFTSBackend(path)
+    return PostgresBackend(pg_url())
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
 def backend(request, tmp_path_factory):
     path = tmp_path_factory.mktemp(request.param)
-    b = WhooshBackend(path, rebuild_procs=1) if request.param == "whoosh" else SQLiteFTSBackend(path)
+    b = make_backend(request.param, path)
     assert isinstance(b, SearchBackend)
     b.rebuild(DOCS)
     yield b
@@ -121,18 +152,57 @@ def test_inventory_and_check(backend):
     assert backend.canary().ok
 
 
-def test_writes_and_rebuild(tmp_path):
-    for b in (WhooshBackend(tmp_path / "w", rebuild_procs=1), SQLiteFTSBackend(tmp_path / "s")):
-        b.index_documents(DOCS[:3])
-        assert b.count() == 3
-        b.index_documents([d("edomex:page:1", "Nuevo", "zzcambio", 2023)])
-        assert ids(b, "zzcambio") == {"edomex:page:1"} and b.count() == 3
-        b.delete_documents(["hidalgo:page:3"])
-        assert b.count() == 2
-        b.rebuild(DOCS[3:6])
-        assert b.count() == 3 and ids(b, "zzcambio") == set()
-        assert ids(b, "reglamento") == {"hidalgo:news:4", "puebla:page:5"}
-        b.close()
+FORMS = [("información", ("informacion", "informaciones", "INFORMACIÓN")), ("corrupcion", ("corrupción", "CORRUPCIÓN")),
+         ("sesiones", ("sesion", "sesión")), ("decisión", ("decisiones",)), ("metodologia", ("metodología",)),
+         ("año", ("ano",)), ("MXMEX0009", ("MXMEX0009", "mxmex0009"))]
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_equivalent_forms_find_each_other(tmp_path, name):
+    """The analyzer's equivalences (tests/search/test_search_analysis.py) hold through each backend:
+    a document written with one form is found, and the word marked, by the other."""
+    b = make_backend(name, tmp_path / name)
+    docs = [d("edomex:page:%d" % i, "Documento %d" % i, "Texto sobre %s del estado." % a) for i, (a, _b) in enumerate(FORMS)]
+    b.rebuild(docs)
+    for i, (a, queries) in enumerate(FORMS):
+        for other in queries:
+            res = b.search(SearchQuery(text=other, per_page=100))
+            assert [h.id for h in res.hits] == ["edomex:page:%d" % i], (a, other)
+            assert "<mark>%s</mark>" % a in res.hits[0].snippet_html, (a, other, res.hits[0].snippet_html)
+    b.close()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_writes_and_rebuild(tmp_path, name):
+    b = make_backend(name, tmp_path / name)
+    b.rebuild([])
+    b.index_documents(DOCS[:3])
+    assert b.count() == 3
+    b.index_documents([d("edomex:page:1", "Nuevo", "zzcambio", 2023)])
+    assert ids(b, "zzcambio") == {"edomex:page:1"} and b.count() == 3
+    b.delete_documents(["hidalgo:page:3"])
+    assert b.count() == 2
+    b.rebuild(DOCS[3:6])
+    assert b.count() == 3 and ids(b, "zzcambio") == set()
+    assert ids(b, "reglamento") == {"hidalgo:news:4", "puebla:page:5"}
+    b.close()
+
+
+@NEEDS_PG
+def test_postgres_snippet_escapes_and_tsvector_keeps_codes_whole():
+    b = PostgresBackend(pg_url())
+    b.rebuild(DOCS)
+    hit = b.search(SearchQuery(text="ley")).hits[0]
+    assert hit.id == "edomex:news:6"
+    assert hit.snippet_html.startswith("<mark>ley</mark> de transparencia &lt;b&gt;entra&lt;/b&gt;")
+    # ts_headline uses comun_es (unaccent + Spanish stemmer): an unaccented query marks the accented word
+    snippet = b.search(SearchQuery(text="informacion")).hits[0].snippet_html
+    assert "<mark>información</mark>" in snippet
+    tsv = document_tsvector(DOCS[0])
+    assert "'stl-mex/ord19/2023/01':" in tsv and "'inform':" in tsv
+    # weights: title A, keywords B, body C
+    assert "'transparent':2A " in tsv and "'corrupcion':27C" in tsv
+    b.close()
 
 
 def test_boost_types_ranks_the_named_content_type_first(backend):
