@@ -2,7 +2,7 @@
 search_documents and search_words tables (SEARCH_BACKEND=postgres). Nothing on SQLite.
 
 Revision ID: r17pgsearch
-Revises: r17c_cache_gen
+Revises: c14subs
 Create Date: 2026-12-06 19:00:00
 
 """
@@ -13,7 +13,7 @@ from comun_cms.search.pg_schema import DROP_STATEMENTS, SCHEMA_STATEMENTS
 
 # revision identifiers, used by Alembic.
 revision = 'r17pgsearch'
-down_revision = 'r17c_cache_gen'
+down_revision = 'c14subs'
 branch_labels = None
 depends_on = None
 
