@@ -302,7 +302,9 @@ def _table_of(diff: Any) -> str | None:
     if kind.startswith("modify_"):
         return diff[2]
     obj = diff[1]
-    table = getattr(obj, "table", None) or getattr(obj, "parent", None)
+    table = getattr(obj, "table", None)
+    if table is None:  # a Table has no truth value: compare with None
+        table = getattr(obj, "parent", None)
     return getattr(table, "name", None)
 
 

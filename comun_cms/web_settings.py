@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from comun_cms.extensions import db
 from comun_cms.models import TenantSettings
+from comun_cms.pagecache import memo_per_generation
 from comun_cms.tenancy import DEFAULT_DEADLINES, Tenant
 
 __all__ = ["DEFAULT_DEADLINES", "LABELS", "SECTIONS", "THEME_COLOURS", "colour_problems", "contrast_ratio",
@@ -147,7 +148,9 @@ def effective_tenant(tenant: Tenant) -> Tenant:
     left empty falls back to the theme's); an uploaded logo sets ``logo`` (its file name) and
     ``logo_sha256``.
     """
-    stored = stored_settings(tenant.slug)
+    # settings change through ``admin_change``, which bumps the tenant's generation: read them once
+    # per generation (:func:`comun_cms.pagecache.memo_per_generation`), not on every request
+    stored = memo_per_generation("web_settings", lambda: stored_settings(tenant.slug), tenant_slug=tenant.slug)
     if not stored:
         return tenant
     values = web_values(tenant, stored)

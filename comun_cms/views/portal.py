@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, current_app, render_template
-from markupsafe import Markup
+from comun_cms.views.templating import hook_html
 from sqlalchemy import and_, func, select
 
 from comun_cms.extensions import db
@@ -73,7 +73,7 @@ def _rendered_widgets() -> list[PortalWidget]:
     portal generation, language and day by :func:`home`)."""
     out = []
     for widget in sorted(flatten(portal_hook("portal_widgets")()), key=lambda w: w.order):
-        html = Markup(widget.render())
+        html = hook_html(widget.render(), f"widget {widget.title}")  # a plain str is escaped, never HTML
         out.append(PortalWidget(title=str(widget.title), render=lambda html=html: html, order=widget.order))
     return out
 

@@ -45,7 +45,15 @@ def _frequency_field(default: str = "daily") -> RadioField:
 
 
 class FollowForm(PublicForm):
-    """The "Seguir" form: e-mail, frequency, consent, and what is followed (hidden fields)."""
+    """The "Seguir" form: e-mail, frequency, consent, and what is followed (hidden fields).
+
+    No CSRF token: the form is on every published record page, and a token would put a session
+    cookie on every visitor and keep those pages out of the page cache. A forged request can only
+    make the site send a confirmation e-mail (double opt-in) to the address typed, which anyone
+    can do with the form itself; the honeypot, the timing token and the rate limit still apply."""
+
+    class Meta:
+        csrf = False
 
     form_name = "follow"
     email = EmailField(_l("E-mail"), filters=[lambda v: v.strip() if isinstance(v, str) else v],
