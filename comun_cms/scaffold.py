@@ -34,7 +34,7 @@ from comun_cms.conformance import extract_messages
 from comun_cms.hookspecs import PROJECT_NAME
 
 TEMPLATES = Path(__file__).parent / "scaffold_templates"
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,38}$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,38}$")
 #: names a plugin can never take (core names, URL prefixes of the portal, Python/test folders).
 RESERVED = frozenset({"core", "comun", "comun_cms", "plugins", "test", "tests", "admin", "api", "static", "auth",
                       "theme", "portal", "public", "search", "buscar", "site", "app", "db", "migrations"})
@@ -84,7 +84,7 @@ def validate_name(name: str, existing: Iterable[str] | None = None) -> str:
             a reserved name, or the name of an installed plugin.
     """
     if not name or not name.isidentifier() or not NAME_RE.match(name):
-        raise ScaffoldError(f"'{name}' is not a valid plugin name: use a lower-case Python identifier of 2 to 39 "
+        raise ScaffoldError(f"'{name}' is not a valid plugin name: use a lower-case Python identifier of 1 to 39 "
                             f"characters (a-z, 0-9, _; starting with a letter), e.g. 'news' or 'open_calls'")
     if keyword.iskeyword(name):
         raise ScaffoldError(f"'{name}' is a Python keyword; choose another name")

@@ -38,15 +38,16 @@ def test_help_touches_nothing(tmp_path, args):
     assert listing(tmp_path) == []
 
 
-def test_plugins_new_creates_only_the_plugin_folder(tmp_path):
-    result = comun(tmp_path, "plugins", "new", "avisos")
+@pytest.mark.parametrize("name", ["avisos", "x"])   # "x": the issue's own check
+def test_plugins_new_creates_only_the_plugin_folder(tmp_path, name):
+    result = comun(tmp_path, "plugins", "new", name)
     assert result.returncode == 0, result.stderr
-    assert os.listdir(tmp_path) == ["comun-avisos"]
-    assert (tmp_path / "comun-avisos" / "pyproject.toml").is_file()
-    # a refused name (plugin names have 2 to 39 characters) creates nothing at all
+    assert os.listdir(tmp_path) == [f"comun-{name}"]
+    assert (tmp_path / f"comun-{name}" / "pyproject.toml").is_file()
+    # a refused name (an upper-case letter) creates nothing at all
     refused = tmp_path / "otro"
     refused.mkdir()
-    result = comun(refused, "plugins", "new", "x")
+    result = comun(refused, "plugins", "new", "Avisos")
     assert result.returncode == 2 and "NAME" in result.stderr
     assert listing(refused) == []
 

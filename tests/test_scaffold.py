@@ -14,7 +14,7 @@ from comun_cms.scaffold import ScaffoldError, create_plugin, throwaway_venv, val
     ("News", "lower-case Python identifier"),
     ("my-plugin", "lower-case Python identifier"),
     ("1news", "lower-case Python identifier"),
-    ("x", "lower-case Python identifier"),
+    ("x" * 40, "lower-case Python identifier"),
     ("class", "Python keyword"),
     ("core", "reserved"),
     ("admin", "reserved"),
