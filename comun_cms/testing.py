@@ -92,6 +92,25 @@ def reset_postgres(url: str) -> None:
             conn.execute(text(f'ALTER SEQUENCE "{seq}" RESTART'))
 
 
+def _uses_database(item: pytest.Item) -> bool:
+    """True when a collected test reaches the test database: through the database fixtures
+    (``database_template`` and everything built on it: ``database_url``, ``app``, ``client``...)
+    or by the ``database`` marker (tests that read ``COMUN_TEST_DATABASE_URL`` themselves)."""
+    return "database_template" in getattr(item, "fixturenames", ()) or item.get_closest_marker("database") is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass (``COMUN_TEST_DATABASE_URL`` set), keep only the tests that use the
+    database: the others (Merkle trees, analyzers, templates, subprocess checks of the CLI...) do
+    not depend on it and already ran in the SQLite pass. ``COMUN_TEST_ALL=1`` keeps every test."""
+    if not os.environ.get("COMUN_TEST_DATABASE_URL") or os.environ.get("COMUN_TEST_ALL") == "1":
+        return
+    keep = [item for item in items if _uses_database(item)]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if not _uses_database(item)])
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory) -> str:
     """Migrated database shared by the run: a SQLite file path, or the PostgreSQL URL."""

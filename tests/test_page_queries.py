@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 from comun_cms.extensions import db
 from comun_cms.hookspecs import hookimpl
 from comun_cms.models import Page, Publication
-from comun_cms.publishing import publish
+from comun_cms.publishing import correct, publish
 from comun_cms.search.service import get_search
 from comun_cms.tenancy import all_tenants, tenant_context
 from comun_cms.testing import get_tenant
@@ -140,3 +140,50 @@ def test_template_globals_are_built_once_per_request(app, client, register_plugi
     response = client.get("/edomex/p/sellada")
     assert response.status_code == 200 and b"notary-seal" in response.get_data()
     assert calls == ["edomex"]
+
+
+def _published_page(app, slug="con-sello"):
+    with tenant_context(get_tenant(app, "edomex")):
+        page = Page(slug=slug, title="Con sello", summary="", body="Primera versión.", section="links")
+        publish(page)
+    return page
+
+
+def test_record_slots_are_memoized_per_generation_for_anonymous_visitors(app, client):
+    """The record footer (notary seal, "Seguir" form) of a published record is computed once per
+    generation: a repeated anonymous visit runs fewer queries than without the memo, shows the same
+    HTML with one follow form, and a correction (which bumps the generation) shows the new version."""
+    page = _published_page(app)
+    get_search().drain_outbox()  # the indexer bumps the generation when it drains
+    url = "/edomex/p/con-sello"
+    app.config["GENERATION_MEMO"] = False
+    with counting(app) as unmemoized:
+        client.get(url)
+    app.config["GENERATION_MEMO"] = True
+    one = client.get(url).get_data(as_text=True)
+    with counting(app) as memoized:
+        two = client.get(url).get_data(as_text=True)
+    assert "notary-seal" in one and one == two
+    assert len(memoized) < len(unmemoized), (unmemoized, memoized)
+    assert two.count("card follow-box") == 1
+
+    with tenant_context(get_tenant(app, "edomex")):
+        page = db.session.get(Page, page.id)
+        page.body = "Segunda versión."
+        correct(page, reason="Errata")
+    three = client.get(url).get_data(as_text=True)
+    assert "Segunda versión." in three and three != one  # the new version's seal, not the memo
+
+
+def test_record_slots_run_on_every_request_for_logged_in_users(app, client, login_as):
+    _published_page(app)
+    get_search().drain_outbox()
+    login_as("admin")
+    url = "/edomex/p/con-sello"
+    client.get(url)
+    with counting(app) as memo_on:
+        client.get(url)
+    app.config["GENERATION_MEMO"] = False
+    with counting(app) as memo_off:
+        client.get(url)
+    assert len(memo_on) == len(memo_off)

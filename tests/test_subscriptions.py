@@ -51,10 +51,11 @@ def _commitment(app, tenant="edomex") -> int:
         return plan.commitments[0].id
 
 
-def _follow(client, tenant="edomex", email="ana@example.org", frequency="immediate", consent=True, **target):
+def _follow(client, tenant="edomex", email="ana@example.org", frequency="immediate", consent=True, age=10,
+            **target):
     data = {"follow-email": email, "follow-frequency": frequency,
             "follow-content_type": target.get("content_type", ""), "follow-record_id": target.get("record_id", ""),
-            "follow-q": target.get("q", ""), "follow-issued": make_form_token("follow", tenant, time.time() - 10)}
+            "follow-q": target.get("q", ""), "follow-issued": make_form_token("follow", tenant, time.time() - age)}
     if consent:
         data["follow-consent"] = "y"
     return client.post(f"/{tenant}/seguir", data=data)
@@ -341,3 +342,15 @@ def test_mail_worker_sends_due_digests_and_cli_digest(app, client, runner):
     assert result.exit_code == 0 and "1 digest(s) queued with 1 publication(s)." in result.output
     result = runner.invoke(args=["subscriptions", "status"])
     assert "active: 1" in result.output and "pending: 0" in result.output
+
+
+def test_follow_form_from_a_page_cached_for_hours_is_still_accepted(app, client, english):
+    """The "Seguir" form lives in cached pages (up to PAGE_CACHE_TIMEOUT): its token is accepted for
+    that long plus 2 hours, while other public forms keep the 2-hour limit."""
+    page_id = _page(app)
+    hours = 3600
+    assert _follow(client, content_type="page", record_id=str(page_id), age=5 * hours).status_code == 200
+    assert len(_subs()) == 1
+    stale = _follow(client, email="otra@example.org", content_type="page", record_id=str(page_id),
+                    age=app.config["PAGE_CACHE_TIMEOUT"] + 3 * hours)
+    assert "The form expired" in stale.get_data(as_text=True) and len(_subs()) == 1

@@ -101,11 +101,16 @@ def make_form_token(form_name: str, tenant_slug: str | None = None, issued_at: f
     return _token_serializer().dumps({"f": form_name, "t": slug, "at": int(issued_at or time.time())})
 
 
-def check_form_token(token: str, form_name: str) -> str | None:
+def check_form_token(token: str, form_name: str, max_age: float = FORM_MAX_AGE) -> str | None:
     """Check a token from :func:`make_form_token`.
 
-    Returns ``None`` when the form was shown between 3 seconds and 2 hours ago in this tenant,
-    else ``"invalid"``, ``"too_fast"`` or ``"expired"``.
+    Args:
+        token: the signed token sent back by the form.
+        form_name: the form it must have been made for.
+        max_age: oldest acceptable token, in seconds (default 2 hours).
+
+    Returns ``None`` when the form was shown between 3 seconds and ``max_age`` ago in this
+    tenant, else ``"invalid"``, ``"too_fast"`` or ``"expired"``.
     """
     try:
         data = _token_serializer().loads(token or "")
@@ -116,7 +121,7 @@ def check_form_token(token: str, form_name: str) -> str | None:
     age = time.time() - float(data.get("at", 0))
     if age < FORM_MIN_AGE:
         return "too_fast"
-    if age > FORM_MAX_AGE:
+    if age > max_age:
         return "expired"
     return None
 
@@ -131,6 +136,9 @@ class PublicForm(Form):
     signed timestamp. ``form_name`` identifies the form in the token."""
 
     form_name = ""
+    #: True for a form shown on pages the anonymous page cache keeps (the "Seguir" form): its
+    #: token may be as old as a cached page, so it is accepted for PAGE_CACHE_TIMEOUT + 2 hours.
+    on_cached_pages = False
     website = StringField(_l("Leave this field empty"), validators=[_honeypot_empty],
                           render_kw={"autocomplete": "off", "tabindex": "-1"})
     issued = HiddenField()
@@ -143,7 +151,10 @@ class PublicForm(Form):
     def check_timing(self) -> bool:
         """Validate the timestamp; on failure add a form-level error (and renew the token when
         it is unusable). Returns ``True`` when the timing is acceptable."""
-        problem = check_form_token(self.issued.data, self.form_name)
+        max_age = FORM_MAX_AGE
+        if self.on_cached_pages:
+            max_age += float(current_app.config.get("PAGE_CACHE_TIMEOUT", 0))
+        problem = check_form_token(self.issued.data, self.form_name, max_age)
         if problem is None:
             return True
         messages = {

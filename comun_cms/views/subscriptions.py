@@ -52,6 +52,8 @@ class FollowForm(PublicForm):
     make the site send a confirmation e-mail (double opt-in) to the address typed, which anyone
     can do with the form itself; the honeypot, the timing token and the rate limit still apply."""
 
+    on_cached_pages = True  # shown in cached record pages and in the per-generation slot memo
+
     class Meta:
         csrf = False
 

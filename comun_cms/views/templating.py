@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, abort, current_app, has_request_context, request, send_file, url_for
+from flask import Flask, Response, abort, current_app, g, has_request_context, request, send_file, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 from werkzeug.security import safe_join
 
-from comun_cms.hooktypes import PortalWidget
+from comun_cms.hooktypes import ContentType, PortalWidget
 from comun_cms.i18n import LOCALE_NAMES
 from comun_cms.pagecache import memo_per_generation
 from comun_cms.permissions import has_role
@@ -100,10 +100,13 @@ def render_slot(name: str, **context) -> Markup:
     (on the portal: plugins enabled in at least one tenant) and joins the non-empty results,
     each through :func:`hook_html` (``Markup`` as is; a plain string escaped and logged).
 
-    For an anonymous visitor, when every context value is a plain str/number/bool/None, the
+    For an anonymous visitor, when every context value is a plain str/number/bool/None, a
+    database row (keyed by its class, ``id``, ``version`` and ``status``) or a content type, the
     result is computed once per generation of the tenant (or portal), language and local day
     (:func:`comun_cms.pagecache.memo_per_generation`): slots must show such visitors published
-    data only. Slots given records, and slots for logged-in users, run on every call.
+    data only, which changes only with a publication (that bumps the generation). Flags a slot
+    sets on ``flask.g`` while computing (plain values, e.g. "the follow form was shown") are replayed when the
+    memo answers. Slots for logged-in users, and slots given other objects, run on every call.
     """
     tenant = get_current_tenant()
 
@@ -112,14 +115,47 @@ def render_slot(name: str, **context) -> Markup:
         results = caller(name=name, tenant=tenant, context=context)
         return Markup("").join(hook_html(r, f"slot {name}") for r in results if r)
 
-    if has_request_context() and not getattr(current_user, "is_authenticated", False) \
-            and all(isinstance(v, (str, int, float, bool, type(None))) for v in context.values()):
-        # an anonymous visitor's slot shows published data only: once per generation and day
-        # (slots list "upcoming" things), not on every request
-        today = dt.datetime.now(tenant.tz if tenant else dt.timezone.utc).date()
-        plugins = tenant.plugins if tenant else _portal_plugins()
-        return memo_per_generation(f"slot:{name}", compute, vary=(today, plugins, tuple(sorted(context.items()))))
-    return compute()
+    vary = _memo_vary(context) if has_request_context() and not getattr(current_user, "is_authenticated", False) \
+        else None
+    if vary is None:
+        return compute()
+
+    def compute_with_flags() -> tuple[Markup, dict[str, Any]]:
+        before = set(vars(g))
+        html = compute()
+        # plain flags only: objects (rows, sessions) belong to the request that made them
+        return html, {k: v for k, v in vars(g).items()
+                      if k not in before and isinstance(v, (str, int, float, bool, type(None)))}
+
+    # an anonymous visitor's slot shows published data only: once per generation and day
+    # (slots list "upcoming" things), not on every request
+    today = dt.datetime.now(tenant.tz if tenant else dt.timezone.utc).date()
+    plugins = tenant.plugins if tenant else _portal_plugins()
+    html, flags = memo_per_generation(f"slot:{name}", compute_with_flags, vary=(today, plugins, vary))
+    for key, value in flags.items():
+        setattr(g, key, value)
+    return html
+
+
+def _memo_vary(context: dict[str, Any]) -> tuple | None:
+    """The memo key of a slot's context, or ``None`` when a value cannot be keyed.
+
+    Plain values key as themselves; a database row as ``(class, id, version, status)`` (a row
+    without an ``id`` is not keyed); a :class:`~comun_cms.hooktypes.ContentType` by its name.
+    """
+    items = []
+    for key in sorted(context):
+        value = context[key]
+        if isinstance(value, (str, int, float, bool, type(None))):
+            items.append((key, value))
+        elif isinstance(value, ContentType):
+            items.append((key, "content_type", value.name))
+        elif hasattr(value, "__table__") and getattr(value, "id", None) is not None:
+            items.append((key, type(value).__name__, value.id, getattr(value, "version", None),
+                          getattr(value, "status", None)))
+        else:
+            return None
+    return tuple(items)
 
 
 def _portal_plugins() -> tuple[str, ...]:

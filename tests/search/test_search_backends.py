@@ -45,7 +45,7 @@ DOCS = [
 
 PG_URL = os.environ.get("COMUN_TEST_DATABASE_URL")
 NEEDS_PG = pytest.mark.skipif(not PG_URL, reason="the postgres backend needs PostgreSQL: set COMUN_TEST_DATABASE_URL")
-BACKENDS = ["whoosh", "sqlite", pytest.param("postgres", marks=NEEDS_PG)]
+BACKENDS = ["whoosh", "sqlite", pytest.param("postgres", marks=[NEEDS_PG, pytest.mark.database])]
 
 
 _PG_DATABASES: dict = {}
