@@ -22,6 +22,7 @@ from wtforms.validators import (
 )
 
 from comun_cms.edge import declare_form_fields, field_error_message, form_field_problem
+from comun_cms.editing import MarkdownField
 from comun_cms.extensions import db
 from comun_cms.models import ROLES, Page
 from comun_cms.site import SECTIONS
@@ -261,7 +262,7 @@ class PageForm(ReasonForm):
     summary = TextAreaField(_l("Summary"), filters=[_strip],
                             validators=[Length(max=1000, message=_l("The summary can have at most %(max)d characters."))],
                             description=_l("One or two sentences shown in lists and search results."))
-    body = TextAreaField(_l("Text"), validators=[Length(max=200_000, message=_l("The text is too long (at most %(max)d characters)."))],
+    body = MarkdownField(_l("Text"), validators=[Length(max=200_000, message=_l("The text is too long (at most %(max)d characters)."))],
                          description=_l("Markdown: # Heading, **bold**, *italics*, - list item, [link text](https://...)."))
     section = SelectField(_l("Section"), choices=[], validate_choice=True)
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="es")
