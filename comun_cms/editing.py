@@ -34,7 +34,7 @@ from comun_cms.models import utcnow
 from comun_cms.richtext import render_markdown
 
 __all__ = ["AUTOSAVE_FIELD", "AUTOSAVE_SECONDS", "PREVIEW_FIELD", "PREVIEW_MAX", "MarkdownField", "autosave_reply",
-           "form_error_list", "is_autosave", "preview_of", "wants_preview"]
+           "form_error_list", "init_app", "is_autosave", "preview_of", "wants_preview"]
 
 #: Form field the script adds to an automatic save (value ``"1"``).
 AUTOSAVE_FIELD = "autosave"
@@ -78,6 +78,21 @@ def preview_of(field: Any) -> Markup | None:
     if not wants_preview() or request.form.get(PREVIEW_FIELD) not in (field.name, "all"):
         return None
     return render_markdown((field.data or "")[:PREVIEW_MAX])
+
+
+def _preview_is_not_refusal(response):
+    # a view shows the form again after the "Preview" button as after a refused form (422):
+    # the preview itself is no error
+    if response.status_code == 422 and wants_preview():
+        response.status_code = 200
+    return response
+
+
+def init_app(app) -> None:
+    """Answer the "Preview" button with 200 even where the view shows the form as refused
+    (status 422): the core :class:`~comun_cms.forms.Form` makes ``validate_on_submit`` return
+    ``False`` for a preview, so every view stores nothing and shows the form again."""
+    app.after_request(_preview_is_not_refusal)
 
 
 def form_error_list(form: Any) -> list[str]:

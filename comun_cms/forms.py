@@ -22,7 +22,7 @@ from wtforms.validators import (
 )
 
 from comun_cms.edge import declare_form_fields, field_error_message, form_field_problem
-from comun_cms.editing import MarkdownField
+from comun_cms.editing import MarkdownField, wants_preview
 from comun_cms.extensions import db
 from comun_cms.models import ROLES, Page
 from comun_cms.site import SECTIONS
@@ -96,6 +96,16 @@ class Form(FlaskForm):
         super().__init_subclass__(**kwargs)
         declare_form_fields(name for name in dir(cls)
                             if not name.startswith("__") and isinstance(getattr(cls, name, None), UnboundField))
+
+    def validate_on_submit(self, extra_validators=None) -> bool:
+        """Flask-WTF's ``validate_on_submit``, except for the "Preview" button of a
+        :class:`~comun_cms.editing.MarkdownField` (:func:`comun_cms.editing.wants_preview`): the
+        form is validated (its problems show) but ``False`` is returned, so a preview never stores
+        anything and every view shows the form again, the preview beside the text."""
+        if self.is_submitted() and wants_preview():
+            self.validate(extra_validators=extra_validators)
+            return False
+        return super().validate_on_submit(extra_validators=extra_validators)
 
     def validate(self, extra_validators=None) -> bool:
         """Validate as WTForms does, then replace the errors of every field holding refused text
