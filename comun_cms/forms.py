@@ -121,6 +121,14 @@ class Form(FlaskForm):
         return valid
 
 
+class PreviewForm(Form):
+    """The text of the live Markdown preview (``admin.markdown_preview``): one ``text`` field,
+    refused (with a message naming it) when it holds control characters; the CSRF token is
+    checked by Flask-WTF's ``CSRFProtect`` before the view."""
+
+    text = TextAreaField(_l("Text"))
+
+
 class ConfirmForm(Form):
     """A form with no fields: only the CSRF token (logout, publish and remove buttons)."""
 

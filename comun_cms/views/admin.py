@@ -34,13 +34,13 @@ from comun_cms.database import one_or_404, page_arg
 from comun_cms.extensions import db
 from comun_cms.forms import (
     FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ChangesForm, ConfirmForm, InviteForm,
-    ModerationForm, PageForm, RetractForm, RoleForm, SettingsForm, UploadForm, slugify,
+    ModerationForm, PageForm, PreviewForm, RetractForm, RoleForm, SettingsForm, UploadForm, slugify,
 )
 from comun_cms.mail import send_mail
 from comun_cms.models import (
     Attachment, AuditEvent, Draft, Feedback, Invitation, Membership, Page, Publication, User, utcnow,
 )
-from comun_cms.editing import PREVIEW_MAX, autosave_reply, is_autosave, wants_preview
+from comun_cms.editing import PREVIEW_MAX, autosave_reply, form_error_list, is_autosave, wants_preview
 from comun_cms.permissions import ADMIN_ACCESS, CONTENT_ROLES, STAFF_ROLES, can, has_role, require_permission, require_role, role_in
 from comun_cms.plugins import flatten, get_pm, plugin_version, tenant_hook
 from comun_cms.richtext import render_markdown
@@ -330,10 +330,15 @@ def markdown_preview():
     live preview of ``js/editing.js`` (any staff role of the tenant: every admin editor with a
     :class:`~comun_cms.editing.MarkdownField` uses it, evaluators' recommendations too).
     Nothing is stored; the renderer is the public pages' (:func:`comun_cms.richtext.render_markdown`).
-    CSRF-protected like every POST; a missing ``text`` renders nothing. Without JavaScript each
+    CSRF-protected like every POST; a missing ``text`` renders nothing; control characters answer
+    400 with the problem, naming the field, as plain text. Without JavaScript each
     editor's "Preview" button renders the same on the server (:func:`comun_cms.editing.preview_of`)."""
-    text = request.form.get("text", "")[:PREVIEW_MAX]
-    return render_markdown(text), 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+    headers = {"Cache-Control": "no-store"}
+    form = PreviewForm(meta={"csrf": False})  # CSRFProtect has checked the token
+    if not form.validate():
+        return " ".join(form_error_list(form)), 400, {**headers, "Content-Type": "text/plain; charset=utf-8"}
+    text = (form.text.data or "")[:PREVIEW_MAX]
+    return render_markdown(text), 200, {**headers, "Content-Type": "text/html; charset=utf-8"}
 
 
 @bp.route("/paginas/<int:page_id>/retirar", methods=["POST"])
