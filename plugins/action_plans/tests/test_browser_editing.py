@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from comun_cms.toolkit.testing import browser_login
+from comun_cms.toolkit.testing import browser_login, leave_page
 
 pytestmark = pytest.mark.browser
 
@@ -37,9 +37,5 @@ def test_leaving_the_plan_with_unsaved_changes_asks_first(app, page, make_user, 
     plan_id = make_plan(title="Plan del navegador")
     make_user("editora@edomex.test", role="editor")
     _open(page, plan_id)
-    dialogs = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.accept()))
     page.fill("input[name=title]", "Plan del navegador corregido")
-    page.close(run_before_unload=True)
-    page.wait_for_event("close")
-    assert dialogs == ["beforeunload"]
+    assert leave_page(page) == ["beforeunload"]

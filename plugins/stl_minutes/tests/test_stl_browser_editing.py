@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from comun_cms.toolkit.testing import browser_login, tab_to
+from comun_cms.toolkit.testing import browser_login, leave_page, tab_to
 
 from .conftest import make_body, make_session, within
 
@@ -39,6 +39,7 @@ def test_typing_in_the_session_autosaves_and_survives_a_reload(app, page, make_u
     expect(status).to_contain_text("Saved automatically at")
     page.reload()
     expect(page.locator("textarea[name=summary]")).to_have_value("Se aprobó el **calendario** <script>alert(1)</script>")
+    assert leave_page(page) == []  # nothing unsaved: no question
 
 
 def test_the_preview_button_works_with_the_keyboard_alone(app, page, make_user):
@@ -57,9 +58,5 @@ def test_the_preview_button_works_with_the_keyboard_alone(app, page, make_user):
 def test_leaving_the_session_with_unsaved_changes_asks_first(app, page, make_user):
     session_id = _session(app, make_user)
     _open(page, session_id)
-    dialogs = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.accept()))
     page.fill("input[name=place]", "Sala del Comité")
-    page.close(run_before_unload=True)
-    page.wait_for_event("close")
-    assert dialogs == ["beforeunload"]
+    assert leave_page(page) == ["beforeunload"]
