@@ -24,6 +24,7 @@ Everything works without JavaScript: autosave and the live preview are improveme
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import has_request_context, jsonify, request
 from flask_babel import gettext as _
@@ -34,7 +35,7 @@ from comun_cms.models import utcnow
 from comun_cms.richtext import render_markdown
 
 __all__ = ["AUTOSAVE_FIELD", "AUTOSAVE_SECONDS", "PREVIEW_FIELD", "PREVIEW_MAX", "MarkdownField", "autosave_reply",
-           "form_error_list", "init_app", "is_autosave", "preview_of", "wants_preview"]
+           "form_error_list", "init_app", "is_autosave", "preview_of", "previewed_here", "wants_preview"]
 
 #: Form field the script adds to an automatic save (value ``"1"``).
 AUTOSAVE_FIELD = "autosave"
@@ -67,6 +68,13 @@ def wants_preview() -> bool:
     submitted form."""
     return (has_request_context() and request.method == "POST" and bool(request.form.get(PREVIEW_FIELD))
             and not is_autosave())
+
+
+def previewed_here(action: str | None = None) -> bool:
+    """``True`` when the current request is the "Preview" button of the form that posts to
+    ``action`` (a URL, its fragment ignored; ``None``: the page's own address). The
+    ``editor_form`` macro then says nothing was saved yet and marks the form unsaved."""
+    return wants_preview() and (not action or urlsplit(action).path == request.path)
 
 
 def preview_of(field: Any) -> Markup | None:

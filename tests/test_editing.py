@@ -92,6 +92,9 @@ def test_preview_button_of_the_page_editor_stores_nothing(app, client, login_as,
                            data={"title": "Otro", "body": "*nuevo*", "language": "es", "section": "", "preview": "body"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<em>nuevo</em>" in html
+    # the form says nothing was saved and counts as unsaved (the script warns and autosaves it)
+    assert "This is a preview: nothing has been saved yet." in html and "data-autosave data-unsaved" in html
+    assert "data-unsaved" not in client.get(f"/edomex/admin/paginas/{page_id}").get_data(as_text=True)
     with tenant_context(get_tenant(app, "edomex")):
         assert db.session.scalar(select(Page.title).where(Page.id == page_id)) == "Borrador"
 

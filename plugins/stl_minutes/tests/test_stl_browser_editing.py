@@ -53,6 +53,8 @@ def test_the_preview_button_works_with_the_keyboard_alone(app, page, make_user):
         page.keyboard.press("Enter")
     expect(page.locator("#summary-preview li")).to_have_text(["primer acuerdo", "segundo acuerdo"])
     expect(page.locator("textarea[name=summary]")).to_have_value("- primer acuerdo\n- segundo acuerdo")
+    expect(page.locator("form[data-unsaved]")).to_contain_text("nothing has been saved yet")
+    assert leave_page(page) == ["beforeunload"]  # the previewed text is not saved yet
 
 
 def test_leaving_the_session_with_unsaved_changes_asks_first(app, page, make_user):

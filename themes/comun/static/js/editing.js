@@ -1,7 +1,8 @@
 /* Común CMS admin editors: progressive enhancements of templates/admin/_editing.html.
  * Every editor works without this file (the "Preview" and "Save" buttons post the form).
  *
- * form[data-editor]           warn before leaving the page with unsaved changes (beforeunload)
+ * form[data-editor]           warn before leaving the page with unsaved changes (beforeunload);
+ *                             form[data-unsaved] starts with unsaved changes (after a server preview)
  * form[data-autosave]         save the form every 30 s while it has unsaved changes: POST of the
  *                             form to its own action with autosave=1; the view answers
  *                             toolkit.autosave_reply {"ok", "message", "errors"}, shown in
@@ -27,7 +28,8 @@
   }
 
   function setupEditor(form) {
-    var dirty = false;
+    // data-unsaved: the server showed the submitted form again (its "Preview" button) unsaved
+    var dirty = form.hasAttribute("data-unsaved");
     var submitting = false;
     var saving = false;
     var status = form.querySelector("[data-editor-status]");
