@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import has_request_context, jsonify, request
+from flask import g, has_request_context, jsonify, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 from wtforms import TextAreaField
@@ -62,12 +62,24 @@ def is_autosave() -> bool:
     return has_request_context() and request.method == "POST" and request.form.get(AUTOSAVE_FIELD) == "1"
 
 
-def wants_preview() -> bool:
-    """``True`` when the "Preview" button sent the form (a POST naming a field in ``preview``,
-    not an automatic save): the view stores nothing and renders the editor again with the
-    submitted form."""
-    return (has_request_context() and request.method == "POST" and bool(request.form.get(PREVIEW_FIELD))
-            and not is_autosave())
+def wants_preview(form: Any = None) -> bool:
+    """``True`` when the "Preview" button of a Markdown text sent the form (a POST naming a
+    field in ``preview``, not an automatic save): the view stores nothing and renders the editor
+    again with the submitted form.
+
+    Args:
+        form: when given, only a preview of one of its :class:`MarkdownField` (by name, or
+            ``preview=all``) counts, so another button that happens to be called ``preview``
+            (e.g. the preview of a table to import) is left alone.
+    """
+    if not (has_request_context() and request.method == "POST" and not is_autosave()):
+        return False
+    value = request.form.get(PREVIEW_FIELD)
+    if not value:
+        return False
+    if form is None:
+        return True
+    return any(isinstance(f, MarkdownField) and value in (f.name, "all") for f in form)
 
 
 def previewed_here(action: str | None = None) -> bool:
@@ -85,13 +97,14 @@ def preview_of(field: Any) -> Markup | None:
     public pages (CommonMark, raw HTML escaped, nh3 allow-list)."""
     if not wants_preview() or request.form.get(PREVIEW_FIELD) not in (field.name, "all"):
         return None
+    g.comun_markdown_preview = True  # see _preview_is_not_refusal
     return render_markdown((field.data or "")[:PREVIEW_MAX])
 
 
 def _preview_is_not_refusal(response):
     # a view shows the form again after the "Preview" button as after a refused form (422):
-    # the preview itself is no error
-    if response.status_code == 422 and wants_preview():
+    # the preview itself is no error (set by preview_of when the page showed a Markdown preview)
+    if response.status_code == 422 and g.get("comun_markdown_preview"):
         response.status_code = 200
     return response
 

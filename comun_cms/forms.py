@@ -99,10 +99,10 @@ class Form(FlaskForm):
 
     def validate_on_submit(self, extra_validators=None) -> bool:
         """Flask-WTF's ``validate_on_submit``, except for the "Preview" button of a
-        :class:`~comun_cms.editing.MarkdownField` (:func:`comun_cms.editing.wants_preview`): the
+        :class:`~comun_cms.editing.MarkdownField` of this form (:func:`comun_cms.editing.wants_preview`): the
         form is validated (its problems show) but ``False`` is returned, so a preview never stores
         anything and every view shows the form again, the preview beside the text."""
-        if self.is_submitted() and wants_preview():
+        if self.is_submitted() and wants_preview(self):
             self.validate(extra_validators=extra_validators)
             return False
         return super().validate_on_submit(extra_validators=extra_validators)
