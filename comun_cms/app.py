@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import MapAdapter
 from werkzeug.wsgi import get_host
 
-from comun_cms import core_plugin, pagecache
+from comun_cms import core_plugin, editing, pagecache
 from comun_cms.access_log import redact_url
 from comun_cms import plugins as plugin_mod
 from comun_cms import security_headers
@@ -190,6 +190,7 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
     install_input_checks(app)
     install_host_check(app)  # first: an unknown host answers 400 before anything else runs
     pagecache.init_app(app)
+    editing.init_app(app)
 
     register_core_blueprints(app)
     for result in pm.hook.register_blueprints():

@@ -32,6 +32,7 @@ from urllib.parse import unquote_to_bytes
 from flask import Flask, abort, g, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
+from wtforms import TextAreaField
 
 __all__ = ["BadTextError", "check_request", "declare_form_fields", "field_error_message", "form_field_problem",
            "install_input_checks", "raw_problem", "text_problem"]
@@ -186,7 +187,7 @@ def form_field_problem(field) -> str | None:
     deferred = getattr(g, DEFERRED_FIELDS, None) or {}
     if deferred.get(field.name) == ENCODING:
         return ENCODING
-    multiline = field.type == "TextAreaField"
+    multiline = isinstance(field, TextAreaField)  # a MarkdownField too
     for value in field.raw_data or ():
         if isinstance(value, str):
             problem = text_problem(value, multiline=multiline)

@@ -22,6 +22,7 @@ from wtforms.validators import (
 )
 
 from comun_cms.edge import declare_form_fields, field_error_message, form_field_problem
+from comun_cms.editing import MarkdownField, wants_preview
 from comun_cms.extensions import db
 from comun_cms.models import ROLES, Page
 from comun_cms.site import SECTIONS
@@ -96,6 +97,16 @@ class Form(FlaskForm):
         declare_form_fields(name for name in dir(cls)
                             if not name.startswith("__") and isinstance(getattr(cls, name, None), UnboundField))
 
+    def validate_on_submit(self, extra_validators=None) -> bool:
+        """Flask-WTF's ``validate_on_submit``, except for the "Preview" button of a
+        :class:`~comun_cms.editing.MarkdownField` of this form (:func:`comun_cms.editing.wants_preview`): the
+        form is validated (its problems show) but ``False`` is returned, so a preview never stores
+        anything and every view shows the form again, the preview beside the text."""
+        if self.is_submitted() and wants_preview(self):
+            self.validate(extra_validators=extra_validators)
+            return False
+        return super().validate_on_submit(extra_validators=extra_validators)
+
     def validate(self, extra_validators=None) -> bool:
         """Validate as WTForms does, then replace the errors of every field holding refused text
         with one message naming the field (a hidden field's message goes to ``form_errors`` too).
@@ -108,6 +119,14 @@ class Form(FlaskForm):
                     self.form_errors.append(field.errors[0])
                 valid = False
         return valid
+
+
+class PreviewForm(Form):
+    """The text of the live Markdown preview (``admin.markdown_preview``): one ``text`` field,
+    refused (with a message naming it) when it holds control characters; the CSRF token is
+    checked by Flask-WTF's ``CSRFProtect`` before the view."""
+
+    text = TextAreaField(_l("Text"))
 
 
 class ConfirmForm(Form):
@@ -261,7 +280,7 @@ class PageForm(ReasonForm):
     summary = TextAreaField(_l("Summary"), filters=[_strip],
                             validators=[Length(max=1000, message=_l("The summary can have at most %(max)d characters."))],
                             description=_l("One or two sentences shown in lists and search results."))
-    body = TextAreaField(_l("Text"), validators=[Length(max=200_000, message=_l("The text is too long (at most %(max)d characters)."))],
+    body = MarkdownField(_l("Text"), validators=[Length(max=200_000, message=_l("The text is too long (at most %(max)d characters)."))],
                          description=_l("Markdown: # Heading, **bold**, *italics*, - list item, [link text](https://...)."))
     section = SelectField(_l("Section"), choices=[], validate_choice=True)
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="es")

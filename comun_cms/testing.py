@@ -39,7 +39,7 @@ from comun_cms.users import create_user
 from comun_cms.views.auth import SESSION_GENERATION_KEY
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PASSWORD", "LiveServer", "browser_login", "check_plugin", "get_tenant",
-           "migrate_database", "reset_postgres", "tab_to"]
+           "leave_page", "migrate_database", "reset_postgres", "tab_to"]
 
 PASSWORD = "secreto-de-prueba-2026"
 
@@ -398,6 +398,17 @@ _FOCUS_VISIBLE = """(sel) => {
   const st = getComputedStyle(el);
   return (st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) > 0) || st.boxShadow !== 'none';
 }"""
+
+
+def leave_page(page) -> list[str]:
+    """Close a Playwright ``page`` as a person leaving it would (its ``beforeunload`` handlers run),
+    accepting every dialog. Returns the types of the dialogs shown: ``["beforeunload"]`` when the
+    page asked before leaving (``js/editing.js`` with unsaved changes), ``[]`` when it did not."""
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.accept()))
+    page.close(run_before_unload=True)
+    page.wait_for_event("close")
+    return dialogs
 
 
 def tab_to(page, selector: str, limit: int = 250) -> None:

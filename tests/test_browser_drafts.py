@@ -10,7 +10,7 @@ from comun_cms import publishing
 from comun_cms.extensions import db
 from comun_cms.models import Draft, Page
 from comun_cms.tenancy import tenant_context
-from comun_cms.testing import browser_login, get_tenant
+from comun_cms.testing import browser_login, get_tenant, leave_page
 
 pytestmark = pytest.mark.browser
 
@@ -52,9 +52,5 @@ def test_leaving_with_unsaved_changes_asks_first(app, spanish, make_user, page):
     make_user("editora@edomex.test", role="editor")
     browser_login(page, "editora@edomex.test")
     page.goto(f"/edomex/admin/paginas/{page_id}")
-    dialogs = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.accept()))
     page.fill("input[name=title]", "Informe corregido")
-    page.close(run_before_unload=True)
-    page.wait_for_event("close")
-    assert dialogs == ["beforeunload"]
+    assert leave_page(page) == ["beforeunload"]

@@ -36,7 +36,10 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
   :func:`record_audit`;
 * editing that forgives: :func:`get_draft`, :func:`save_draft`, :func:`discard_draft`,
   :func:`edit_values`, :func:`diff_values` (:class:`ValueChange`), :func:`text_diff`,
-  :func:`publish_draft`; the admin macros ``admin/_editing.html``;
+  :func:`publish_draft`; every editor's autosave and Markdown preview: :class:`MarkdownField`,
+  :func:`is_autosave`, :func:`autosave_reply`, :func:`wants_preview`, :func:`preview_of`,
+  :func:`form_error_list`; the admin macros ``admin/_editing.html`` (``editor_form``,
+  ``changes_panel``);
 * bulk entry: :func:`read_table` (:class:`TableRow`, :class:`TableError`), :func:`table_to_text`;
 * permissions: :func:`require_role`, :func:`has_role`, :func:`role_in`, :data:`STAFF_ROLES`,
   :data:`CONTENT_ROLES`; :func:`can`, :func:`require_permission`, :func:`can_view_unpublished`,
@@ -68,6 +71,9 @@ from comun_cms.content_types import content_type_for, get_registry, jsonable
 from comun_cms.database import atomic, one_or_404, page_arg
 from comun_cms.drafts import (
     ValueChange, diff_values, discard_draft, edit_values, get_draft, publish_draft, save_draft, text_diff,
+)
+from comun_cms.editing import (
+    MarkdownField, autosave_reply, form_error_list, is_autosave, preview_of, wants_preview,
 )
 from comun_cms.extensions import csrf, db
 from comun_cms.forms import ConfirmForm, Form, ReasonForm
@@ -123,7 +129,7 @@ __all__ = [
     "AdminChange", "ChangeRefused", "admin_change", "record_audit", "snapshot",
     # editing that forgives
     "Draft", "ValueChange", "diff_values", "discard_draft", "edit_values", "get_draft", "publish_draft", "save_draft",
-    "text_diff",
+    "text_diff", "MarkdownField", "autosave_reply", "form_error_list", "is_autosave", "preview_of", "wants_preview",
     # bulk entry
     "TableError", "TableRow", "read_table", "table_to_text",
     # permissions

@@ -8,8 +8,9 @@ module gives the functions a test calls:
 
 * :func:`check_plugin` / :func:`enable_plugin`: the conformance kit (hooks, migrations,
   templates, publishing, tenant isolation, translations) and enabling a plugin for a test;
-* :func:`get_tenant`, :data:`PASSWORD`, :func:`browser_login`, :func:`tab_to`: tenants, the
-  fixtures' password, logging a Playwright page in, moving the focus with the keyboard only;
+* :func:`get_tenant`, :data:`PASSWORD`, :func:`browser_login`, :func:`tab_to`,
+  :func:`leave_page`: tenants, the fixtures' password, logging a Playwright page in, moving the
+  focus with the keyboard only, leaving a page (did it warn of unsaved changes?);
 * :func:`create_app`, :func:`get_pm`, :func:`initialize_plugins`, :func:`run_demo`,
   :func:`load_tenant`, :class:`TenantConfigError`, :func:`set_current_tenant`: building an
   application outside the fixtures, its plugin manager, ``comun init``'s plugin step, ``comun
@@ -27,11 +28,11 @@ from comun_cms.demo import run_demo
 from comun_cms.plugins import get_pm
 from comun_cms.setup import initialize_plugins
 from comun_cms.tenancy import TenantConfigError, load_tenant, set_current_tenant
-from comun_cms.testing import PASSWORD, browser_login, get_tenant, tab_to
+from comun_cms.testing import PASSWORD, browser_login, get_tenant, leave_page, tab_to
 from comun_cms.training import dump_tenant, reset as training_reset, save_snapshot
 
 __all__ = [
     "PASSWORD", "ConformanceError", "Report", "TenantConfigError", "browser_login", "check_plugin", "create_app",
-    "dump_tenant", "enable_plugin", "get_pm", "get_tenant", "initialize_plugins", "load_tenant", "run_demo",
+    "dump_tenant", "enable_plugin", "get_pm", "get_tenant", "initialize_plugins", "leave_page", "load_tenant", "run_demo",
     "save_snapshot", "set_current_tenant", "tab_to", "training_reset",
 ]

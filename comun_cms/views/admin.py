@@ -19,7 +19,7 @@ import json
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -34,19 +34,19 @@ from comun_cms.database import one_or_404, page_arg
 from comun_cms.extensions import db
 from comun_cms.forms import (
     FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ChangesForm, ConfirmForm, InviteForm,
-    ModerationForm, PageForm, RetractForm, RoleForm, SettingsForm, UploadForm, slugify,
+    ModerationForm, PageForm, PreviewForm, RetractForm, RoleForm, SettingsForm, UploadForm, slugify,
 )
 from comun_cms.mail import send_mail
 from comun_cms.models import (
     Attachment, AuditEvent, Draft, Feedback, Invitation, Membership, Page, Publication, User, utcnow,
 )
-from comun_cms.permissions import ADMIN_ACCESS, CONTENT_ROLES, can, has_role, require_permission, require_role, role_in
+from comun_cms.editing import PREVIEW_MAX, autosave_reply, form_error_list, is_autosave, wants_preview
+from comun_cms.permissions import ADMIN_ACCESS, CONTENT_ROLES, STAFF_ROLES, can, has_role, require_permission, require_role, role_in
 from comun_cms.plugins import flatten, get_pm, plugin_version, tenant_hook
 from comun_cms.richtext import render_markdown
 from comun_cms.tenancy import get_current_tenant
 from comun_cms.uploads import discard_unused, store_upload
 from comun_cms.views.public import FEEDBACK_KINDS, SECTORS
-from comun_cms.views.templating import datetime_filter
 
 bp = Blueprint("admin", __name__)
 
@@ -116,13 +116,13 @@ def _public_url(page: Page) -> str | None:
         return None
 
 
-def _render_edit(page: Page, status: int = 200, preview: Any = None, **forms) -> tuple[str, int]:
+def _render_edit(page: Page, status: int = 200, **forms) -> tuple[str, int]:
     """Render the page editor with its sub-forms ``form`` (edit), ``publish_form``,
     ``changes_form`` (publish the draft of a published page), ``discard_form``,
     ``retract_form`` and ``upload_form``; a form given in ``forms`` (e.g. one carrying errors)
     replaces the empty default. On a published page the edit form shows the draft's values and
-    the changes against the published version; ``preview`` is the rendered Markdown of the
-    submitted text (the "Preview" button)."""
+    the changes against the published version; after the "Preview" button the body's
+    preview comes from the submitted form (:func:`comun_cms.editing.preview_of`)."""
     published = page.status == "published"
     draft = drafts.get_draft(page) if published else None
     defaults = {
@@ -140,22 +140,10 @@ def _render_edit(page: Page, status: int = 200, preview: Any = None, **forms) ->
         form = context["form"]
         changes = drafts.diff_values({name: getattr(page, name) for name in PageForm.page_fields}, draft.data,
                                      form.labels(), form.choice_labels())
-    context.update(page=page, draft=draft, changes=changes, preview=preview,
+    context.update(page=page, draft=draft, changes=changes,
                    history=publishing.history("page", page.id), attachments=page_attachments(page),
                    public_url=_public_url(page))
     return render_template("admin/page_edit.html", **context), status
-
-
-def _autosave_reply(ok: bool, message: str, errors: list[str] | None = None, status: int = 200):
-    """JSON answer to an autosave request of ``js/editing.js``: ``{"ok", "message", "errors"}``."""
-    return jsonify(ok=ok, message=message, errors=errors or []), status
-
-
-def _form_error_list(form) -> list[str]:
-    return [str(e) for e in form.form_errors] + [f"{f.label.text}: {e}" for f in form if f.errors for e in f.errors
-                                                  if f.type != "CSRFTokenField"] \
-        + ([_("The form expired. Reload the page and send it again.")]
-           if getattr(getattr(form, "csrf_token", None), "errors", None) else [])
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -210,9 +198,9 @@ def pages():
 def page_new():
     """Create a draft page; redirects to its editor."""
     form = PageForm()
-    if "preview" in request.form:  # the "Preview" button: render the text, store nothing
+    if wants_preview():  # the "Preview" button: render the text, store nothing
         form.validate()
-        return render_template("admin/page_new.html", form=form, preview=render_markdown(form.body.data or ""))
+        return render_template("admin/page_new.html", form=form)
     if form.validate_on_submit():
         page = Page()
         form.populate_page(page)
@@ -237,19 +225,19 @@ def page_edit(page_id: int):
     page = one_or_404(Page, page_id)
     if request.method == "GET":
         return _render_edit(page)
-    autosave = request.form.get("autosave") == "1"
+    autosave = is_autosave()
     form = PageForm(page=page)
     if page.status == "retracted":
         form.form_errors.append(_("A retracted page cannot be edited."))
         if autosave:
-            return _autosave_reply(False, _("Not saved."), _form_error_list(form), 409)
+            return autosave_reply(False, form, status=409, message=_("Not saved."))
         return _render_edit(page, 409, form=form)
-    if "preview" in request.form and not autosave:
+    if wants_preview():
         form.validate()  # show the problems too, but store nothing
-        return _render_edit(page, preview=render_markdown(form.body.data or ""), form=form)
+        return _render_edit(page, form=form)
     if not form.validate_on_submit():
         if autosave:
-            return _autosave_reply(False, _("Not saved automatically: check the form."), _form_error_list(form), INVALID)
+            return autosave_reply(False, form)
         return _render_edit(page, INVALID, form=form)
     if page.status == "published":
         previous = drafts.get_draft(page)
@@ -265,9 +253,7 @@ def page_edit(page_id: int):
             _flush_page()
         message = _("Draft saved.")
     if autosave:
-        if change.failed:
-            return _autosave_reply(False, _("Not saved automatically: check the form."), _form_error_list(form), INVALID)
-        return _autosave_reply(True, _("Saved automatically at %(time)s.", time=datetime_filter(utcnow(), "HH:mm")))
+        return autosave_reply(change.ok, form)
     if change.failed:
         return _render_edit(page, INVALID, form=form)
     flash(message, "success")
@@ -338,12 +324,21 @@ def page_discard_changes(page_id: int):
 
 
 @bp.route("/vista-previa", methods=["POST"])
-@require_role(*CONTENT_ROLES)
+@require_role(*STAFF_ROLES)
 def markdown_preview():
     """Render the Markdown of the form field ``text`` as sanitized HTML (a fragment), for the
-    live preview of ``js/editing.js``. Nothing is stored. Without JavaScript each editor's
-    "Preview" button renders the same on the server."""
-    return render_markdown(request.form.get("text", "")[:200_000]), 200, {"Content-Type": "text/html; charset=utf-8"}
+    live preview of ``js/editing.js`` (any staff role of the tenant: every admin editor with a
+    :class:`~comun_cms.editing.MarkdownField` uses it, evaluators' recommendations too).
+    Nothing is stored; the renderer is the public pages' (:func:`comun_cms.richtext.render_markdown`).
+    CSRF-protected like every POST; a missing ``text`` renders nothing; control characters answer
+    400 with the problem, naming the field, as plain text. Without JavaScript each
+    editor's "Preview" button renders the same on the server (:func:`comun_cms.editing.preview_of`)."""
+    headers = {"Cache-Control": "no-store"}
+    form = PreviewForm(meta={"csrf": False})  # CSRFProtect has checked the token
+    if not form.validate():
+        return " ".join(form_error_list(form)), 400, {**headers, "Content-Type": "text/plain; charset=utf-8"}
+    text = (form.text.data or "")[:PREVIEW_MAX]
+    return render_markdown(text), 200, {**headers, "Content-Type": "text/html; charset=utf-8"}
 
 
 @bp.route("/paginas/<int:page_id>/retirar", methods=["POST"])

@@ -42,7 +42,9 @@ def _tenant_from_path():
 
 
 def error_response(status: int, headers=None, message=None, field=None):
-    """Build the error response for ``status``: JSON under ``/api/``, a themed page otherwise.
+    """Build the error response for ``status``: JSON under ``/api/``, the JSON of an automatic
+    save (``{"ok": false, "message", "errors"}``) for a POST that accepts only JSON, a themed
+    page otherwise.
 
     ``message`` replaces the status's standard explanation (e.g. which parameter was refused);
     ``field`` names the refused parameter in the JSON error (``{"error": {..., "field": "q"}}``).
@@ -55,6 +57,9 @@ def error_response(status: int, headers=None, message=None, field=None):
     if request.path == "/api" or request.path.startswith("/api/"):
         error = {"status": status, "message": str(message)} | ({"field": field} if field else {})
         return jsonify(error=error), status, headers
+    if request.method == "POST" and request.accept_mimetypes.best == "application/json":
+        # an automatic save of an editor (js/editing.js, comun_cms.editing): the script shows the message
+        return jsonify(ok=False, message=str(message), errors=[]), status, headers
     tenant = get_current_tenant()
     if tenant is None:  # not routed (yet): take the tenant from the path; url_for reads g.tenant
         tenant = g.tenant = _tenant_from_path()

@@ -16,7 +16,7 @@ from wtforms import (BooleanField, DateField, FloatField, HiddenField, IntegerFi
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, URL, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from comun_cms.toolkit import Form, ReasonForm
+from comun_cms.toolkit import Form, MarkdownField, ReasonForm
 
 from . import progress as prog
 
@@ -113,7 +113,7 @@ class PlanForm(ReasonForm):
                                         validators=[Optional(), NumberRange(min=1, max=100, message=_l("Write a number from 1 to 100."))])
     source = TextAreaField(_l("Source"), filters=[_strip], validators=[_max(2000)],
                            description=_l("Where the plan's facts come from (document, link)."))
-    notes = TextAreaField(_l("Notes"), filters=[_strip], validators=[_max(20000)], description=_l("Markdown."))
+    notes = MarkdownField(_l("Notes"), filters=[_strip], validators=[_max(20000)], description=_l("Markdown."))
     is_demo = BooleanField(_l("Demo data (shown with the label “Sample data”)"))
 
     def validate(self, extra_validators=None) -> bool:
@@ -172,7 +172,7 @@ class CommitmentForm(ReasonForm):
     irm_potential = SelectField(_l("IRM: potential for results"), choices=[("", prog.IRM_LABELS[""])] + [(k, prog.IRM_LABELS[k]) for k in prog.IRM_POTENTIAL], default="")
     irm_early_results = SelectField(_l("IRM: early results"), choices=[("", prog.IRM_LABELS[""])] + [(k, prog.IRM_LABELS[k]) for k in prog.IRM_EARLY_RESULTS], default="")
     source = TextAreaField(_l("Source"), filters=[_strip], validators=[_max(2000)])
-    notes = TextAreaField(_l("Notes"), filters=[_strip], validators=[_max(20000)], description=_l("Markdown."))
+    notes = MarkdownField(_l("Notes"), filters=[_strip], validators=[_max(20000)], description=_l("Markdown."))
     is_demo = BooleanField(_l("Demo data (shown with the label “Sample data”)"))
 
     def __init__(self, *args, status_choices=(), **kwargs):
@@ -248,7 +248,7 @@ class ReportForm(ReasonForm):
     reason_missing = _CORRECTION
     period_start = LocalDateField(_l("Period from"))
     period_end = LocalDateField(_l("Period until"), validators=[DataRequired(_l("Give the last day of the period reported."))])
-    narrative = TextAreaField(_l("Narrative"), filters=[_strip], validators=[DataRequired(_l("Describe the progress.")), _max(20000)],
+    narrative = MarkdownField(_l("Narrative"), filters=[_strip], validators=[DataRequired(_l("Describe the progress.")), _max(20000)],
                               description=_l("Markdown."))
     reported_by = StringField(_l("Reported by"), filters=[_strip], validators=[DataRequired(_l("Say who reports.")), _max(300)])
     evidence_url = StringField(_l("Link to evidence"), filters=[_strip], validators=[Optional(), _URL, _max(500)])

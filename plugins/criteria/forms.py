@@ -10,7 +10,7 @@ from wtforms import (BooleanField, DateField, HiddenField, IntegerField, RadioFi
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from comun_cms.toolkit import Form, ReasonForm
+from comun_cms.toolkit import Form, MarkdownField, ReasonForm
 
 from .models import ANSWERS, DECLARED_ROLES, PROGRESS, RESULTS
 from .services import ANSWER_LABELS, EVALUATOR_ROLE_LABELS, PROGRESS_LABELS, RESULT_LABELS
@@ -60,7 +60,7 @@ class FrameworkImportForm(Form):
                                 validators=[DataRequired(_l("Enter the version label, e.g. 2026.1.")), _max(40)])
     name = StringField(_l("Title"), filters=[_strip],
                        validators=[DataRequired(_l("Enter the framework's title.")), _max(300)])
-    description = TextAreaField(_l("Description"), filters=[_strip], validators=[_max(10_000)],
+    description = MarkdownField(_l("Description"), filters=[_strip], validators=[_max(10_000)],
                                 description=_l("What changed in this version (e.g. a new law replaced the one cited)."))
     valid_from = DateField(_l("Valid from"), validators=[Optional()], format="%Y-%m-%d")
     source = TextAreaField(_l("Source"), filters=[_strip], validators=[_max(2000)],
@@ -90,7 +90,7 @@ class CycleForm(Form):
     reply_deadline = DateField(_l("Reply deadline"), validators=[Optional()], format="%Y-%m-%d",
                                description=_l("Last day of the secretariat's right of reply. Empty: set when the "
                                               "reply stage opens."))
-    methodology = TextAreaField(_l("Methodology notes"), filters=[_strip], validators=[_max(10_000)])
+    methodology = MarkdownField(_l("Methodology notes"), filters=[_strip], validators=[_max(10_000)])
     is_demo = BooleanField(_l("Demo data (shown with the label “Sample data”)"))
 
 
@@ -166,7 +166,7 @@ class RecommendationForm(Form):
 
     title = StringField(_l("Title"), filters=[_strip],
                         validators=[DataRequired(_l("Enter a title.")), _max(300)])
-    body = TextAreaField(_l("Recommendation"), filters=[_strip],
+    body = MarkdownField(_l("Recommendation"), filters=[_strip],
                          validators=[DataRequired(_l("Write the recommendation.")), _max(20_000)])
     criteria = SelectMultipleField(_l("Criteria"), coerce=int,
                                    validators=[DataRequired(_l("Choose at least one criterion."))])

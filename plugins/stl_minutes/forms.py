@@ -13,7 +13,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from comun_cms.toolkit import Form, ReasonForm
+from comun_cms.toolkit import Form, MarkdownField, ReasonForm
 
 from .vocab import (
     AGENDA_KINDS, AGREEMENT_STATUSES, BODY_KINDS, CAPACITIES, EVIDENCE_CATEGORIES, MODALITIES, QUORUM_RULES,
@@ -61,7 +61,7 @@ class BodyForm(ReasonForm):
                        validators=[DataRequired(_l("Enter the official name of the body.")), _len(300)])
     short_name = StringField(_l("Short name"), filters=[_strip], validators=[_len(60)],
                              description=_l("E.g. “STL”. Optional."))
-    description = TextAreaField(_l("Description"), filters=[_strip], validators=[_len(10_000)],
+    description = MarkdownField(_l("Description"), filters=[_strip], validators=[_len(10_000)],
                                 description=_l("Markdown. What the body does and its legal basis."))
     key_prefix = StringField(_l("Prefix of agreement keys"), filters=[_strip],
                              validators=[_len(30)],
@@ -133,7 +133,7 @@ class SessionForm(ReasonForm):
     video_url = StringField(_l("Video of the session (link)"), filters=[_strip], validators=[_len(500), WebAddress()])
     call_url = StringField(_l("Call (link)"), filters=[_strip], validators=[_len(500), WebAddress()],
                            description=_l("Link to the published call, if it is not uploaded as a file."))
-    summary = TextAreaField(_l("Summary"), filters=[_strip], validators=[_len(5000)])
+    summary = MarkdownField(_l("Summary"), filters=[_strip], validators=[_len(5000)])
     source_url = StringField(_l("Source (link)"), filters=[_strip], validators=[_len(500), WebAddress()],
                              description=_l("Public source of the facts, when the minutes are rebuilt from news or official pages."))
     source_note = TextAreaField(_l("Notes on the source"), filters=[_strip], validators=[_len(2000)])
@@ -163,7 +163,7 @@ class AgendaItemForm(Form):
 
     kind = SelectField(_l("Kind of item"), choices=choices(AGENDA_KINDS), default="informative")
     title = StringField(_l("Item"), filters=[_strip], validators=[DataRequired(_l("Enter the agenda item.")), _len(500)])
-    description = TextAreaField(_l("Details"), filters=[_strip], validators=[_len(10_000)],
+    description = MarkdownField(_l("Details"), filters=[_strip], validators=[_len(10_000)],
                                 description=_l("Markdown. What was presented or discussed."))
 
 
@@ -251,7 +251,7 @@ class AddendumForm(Form):
 
     reason = TextAreaField(_l("Reason"), filters=[_strip],
                            validators=[DataRequired(_l("Explain the reason of the addendum; it is published.")), _len(2000)])
-    text = TextAreaField(_l("Text of the addendum"), filters=[_strip], validators=[_len(20_000)],
+    text = MarkdownField(_l("Text of the addendum"), filters=[_strip], validators=[_len(20_000)],
                          description=_l("The correction or addition, as it must read in the minutes."))
 
 

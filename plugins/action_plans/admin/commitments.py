@@ -4,14 +4,14 @@ correction reason is given; saving a published commitment publishes a correction
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from comun_cms.toolkit import (
-    ChangeRefused, ConfirmForm, ReasonForm, admin_change, db, diff_values, discard_draft, get_draft, history,
-    require_role, retract, save_draft,
+    ChangeRefused, ConfirmForm, ReasonForm, admin_change, autosave_reply, db, diff_values, discard_draft, get_draft,
+    history, is_autosave, require_role, retract, save_draft,
 )
 
 from .. import progress as prog
@@ -180,30 +180,26 @@ def render_commitment(c: Commitment, status: int = 200, **forms):
         **context), status
 
 
-def _autosave_reply(ok: bool, message: str, form=None, status: int = 200):
-    errors = [f"{f.label.text}: {e}" for f in form if f.errors for e in f.errors] if form is not None else []
-    return jsonify(ok=ok, message=message, errors=[str(e) for e in (form.form_errors if form else [])] + errors), status
-
-
 @require_role(*ROLES)
 def commitment_edit(commitment_id: int):
     """Edit a commitment's SMART card, status and progress; shows its milestones, reports,
     evidence and history. A draft commitment is saved in place; editing a published one saves a
     draft of the next version (the public keeps seeing the published card until "Publicar
     cambios", :func:`commitment_publish_changes`). ``autosave=1`` (``js/editing.js``) answers
-    JSON."""
+    JSON (:func:`comun_cms.toolkit.autosave_reply`); the "Preview" button stores nothing."""
     c = commitment_or_404(commitment_id)
     if request.method == "GET":
         return render_commitment(c)
-    autosave = request.form.get("autosave") == "1"
+    autosave = is_autosave()
     form = CommitmentForm(status_choices=_status_choices(c.progress_status))
     form.require_reason = False
     if c.status == "retracted":
         form.form_errors.append(_("A retracted commitment cannot be edited."))
-        return _autosave_reply(False, _("Not saved."), form, 409) if autosave else render_commitment(c, 409, form=form)
+        return autosave_reply(False, form, status=409, message=_("Not saved.")) if autosave \
+            else render_commitment(c, 409, form=form)
     if not (form.validate_on_submit() and _check_commitment(c, c.plan, form)):
         if autosave:
-            return _autosave_reply(False, _("Not saved automatically: check the form."), form, INVALID)
+            return autosave_reply(False, form)
         return render_commitment(c, INVALID, form=form)
     if c.status == "published":
         previous = get_draft(c)
@@ -218,8 +214,7 @@ def commitment_edit(commitment_id: int):
         message = (_("Changes saved as a draft. The public still sees version %(n)d until you publish the changes.",
                      n=c.version) if change.after else _("The draft is the same as the published version."))
         if autosave:
-            return _autosave_reply(change.ok, _("Saved automatically.") if change.ok else _("Not saved."), form,
-                                   200 if change.ok else INVALID)
+            return autosave_reply(change.ok, form)
         if change.failed:
             return render_commitment(commitment_or_404(commitment_id), INVALID, form=form)
         flash(message, "success")
@@ -234,8 +229,7 @@ def commitment_edit(commitment_id: int):
         change.after = {**commitment_snapshot(c), "status_correction": form.status_correction.data,
                         "publications": audit_pubs(pubs)}
     if autosave:
-        return _autosave_reply(change.ok, _("Saved automatically.") if change.ok else _("Not saved."), form,
-                               200 if change.ok else INVALID)
+        return autosave_reply(change.ok, form)
     if change.failed:
         return render_commitment(commitment_or_404(commitment_id), INVALID, form=form)
     flash_pubs(pubs, _("Draft commitment saved."))

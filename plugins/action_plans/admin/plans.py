@@ -10,8 +10,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from comun_cms.toolkit import (
-    ChangeRefused, ConfirmForm, ReasonForm, admin_change, db, diff_values, discard_draft, get_draft, history,
-    record_audit, require_role, retract, save_draft, snapshot, store_upload,
+    ChangeRefused, ConfirmForm, ReasonForm, admin_change, autosave_reply, db, diff_values, discard_draft, get_draft,
+    history, is_autosave, record_audit, require_role, retract, save_draft, snapshot, store_upload,
 )
 
 from .. import progress as prog
@@ -103,16 +103,19 @@ def plan_new():
 def plan_edit(plan_id: int):
     """Edit a plan. A draft plan is saved in place; editing a published plan saves a draft of its
     next version (the public keeps the published plan until "Publicar cambios",
-    :func:`plan_publish_changes`)."""
+    :func:`plan_publish_changes`). ``autosave=1`` (``js/editing.js``) saves the same way and
+    answers JSON (:func:`comun_cms.toolkit.autosave_reply`); the "Preview" button stores nothing."""
     plan = plan_or_404(plan_id)
     if request.method == "GET":
         draft = get_draft(plan) if plan.status == "published" else None
         return _render_form(_draft_form(draft.data) if draft else _plan_form_for(plan), plan)
+    autosave = is_autosave()
     form = PlanForm()
     form.require_reason = False
     if plan.status == "retracted":
         form.form_errors.append(_("A retracted plan cannot be edited."))
-        return _render_form(form, plan, 409)
+        return autosave_reply(False, form, status=409, message=_("Not saved.")) if autosave \
+            else _render_form(form, plan, 409)
     if form.validate_on_submit():
         number = form.number.data or plan.number
         if number_taken(ActionPlan, number, exclude_id=plan.id):
@@ -127,6 +130,8 @@ def plan_edit(plan_id: int):
                     discard_draft(plan)
                     draft = None
                 change.after = dict(draft.data) if draft is not None else None
+            if autosave:
+                return autosave_reply(change.ok, form)
             if change.ok:
                 flash(_("Changes saved as a draft. The public still sees version %(n)d until you publish the changes.",
                         n=plan.version) if change.after else _("The draft is the same as the published version."),
@@ -138,9 +143,13 @@ def plan_edit(plan_id: int):
                 _fill_plan(plan, form)
                 pubs = services.republish([], plan, form.reason.data, current_user)
                 change.after = {**snapshot(plan), "publications": audit_pubs(pubs)}
+            if autosave:
+                return autosave_reply(change.ok, form)
             if change.ok:
                 flash_pubs(pubs, _("Draft plan saved."))
                 return redirect(url_for(".plan_detail", plan_id=plan.id), code=303)
+    if autosave:
+        return autosave_reply(False, form)
     return _render_form(form, plan, INVALID)
 
 

@@ -6,7 +6,9 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from comun_cms.toolkit import Attachment, ChangeRefused, ConfirmForm, admin_change, db, require_role
+from comun_cms.toolkit import (
+    Attachment, ChangeRefused, ConfirmForm, admin_change, autosave_reply, db, is_autosave, require_role,
+)
 
 from .. import services as svc
 from ..forms import SessionForm
@@ -78,14 +80,17 @@ def session_edit(session_id: int):
     """The session's page: every part of the minutes and the lifecycle actions. POST saves the
     session's facts (draft or review only). When its call is published, the public keeps seeing
     the published call: the page then shows the changes against it and "Publicar cambios"
-    (``call_correct``) publishes them as one correction with a reason."""
+    (``call_correct``) publishes them as one correction with a reason. ``autosave=1``
+    (``js/editing.js``) saves the same way and answers JSON
+    (:func:`comun_cms.toolkit.autosave_reply`); the "Preview" button stores nothing."""
     s = session_or_404(session_id)
     if request.method == "GET":
         return render_session(s)
+    autosave = is_autosave()
     form = SessionForm()
     del form.body
     if not form.validate_on_submit():
-        return render_session(s, INVALID, form=form)
+        return autosave_reply(False, form) if autosave else render_session(s, INVALID, form=form)
     with admin_change("stl_session.update", s, object_type="stl_session", form=form, errors=REFUSALS) as change:
         svc.ensure_editable(s)
         if _number_taken(s.body_id, form.kind.data, form.number.data, s.id):
@@ -96,6 +101,8 @@ def session_edit(session_id: int):
         call = svc.call_for(s)
         pending = (call is not None and call.status == "published" and _call_facts(s) != facts_before
                    and svc.content_changed(call))
+    if autosave:
+        return autosave_reply(change.ok, form)
     if change.failed:
         return render_session(session_or_404(session_id), INVALID, form=form)
     if pending:

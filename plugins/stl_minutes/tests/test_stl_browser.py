@@ -40,7 +40,7 @@ def test_secretary_records_approves_publishes_and_finds_it_in_the_calendar(app, 
     page.fill("input[name=end_time]", "12:00")
     page.select_option("select[name=modality]", "hybrid")
     page.fill("input[name=place]", "Sala del Comité, Toluca")
-    submit("form.form button[type=submit]")
+    submit("form.form button[type=submit]:not([name=preview])")
     assert "Séptima Sesión Ordinaria" in page.inner_text("h1")
 
     submit("form[action$='/orden-del-dia/estandar'] button")

@@ -1,10 +1,13 @@
 /* Común CMS admin editors: progressive enhancements of templates/admin/_editing.html.
  * Every editor works without this file (the "Preview" and "Save" buttons post the form).
  *
- * form[data-editor]           warn before leaving the page with unsaved changes (beforeunload)
+ * form[data-editor]           warn before leaving the page with unsaved changes (beforeunload);
+ *                             form[data-unsaved] starts with unsaved changes (after a server preview)
  * form[data-autosave]         save the form every 30 s while it has unsaved changes: POST of the
- *                             form with autosave=1; the view answers {"ok", "message", "errors"},
- *                             shown in [data-editor-status]
+ *                             form to its own action with autosave=1; the view answers
+ *                             toolkit.autosave_reply {"ok", "message", "errors"}, shown in
+ *                             [data-editor-status] (its data-failed text when there is no JSON answer)
+ * Both forms come from the editor_form macro; the preview from a MarkdownField (admin/_forms.html).
  * [data-md-editor]            refresh [data-md-preview] from [data-md-source] as the person types
  *                             (POST text + csrf_token to data-preview-url; sanitized HTML back)
  */
@@ -25,12 +28,14 @@
   }
 
   function setupEditor(form) {
-    var dirty = false;
+    // data-unsaved: the server showed the submitted form again (its "Preview" button) unsaved
+    var dirty = form.hasAttribute("data-unsaved");
     var submitting = false;
     var saving = false;
     var status = form.querySelector("[data-editor-status]");
 
     function say(text) { if (status) { status.textContent = text; } }
+    function failed() { dirty = true; say(status ? status.getAttribute("data-failed") || "" : ""); }
 
     form.addEventListener("input", function () { dirty = true; });
     form.addEventListener("change", function () { dirty = true; });
@@ -52,14 +57,19 @@
       var data = new FormData(form);
       data.delete("preview");
       data.set("autosave", "1");
+      // the same URL as the "Save" button: the view answers toolkit.autosave_reply (JSON)
       fetch(form.action, {method: "POST", body: data, credentials: "same-origin",
                           headers: {"Accept": "application/json"}})
-        .then(function (response) { return response.json(); })
+        .then(function (response) {
+          var type = response.headers.get("Content-Type") || "";
+          if (type.indexOf("application/json") === -1) { throw new Error("not JSON"); }  // e.g. the login page
+          return response.json();
+        })
         .then(function (answer) {
           if (!answer.ok) { dirty = true; }
           say([answer.message].concat(answer.errors || []).join(" "));
         })
-        .catch(function () { dirty = true; })
+        .catch(failed)
         .then(function () { saving = false; });
     }, AUTOSAVE_MS);
   }
