@@ -218,3 +218,25 @@ def test_complaint_answer_and_commitment_digest_end_to_end(demo, client, runner,
     unsubscribe = urlsplit(digest["List-Unsubscribe"].strip().strip("<>")).path
     assert client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}).status_code in (200, 303)
     assert worker_once(runner).startswith("0 sent")
+
+
+def test_comun_run_on_another_port_makes_the_mail_links_follow(app, runner, monkeypatch):
+    """Found trying the loop by hand: ``comun run --port 5731`` served the site, but every link in
+    the e-mails pointed at port 5000 (the default ``SITE_URL``)."""
+    from comun_cms import commands
+
+    seen = {}
+
+    class Supervisor:
+        def __init__(self, children, env):
+            seen["env"] = env
+
+        def run(self):
+            return 0
+    monkeypatch.setattr(commands, "Supervisor", Supervisor)
+    assert runner.invoke(args=["run", "--port", "5731"]).exit_code == 0
+    assert (seen["env"]["COMUN_SITE_URL"], seen["env"]["COMUN_SITE_HOST"]) == ("http://127.0.0.1:5731", "127.0.0.1:5731")
+    seen.clear()
+    app.config["SITE_URL"] = "https://sesaemm.example.gob.mx"   # a configured address is never replaced
+    assert runner.invoke(args=["run", "--port", "5731"]).exit_code == 0
+    assert "COMUN_SITE_URL" not in seen["env"] or seen["env"]["COMUN_SITE_URL"] != "http://127.0.0.1:5731"
