@@ -24,41 +24,32 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from scratch import add_database_option, scratch_app  # noqa: E402
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--submissions", type=int, default=300, help="complaints submitted")
-    ap.add_argument("--database-url", default=None,
-                    help="an empty PostgreSQL database (postgresql://...); default: a scratch SQLite file")
+    add_database_option(ap)
     args = ap.parse_args(argv)
 
     from sqlalchemy import func, select
 
-    from comun_cms.app import create_app
     from comun_cms.extensions import db
     from comun_cms.models import Feedback, MailOutbox
     from comun_cms.privacy import ensure_notices
-    from comun_cms.setup import sync_tenants, upgrade_database
     from comun_cms.tenancy import all_tenants, tenant_context
     from comun_cms.views.public import make_form_token
 
-    tmp = tempfile.mkdtemp(prefix="bench-feedback-")
-    url = args.database_url or f"sqlite:///{tmp}/bench.db"
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": f"{tmp}/instance", "TESTING": True,
-                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "SEARCH_SYNC": False,
-                      "MAIL_BACKEND": "file"})
+    app, url = scratch_app(args.database_url, "bench-feedback-", SEARCH_SYNC=False, MAIL_BACKEND="file")
     times: list[float] = []
     cpu: list[float] = []
     with app.app_context():
-        upgrade_database(app)
-        sync_tenants(app)
         tenant = app.extensions["comun"].tenants["edomex"]
         with app.test_request_context(), tenant_context(tenant):
             ensure_notices(tenant)

@@ -27,17 +27,18 @@ import datetime as dt
 import os
 import socket
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from scratch import add_database_option, scratch_app  # noqa: E402
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--messages", type=int, default=1000, help="messages queued and delivered")
-    ap.add_argument("--database-url", default=None,
-                    help="an empty PostgreSQL database (postgresql://...); default: a scratch SQLite file")
+    add_database_option(ap)
     ap.add_argument("--commit-every", type=int, default=20,
                     help="MAIL_COMMIT_EVERY: delivery outcomes committed every N messages (1: after each)")
     args = ap.parse_args(argv)
@@ -45,9 +46,7 @@ def main(argv=None) -> int:
     from aiosmtpd.controller import Controller
 
     from comun_cms import mail
-    from comun_cms.app import create_app
     from comun_cms.extensions import db
-    from comun_cms.setup import sync_tenants, upgrade_database
     from comun_cms.tenancy import tenant_context
 
     received: list[bytes] = []
@@ -63,18 +62,10 @@ def main(argv=None) -> int:
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
 
-    tmp = tempfile.mkdtemp(prefix="bench-mail-")
-    url = args.database_url or f"sqlite:///{tmp}/bench.db"
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": f"{tmp}/instance",
-                      "TESTING": True, "RATELIMIT_ENABLED": False, "MAIL_BACKEND": "smtp",
-                      "MAIL_HOST": "127.0.0.1", "MAIL_PORT": port,
-                      "MAIL_COMMIT_EVERY": args.commit_every})
     try:
+        app, url = scratch_app(args.database_url, "bench-mail-", MAIL_BACKEND="smtp", MAIL_HOST="127.0.0.1",
+                               MAIL_PORT=port, MAIL_COMMIT_EVERY=args.commit_every)
         with app.app_context():
-            upgrade_database(app)
-            sync_tenants(app)
             tenant = app.extensions["comun"].tenants["edomex"]
             expires = dt.datetime(2026, 12, 13, 18, 0, tzinfo=dt.timezone.utc)
             t0 = time.perf_counter()
