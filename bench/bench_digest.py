@@ -24,37 +24,29 @@ import argparse
 import datetime as dt
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from scratch import add_database_option, scratch_app  # noqa: E402
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--subscribers", type=int, default=10000, help="active subscriptions to the tenant")
-    ap.add_argument("--database-url", default=None,
-                    help="an empty PostgreSQL database (postgresql://...); default: a scratch SQLite file")
+    add_database_option(ap)
     args = ap.parse_args(argv)
 
     from sqlalchemy import func, select
 
     from comun_cms import publishing, subscriptions
-    from comun_cms.app import create_app
     from comun_cms.extensions import db
     from comun_cms.models import MailOutbox, Page, Subscription
-    from comun_cms.setup import sync_tenants, upgrade_database
     from comun_cms.tenancy import tenant_context
 
-    tmp = tempfile.mkdtemp(prefix="bench-digest-")
-    url = args.database_url or f"sqlite:///{tmp}/bench.db"
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": f"{tmp}/instance",
-                      "TESTING": True, "RATELIMIT_ENABLED": False, "SEARCH_SYNC": False})
+    app, url = scratch_app(args.database_url, "bench-digest-", SEARCH_SYNC=False)
     with app.app_context():
-        upgrade_database(app)
-        sync_tenants(app)
         tenant = app.extensions["comun"].tenants["edomex"]
         now = dt.datetime.now(dt.timezone.utc)
         rows = [{"tenant_id": "edomex", "email": f"persona{i}@example.org", "target": "tenant", "content_type": "",
@@ -73,9 +65,9 @@ def main(argv=None) -> int:
             publishing.publish(page)
             publish_s = time.perf_counter() - t0
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         mails, items = subscriptions.run_digest()
-        digest_s = time.perf_counter() - t0
+        digest_s, digest_cpu = time.perf_counter() - t0, time.process_time() - c0
         queued = db.session.scalar(select(func.count()).select_from(MailOutbox)
                                    .where(MailOutbox.kind == "subscription_digest"))
         recipients = db.session.scalar(select(func.count(func.distinct(MailOutbox.recipient)))
@@ -86,6 +78,8 @@ def main(argv=None) -> int:
     print(f"digest:  {mails} e-mails ({items} items) queued in {digest_s:.2f} s "
           f"= {1000 * digest_s / max(mails, 1):.2f} ms per subscriber (target: 10,000 in < 60 s); "
           f"one message per subscriber: {'yes' if ok else 'NO'}")
+    print(f"cpu:     {digest_cpu:.1f} s of this process's CPU for the digest run (the wall time less the waits "
+          f"for the database and for a CPU on a loaded machine)")
     return 0 if ok else 1
 
 

@@ -17,6 +17,8 @@ BENCHES = [
     ("bench_api.py", []),
     ("bench_training.py", []),
     ("bench_mail.py", []),
+    ("bench_feedback.py", []),
+    ("bench_digest.py", []),
     ("bench_pages.py", []),
 ]
 

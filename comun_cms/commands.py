@@ -22,6 +22,7 @@ from comun_cms import scaffold
 from comun_cms.access_log import GUNICORN_ACCESS_LOG_ARGS
 from comun_cms.audit import record_audit
 from comun_cms.cli_options import tenant_option
+from comun_cms.config import DEFAULTS as CONFIG_DEFAULTS
 from comun_cms.demo import run_demo
 from comun_cms.extensions import db
 from comun_cms.i18n import compile_catalogs
@@ -113,6 +114,14 @@ def run_cmd(host: str, port: int, workers: int, dev: bool) -> None:
         click.echo(f"Warning: rate limits are counted per process ({workers} workers); set "
                    "COMUN_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 to share them.", err=True)
     env = dict(os.environ, COMUN_INSTANCE_PATH=app.instance_path)
+    default_url = CONFIG_DEFAULTS["SITE_URL"]
+    if app.config.get("SITE_URL") == default_url and f"http://{host}:{port}" != default_url:
+        # links in e-mails and feeds are built from SITE_URL: without a setting, follow --host/--port
+        if host in ("0.0.0.0", "::", ""):
+            click.echo(f"Warning: links in e-mails and feeds use {default_url}; set COMUN_SITE_URL (and "
+                       "COMUN_SITE_HOST) to the address people use.", err=True)
+        else:
+            env.update(COMUN_SITE_URL=f"http://{host}:{port}", COMUN_SITE_HOST=f"{host}:{port}")
     if dev:
         server = [sys.executable, "-m", "flask", "--app", "comun_cms.wsgi:app", "run", "--debug", "--no-reload",
                   "--host", host, "--port", str(port)]

@@ -83,6 +83,7 @@ DEFAULTS = {
     "MAIL_RETRY_BASE": 30,  # seconds; doubles after each failed attempt
     "MAIL_RETRY_MAX": 3600,  # seconds
     "MAIL_CLAIM_TIMEOUT": 300,  # seconds before a message claimed by a dead worker is sent again
+    "MAIL_COMMIT_EVERY": 20,  # delivery outcomes committed every N messages (1: after each one)
     "PAGE_CACHE": True,  # anonymous page cache (comun_cms/pagecache.py); tests turn it off unless they test it
     "CACHE_URL": None,  # redis://host:port/db: page cache shared by every worker and host; else a local one
     "PAGE_CACHE_BACKEND": "filesystem",  # without CACHE_URL: filesystem (<instance>/page-cache) | simple (per process)

@@ -17,15 +17,23 @@ def mail_group() -> None:
 
 
 @mail_group.command("worker")
-@click.option("--once", is_flag=True, help="Deliver what is due once and exit.")
+@click.option("--once", is_flag=True, help="Queue the subscription digests that are due, deliver what is due, and exit.")
 @click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.05, 60),
               help="Seconds between polls.")
 @with_appcontext
 def worker_cmd(once: bool, interval: float) -> None:
     """Deliver queued e-mail with retries, and queue subscription digests (started by `comun run`)."""
     if once:
-        sent, failed = mail.deliver_due()
+        digests, _items = subscriptions.run_digest()
+        sent = failed = 0
+        while True:   # every batch that is due now (a batch is at most 100 messages)
+            n, f = mail.deliver_due()
+            sent, failed = sent + n, failed + f
+            if n == 0:
+                break
         click.echo(f"{sent} sent, {failed} failed attempt(s).")
+        if digests:
+            click.echo(f"{digests} subscription digest(s) queued.")
         return
     stopping = {"flag": False}
 

@@ -28,7 +28,9 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from flask import current_app
@@ -338,7 +340,9 @@ def _mail_export(email: str) -> list[dict]:
 
 
 def _mail_erase(email: str) -> int:
-    # messages not sent yet are dropped; sent or failed ones are blanked (kept for the counts)
+    # messages not sent yet are dropped; sent or failed ones are blanked (kept for the counts),
+    # and their .eml files (file backend) deleted
+    _remove_eml_files(set(db.session.scalars(select(MailOutbox.id).where(*_mail_where(email)))))
     dropped = db.session.execute(delete(MailOutbox).where(*_mail_where(email), MailOutbox.status == "pending")
                                  .execution_options(synchronize_session=False)).rowcount or 0
     blanked = db.session.execute(update(MailOutbox).where(*_mail_where(email)).values(**_MAIL_BLANK)
@@ -347,11 +351,30 @@ def _mail_erase(email: str) -> int:
 
 
 def _purge_mail_rows(tenant_slug: str | None, days: int, now: dt.datetime) -> int:
+    """Blank the sent or failed mail of ``tenant_slug`` (``None``: the platform's) older than
+    ``days``, and delete the ``.eml`` files the ``file`` backend wrote for those messages."""
     cut = now - dt.timedelta(days=days)
-    where = MailOutbox.tenant.is_(None) if tenant_slug is None else MailOutbox.tenant == tenant_slug
-    return db.session.execute(update(MailOutbox).where(
-        where, MailOutbox.status.in_(("sent", "failed")), MailOutbox.created_at < cut, MailOutbox.recipient != ERASED)
-        .values(**_MAIL_BLANK).execution_options(synchronize_session=False)).rowcount or 0
+    where = (MailOutbox.tenant.is_(None) if tenant_slug is None else MailOutbox.tenant == tenant_slug,
+             MailOutbox.status.in_(("sent", "failed")), MailOutbox.created_at < cut, MailOutbox.recipient != ERASED)
+    ids = set(db.session.scalars(select(MailOutbox.id).where(*where)))
+    if not ids:
+        return 0
+    n = db.session.execute(update(MailOutbox).where(MailOutbox.id.in_(ids)).values(**_MAIL_BLANK)
+                           .execution_options(synchronize_session=False)).rowcount or 0
+    _remove_eml_files(ids)
+    return n
+
+
+def _remove_eml_files(ids: set[int]) -> None:
+    """Delete the ``.eml`` files of the outbox rows ``ids`` from ``MAIL_DIR`` (named
+    ``<stamp>-<id>-<kind>.eml`` by :mod:`comun_cms.mail`)."""
+    folder = Path(current_app.config.get("MAIL_DIR") or Path(current_app.instance_path) / "mail")
+    if not folder.is_dir():
+        return
+    for entry in os.scandir(folder):
+        parts = entry.name.split("-", 2)
+        if entry.name.endswith(".eml") and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) in ids:
+            Path(entry.path).unlink(missing_ok=True)
 
 
 def _mail_purge(tenant: Tenant, now: dt.datetime) -> dict[str, int]:

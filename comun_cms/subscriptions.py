@@ -21,6 +21,10 @@ The workflow:
    List-Unsubscribe=One-Click``. Immediate subscriptions are due whenever they have items; daily
    and weekly ones one day or seven days after their last digest (or their confirmation).
 5. :func:`unsubscribe` stops a subscription (and drops its pending items).
+6. Subscriptions are personal data (:mod:`comun_cms.privacy`): they are in a person's export,
+   deleted by an ARCO cancellation, and deleted by the retention purge
+   ``Tenant.retention["subscriptions"]`` days after the unsubscription (or after the request, when
+   it was never confirmed).
 
 The management link (:func:`manage_token`) does not expire: it is in every message. Changing the
 subscription's ``nonce`` invalidates every link issued before.
@@ -39,18 +43,20 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import Integer, and_, delete, func, inspect as sa_inspect, literal, or_, select, update
 
-from comun_cms.content_types import get_registry
+from comun_cms.content_types import get_registry, jsonable
 from comun_cms.extensions import db
 from comun_cms.feeds import publication_url
 from comun_cms.mail import send_mail
 from comun_cms.models import Publication, Subscription, SubscriptionItem, utcnow
 from comun_cms.models.subscriptions import FREQUENCIES
+from comun_cms.privacy import PersonalDataSource, register_personal_data
 from comun_cms.tenancy import all_tenants, get_current_tenant, tenant_context
 from comun_cms.users import UserError, normalize_email
 
-__all__ = ["SubscriptionError", "confirm", "confirm_token", "digest_tick", "load_managed", "manage_token",
-           "pending_for_token", "record_publication", "run_digest", "search_matches", "set_frequency", "subscribe",
-           "target_of", "unsubscribe"]
+__all__ = ["SubscriptionError", "confirm", "confirm_token", "digest_tick", "erase_subscriptions",
+           "export_subscriptions", "load_managed", "manage_token", "pending_for_token", "purge_subscriptions",
+           "record_publication", "run_digest", "search_matches", "set_frequency", "subscribe", "target_of",
+           "unsubscribe"]
 
 _CONFIRM_SALT = "comun-cms.subscription-confirm"
 _MANAGE_SALT = "comun-cms.subscription-manage"
@@ -367,3 +373,48 @@ def digest_tick() -> None:
     if time.monotonic() - _last_tick["at"] >= interval:
         _last_tick["at"] = time.monotonic()
         run_digest()
+
+
+# --------------------------------------------------------------------------- personal data
+_FIELDS = ("id", "email", "target", "label", "frequency", "locale", "status", "created_at", "confirmed_at",
+           "last_digest_at", "stopped_at")
+
+
+def _of(email: str):
+    return func.lower(Subscription.email) == email.strip().lower()
+
+
+def _delete_subscriptions(where) -> int:
+    """Delete the current tenant's subscriptions matching ``where`` and their digest items."""
+    ids = select(Subscription.id).where(where).scalar_subquery()
+    db.session.execute(delete(SubscriptionItem).where(SubscriptionItem.subscription_id.in_(ids))
+                       .execution_options(synchronize_session=False))
+    return db.session.execute(delete(Subscription).where(where)
+                              .execution_options(synchronize_session=False)).rowcount or 0
+
+
+def export_subscriptions(email: str) -> list[dict]:
+    """The current tenant's subscriptions of ``email`` (any status), JSON-able, for an export."""
+    rows = db.session.scalars(select(Subscription).where(_of(email)).order_by(Subscription.id))
+    return [{f: jsonable(getattr(r, f)) for f in _FIELDS} for r in rows]
+
+
+def erase_subscriptions(email: str) -> int:
+    """Delete the current tenant's subscriptions of ``email`` and their digest items (an ARCO
+    cancellation: nothing of a subscription is worth keeping without the address). Returns how
+    many subscriptions."""
+    return _delete_subscriptions(_of(email))
+
+
+def purge_subscriptions(tenant, now: dt.datetime) -> dict[str, int]:
+    """Delete ``tenant``'s subscriptions stopped more than ``tenant.retention["subscriptions"]``
+    days before ``now`` and those never confirmed that were requested that long ago (their link
+    expired long before). Returns ``{"subscriptions": n}``. Runs in the tenant's context."""
+    cut = now - dt.timedelta(days=tenant.retention["subscriptions"])
+    expired = or_(and_(Subscription.status == "stopped", Subscription.stopped_at < cut),
+                  and_(Subscription.status == "pending", Subscription.created_at < cut))
+    return {"subscriptions": _delete_subscriptions(expired)}
+
+
+register_personal_data(PersonalDataSource("subscriptions", export_subscriptions, erase_subscriptions,
+                                          purge_subscriptions))

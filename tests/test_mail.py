@@ -29,6 +29,9 @@ class Inbox:
     def __init__(self, port: int):
         self.messages: list[email.message.EmailMessage] = []
         self.refusing = False
+        self.refused_recipients: set[str] = set()   # answered 550 at RCPT
+        self.closing_after: int | None = None        # answer 421 (closing) once this many are in
+        self.connections = 0
         self.port = port
         self.controller = None
 
@@ -41,9 +44,22 @@ class Inbox:
             self.controller.stop()
             self.controller = None
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused_recipients:
+            return "550 5.1.1 Buzón inexistente"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         if self.refusing:
             return "451 4.3.0 Servicio no disponible, intente más tarde"
+        if self.closing_after is not None and len(self.messages) >= self.closing_after:
+            return "421 4.3.2 Cerrando el servicio"
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
@@ -110,6 +126,58 @@ def test_server_down_then_back(app, smtp):
     _make_due()
     assert mail.deliver_due() == (3, 0)
     assert sorted(m["Message-ID"] for m in smtp.messages) == sorted(ids)
+
+
+def test_one_connection_per_batch_and_a_refused_recipient_does_not_hold_the_others(app, smtp):
+    ids = _queue(app, 6)
+    smtp.refused_recipients = {"persona2@example.org"}
+    assert mail.deliver_due() == (5, 1)
+    assert smtp.connections == 1                 # the refusal did not cost a new connection
+    assert sorted(m["Message-ID"] for m in smtp.messages) == sorted(ids[:2] + ids[3:])
+    refused = db.session.scalar(select(MailOutbox).where(MailOutbox.recipient == "persona2@example.org"))
+    assert refused.status == "pending" and refused.attempts == 1 and "550" in refused.last_error
+
+
+def test_server_closing_mid_batch_delays_the_rest_and_loses_nothing(app, smtp):
+    app.config["MAIL_COMMIT_EVERY"] = 2
+    ids = _queue(app, 7)
+    smtp.closing_after = 3                        # 421 from the fourth message on
+    assert mail.deliver_due() == (3, 4)           # the other three were not tried: they wait too
+    waiting = db.session.scalars(select(MailOutbox).where(MailOutbox.status == "pending")).all()
+    assert len(waiting) == 4 and all("421" in r.last_error and r.attempts == 1 for r in waiting)
+    assert mail.deliver_due() == (0, 0)           # backing off
+    smtp.closing_after = None
+    _make_due()
+    assert mail.deliver_due() == (4, 0)
+    assert sorted(m["Message-ID"] for m in smtp.messages) == sorted(ids)   # each once
+    assert mail.outbox_counts() == {"pending": 0, "sending": 0, "sent": 7, "failed": 0}
+
+
+def test_outcomes_are_committed_every_n_messages(app, smtp, monkeypatch):
+    """With MAIL_COMMIT_EVERY = 2, a worker killed after the third message has committed the
+    first two as sent; the third stays claimed and is sent again later (same Message-ID)."""
+    app.config["MAIL_COMMIT_EVERY"] = 2
+    ids = _queue(app, 4)
+    real = mail._SMTPConnection.__call__
+    calls = {"n": 0}
+
+    def dies_on_fourth(self, row):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt("worker killed")
+        return real(self, row)
+    monkeypatch.setattr(mail._SMTPConnection, "__call__", dies_on_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        mail.deliver_due()
+    db.session.rollback()
+    assert mail.outbox_counts() == {"pending": 0, "sending": 2, "sent": 2, "failed": 0}
+    monkeypatch.setattr(mail._SMTPConnection, "__call__", real)
+    db.session.execute(update(MailOutbox).where(MailOutbox.status == "sending")
+                       .values(claimed_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)))
+    db.session.commit()
+    assert mail.deliver_due() == (2, 0)
+    got = [m["Message-ID"] for m in smtp.messages]
+    assert sorted(set(got)) == sorted(ids) and got.count(ids[2]) == 2   # only the uncommitted one twice
 
 
 def test_message_is_multipart_spanish_and_auto_submitted(app, smtp):
@@ -190,3 +258,17 @@ def test_unknown_mail_backend_is_a_clear_config_error(app):
     other = Flask("x", instance_path=app.instance_path)
     with pytest.raises(ConfigError, match="MAIL_BACKEND"):
         load_config(other, {"MAIL_BACKEND": "pigeon", "SECRET_KEY": "k" * 64})
+
+
+def test_headers_are_one_line_and_non_ascii_names_are_encoded(app):
+    row = MailOutbox(id=1, tenant="edomex", kind="x", sender="Secretaría Ejecutiva <no-responder@sesaemm.test>",
+                     recipient="ana@example.org", subject="Acuse de recepción", text_body="Buen día\n",
+                     html_body=None, headers={"X-Evil": "a\r\nBcc: otro@example.org"}, message_id="<1@sesaemm.test>",
+                     created_at=dt.datetime(2026, 12, 6, 12, 0))
+    raw = mail.message_bytes(row)
+    assert raw.isascii() and b"\nBcc:" not in raw
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert msg["From"].addresses[0].display_name == "Secretaría Ejecutiva"
+    assert msg["Subject"] == "Acuse de recepción" and msg.get_content_type() == "text/plain"
+    assert msg.get_content() == "Buen día\n" and msg["Bcc"] is None
+    assert b"\r\n" in mail.message_bytes(row, smtp=True)
