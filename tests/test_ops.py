@@ -228,3 +228,71 @@ def test_log_format_is_checked(app):
         config = {"LOG_FORMAT": "xml"}
     with pytest.raises(ConfigError, match="LOG_FORMAT: 'xml'"):
         configure_logging(Fake())
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_add_up_their_metrics_and_log_json_with_request_ids(app, tmp_path):
+    """gunicorn with two workers as `comun run` starts it: /metrics adds up every worker's counts
+    (prometheus_client multiprocess mode) and the access log is JSON carrying the request id."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    from comun_cms.access_log import GUNICORN_ACCESS_LOG_ARGS
+    from comun_cms.commands import prepare_metrics_dir
+
+    token = "metrics-" + "k" * 32
+    prom = prepare_metrics_dir(str(tmp_path / "instance"))
+    env = dict(os.environ, COMUN_INSTANCE_PATH=str(tmp_path / "instance"),
+               COMUN_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], COMUN_LOG_FORMAT="json",
+               COMUN_METRICS_TOKEN=token, PROMETHEUS_MULTIPROC_DIR=str(prom),
+               PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    port = _free_port()
+    log = tmp_path / "gunicorn.log"
+    base = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+                                 *GUNICORN_ACCESS_LOG_ARGS, "comun_cms.wsgi:app"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+        try:
+            for _ in range(900):  # wait for the workers to boot (up to ~90 s on a busy machine)
+                try:
+                    urllib.request.urlopen(base + "/healthz", timeout=5)
+                    break
+                except OSError:
+                    assert proc.poll() is None, log.read_text()
+                    time.sleep(0.1)
+            else:
+                pytest.fail("gunicorn did not answer: " + log.read_text())
+            for i in range(12):
+                request = urllib.request.Request(base + "/edomex/", headers={"X-Request-ID": f"drill-{i}"})
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    assert response.headers["X-Request-ID"] == f"drill-{i}"
+            request = urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {token}"})
+            text = urllib.request.urlopen(request, timeout=30).read().decode()
+            for _ in range(100):  # the access line is written after the response
+                if '"drill-11"' in log.read_text():
+                    break
+                time.sleep(0.05)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    assert _sample(text, "comun_http_requests_total", method="GET", endpoint="public.home", status="200") == 12, text
+    assert _sample(text, "comun_http_request_duration_seconds_count", method="GET", endpoint="public.home") == 12
+    assert list(prom.glob("*.db")), "the workers kept their values in PROMETHEUS_MULTIPROC_DIR"
+    access = [json.loads(line) for line in log.read_text().splitlines()
+              if line.startswith("{") and '"request_id": "drill-' in line]
+    assert len(access) == 12, log.read_text()
+    assert all(rec["path"] == "/edomex/" and rec["status"] == 200 and rec["method"] == "GET" for rec in access)
+    assert sorted(rec["request_id"] for rec in access) == sorted(f"drill-{i}" for i in range(12))
