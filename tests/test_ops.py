@@ -280,6 +280,11 @@ def test_gunicorn_workers_add_up_their_metrics_and_log_json_with_request_ids(app
                 request = urllib.request.Request(base + "/edomex/", headers={"X-Request-ID": f"drill-{i}"})
                 with urllib.request.urlopen(request, timeout=30) as response:
                     assert response.headers["X-Request-ID"] == f"drill-{i}"
+            secret = "tok-Zq8xY3secret-invitation-value"
+            try:
+                urllib.request.urlopen(base + f"/auth/invitacion/{secret}", timeout=30)
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 404
             request = urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {token}"})
             text = urllib.request.urlopen(request, timeout=30).read().decode()
             for _ in range(100):  # the access line is written after the response
@@ -297,3 +302,4 @@ def test_gunicorn_workers_add_up_their_metrics_and_log_json_with_request_ids(app
     assert len(access) == 12, log.read_text()
     assert all(rec["path"] == "/edomex/" and rec["status"] == 200 and rec["method"] == "GET" for rec in access)
     assert sorted(rec["request_id"] for rec in access) == sorted(f"drill-{i}" for i in range(12))
+    assert secret not in log.read_text() and '"path": "/auth/invitacion/[redacted]"' in log.read_text()
