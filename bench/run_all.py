@@ -18,6 +18,7 @@ BENCHES = [
     ("bench_training.py", []),
     ("bench_mail.py", []),
     ("bench_pages.py", []),
+    ("bench_backup.py", []),
 ]
 
 
