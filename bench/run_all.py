@@ -20,6 +20,7 @@ BENCHES = [
     ("bench_feedback.py", []),
     ("bench_digest.py", []),
     ("bench_pages.py", []),
+    ("bench_backup.py", []),
 ]
 
 

@@ -18,9 +18,13 @@ The token is replaced by :data:`REDACTED`; everything else of the line stays as 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import traceback
 
 from gunicorn.glogging import Logger as GunicornLogger
+
+from comun_cms.logs import RequestIdFilter, json_formatter
 
 __all__ = ["GUNICORN_ACCESS_LOG_ARGS", "REDACTED", "RedactingFilter", "RedactingLogger", "redact_url"]
 
@@ -36,8 +40,13 @@ _SECRET_MARKERS = ("/auth/invitacion/", "/auth/contrasena/nueva/", "/seguimiento
 #: Query parameters whose value is a secret (``?token=…``).
 _SECRET_QUERY = re.compile(r"([?&;](?:token|invitation|reset_token|password)=)[^&;#\s\"']*", re.IGNORECASE)
 
+#: gunicorn's access-log line (its default "combined" format) followed by the request id
+#: (:mod:`comun_cms.logs`), read from the response's ``X-Request-ID`` header.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
+
 #: gunicorn options of ``comun run``: access log to standard output, through :class:`RedactingLogger`.
-GUNICORN_ACCESS_LOG_ARGS = ("--access-logfile", "-", "--logger-class", "comun_cms.access_log.RedactingLogger")
+GUNICORN_ACCESS_LOG_ARGS = ("--access-logfile", "-", "--logger-class", "comun_cms.access_log.RedactingLogger",
+                            "--access-logformat", ACCESS_LOG_FORMAT)
 
 
 def redact_url(text: str) -> str:
@@ -55,12 +64,48 @@ def redact_url(text: str) -> str:
 
 class RedactingLogger(GunicornLogger):
     """gunicorn logger whose access-log atoms (``%(r)s``, ``%(U)s``, ``%(q)s``, ``%(f)s``,
-    ``%({header}i)s``, ``%({variable}e)s``…) carry no invitation token (:func:`redact_url`)."""
+    ``%({header}i)s``, ``%({variable}e)s``…) carry no invitation token (:func:`redact_url`).
+
+    With ``COMUN_LOG_FORMAT=json`` in its environment (``comun run`` sets it from ``LOG_FORMAT``),
+    its error log and access log are JSON lines (:func:`comun_cms.logs.json_formatter`); an access
+    record has ``method``, ``path`` (with the query, redacted), ``status``, ``bytes``,
+    ``duration_ms``, ``remote_addr``, ``referer`` (redacted), ``user_agent`` and ``request_id``."""
+
+    def setup(self, cfg):
+        """gunicorn's set-up; then, in JSON mode, the JSON formatter and the request-id filter on
+        every handler of the error and access logs."""
+        super().setup(cfg)
+        self.json = os.environ.get("COMUN_LOG_FORMAT", "").lower() == "json"
+        if self.json:
+            for log in (self.error_log, self.access_log):
+                for handler in log.handlers:
+                    handler.setFormatter(json_formatter())
+                    handler.addFilter(RequestIdFilter())
 
     def atoms(self, resp, req, environ, request_time):
         """gunicorn's atoms with every string value passed through :func:`redact_url`."""
         atoms = super().atoms(resp, req, environ, request_time)
         return {key: redact_url(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+    def access(self, resp, req, environ, request_time):
+        """Write the access-log record: gunicorn's line, or in JSON mode one object with the
+        request's fields (all redacted)."""
+        if not getattr(self, "json", False):
+            return super().access(resp, req, environ, request_time)
+        if not self.access_log_enabled:
+            return None
+        atoms = self.atoms(resp, req, environ, request_time)
+        query = atoms.get("q") or ""
+        fields = {"method": atoms.get("m"), "path": atoms.get("U", "") + (f"?{query}" if query else ""),
+                  "status": int(atoms["s"]) if str(atoms.get("s", "")).isdigit() else atoms.get("s"),
+                  "bytes": atoms.get("B"), "duration_ms": round(request_time.total_seconds() * 1000, 3),
+                  "remote_addr": atoms.get("h"), "referer": atoms.get("f"), "user_agent": atoms.get("a"),
+                  "request_id": atoms.get("{x-request-id}o") or "-"}
+        try:
+            self.access_log.info("%s %s %s", fields["method"], fields["path"], fields["status"], extra=fields)
+        except Exception:
+            self.error(traceback.format_exc())
+        return None
 
 
 class RedactingFilter(logging.Filter):

@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import MapAdapter
 from werkzeug.wsgi import get_host
 
-from comun_cms import core_plugin, editing, pagecache
+from comun_cms import core_plugin, editing, ops, pagecache
 from comun_cms.access_log import redact_url
 from comun_cms import plugins as plugin_mod
 from comun_cms import security_headers
@@ -27,6 +27,7 @@ from comun_cms.hosts import (
     UNTRUSTED_HOST, SiteMapAdapter, install_host_check, site_host, site_scheme, tenant_host_url, trusted_hosts,
 )
 from comun_cms.i18n import select_locale, select_timezone
+from comun_cms.logs import configure_logging
 from comun_cms.models import TenantScoped
 from comun_cms.private_files import private_dir
 from comun_cms.routing import (
@@ -129,6 +130,7 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
         or str(Path.cwd() / "instance")
     app = ComunFlask("comun_cms", instance_path=str(Path(instance_path).resolve()))
     load_config(app, config)  # creates nothing: the instance folder is made by what writes in it
+    configure_logging(app)
 
     # extensions
     db.init_app(app)
@@ -205,6 +207,7 @@ def create_app(config: dict | None = None, *, extra_plugins: list[tuple[str, Any
 
     if state.host_map:
         app.wsgi_app = TenantHostMiddleware(app.wsgi_app, state.host_map, portal_prefixes(app))
+    ops.install(app)  # /healthz, /readyz, /metrics before the tenant hosts; request ids; request metrics
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     return app

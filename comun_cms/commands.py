@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from comun_cms import scaffold
 from comun_cms.access_log import GUNICORN_ACCESS_LOG_ARGS
 from comun_cms.audit import record_audit
+from comun_cms.backup_cli import backup_cmd, restore_cmd
 from comun_cms.cli_options import tenant_option
 from comun_cms.config import DEFAULTS as CONFIG_DEFAULTS
 from comun_cms.demo import run_demo
@@ -30,6 +32,7 @@ from comun_cms.mail_cli import mail_group
 from comun_cms.subscriptions_cli import subscriptions_group
 from comun_cms.models import Membership, User
 from comun_cms.plugins import describe_plugins
+from comun_cms.private_files import private_dir
 from comun_cms.privacy_cli import privacy_group
 from comun_cms.search.cli import search_group
 from comun_cms.setup import initialize_plugins, sync_tenants, upgrade_database
@@ -54,6 +57,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(mail_group)
     app.cli.add_command(privacy_group)
     app.cli.add_command(subscriptions_group)
+    app.cli.add_command(backup_cmd)
+    app.cli.add_command(restore_cmd)
     for result in app.extensions["comun"].pm.hook.register_cli_commands():
         for command in result or []:
             app.cli.add_command(command)
@@ -113,7 +118,9 @@ def run_cmd(host: str, port: int, workers: int, dev: bool) -> None:
     if workers > 1 and str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
         click.echo(f"Warning: rate limits are counted per process ({workers} workers); set "
                    "COMUN_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 to share them.", err=True)
-    env = dict(os.environ, COMUN_INSTANCE_PATH=app.instance_path)
+    env = dict(os.environ, COMUN_INSTANCE_PATH=app.instance_path,
+               COMUN_LOG_FORMAT=str(app.config.get("LOG_FORMAT") or "text"))
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_metrics_dir(app.instance_path, env.get("PROMETHEUS_MULTIPROC_DIR")))
     default_url = CONFIG_DEFAULTS["SITE_URL"]
     if app.config.get("SITE_URL") == default_url and f"http://{host}:{port}" != default_url:
         # links in e-mails and feeds are built from SITE_URL: without a setting, follow --host/--port
@@ -134,6 +141,17 @@ def run_cmd(host: str, port: int, workers: int, dev: bool) -> None:
                                    restart=True),
                              Child("web server", server)], env)
     sys.exit(supervisor.run())
+
+
+def prepare_metrics_dir(instance_path: str, given: str | None = None) -> Path:
+    """The folder of the workers' Prometheus values (:mod:`comun_cms.metrics`, multiprocess mode):
+    ``given`` (``$PROMETHEUS_MULTIPROC_DIR``) or ``<instance>/prometheus``, created (0700) and
+    emptied of a previous run's ``*.db`` files, so counters start from zero with the server."""
+    folder = Path(given) if given else Path(instance_path) / "prometheus"
+    private_dir(folder)
+    for old in folder.glob("*.db"):
+        old.unlink()
+    return folder
 
 
 # --------------------------------------------------------------------------- users

@@ -95,6 +95,12 @@ DEFAULTS = {
     "RETENTION_MAIL_DAYS": 90,  # days the platform's own mail (no tenant) is kept; tenants: [retention] in tenant.toml
     "SUBSCRIPTION_CONFIRM_MAX_AGE": 3 * 24 * 3600,  # seconds a subscription confirmation link stays valid
     "SUBSCRIPTION_DIGEST_INTERVAL": 60,  # seconds between digest runs in `comun mail worker`
+    "LOG_FORMAT": "text",  # text | json (one JSON object per line, with request ids; comun_cms/logs.py)
+    "LOG_LEVEL": "INFO",
+    "METRICS_TOKEN": None,  # /metrics needs `Authorization: Bearer <token>` (comun_cms/metrics.py)
+    "METRICS_ALLOWED_NETWORKS": [],  # CIDRs allowed to read /metrics; with no token and no network: 404
+    "READY_OUTBOX_MAX_AGE": 900,  # seconds due work may wait in an outbox before /readyz fails (comun_cms/health.py)
+    "READY_OUTBOX_MAX_BACKLOG": 10_000,  # rows waiting in an outbox before /readyz fails
     "SEARCH_SYNC": False,  # True: drain the outbox at the end of each publishing request (tests, single process)
 }
 
