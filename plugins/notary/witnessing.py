@@ -184,14 +184,21 @@ def _external(tenant, problems: list[str]) -> list[WitnessSpec]:
     return out
 
 
-def witness_config(tenant) -> WitnessConfig:
+def witness_config(tenant, create_keys: bool = False, session: Session | None = None) -> WitnessConfig:
     """The witnesses of ``tenant``'s log (:func:`~plugins.notary.services.peer_tenants`, then the
     external ones) and the quorum. Never raises for a bad ``witnesses`` item: it is left out and
-    named in :attr:`WitnessConfig.problems`. Works whatever the current tenant is."""
+    named in :attr:`WitnessConfig.problems`. Works whatever the current tenant is.
+
+    Args:
+        create_keys: make a peer state's keys when it has none yet (when asking it to cosign);
+            otherwise such a state is left out (and named in the problems).
+        session: the session keys are made through (default ``db.session``).
+    """
     problems: list[str] = []
     specs: list[WitnessSpec] = []
     for other in services.peer_tenants(tenant):
-        ring = services.keyring(other, create=False)
+        with tenant_context(other):
+            ring = services.keyring(other, create=create_keys, session=session)
         if ring is None or not ring.witness_vkeys:
             problems.append(f"{other.slug}: the state has no witness key yet (run `comun init`)")
             continue
@@ -369,7 +376,7 @@ def request_cosignatures(log_tenant, session: Session | None = None,
     to cosign its latest checkpoint. Returns ``{witness name: result}`` (see :func:`ask_witness`)."""
     kinds = tuple(kinds)
     return {spec.name: ask_witness(log_tenant, spec, session)
-            for spec in witness_config(log_tenant).witnesses if spec.kind in kinds}
+            for spec in witness_config(log_tenant, create_keys=True, session=session).witnesses if spec.kind in kinds}
 
 
 def drain(now: dt.datetime | None = None, session: Session | None = None) -> dict[str, dict[str, str]]:
@@ -383,7 +390,7 @@ def drain(now: dt.datetime | None = None, session: Session | None = None) -> dic
     now = now or utcnow()
     done: dict[str, dict[str, str]] = {}
     for tenant in services.notary_tenants():
-        cfg = witness_config(tenant)
+        cfg = witness_config(tenant, create_keys=True, session=session)
         if not cfg.witnesses:
             continue
         with tenant_context(tenant):
