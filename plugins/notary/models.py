@@ -145,7 +145,9 @@ class WitnessStatus(TenantScoped, db.Model):
     A witness is due when it has not cosigned the latest checkpoint and ``next_attempt_at`` is
     null or past. ``attempts`` counts failures since the last success (back-off
     ``base * 2**(attempts-1)`` seconds, capped); ``last_error`` says what failed (status and
-    message, or the connection error). Times are UTC."""
+    message, or the connection error); ``last_success_at`` is the first success after failures
+    (or the first ever): a healthy witness's row is not rewritten at every publication, its
+    cosignatures carry their own times. Times are UTC."""
 
     __tablename__ = "notary_witness_status"
     __table_args__ = (UniqueConstraint("tenant_id", "witness"), {"info": {REBUILT_ON_RESET: True}})

@@ -320,10 +320,15 @@ def _backoff(attempts: int) -> dt.timedelta:
 
 
 def _record(log_tenant, spec: WitnessSpec, result: str, session: Session) -> None:
-    """Store the outcome of one request in :class:`WitnessStatus` and commit."""
+    """Store the outcome of one request in :class:`WitnessStatus` and commit: a failure counts
+    and schedules the next attempt; a success clears them (nothing is written when there was
+    nothing to clear, so a healthy witness costs no write per publication)."""
     now = utcnow()
     with tenant_context(log_tenant):
         row = session.scalar(select(WitnessStatus).where(WitnessStatus.witness == spec.name))
+        if result == "ok" and row is not None and row.attempts == 0 and row.last_error is None:
+            session.rollback()  # nothing changed: no write per publication (cosignature rows say when)
+            return
         if row is None:
             row = WitnessStatus(tenant_id=log_tenant.slug, witness=spec.name, attempts=0)
             session.add(row)
