@@ -217,7 +217,7 @@ def witness_config(tenant, create_keys: bool = False, session: Session | None = 
         specs.append(WitnessSpec(name, spec.kind, spec.vkeys, spec.url))
     configured = int(_setting(tenant, "witness_quorum", 1))
     quorum = min(configured, len(specs))
-    if configured > len(specs):
+    if specs and configured > len(specs):  # with no witness at all, "quorum none" is no surprise
         problems.append(f"plugin_settings.notary.witness_quorum: {configured} is more than the {len(specs)} "
                         f"witness(es); {quorum} is used")
     return WitnessConfig(tuple(specs), quorum, configured, tuple(problems))
