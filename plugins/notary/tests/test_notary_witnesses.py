@@ -250,6 +250,11 @@ def test_admin_witness_page_is_for_the_tenants_admins_only(app, client, publish_
         assert rows and {r.tenant_id for r in rows} == {"puebla"} and "solo-edomex" not in {r.witness for r in rows}
     with tenant_context(get_tenant(app, "edomex")):
         assert "solo-edomex" in {r.witness for r in db.session.scalars(select(WitnessStatus))}
+    # the admin's Settings page shows the witness tables of tenant.toml
+    client.get("/auth/logout")
+    login_as("admin")
+    settings_page = client.get("/edomex/admin/configuracion")
+    assert settings_page.status_code == 200 and f"url = {extra.url}" in settings_page.get_data(as_text=True)
 
 
 def test_demo_witness_is_listed_by_the_three_states(app, runner):
