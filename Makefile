@@ -22,6 +22,7 @@ install: $(STAMP)
 
 run: install
 	$(COMUN) init
+	$(COMUN) notary demo-witness --quiet
 	$(COMUN) demo
 	$(COMUN) search reindex --quiet
 	$(COMUN) run

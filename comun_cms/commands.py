@@ -106,8 +106,8 @@ def demo_cmd(quiet: bool, tenant: Tenant | None) -> None:
 @click.option("--dev", is_flag=True, help="Use Flask's development server with reload instead of gunicorn.")
 @with_appcontext
 def run_cmd(host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the site (gunicorn with WORKERS processes) and run the search indexer and the mail
-    worker beside it.
+    """Serve the site (gunicorn with WORKERS processes) and run the search indexer, the mail
+    worker and the plugins' workers (hook ``register_workers``) beside it.
 
     All run as children of a supervisor (:class:`~comun_cms.supervisor.Supervisor`): SIGTERM,
     SIGINT (Ctrl-C) and SIGHUP stop them and exit 0, leaving no process behind to hold the port;
@@ -135,11 +135,11 @@ def run_cmd(host: str, port: int, workers: int, dev: bool) -> None:
     else:
         server = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{host}:{port}",
                   "--graceful-timeout", str(int(STOP_TIMEOUT) - 5), *GUNICORN_ACCESS_LOG_ARGS, "comun_cms.wsgi:app"]
-    supervisor = Supervisor([Child("search worker", [sys.executable, "-m", "comun_cms.cli", "search", "worker"],
-                                   restart=True),
-                             Child("mail worker", [sys.executable, "-m", "comun_cms.cli", "mail", "worker"],
-                                   restart=True),
-                             Child("web server", server)], env)
+    children = [Child("search worker", [sys.executable, "-m", "comun_cms.cli", "search", "worker"], restart=True),
+                Child("mail worker", [sys.executable, "-m", "comun_cms.cli", "mail", "worker"], restart=True)]
+    for result in app.extensions["comun"].pm.hook.register_workers(instance_path=app.instance_path):
+        children += [Child(w.name, list(w.argv), restart=w.restart) for w in result or []]
+    supervisor = Supervisor([*children, Child("web server", server)], env)
     sys.exit(supervisor.run())
 
 

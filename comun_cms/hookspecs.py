@@ -8,8 +8,8 @@ Two scopes:
 
 * **install scope** (``register_models``, ``register_migrations``, ``register_translations``,
   ``register_cli_commands``, ``tenant_settings``, ``register_blueprints``,
-  ``register_content_types``, ``audit_labels``): called once for every *installed* plugin when the application
-  is created.
+  ``register_content_types``, ``audit_labels``, ``register_workers``): called once for every *installed*
+  plugin when the application is created (``register_workers`` when ``comun run`` starts).
 * **tenant scope** (everything else): called only for plugins the tenant enables, through
   :func:`comun_cms.plugins.tenant_hook` (``pm.subset_hook_caller``). Portal-wide hooks
   (``portal_widgets``) are called for plugins enabled in at least one tenant.
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
     from comun_cms.hooktypes import (
         ContentType, Dataset, DemoContext, LogSlice, MenuItem, PortalWidget, PublishEvent, SettingSpec, TrainingTask,
+        Worker,
     )
     from comun_cms.search.backend import SearchDocument
     from comun_cms.tenancy import Tenant
@@ -47,6 +48,7 @@ INSTALL_SCOPE_HOOKS = (
     "register_blueprints",
     "register_content_types",
     "audit_labels",
+    "register_workers",
 )
 
 
@@ -115,6 +117,18 @@ def audit_labels() -> dict[str, Any]:
     (``"stl_agenda.standard"``); the dashboard and the audit log show the whole action's label,
     else "<object label>: <verb label>", where content types' labels name their objects. The
     core gives the common verbs (create, update, delete, publish, correct, retract, import...).
+    """
+
+
+@hookspec
+def register_workers(instance_path: str) -> list["Worker"]:
+    """Return the background processes ``comun run`` starts beside the web server and the core's
+    search and mail workers (a plugin's outbox worker, an example service).
+
+    Args:
+        instance_path: the instance folder ``comun run`` uses (a plugin may start a process
+            only when something it needs exists there).
+    Returns a list of :class:`~comun_cms.hooktypes.Worker`; may be empty.
     """
 
 

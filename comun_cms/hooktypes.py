@@ -69,6 +69,21 @@ class PortalWidget:
     permissions: tuple[str, ...] = ("content.view_unpublished",)
 
 
+@dataclass(frozen=True)
+class Worker:
+    """A background process ``comun run`` starts beside the web server (``register_workers``).
+
+    ``name`` names it in the supervisor's messages; ``argv`` is the whole command line (e.g.
+    ``[sys.executable, "-m", "comun_cms.cli", "notary", "worker"]``), run with the environment of
+    ``comun run`` (``COMUN_INSTANCE_PATH`` set); ``restart`` starts it again when it exits on its
+    own (at most once every few seconds, :data:`comun_cms.supervisor.RESTART_DELAY`).
+    """
+
+    name: str
+    argv: tuple[str, ...]
+    restart: bool = True
+
+
 # --------------------------------------------------------------------------- settings
 @dataclass(frozen=True)
 class SettingSpec:

@@ -129,6 +129,18 @@ def test_hook_tenant_settings(app):
         SettingSpec(int, 5).resolve("cinco")
 
 
+def test_hook_register_workers(app, tmp_path):
+    """The notary's witness worker is returned; the example witness only when its folder exists."""
+    pm = app.extensions["comun"].pm
+    workers = [w for r in pm.hook.register_workers(instance_path=str(tmp_path)) for w in r or []]
+    assert [w.name for w in workers] == ["notary worker"]
+    assert workers[0].argv[-2:] == ("notary", "worker") and workers[0].restart
+    (tmp_path / "witness-demo").mkdir()
+    (tmp_path / "witness-demo" / "witness.key").write_text("x")
+    workers = [w for r in pm.hook.register_workers(instance_path=str(tmp_path)) for w in r or []]
+    assert "example witness" in [w.name for w in workers]
+
+
 def test_hook_register_blueprints(app, client):
     assert client.get("/edomex/hola/").get_data(as_text=True) == "hola edomex"
     assert client.get("/nowhere/hola/").status_code == 404

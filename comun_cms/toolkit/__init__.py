@@ -19,7 +19,7 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
 * hook value types: :class:`ContentType`, :class:`MenuItem`, :class:`PortalWidget`,
   :class:`SettingSpec`, :class:`PublishEvent`, :class:`Dataset`, :class:`DatasetField`,
   :class:`DemoContext`, :class:`TrainingTask`, :class:`CheckItem`, :class:`Participant`,
-  :class:`SearchDocument`, :class:`LogSlice`, :class:`LoggedPublication`;
+  :class:`SearchDocument`, :class:`LogSlice`, :class:`LoggedPublication`, :class:`Worker`;
 * database and models: :data:`db`, the mixins :class:`TenantScoped`, :class:`Timestamped`,
   :class:`Publishable`, the column type :class:`UTCDateTime`, :func:`utcnow`,
   :data:`REBUILT_ON_RESET`, the core models a plugin reads (:class:`Publication`,
@@ -80,7 +80,7 @@ from comun_cms.forms import ConfirmForm, Form, ReasonForm
 from comun_cms.hookspecs import hookimpl
 from comun_cms.hooktypes import (
     CheckItem, ContentType, Dataset, DatasetField, DemoContext, LoggedPublication, LogSlice, MenuItem, Participant,
-    PortalWidget, PublishEvent, SettingSpec, TrainingTask,
+    PortalWidget, PublishEvent, SettingSpec, TrainingTask, Worker,
 )
 from comun_cms.mail import send_mail
 from comun_cms.models import (
@@ -114,6 +114,7 @@ __all__ = [
     # hooks and their value types
     "hookimpl", "CheckItem", "ContentType", "Dataset", "DatasetField", "DemoContext", "LoggedPublication", "LogSlice",
     "MenuItem", "Participant", "PortalWidget", "PublishEvent", "SearchDocument", "SettingSpec", "TrainingTask",
+    "Worker",
     # database and models
     "db", "atomic", "one_or_404", "page_arg", "REBUILT_ON_RESET", "Publishable", "TenantScoped", "Timestamped",
     "UTCDateTime", "utcnow", "Attachment", "AuditEvent", "Membership", "Page", "Publication", "User",

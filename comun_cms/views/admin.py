@@ -514,12 +514,14 @@ def user_invite():
 def setting_display(spec, value) -> str:
     """A plugin setting's value as the Settings page shows it: "Sí"/"No" for booleans, the
     ``choice_labels`` of a :class:`~comun_cms.hooktypes.SettingSpec` (or the values) joined by
-    commas for lists and choices, "—" when empty, else the value as text."""
+    commas for lists and choices, "—" when empty, else the value as text. A table inside a list
+    (e.g. the notary's external witnesses) shows as ``{key = value; ...}``."""
     labels = getattr(spec, "choice_labels", None) or {}
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(labels.get(v, v)) for v in value) or "—"
+        return ", ".join("{" + "; ".join(f"{k} = {x}" for k, x in v.items()) + "}" if isinstance(v, dict)
+                         else str(labels.get(v, v)) for v in value) or "—"
     if value in ("", None):
         return "—"
     return str(labels.get(value, value))

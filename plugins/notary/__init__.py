@@ -11,7 +11,8 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 
 from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl
-from plugins.notary import portal, services, training
+from plugins.notary import portal, services, training, witnessing
+from plugins.notary.admin import bp as admin_bp
 from plugins.notary.cli import notary_group
 from plugins.notary.keys import ensure_keys
 from plugins.notary.models import MODELS
@@ -62,15 +63,35 @@ def tenant_settings():
                                           "change it with `comun notary move-origin`")),
         "checkpoint_interval": SettingSpec(int, 0, _l("Seconds between signed checkpoints; 0 = sign after "
                                                       "every publication"), min=0, max=86400),
-        "witnesses": SettingSpec(list, [], _l("Extra witnesses, each \"<witness vkey> <add-checkpoint URL>\"")),
-        "witness_timeout": SettingSpec(float, 5.0, _l("Seconds to wait for an extra witness"), min=0.5, max=60.0),
+        "witnesses": SettingSpec(list, [], _l("External witnesses: tables {name, url, vkey or vkey_file} or "
+                                              "strings \"<witness vkey> <add-checkpoint URL>\"")),
+        "witness_timeout": SettingSpec(float, 5.0, _l("Seconds to wait for an external witness"), min=0.5, max=60.0),
+        "peer_witnesses": SettingSpec(int, witnessing.DEFAULT_PEERS,
+                                      _l("How many other states cosign this log (the next ones in order)"),
+                                      min=0, max=64),
+        "witness_quorum": SettingSpec(int, 1, _l("Witnesses (k of n) whose cosignatures verifiers require; "
+                                                 "0 = none"), min=0, max=256),
     }
 
 
 @hookimpl
 def register_blueprints():
-    """Each state's ``notary`` endpoints and the portal's cross-state verify page (``portal_notary``)."""
-    return [bp, portal.bp]
+    """Each state's ``notary`` endpoints, the admin's witness status (``admin_notary``) and the
+    portal's cross-state verify page (``portal_notary``)."""
+    return [bp, admin_bp, portal.bp]
+
+
+@hookimpl
+def register_workers(instance_path):
+    """``comun run`` starts the witness worker (and the example standalone witness of ``make
+    run`` when ``<instance>/witness-demo`` exists)."""
+    return witnessing.register_workers(instance_path)
+
+
+@hookimpl
+def admin_menu_items(tenant):
+    """"Witnesses": which witnesses cosigned the latest checkpoint (admins)."""
+    return [MenuItem(_l("Witnesses"), "admin_notary.witnesses", order=90, roles=("admin",))]
 
 
 @hookimpl

@@ -219,7 +219,9 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
         origins = services.log_origins(tenant)
         _check_origins(tenant, origins, moves, roots, verifiers, faults)
         witness_verifiers = []
-        for other in services.peer_tenants(tenant):
+        for other in services.notary_tenants():  # any state: peers change with peer_witnesses
+            if other.slug == tenant.slug:
+                continue
             oring = services.keyring(other, create=False)
             witness_verifiers += [tcs.new_cosignature_verifier(v) for v in (oring.witness_vkeys if oring else [])]
         witness_verifiers += [v for v, _url in services.extra_witnesses(tenant)]

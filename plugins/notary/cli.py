@@ -7,6 +7,12 @@
   mode) and ask every witness for cosignatures; ``--watch`` repeats every SECONDS (a worker).
 * ``move-origin --tenant SLUG NEW_ORIGIN``: continue the log under a new origin, verifiably (a
   final checkpoint under the old origin, an origin-move entry, a new log key; see docs/notary.md).
+* ``worker [--once] [--interval SECONDS] [--quiet]``: the witness worker (``comun run`` starts it):
+  asks each witness that has not cosigned the latest checkpoint, with back-off after failures.
+* ``witnesses [--tenant SLUG]``: the witnesses of each log, the quorum, who cosigned the latest
+  checkpoint, since when one is silent, configuration problems.
+* ``demo-witness [--dir DIR]``: set up the example standalone witness of ``make run``
+  (``<instance>/witness-demo``, every real state's log); ``comun run`` then serves it.
 * ``audit --tenant SLUG [--quiet]``: recompute and check everything from the database; exit 1 on faults.
 * ``verify RECEIPT ENTRY --policy POLICY [--origin ORIGIN]``: check a receipt offline (no
   database, no server); exit 1 when it does not verify.
@@ -29,6 +35,7 @@ from plugins.notary.audit import audit_tenant
 from plugins.notary.keys import KeyringError, ensure_keys, rotate_keys
 from plugins.notary.services import (NotaryError, PLUGIN, log_origin, move_origin, request_cosignatures,
                                      sign_checkpoint)
+from plugins.notary import witnessing
 from plugins.notary.tlog.policy import parse_policy
 from plugins.notary.tlog.proof import verify_receipt
 
@@ -100,6 +107,62 @@ def checkpoint_cmd(tenants: list, watch: float | None, quiet: bool) -> None:
         time.sleep(watch)
     if failed:
         sys.exit(1)
+
+
+@notary_group.command("worker")
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds between two passes.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@with_appcontext
+def worker_cmd(once: bool, interval: float, quiet: bool) -> None:
+    """Ask every witness that has not cosigned its log's latest checkpoint (back-off after failures)."""
+    say = (lambda m: None) if quiet else (lambda m: click.echo(m, nl=True))
+    if once:
+        for slug, results in witnessing.drain().items():
+            for name, result in results.items():
+                say(f"{slug}: {name}: {result}")
+        return
+    witnessing.run_worker(interval=interval, echo=say)
+
+
+@notary_group.command("witnesses")
+@tenant_option(plugin=PLUGIN, default_all=True, help="Only this tenant (default: every tenant enabling the notary).")
+@with_appcontext
+def witnesses_cmd(tenants: list) -> None:
+    """Show each log's witnesses, its k-of-n quorum and who cosigned the latest checkpoint."""
+    for t in tenants:
+        with tenant_context(t):
+            cp, cfg, reports = witnessing.witness_reports(t)
+        done = sum(1 for r in reports if r.cosigned_latest)
+        size = cp.size if cp is not None else 0
+        click.echo(f"{t.slug}: checkpoint {size}; cosigned by {done} of {len(reports)}; quorum {cfg.quorum}")
+        for r in reports:
+            state = "cosigned" if r.cosigned_latest else (
+                f"silent since {r.silent_since:%Y-%m-%d %H:%M:%S}Z" if r.silent_since else "not cosigned")
+            err = f"; last error: {r.status.last_error}" if r.status is not None and r.status.last_error else ""
+            click.echo(f"  {r.spec.name} ({r.spec.kind}{' ' + r.spec.url if r.spec.url else ''}): {state}{err}")
+        for problem in cfg.problems:
+            click.echo(f"  problem: {problem}")
+
+
+@notary_group.command("demo-witness")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None,
+              help="Witness folder (default: <instance>/witness-demo).")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@with_appcontext
+def demo_witness_cmd(directory: str | None, quiet: bool) -> None:
+    """Set up the example standalone witness of `make run` for every real state's log (idempotent)."""
+    from plugins.notary.witness_server import WitnessSetupError
+    try:
+        vkey, origins = witnessing.demo_witness(current_app.instance_path, directory)
+    except (WitnessSetupError, KeyringError) as exc:
+        raise click.ClickException(str(exc))
+    db.session.commit()  # the log origins stored on first use
+    if not quiet:
+        click.echo(f"Example witness {vkey}")
+        for origin in origins:
+            click.echo(f"  witnesses {origin}")
 
 
 @notary_group.command("move-origin")

@@ -8,6 +8,7 @@
 * :class:`Cosignature`   witness cosignature lines gathered for a checkpoint
 * :class:`WitnessState`  what this tenant's witness last cosigned, per log origin
 * :class:`LogOrigin`     the origins (identities) the log has had, fixed at its creation
+* :class:`WitnessStatus` per witness of the tenant's log: the last request, its error, the back-off
 
 Sources: RFC 6962 / RFC 9162 section 2.1; C2SP tlog-checkpoint, tlog-witness, tlog-tiles.
 """
@@ -137,4 +138,26 @@ class LogOrigin(TenantScoped, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
-MODELS = (LogHead, Entry, Digest, Node, Checkpoint, Cosignature, WitnessState, LogOrigin)
+class WitnessStatus(TenantScoped, db.Model):
+    """How asking one witness (``witness``: its name in the tenant's policy, a state's slug or an
+    external witness's name) to cosign the tenant's log goes: the witness worker's queue state.
+
+    A witness is due when it has not cosigned the latest checkpoint and ``next_attempt_at`` is
+    null or past. ``attempts`` counts failures since the last success (back-off
+    ``base * 2**(attempts-1)`` seconds, capped); ``last_error`` says what failed (status and
+    message, or the connection error); ``last_success_at`` is the first success after failures
+    (or the first ever): a healthy witness's row is not rewritten at every publication, its
+    cosignatures carry their own times. Times are UTC."""
+
+    __tablename__ = "notary_witness_status"
+    __table_args__ = (UniqueConstraint("tenant_id", "witness"), {"info": {REBUILT_ON_RESET: True}})
+    id: Mapped[int] = mapped_column(primary_key=True)
+    witness: Mapped[str] = mapped_column(String(255), nullable=False)
+    attempts: Mapped[int] = mapped_column(default=0, nullable=False)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+MODELS = (LogHead, Entry, Digest, Node, Checkpoint, Cosignature, WitnessState, LogOrigin, WitnessStatus)

@@ -10,11 +10,11 @@ applies to every read.
   and signs a checkpoint (every publication, or when ``checkpoint_interval`` seconds passed).
 * :func:`sign_checkpoint`: refuses to sign unless the previous checkpoint's signature verifies and
   the new tree is consistent with it (RFC 9162 2.1.4 consistency proof, checked before signing).
-* :func:`request_cosignatures`: after the publishing transaction commits, asks the other tenants'
+* :func:`request_cosignatures`: after the publishing transaction commits, asks the peer states'
   witnesses (in process, through :class:`~plugins.notary.tlog.witness.Witness`, the same code as
-  the HTTP endpoint) and the extra witnesses of ``tenant.toml`` (HTTP, C2SP tlog-witness) to
-  cosign the latest checkpoint. A witness failure never unpublishes: it is logged, and
-  ``comun notary checkpoint`` asks again.
+  the HTTP endpoint) to cosign the latest checkpoint; the external witnesses of ``tenant.toml``
+  (HTTP, C2SP tlog-witness) are asked by the witness worker (:mod:`plugins.notary.witnessing`),
+  with retries and back-off. A witness failure never unpublishes nor blocks publishing.
 * :func:`receipt_for` / :func:`verify_receipt_text`: the C2SP tlog-proof receipt of an entry, and
   its check as the verify page (and the training exercise) does it.
 
@@ -197,14 +197,17 @@ def find_in_logs(sha: str, exclude: str | None = None) -> list[LogHit]:
 
 def peer_tenants(tenant) -> list:
     """The tenants whose witnesses cosign ``tenant``'s log (and whose logs its witness accepts):
-    every other tenant enabling the notary with the same ``training`` flag (a training tenant
-    never witnesses a real one, nor the reverse). A participant workspace is witnessed by its
-    training tenant only, and workspaces witness nobody (30 workspaces must not cosign each
-    other's every publication)."""
+    up to ``peer_witnesses`` (default 3) other tenants enabling the notary with the same
+    ``training`` flag, the ones after it in configuration order, wrapping around
+    (:func:`plugins.notary.witnessing.ring_peers`): witnessing grows with the number of tenants,
+    not its square. A training tenant never witnesses a real one, nor the reverse. A participant
+    workspace is witnessed by its training tenant only, and workspaces witness nobody (30
+    workspaces must not cosign each other's every publication)."""
+    from plugins.notary.witnessing import ring_peers
     if tenant.workspace_of is not None:
         return [t for t in notary_tenants() if t.slug == tenant.workspace_of]
-    return [t for t in notary_tenants() if t.slug != tenant.slug and t.training == tenant.training
-            and t.workspace_of is None]
+    group = [t for t in notary_tenants() if t.training == tenant.training and t.workspace_of is None]
+    return ring_peers(tenant, group)
 
 
 def witnessed_tenants(tenant) -> list:
@@ -612,23 +615,15 @@ def tenant_witness(tenant, session: Session | None = None) -> twit.Witness:
 
 
 def extra_witnesses(tenant) -> list[tuple[tcs.CosignatureVerifier, str]]:
-    """The extra witnesses of the tenant's ``witnesses`` setting, each ``"<vkey> <url>"``.
+    """The usable external witnesses of the tenant's ``witnesses`` setting.
 
     Returns:
-        ``[(cosignature verifier, add-checkpoint URL)]``; a malformed item is logged and left out
-        (never raised), so one bad line does not stop the other witnesses.
+        ``[(cosignature verifier, add-checkpoint URL)]``; unusable items are left out (never
+        raised; :func:`plugins.notary.witnessing.witness_config` names them).
     """
-    out = []
-    for i, item in enumerate(_setting(tenant, "witnesses", []) or []):
-        parts = str(item).split()
-        if len(parts) != 2:
-            log.warning("notary: %s: witnesses[%d] must be \"<vkey> <url>\"", tenant.slug, i)
-            continue
-        try:
-            out.append((tcs.new_cosignature_verifier(parts[0]), parts[1]))
-        except ValueError as exc:
-            log.warning("notary: %s: witnesses[%d]: bad verifier key: %s", tenant.slug, i, exc)
-    return out
+    from plugins.notary import witnessing
+    return [(v, spec.url) for spec in witnessing.witness_config(tenant).witnesses if spec.kind == "external"
+            for v in spec.verifiers]
 
 
 def _ask(send: Callable[[bytes], tuple[int, bytes]], old_size: int, cp: Checkpoint, note_bytes: bytes,
@@ -654,72 +649,18 @@ def _store_cosignatures(cp: Checkpoint, body: bytes, verifiers: list, session: S
     return stored
 
 
-def request_cosignatures(log_tenant, session: Session | None = None) -> dict[str, str]:
-    """Ask every witness to cosign the latest checkpoint of ``log_tenant``; store cosignatures.
-
-    In-process witnesses (the other tenants) go through :meth:`Witness.add_checkpoint`; extra
-    witnesses (setting ``witnesses``) over HTTP. Each witness is committed separately, and a
-    failing witness is reported, never raised.
+def request_cosignatures(log_tenant, session: Session | None = None,
+                         kinds: Iterable[str] = ("state", "external")) -> dict[str, str]:
+    """Ask the witnesses of ``log_tenant`` (of ``kinds``: ``state`` in process, ``external`` over
+    HTTP) to cosign its latest checkpoint now; store cosignatures and each witness's outcome.
+    See :func:`plugins.notary.witnessing.request_cosignatures` (a failing witness is reported,
+    never raised).
 
     Returns:
-        ``{witness: "ok" | "<status>: <message>"}``.
+        ``{witness name: "ok" | "cosigned" | "<status>: <message>" | "error: <what>"}``.
     """
-    session = session or db.session
-    results: dict[str, str] = {}
-    with tenant_context(log_tenant):
-        cp = latest_checkpoint(session)
-        if cp is None:
-            return results
-        note_bytes = cp.note.encode("utf-8")
-        get_node = node_reader(session)
-    for other in peer_tenants(log_tenant):
-        name = f"{other.slug} (in process)"
-        try:
-            with tenant_context(other):
-                ring = keyring(other, session=session)
-                state = _witness_store(session)[0](log_origin(log_tenant, session))
-                state_size = state.size if state is not None else 0
-
-            def send(body: bytes, other=other) -> tuple[int, bytes]:
-                with tenant_context(other):
-                    resp = tenant_witness(other, session).add_checkpoint(body)
-                    if resp.ok:
-                        session.flush()  # committed below with the cosignature rows
-                    else:
-                        session.rollback()
-                    return resp.status, resp.body
-            with tenant_context(log_tenant):
-                status, body = _ask(send, state_size, cp, note_bytes, get_node)
-                if status == 200:
-                    verifiers = [tcs.new_cosignature_verifier(v) for v in ring.witness_vkeys]
-                    _store_cosignatures(cp, body, verifiers, session)
-                    session.commit()
-                    results[name] = "ok"
-                else:
-                    results[name] = f"{status}: {body.decode('utf-8', 'replace').strip()}"
-        except Exception as exc:  # a witness failure must not unpublish nor break the caller
-            session.rollback()
-            log.warning("notary: witness %s failed for %s: %s", other.slug, log_tenant.slug, exc)
-            results[name] = f"error: {exc}"
-    timeout = float(_setting(log_tenant, "witness_timeout", 5.0))
-    for verifier, url in extra_witnesses(log_tenant):
-        try:
-            with tenant_context(log_tenant):
-                last = session.scalar(select(Checkpoint.size).join(Cosignature, Cosignature.checkpoint_id == Checkpoint.id)
-                                      .where(Cosignature.witness == verifier.name)
-                                      .order_by(Checkpoint.size.desc()).limit(1)) or 0
-                status, body = _ask(twit.http_sender(url, timeout), last, cp, note_bytes, get_node)
-                if status == 200 and _store_cosignatures(cp, body, [verifier], session):
-                    session.commit()
-                    results[verifier.name] = "ok"
-                else:
-                    session.rollback()
-                    results[verifier.name] = f"{status}: {body.decode('utf-8', 'replace').strip()[:200]}"
-        except Exception as exc:
-            session.rollback()
-            log.warning("notary: witness %s (%s) failed for %s: %s", verifier.name, url, log_tenant.slug, exc)
-            results[verifier.name] = f"error: {exc}"
-    return results
+    from plugins.notary import witnessing
+    return witnessing.request_cosignatures(log_tenant, session, kinds)
 
 
 def _after_commit(session: Session) -> None:
@@ -735,8 +676,8 @@ def _after_commit(session: Session) -> None:
     other = Session(bind=db.engine)
     try:
         for slug in sorted(pending):
-            if slug in tenants:
-                request_cosignatures(tenants[slug], other)
+            if slug in tenants:  # the states now; external witnesses: the witness worker
+                request_cosignatures(tenants[slug], other, kinds=("state",))
     except Exception as exc:  # never let witnessing break the (already committed) publication
         log.warning("notary: requesting cosignatures failed: %s", exc)
     finally:
@@ -827,25 +768,11 @@ def receipt_for(index: int, session: Session | None = None) -> bytes | None:
 
 
 def policy_text(tenant) -> str:
-    """A C2SP tlog-policy for verifying the tenant's receipts: its log keys, the witness keys of
-    the other tenants in a group ``states`` (any one), and ``quorum states`` (``none`` when there
-    are no other tenants)."""
-    lines = [f"# {log_origin(tenant)}"]
-    for vkey in (keyring(tenant, create=False).log_vkeys if keyring(tenant, create=False) else []):
-        lines.append(f"log {vkey}")
-    names = []
-    for other in peer_tenants(tenant):
-        ring = keyring(other, create=False)
-        for i, vkey in enumerate(ring.witness_vkeys if ring else []):
-            name = other.slug if i == 0 else f"{other.slug}-{i + 1}"
-            lines.append(f"witness {name} {vkey}")
-            names.append(name)
-    if names:
-        lines.append(f"group states any {' '.join(names)}")
-        lines.append("quorum states")
-    else:
-        lines.append("quorum none")
-    return "\n".join(lines) + "\n"
+    """A C2SP tlog-policy for verifying the tenant's receipts: its log keys, its witnesses (the
+    peer states and the external witnesses) and the k-of-n quorum
+    (:func:`plugins.notary.witnessing.policy_text`)."""
+    from plugins.notary import witnessing
+    return witnessing.policy_text(tenant)
 
 
 def log_only_policy(tenant) -> str:

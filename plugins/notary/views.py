@@ -34,7 +34,7 @@ from comun_cms.toolkit import (
     Publication, content_disposition, content_type_for, content_types, csrf, db, get_current_tenant,
     latest_publication,
 )
-from plugins.notary import portal, services
+from plugins.notary import portal, services, witnessing
 from plugins.notary.models import Digest, Entry, LogHead, Node
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import merkle, tiles
@@ -451,6 +451,7 @@ def verify():
     elsewhere = services.find_in_logs(sha, exclude=tenant.slug) if matches == [] else []
     cp = services.latest_checkpoint()
     ring = services.keyring(tenant, create=False)
+    _cp, wcfg, reports = witnessing.witness_reports(tenant)
     status = 400 if error else 200
     return render_template("notary/verify.html", sha=sha, matches=matches, error=error, elsewhere=elsewhere,
                            type_labels={ct.name: ct.label for ct in content_types()},
@@ -460,7 +461,9 @@ def verify():
                            receipt_result=receipt_result, receipt_text=receipt_text, entry_text=entry_text,
                            checkpoint=cp, origin=services.log_origin(tenant),
                            log_vkeys=ring.log_vkeys if ring else [],
-                           witness_policy=services.policy_text(tenant)), status
+                           witness_policy=services.policy_text(tenant),
+                           cosigned_by=[r.spec.name for r in reports if r.cosigned_latest],
+                           witness_quorum=wcfg.quorum, witness_count=len(wcfg.witnesses)), status
 
 
 def render_seal(tenant, context: dict):

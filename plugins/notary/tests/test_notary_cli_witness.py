@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from comun_cms.toolkit import Page, csrf, db, hookimpl, publish, tenant_context
 from comun_cms.toolkit.testing import get_tenant, initialize_plugins
-from plugins.notary import services
+from plugins.notary import services, witnessing
 from plugins.notary.cli import verify_cmd
 from plugins.notary.keys import keyring_path
 from plugins.notary.models import Cosignature, WitnessState
@@ -154,6 +154,9 @@ def test_extra_witness_is_contacted_over_http(app, live_server, client):
     with tenant_context(t):
         publish(Page(slug="a", title="A"))
         publish(Page(slug="b", title="B"))
+    # external witnesses are asked by the witness worker, after the commit, never in the request
+    assert witnessing.drain()["edomex"] == {"observatorio.example/witness": "ok"}
+    with tenant_context(t):
         cp = services.latest_checkpoint()
         names = set(db.session.scalars(select(Cosignature.witness).where(Cosignature.checkpoint_id == cp.id)))
     assert "observatorio.example/witness" in names and len(names) == 3
