@@ -64,6 +64,15 @@ def tenant_settings():
                                                       "every publication"), min=0, max=86400),
         "witnesses": SettingSpec(list, [], _l("Extra witnesses, each \"<witness vkey> <add-checkpoint URL>\"")),
         "witness_timeout": SettingSpec(float, 5.0, _l("Seconds to wait for an extra witness"), min=0.5, max=60.0),
+        "tsa_url": SettingSpec(str, "", _l("RFC 3161 Time-Stamp Authority URL; empty = checkpoints are not time-stamped")),
+        "tsa_chain": SettingSpec(str, "", _l("PEM file with the TSA's certificate chain (relative paths: the instance "
+                                             "folder)")),
+        "tsa_name": SettingSpec(str, "", _l("Name of the TSA shown to citizens; empty = its certificate's name")),
+        "tsa_interval": SettingSpec(int, 0, _l("Minutes between time-stamps; 0 = time-stamp every signed checkpoint"),
+                                    min=0, max=1440),
+        "tsa_timeout": SettingSpec(float, 10.0, _l("Seconds to wait for the TSA"), min=0.5, max=120.0),
+        "tsa_max_delay": SettingSpec(float, 168.0, _l("Hours after its checkpoint within which a time-stamp must fall "
+                                                      "(the audit reports later ones)"), min=0.1, max=8760.0),
     }
 
 

@@ -7,9 +7,12 @@
   mode) and ask every witness for cosignatures; ``--watch`` repeats every SECONDS (a worker).
 * ``move-origin --tenant SLUG NEW_ORIGIN``: continue the log under a new origin, verifiably (a
   final checkpoint under the old origin, an origin-move entry, a new log key; see docs/notary.md).
+* ``timestamp [--tenant SLUG] [--watch SECONDS] [--quiet]``: get the RFC 3161 time-stamps still
+  missing (a TSA outage is retried here); ``--watch`` repeats every SECONDS (a worker).
 * ``audit --tenant SLUG [--quiet]``: recompute and check everything from the database; exit 1 on faults.
-* ``verify RECEIPT ENTRY --policy POLICY [--origin ORIGIN]``: check a receipt offline (no
-  database, no server); exit 1 when it does not verify.
+* ``verify RECEIPT ENTRY --policy POLICY [--origin ORIGIN] [--tsa-chain PEM [--require-timestamp]]``:
+  check a receipt offline (no database, no server), and its RFC 3161 time-stamp with the TSA's
+  certificate chain; exit 1 when it does not verify.
 
 ``--tenant`` is the core's shared option (:func:`comun_cms.toolkit.tenant_option`): it accepts only
 tenants that enable the notary, and where it may be left out the command acts on every tenant
@@ -30,7 +33,8 @@ from plugins.notary.keys import KeyringError, ensure_keys, rotate_keys
 from plugins.notary.services import (NotaryError, PLUGIN, log_origin, move_origin, request_cosignatures,
                                      sign_checkpoint)
 from plugins.notary.tlog.policy import parse_policy
-from plugins.notary.tlog.proof import verify_receipt
+from plugins.notary.timestamps import TimestampError, load_chain, note_messages, timestamp_pending, verify_token
+from plugins.notary.tlog.proof import parse_proof, verify_receipt
 
 
 @click.group("notary", help="Transparency log of publications: keys, checkpoints, audit, receipts.")
@@ -92,9 +96,39 @@ def checkpoint_cmd(tenants: list, watch: float | None, quiet: bool) -> None:
                 failed = True
                 continue
             results = request_cosignatures(t)
+            stamped = timestamp_pending(t)
+            if stamped["stamped"] or stamped["error"]:
+                results["time-stamp"] = stamped["error"] or f"ok ({len(stamped['stamped'])})"
             if not quiet:
                 summary = ", ".join(f"{k}: {v}" for k, v in results.items()) or "no witnesses"
                 click.echo(f"{t.slug}: checkpoint of {size} entries; {summary}")
+        if watch is None:
+            break
+        time.sleep(watch)
+    if failed:
+        sys.exit(1)
+
+
+@notary_group.command("timestamp")
+@tenant_option(plugin=PLUGIN, default_all=True, help="Only this tenant (default: every tenant enabling the notary).")
+@click.option("--watch", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+              help="Keep running, asking again every SECONDS.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@with_appcontext
+def timestamp_cmd(tenants: list, watch: float | None, quiet: bool) -> None:
+    """Get the RFC 3161 time-stamps of signed checkpoints that have none yet (tenants with a TSA).
+
+    Exit 1 when a TSA could not be reached or its reply did not verify (the checkpoints stay
+    pending and the next run asks again)."""
+    failed = False
+    while True:
+        for t in tenants:
+            result = timestamp_pending(t)
+            if result["error"]:
+                failed = True
+                click.echo(f"{t.slug}: {result['error']}", err=True)
+            if not quiet and result["stamped"]:
+                click.echo(f"{t.slug}: time-stamped checkpoint(s) of {', '.join(map(str, result['stamped']))} entries")
         if watch is None:
             break
         time.sleep(watch)
@@ -148,8 +182,13 @@ def audit_cmd(tenant, quiet: bool) -> None:
 @click.option("--policy", "policy_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="C2SP tlog-policy file (e.g. downloaded from /<tenant>/notary/policy).")
 @click.option("--origin", default=None, help="Require this log origin.")
-def verify_cmd(receipt: str, entry: str, policy_path: str, origin: str | None) -> None:
-    """Verify a receipt (.tlog-proof) for a log entry offline, against a trust policy."""
+@click.option("--tsa-chain", "tsa_chain", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="PEM certificate chain of the Time-Stamp Authority: check the receipt's RFC 3161 time-stamp.")
+@click.option("--require-timestamp", is_flag=True, help="Fail when the receipt has no time-stamp that verifies.")
+def verify_cmd(receipt: str, entry: str, policy_path: str, origin: str | None, tsa_chain: str | None,
+               require_timestamp: bool) -> None:
+    """Verify a receipt (.tlog-proof) for a log entry offline, against a trust policy, and its
+    RFC 3161 time-stamp (the receipt's ``extra`` line) with ``--tsa-chain``."""
     try:
         with open(policy_path, "rb") as fh:
             pol = parse_policy(fh.read())
@@ -165,6 +204,21 @@ def verify_cmd(receipt: str, entry: str, policy_path: str, origin: str | None) -
     except ValueError as exc:
         click.echo(f"NO MATCH: {exc}", err=True)
         sys.exit(1)
+    stamp = "none"
+    if v.extra is not None and tsa_chain:
+        try:
+            with open(tsa_chain, "rb") as fh:
+                chain = load_chain(fh.read())
+            info = verify_token(v.extra, note_messages(parse_proof(receipt_bytes).checkpoint), chain)
+        except TimestampError as exc:
+            click.echo(f"NO MATCH: time-stamp: {exc}", err=True)
+            sys.exit(1)
+        stamp = f"{info.tsa} at {info.gen_time.isoformat()}"
+    elif v.extra is not None:
+        stamp = "present, not checked (give --tsa-chain)"
+    if require_timestamp and (v.extra is None or not tsa_chain):
+        click.echo("NO MATCH: the receipt has no time-stamp checked with --tsa-chain", err=True)
+        sys.exit(1)
     wit = ", ".join(v.witnesses) or "none"
     click.echo(f"OK: entry {v.index} is in {v.checkpoint.origin} (size {v.checkpoint.size}); "
-               f"log key {v.log_key.split('+')[0]}; cosigned by: {wit}")
+               f"log key {v.log_key.split('+')[0]}; cosigned by: {wit}; time-stamped by: {stamp}")
