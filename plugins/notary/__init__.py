@@ -11,7 +11,7 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 
 from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl
-from plugins.notary import portal, services, training
+from plugins.notary import portal, services, training, views
 from plugins.notary.cli import notary_group
 from plugins.notary.keys import ensure_keys
 from plugins.notary.models import MODELS
@@ -112,6 +112,15 @@ def template_slot(name, tenant, context):
 def portal_widgets():
     """The portal home's "Verify a publication" box (searches every state's log)."""
     return [PortalWidget(_l("Verify a publication"), portal.render_portal_widget, order=90)]
+
+
+@hookimpl
+def dashboard_widgets(tenant):
+    """The monitor's banner: open alarms of ``comun notary monitor`` (split views anywhere it
+    looks), first on the dashboard of every notary tenant; nothing when there are none."""
+    if not views.open_monitor_alarms():
+        return []
+    return [PortalWidget(_l("Transparency log monitor"), views.render_monitor_banner, order=0)]
 
 
 @hookimpl

@@ -39,7 +39,7 @@ from comun_cms.toolkit import (
     latest_publication,
 )
 from plugins.notary import portal, services
-from plugins.notary.models import Checkpoint, Digest, Entry, LogHead, Node
+from plugins.notary.models import Checkpoint, Digest, Entry, LogHead, MonitorAlarm, Node
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import merkle, tiles
 from plugins.notary.training import record_verification
@@ -533,3 +533,14 @@ def render_seal(tenant, context: dict):
     if e is None:
         return None
     return Markup(render_template("notary/seal.html", entry=e, publication=pub, covered=covered))
+
+
+def open_monitor_alarms(limit: int = 10) -> list:
+    """The open :class:`~plugins.notary.models.MonitorAlarm` rows, newest first (at most ``limit``)."""
+    return list(db.session.scalars(select(MonitorAlarm).where(MonitorAlarm.resolved_at.is_(None))
+                                   .order_by(MonitorAlarm.id.desc()).limit(limit)))
+
+
+def render_monitor_banner():
+    """Dashboard widget: the open monitor alarms (:func:`open_monitor_alarms`) as a warning banner."""
+    return Markup(render_template("notary/_monitor_banner.html", alarms=open_monitor_alarms()))
