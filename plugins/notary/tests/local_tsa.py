@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,10 +102,12 @@ def reply(files: TSAFiles, query: bytes) -> bytes:
 
 class LocalTSA:
     """An HTTP TSA on 127.0.0.1 backed by ``openssl ts -reply``. ``url`` once started;
-    ``requests`` counts the queries answered; ``stop()`` closes the port (an outage)."""
+    ``requests`` counts the queries answered; ``delay`` makes each answer wait that many seconds;
+    ``stop()`` closes the port (an outage)."""
 
-    def __init__(self, files: TSAFiles):
+    def __init__(self, files: TSAFiles, delay: float = 0.0):
         self.files = files
+        self.delay = delay  # seconds each answer waits (a slow TSA, for the bench)
         self.requests = 0
         self._server: http.server.ThreadingHTTPServer | None = None
         self._port = 0
@@ -119,6 +122,8 @@ class LocalTSA:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if tsa.delay:
+                    time.sleep(tsa.delay)
                 try:
                     data = reply(tsa.files, body)
                 except subprocess.CalledProcessError:
@@ -145,3 +150,31 @@ class LocalTSA:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+def main(argv=None) -> int:
+    """``python -m plugins.notary.tests.local_tsa DIR [--delay S]``: make (once) a CA and TSA in
+    DIR and serve it until killed, printing its URL on the first line (the bench runs the TSA in
+    its own process, so it does not share the publisher's CPU time and GIL)."""
+    import argparse
+    import sys
+    ap = argparse.ArgumentParser(description="a local openssl ts TSA over HTTP")
+    ap.add_argument("dir", type=Path)
+    ap.add_argument("--delay", type=float, default=0.0)
+    args = ap.parse_args(argv)
+    files = make_tsa(args.dir) if not (args.dir / "chain.pem").exists() else TSAFiles(
+        args.dir, args.dir / "openssl.cnf", args.dir / "ca.crt", args.dir / "tsa.crt", args.dir / "chain.pem")
+    server = LocalTSA(files, delay=args.delay).start()
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
