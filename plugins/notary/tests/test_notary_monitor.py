@@ -176,3 +176,34 @@ def test_bad_monitor_configuration_is_named(app, runner, tmp_path):
     result = runner.invoke(args=["notary", "monitor", "--config", str(tmp_path / "m.toml")])
     assert result.exit_code != 0 and "[[log]] number 1" in result.output
     assert "nothing to follow" in runner.invoke(args=["notary", "monitor"]).output
+
+
+def test_a_rollback_and_a_proof_the_log_cannot_give_raise_alarms(app, client, runner, publish_page, served, tmp_path):
+    for s in "abc":
+        publish_page(s)
+    three = client.get("/edomex/notary/checkpoint").data
+    publish_page("d")
+    publish_page("e")
+    five = client.get("/edomex/notary/checkpoint").data
+    cfg = write_config(app, tmp_path / "monitor.toml", served.url)
+    args = ["notary", "monitor", "--config", cfg, "--state", str(tmp_path / "state"), "--quiet"]
+    served.routes["/edomex/notary/checkpoint"] = five
+    assert runner.invoke(args=args).exit_code == 0
+    # the log now serves an older checkpoint: consistent, but a rollback
+    served.routes["/edomex/notary/checkpoint"] = three
+    served.routes["/edomex/notary/proof/consistency?old=3&new=5"] = client.get(
+        "/edomex/notary/proof/consistency?old=3&new=5").data
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1 and "ALARM rollback" in result.output and "5 were seen before" in result.output
+    # the log grows but serves a damaged proof: it cannot prove its own history, an "unproven" alarm
+    publish_page("f")
+    served.routes["/edomex/notary/checkpoint"] = client.get("/edomex/notary/checkpoint").data
+    good = json.loads(client.get("/edomex/notary/proof/consistency?old=5&new=6").data)
+    served.routes["/edomex/notary/proof/consistency?old=5&new=6"] = json.dumps(
+        dict(good, hashes=[base64.b64encode(b"\x00" * 32).decode()] * len(good["hashes"]))).encode()
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1 and "ALARM unproven" in result.output, result.output
+    path = db.session.scalars(select(MonitorAlarm.evidence).where(MonitorAlarm.kind == "unproven")).one()
+    checked = CliRunner().invoke(verify_evidence_cmd, [path])
+    assert checked.exit_code == 1 and "NOT PROVEN" in checked.output
+    assert monitor.load_state(tmp_path / "state", json.load(open(path))["origin"])["size"] == 5
