@@ -14,6 +14,7 @@ BENCHES = [
     ("bench_notary_proofs.py", []),
     ("bench_notary_append.py", []),
     ("bench_witness.py", []),
+    ("bench_timestamps.py", []),
     ("bench_api.py", []),
     ("bench_training.py", []),
     ("bench_mail.py", []),

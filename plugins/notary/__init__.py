@@ -11,7 +11,7 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 
 from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl
-from plugins.notary import portal, services, training, witnessing
+from plugins.notary import portal, services, training, views, witnessing
 from plugins.notary.admin import bp as admin_bp
 from plugins.notary.cli import notary_group
 from plugins.notary.keys import ensure_keys
@@ -71,6 +71,15 @@ def tenant_settings():
                                       min=0, max=64),
         "witness_quorum": SettingSpec(int, 1, _l("Witnesses (k of n) whose cosignatures verifiers require; "
                                                  "0 = none"), min=0, max=256),
+        "tsa_url": SettingSpec(str, "", _l("RFC 3161 Time-Stamp Authority URL; empty = checkpoints are not time-stamped")),
+        "tsa_chain": SettingSpec(str, "", _l("PEM file with the TSA's certificate chain (relative paths: the instance "
+                                             "folder)")),
+        "tsa_name": SettingSpec(str, "", _l("Name of the TSA shown to citizens; empty = its certificate's name")),
+        "tsa_interval": SettingSpec(int, 0, _l("Minutes between time-stamps; 0 = time-stamp every signed checkpoint"),
+                                    min=0, max=1440),
+        "tsa_timeout": SettingSpec(float, 10.0, _l("Seconds to wait for the TSA"), min=0.5, max=120.0),
+        "tsa_max_delay": SettingSpec(float, 168.0, _l("Hours after its checkpoint within which a time-stamp must fall "
+                                                      "(the audit reports later ones)"), min=0.1, max=8760.0),
     }
 
 
@@ -124,6 +133,15 @@ def template_slot(name, tenant, context):
 def portal_widgets():
     """The portal home's "Verify a publication" box (searches every state's log)."""
     return [PortalWidget(_l("Verify a publication"), portal.render_portal_widget, order=90)]
+
+
+@hookimpl
+def dashboard_widgets(tenant):
+    """The monitor's banner: open alarms of ``comun notary monitor`` (split views anywhere it
+    looks), first on the dashboard of every notary tenant; nothing when there are none."""
+    if not views.open_monitor_alarms():
+        return []
+    return [PortalWidget(_l("Transparency log monitor"), views.render_monitor_banner, order=0)]
 
 
 @hookimpl

@@ -5,20 +5,23 @@ JSON, every entry's leaf hash and its fields against its publication, the hash c
 (``previous_entry_hash``) and ``previous_version_index``, every stored tree node, the root at
 every checkpoint size, every checkpoint signature (with the tenant's log keys, retired ones
 included) and every cosignature (with the witness keys of the other tenants and of the extra
-witnesses), and the origins the log has had against its origin-move entries. Each problem is a :class:`Fault` naming the record, entry, node or checkpoint.
+witnesses), the origins the log has had against its origin-move entries, and every RFC 3161
+time-stamp (TSA signature and chain, message imprint, time inside the checkpoint's window). Each problem is a :class:`Fault` naming the record, entry, node or checkpoint.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Callable
 
+from flask import current_app
 from sqlalchemy import select
 
-from comun_cms.toolkit import Publication, db, tenant_context
-from plugins.notary import services
-from plugins.notary.models import Checkpoint, Cosignature, Entry, LogHead, Node
+from comun_cms.toolkit import Publication, db, tenant_context, utcnow
+from plugins.notary import services, timestamps
+from plugins.notary.models import Checkpoint, Cosignature, Entry, LogHead, Node, Timestamp
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import cosignature as tcs
 from plugins.notary.tlog import merkle, note
@@ -29,7 +32,8 @@ MAX_NODE_FAULTS = 20
 
 @dataclass(frozen=True)
 class Fault:
-    """One problem: ``kind`` (publication | entry | node | checkpoint | cosignature | head | origin),
+    """One problem: ``kind`` (publication | entry | node | checkpoint | cosignature | head | origin |
+    timestamp),
     ``where`` (e.g. ``"entry 12"``) and a ``message`` that says what is wrong."""
 
     kind: str
@@ -51,6 +55,7 @@ class AuditReport:
     nodes: int = 0
     checkpoints: int = 0
     cosignatures: int = 0
+    timestamps: int = 0
 
     @property
     def ok(self) -> bool:
@@ -93,6 +98,50 @@ def _check_origins(tenant, origins: list[tuple[int, str]], moves: list[tuple[int
     for start, origin in origins[1:]:
         if start not in moved_to:
             faults.append(Fault("origin", f"origin {origin}", f"starts at size {start} without an origin-move entry"))
+
+
+def _check_timestamps(tenant, session, cps: dict, report: AuditReport) -> None:
+    """Check every stored RFC 3161 token: the TSA's signature and certificate chain (the tenant's
+    ``tsa_chain``), the message imprint (the checkpoint's note as the log signed it), and the time
+    inside the checkpoint's window: not before the checkpoint was signed (less
+    :data:`~plugins.notary.timestamps.CLOCK_SKEW`), not more than ``tsa_max_delay`` hours after, and
+    not in the future."""
+    rows = session.scalars(select(Timestamp).order_by(Timestamp.size)).all()
+    report.timestamps = len(rows)
+    if not rows:
+        return
+    try:
+        cfg = timestamps.tsa_config(tenant, current_app.instance_path)
+    except timestamps.TimestampError as exc:
+        report.faults.append(Fault("timestamp", "time-stamps", str(exc)))
+        return
+    if cfg is None:
+        report.faults.append(Fault("timestamp", "time-stamps", f"{len(rows)} time-stamp(s) stored but no tsa_url / "
+                                   "tsa_chain configured to check them"))
+        return
+    skew = dt.timedelta(seconds=timestamps.CLOCK_SKEW)
+    now = utcnow()
+    for ts in rows:
+        cp = cps.get(ts.checkpoint_id)
+        where = f"time-stamp of checkpoint (size {ts.size})"
+        if cp is None or cp.size != ts.size:
+            report.faults.append(Fault("timestamp", where, "its checkpoint is missing or has another size"))
+            continue
+        try:
+            info = timestamps.verify_token(ts.token, cp.note.encode("utf-8"), list(cfg.chain))
+        except timestamps.TimestampError as exc:
+            report.faults.append(Fault("timestamp", where, str(exc)))
+            continue
+        if abs((info.gen_time - ts.gen_time).total_seconds()) >= 1:
+            report.faults.append(Fault("timestamp", where, "the stored time differs from the token's"))
+        if info.gen_time < cp.created_at - skew:
+            report.faults.append(Fault("timestamp", where, f"stamped at {info.gen_time.isoformat()}, before the "
+                                       f"checkpoint was signed ({cp.created_at.isoformat()})"))
+        elif info.gen_time > cp.created_at + dt.timedelta(hours=cfg.max_delay_hours):
+            report.faults.append(Fault("timestamp", where, f"stamped at {info.gen_time.isoformat()}, more than "
+                                       f"{cfg.max_delay_hours:g} hours after the checkpoint was signed"))
+        if info.gen_time > now + skew:
+            report.faults.append(Fault("timestamp", where, f"stamped in the future ({info.gen_time.isoformat()})"))
 
 
 def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> AuditReport:
@@ -256,6 +305,9 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
                     faults.append(Fault("cosignature", f"cosignature of {cs.witness} on {where}", "does not verify"))
         report.checkpoints = len(cps)
         say(f"{len(cps)} checkpoints and {report.cosignatures} cosignatures checked")
+
+        _check_timestamps(tenant, session, {cp.id: cp for cp in cps}, report)
+        say(f"{report.timestamps} time-stamps checked")
 
         head = session.scalar(select(LogHead))
         if head is not None:

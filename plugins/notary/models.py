@@ -9,6 +9,8 @@
 * :class:`WitnessState`  what this tenant's witness last cosigned, per log origin
 * :class:`LogOrigin`     the origins (identities) the log has had, fixed at its creation
 * :class:`WitnessStatus` per witness of the tenant's log: the last request, its error, the back-off
+* :class:`Timestamp`     RFC 3161 time-stamp tokens over signed checkpoints (``comun notary timestamp``)
+* :class:`MonitorAlarm`  split views and other alarms raised by ``comun notary monitor`` (platform-wide)
 
 Sources: RFC 6962 / RFC 9162 section 2.1; C2SP tlog-checkpoint, tlog-witness, tlog-tiles.
 """
@@ -160,4 +162,39 @@ class WitnessStatus(TenantScoped, db.Model):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-MODELS = (LogHead, Entry, Digest, Node, Checkpoint, Cosignature, WitnessState, LogOrigin, WitnessStatus)
+class Timestamp(TenantScoped, db.Model):
+    """An RFC 3161 time-stamp over one signed checkpoint: ``token`` is the DER ``TimeStampResp``
+    the TSA returned (served as ``application/timestamp-reply``), whose message imprint is the
+    hash of the checkpoint's note as the log signed it (:attr:`Checkpoint.note`, UTF-8, without
+    cosignatures). ``gen_time`` is the TSA's ``genTime`` (UTC), ``tsa`` its display name."""
+
+    __tablename__ = "notary_timestamps"
+    __table_args__ = (UniqueConstraint("checkpoint_id"), {"info": {REBUILT_ON_RESET: True}})
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("notary_checkpoints.id"), nullable=False)
+    size: Mapped[int] = mapped_column(nullable=False)
+    token: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    gen_time: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    tsa: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class MonitorAlarm(db.Model):
+    """An alarm of ``comun notary monitor`` (not tenant-scoped: the monitor follows logs of this
+    deployment and of others). ``kind`` is ``split-view`` (conclusive evidence in the file
+    ``evidence``), ``unproven`` (the log could not prove two of its checkpoints consistent) or
+    ``bad-signature``; ``origin`` the log; ``message`` English detail. Shown on every notary
+    tenant's dashboard until ``resolved_at`` is set (``comun notary monitor --resolve ID``)."""
+
+    __tablename__ = "notary_monitor_alarms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    origin: Mapped[str] = mapped_column(String(255), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    evidence: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+MODELS = (LogHead, Entry, Digest, Node, Checkpoint, Cosignature, WitnessState, LogOrigin, WitnessStatus, Timestamp,
+          MonitorAlarm)

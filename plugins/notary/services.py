@@ -46,7 +46,8 @@ from comun_cms.toolkit import (
 )
 from plugins.notary.keys import (Keyring, KeyringError, ensure_keys, keyring_path, load_keyring,  # noqa: F401 (re-exported)
                                  restore_keyring, rotate_keys)
-from plugins.notary.models import Checkpoint, Cosignature, Digest, Entry, LogHead, LogOrigin, Node, WitnessState
+from plugins.notary.models import (Checkpoint, Cosignature, Digest, Entry, LogHead, LogOrigin, Node, Timestamp,
+                                   WitnessState)
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import cosignature as tcs
 from plugins.notary.tlog import merkle, note, proof as tproof, witness as twit
@@ -673,6 +674,11 @@ def _after_commit(session: Session) -> None:
     except RuntimeError:
         log.warning("notary: no application context after commit; cosignatures not requested")
         return
+    try:
+        from plugins.notary import timestamps  # imports this module
+        timestamps.schedule(current_app._get_current_object(), pending)  # in the background, never waited for
+    except Exception as exc:
+        log.warning("notary: time-stamping not started: %s", exc)
     other = Session(bind=db.engine)
     try:
         for slug in sorted(pending):
@@ -756,15 +762,32 @@ def checkpoint_covering(index: int, session: Session | None = None) -> Checkpoin
     return cp if cp is not None and cp.size > index else None
 
 
+def timestamp_of(cp: Checkpoint, session: Session | None = None) -> Timestamp | None:
+    """The RFC 3161 time-stamp stored for checkpoint ``cp`` (``None`` if it has none yet)."""
+    session = session or db.session
+    return session.scalar(select(Timestamp).where(Timestamp.checkpoint_id == cp.id))
+
+
+def latest_timestamp(session: Session | None = None) -> Timestamp | None:
+    """The current tenant's time-stamp of its largest time-stamped checkpoint, or ``None``."""
+    session = session or db.session
+    return session.scalar(select(Timestamp).order_by(Timestamp.size.desc()).limit(1))
+
+
 def receipt_for(index: int, session: Session | None = None) -> bytes | None:
-    """Return the C2SP tlog-proof receipt of leaf ``index`` against the newest checkpoint (with
-    its cosignatures), or ``None`` when no checkpoint covers it yet."""
+    """Return the C2SP tlog-proof receipt of leaf ``index`` (``None`` when no checkpoint covers
+    it yet): against the newest time-stamped checkpoint that covers it, with the RFC 3161 token
+    (DER ``TimeStampResp``) as the receipt's ``extra`` line, else against the newest checkpoint;
+    the checkpoint carries its cosignatures."""
     session = session or db.session
     cp = checkpoint_covering(index, session)
     if cp is None:
         return None
+    ts = session.scalar(select(Timestamp).where(Timestamp.size > index).order_by(Timestamp.size.desc()).limit(1))
+    if ts is not None:
+        cp = session.get(Checkpoint, ts.checkpoint_id)
     hashes = merkle.inclusion_proof(index, cp.size, node_reader(session))
-    return tproof.format_proof(index, hashes, served_note(cp, session))
+    return tproof.format_proof(index, hashes, served_note(cp, session), extra=ts.token if ts is not None else None)
 
 
 def policy_text(tenant) -> str:
@@ -792,17 +815,33 @@ def verify_receipt_text(tenant, receipt_text: str, entry_text: str, policy: str 
         receipt_text / entry_text: the receipt and the canonical entry JSON, as text.
         policy: tlog-policy text to use instead of the tenant's (e.g. :func:`log_only_policy`).
     Returns:
-        ``{"ok": True, "index", "size", "witnesses", "entry": bytes}`` or ``{"ok": False, "error": str}``.
+        ``{"ok": True, "index", "size", "witnesses", "entry": bytes, "stamp", "stamp_error"}`` or
+        ``{"ok": False, "error": str}``. ``stamp`` is ``{"tsa", "gen_time"}`` when the receipt's
+        ``extra`` line holds an RFC 3161 token over its checkpoint that verifies with the tenant's
+        TSA chain, else ``None``; ``stamp_error`` (English) says why a token present did not verify.
         Never raises for bad input.
     """
     entry = entry_text.replace("\r\n", "\n").rstrip("\n").encode("utf-8")
     try:
         pol = parse_policy(policy if policy is not None else policy_text(tenant))
-        v = tproof.verify_receipt(receipt_text.replace("\r\n", "\n").encode("utf-8"), entry, pol)
-        return {"ok": True, "index": v.index, "size": v.checkpoint.size, "witnesses": list(v.witnesses),
-                "entry": entry}
+        receipt = receipt_text.replace("\r\n", "\n").encode("utf-8")
+        v = tproof.verify_receipt(receipt, entry, pol)
     except ValueError as exc:
         return {"ok": False, "error": str(exc)}
+    out = {"ok": True, "index": v.index, "size": v.checkpoint.size, "witnesses": list(v.witnesses), "entry": entry,
+           "stamp": None, "stamp_error": None}
+    if v.extra is not None:
+        from plugins.notary import timestamps  # imports this module
+        try:
+            cfg = timestamps.tsa_config(tenant, current_app.instance_path)
+            if cfg is None:
+                raise timestamps.TimestampError("this state names no Time-Stamp Authority to check it with")
+            info = timestamps.verify_token(v.extra, timestamps.note_messages(tproof.parse_proof(receipt).checkpoint),
+                                           list(cfg.chain))
+            out["stamp"] = {"tsa": cfg.name or info.tsa, "gen_time": info.gen_time}
+        except timestamps.TimestampError as exc:
+            out["stamp_error"] = str(exc)
+    return out
 
 
 def b64(data: bytes) -> str:
@@ -821,7 +860,7 @@ def start_new_log(tenant) -> None:
     keyring is deleted by :func:`finish_new_log` once the reset commits, or put back if it rolls back.
     """
     origins = [o for _s, o in log_origins(tenant)] or [log_origin(tenant)]
-    for model in (Cosignature, Checkpoint, Digest, Node, Entry, LogHead, WitnessState, LogOrigin):
+    for model in (Cosignature, Timestamp, Checkpoint, Digest, Node, Entry, LogHead, WitnessState, LogOrigin):
         db.session.execute(model.__table__.delete().where(model.tenant_id == tenant.slug))
     db.session.execute(WitnessState.__table__.delete().where(WitnessState.origin.in_(origins)))
     # The new log keeps the current origin (its identity), not today's configuration.

@@ -5,6 +5,10 @@ Routes (blueprint ``notary``, all public, GET unless said):
 * ``checkpoint``                       latest signed checkpoint with cosignatures (text/plain)
 * ``tile/<L>/<N>[.p/<W>]``             hash tiles (C2SP tlog-tiles, application/octet-stream)
 * ``tile/entries/<N>[.p/<W>]``         entry bundles
+* ``checkpoint.tsr``                   RFC 3161 token of the newest time-stamped checkpoint
+                                       (application/timestamp-reply; its size in ``Comun-Checkpoint-Size``)
+* ``checkpoints/<size>/note``          that checkpoint's note as the log signed it (what the token stamps)
+* ``checkpoints/<size>/timestamp.tsr`` that checkpoint's RFC 3161 token
 * ``key``                              verifier keys: ``log <vkey>`` / ``witness <vkey>`` lines
 * ``policy``                           a C2SP tlog-policy to verify this log's receipts
 * ``witness/add-checkpoint`` (POST)    C2SP tlog-witness endpoint of this tenant's witness
@@ -35,7 +39,7 @@ from comun_cms.toolkit import (
     latest_publication,
 )
 from plugins.notary import portal, services, witnessing
-from plugins.notary.models import Digest, Entry, LogHead, Node
+from plugins.notary.models import Checkpoint, Digest, Entry, LogHead, MonitorAlarm, Node
 from plugins.notary.tlog import checkpoint as tcp
 from plugins.notary.tlog import merkle, tiles
 from plugins.notary.training import record_verification
@@ -102,6 +106,55 @@ def checkpoint():
     if cp is None:
         return _text(_("The log has no checkpoint yet.") + "\n", 404)
     return _text(services.served_note(cp))
+
+
+TSR = "application/timestamp-reply"
+
+
+def _tsr(ts) -> Response:
+    resp = _text(ts.token, content_type=TSR, cache="public, max-age=31536000, immutable")
+    resp.headers["Comun-Checkpoint-Size"] = str(ts.size)
+    resp.headers["Content-Disposition"] = content_disposition("attachment", f"checkpoint-{ts.size}.tsr")
+    return resp
+
+
+@bp.get("/checkpoint.tsr")
+def checkpoint_tsr():
+    """RFC 3161 ``TimeStampResp`` (DER) of the newest time-stamped checkpoint; the checkpoint's size
+    is in the ``Comun-Checkpoint-Size`` header and its note at ``checkpoints/<size>/note``. 404 when
+    no checkpoint has been time-stamped."""
+    ts = services.latest_timestamp()
+    if ts is None:
+        return _text(_("No checkpoint of this log has been time-stamped yet.") + "\n", 404)
+    resp = _tsr(ts)
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+def _checkpoint_of_size(size_text: str):
+    size = _int_arg("size", size_text, minimum=1)
+    cp = db.session.scalar(select(Checkpoint).where(Checkpoint.size == size))
+    if cp is None:
+        abort(_text(_("There is no signed checkpoint of %(size)s entries.", size=size) + "\n", 404))
+    return cp
+
+
+@bp.get("/checkpoints/<size>/note")
+def checkpoint_note(size: str):
+    """The checkpoint of ``size`` entries as the log signed it (signed note without cosignatures):
+    the exact bytes its RFC 3161 token stamps (``openssl ts -verify -data``)."""
+    cp = _checkpoint_of_size(size)
+    return _text(cp.note.encode("utf-8"), cache="public, max-age=31536000, immutable")
+
+
+@bp.get("/checkpoints/<size>/timestamp.tsr")
+def checkpoint_timestamp(size: str):
+    """The RFC 3161 token of the checkpoint of ``size`` entries; 404 when it has none (yet)."""
+    cp = _checkpoint_of_size(size)
+    ts = services.timestamp_of(cp)
+    if ts is None:
+        return _text(_("The checkpoint of %(size)s entries has no time-stamp yet.", size=cp.size) + "\n", 404)
+    return _tsr(ts)
 
 
 @bp.get("/tile/<path:rest>")
@@ -459,7 +512,7 @@ def verify():
                                          "retract": _("retraction")},
                            elsewhere_url=portal.state_verify_url,
                            receipt_result=receipt_result, receipt_text=receipt_text, entry_text=entry_text,
-                           checkpoint=cp, origin=services.log_origin(tenant),
+                           checkpoint=cp, origin=services.log_origin(tenant), stamp=services.latest_timestamp(),
                            log_vkeys=ring.log_vkeys if ring else [],
                            witness_policy=services.policy_text(tenant),
                            cosigned_by=[r.spec.name for r in reports if r.cosigned_latest],
@@ -483,3 +536,14 @@ def render_seal(tenant, context: dict):
     if e is None:
         return None
     return Markup(render_template("notary/seal.html", entry=e, publication=pub, covered=covered))
+
+
+def open_monitor_alarms(limit: int = 10) -> list:
+    """The open :class:`~plugins.notary.models.MonitorAlarm` rows, newest first (at most ``limit``)."""
+    return list(db.session.scalars(select(MonitorAlarm).where(MonitorAlarm.resolved_at.is_(None))
+                                   .order_by(MonitorAlarm.id.desc()).limit(limit)))
+
+
+def render_monitor_banner():
+    """Dashboard widget: the open monitor alarms (:func:`open_monitor_alarms`) as a warning banner."""
+    return Markup(render_template("notary/_monitor_banner.html", alarms=open_monitor_alarms()))

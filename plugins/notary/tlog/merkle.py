@@ -48,6 +48,7 @@ __all__ = [
     "root_from_inclusion_proof",
     "verify_inclusion",
     "verify_consistency",
+    "consistency_roots",
     "CompactRange",
 ]
 
@@ -465,6 +466,50 @@ def verify_consistency(
             raise ProofError("consistency proof from an empty tree must be empty")
         return
     old_root = _check_hash("old root", old_root, ProofError)
+    fr, sr = _consistency_roots(old_size, new_size, old_root, path)
+    if fr != old_root:
+        raise ProofError(
+            f"consistency proof from {old_size} to {new_size}: old root does not match"
+        )
+    if sr != new_root:
+        raise ProofError(
+            f"consistency proof from {old_size} to {new_size}: new root does not match"
+        )
+
+
+def consistency_roots(
+    old_size: int, new_size: int, old_root: bytes, proof: Sequence[bytes]
+) -> Tuple[bytes, bytes]:
+    """The two roots a consistency proof commits to: ``(root of the first old_size leaves,
+    root of the new_size leaves)``, computed as RFC 9162 section 2.1.4.2 verifies.
+
+    :func:`verify_consistency` checks both against expected roots. A monitor uses this to
+    turn a proof the log itself served into evidence: if the new root is the one a log signed
+    for ``new_size`` but the old root differs from the one it signed for ``old_size``, the two
+    signed checkpoints cannot both be true. When ``old_size`` is a power of two the proof does
+    not carry the old root (the verifier knows it): ``old_root`` is then returned as given.
+
+    Args:
+        old_size: ``0 < old_size < new_size``.
+        new_size: size of the newer tree.
+        old_root: the 32-byte root expected for ``old_size`` (used only when it is a power of two).
+        proof: consistency proof, sequence of 32-byte hashes.
+    Returns:
+        ``(old root, new root)`` as 32-byte values.
+    Raises:
+        ProofError: sizes out of range, malformed hashes, or a proof of the wrong length.
+    """
+    _check_int("old_size", old_size)
+    _check_int("new_size", new_size)
+    if not 0 < old_size < new_size:
+        raise ProofError(f"consistency roots need 0 < old size < new size, got {old_size} and {new_size}")
+    return _consistency_roots(old_size, new_size, _check_hash("old root", old_root, ProofError),
+                              _check_proof("consistency", proof))
+
+
+def _consistency_roots(old_size: int, new_size: int, old_root: bytes, path: List[bytes]) -> Tuple[bytes, bytes]:
+    """RFC 9162 2.1.4.2 steps 1-7 for ``0 < old_size < new_size``; returns ``(fr, sr)``."""
+    path = list(path)
     # RFC 9162 2.1.4.2 step 1
     if not path:
         raise ProofError(
@@ -501,14 +546,7 @@ def verify_consistency(
     # step 7
     if sn != 0:
         raise ProofError(f"consistency proof from {old_size} to {new_size} is too short")
-    if fr != old_root:
-        raise ProofError(
-            f"consistency proof from {old_size} to {new_size}: old root does not match"
-        )
-    if sr != new_root:
-        raise ProofError(
-            f"consistency proof from {old_size} to {new_size}: new root does not match"
-        )
+    return fr, sr
 
 
 # --------------------------------------------------------------------------
