@@ -37,6 +37,7 @@ ROLE_LABELS = {
     "editor": _l("Editor"),
     "evaluator": _l("Evaluator"),
     "trainer": _l("Trainer"),
+    "privacy": _l("Data protection"),
 }
 LANGUAGE_CHOICES = [SelectChoice("es", _l("Spanish")), SelectChoice("en", _l("English"))]
 #: received (code ``new``) -> in review (``accepted``) -> answered -> closed; or spam / archived

@@ -55,7 +55,8 @@ __all__ = ["SubscriptionError", "confirm", "confirm_token", "digest_tick", "load
 _CONFIRM_SALT = "comun-cms.subscription-confirm"
 _MANAGE_SALT = "comun-cms.subscription-manage"
 FREQUENCY_LABELS = {"immediate": _l("Immediately"), "daily": _l("Once a day"), "weekly": _l("Once a week")}
-ACTION_LABELS = {"publish": _l("Published"), "correct": _l("Corrected"), "retract": _l("Retracted")}
+ACTION_LABELS = {"publish": _l("Published"), "correct": _l("Corrected"), "retract": _l("Retracted"),
+                 "redact": _l("Redacted")}
 
 
 class SubscriptionError(ValueError):
@@ -283,10 +284,12 @@ def _due(now: dt.datetime):
 
 def _entry(pub: Publication, cache: dict) -> dict:
     """What a digest says about one publication: title, action label, reason, date and the
-    record's absolute URL (cached per publication)."""
+    record's absolute URL (cached per publication). A version whose content a redaction
+    removed says nothing but its title and number (its reason may have described the content)."""
     if pub.id not in cache:
         url = publication_url(pub)
-        cache[pub.id] = {"title": pub.title, "action": pub.action, "reason": pub.reason, "version": pub.version,
+        reason = "" if pub.redaction_id is not None else pub.reason
+        cache[pub.id] = {"title": pub.title, "action": pub.action, "reason": reason, "version": pub.version,
                          "published_at": pub.published_at, "url": url}
     return cache[pub.id]
 

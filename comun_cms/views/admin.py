@@ -90,7 +90,7 @@ def _admin_context() -> dict:
     role = role_in(current_user, tenant)
     return {"admin_menu": menu_items(tenant, role) if tenant else [], "admin_role": role,
             "role_labels": ROLE_LABELS, "status_labels": PAGE_STATUS_LABELS, "action_labels": ACTION_LABELS,
-            "pretty_json": pretty_json}
+            "pretty_json": pretty_json, "can": can}
 
 
 def pretty_json(value: Any) -> str:

@@ -33,6 +33,7 @@ from comun_cms.i18n import LOCALE_NAMES
 from comun_cms.pagecache import memo_per_generation
 from comun_cms.permissions import has_role
 from comun_cms.plugins import flatten, portal_hook, tenant_hook
+from comun_cms.publishing import redaction_of
 from comun_cms.richtext import render_markdown
 from comun_cms.tenancy import Tenant, get_current_tenant
 from comun_cms.themes import theme_static_dirs
@@ -328,6 +329,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(date_filter, "date")
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(filesize_filter, "filesize")
+    app.add_template_filter(redaction_of, "redaction")
     app.add_template_test(is_web_url, "web_url")
     app.add_url_rule("/theme/<path:filename>", "theme_static", serve_theme_file)
     app.add_url_rule("/theme-colors.css", "theme_colors", serve_colors_css)
