@@ -136,7 +136,8 @@ def audit_cmd(tenant, quiet: bool) -> None:
         click.echo(f"FAULT {fault}")
     if report.ok:
         if not quiet:
-            click.echo(f"{tenant.slug}: OK ({report.entries} entries, {report.checkpoints} checkpoints)")
+            click.echo(f"{tenant.slug}: OK ({report.entries} entries, {report.checkpoints} checkpoints, "
+                       f"{report.redacted} redacted versions: hash kept, content gone)")
         return
     click.echo(f"{tenant.slug}: {len(report.faults)} fault(s)", err=True)
     sys.exit(1)
