@@ -70,7 +70,7 @@ def audit_labels():
     """The common verbs of audit actions and the core's own objects."""
     return {
         "create": _l("creation"), "update": _l("change"), "delete": _l("deletion"), "publish": _l("publication"),
-        "correct": _l("correction"), "retract": _l("retraction"), "import": _l("import"), "approve": _l("approval"),
+        "correct": _l("correction"), "retract": _l("retraction"), "redact": _l("redaction"), "import": _l("import"), "approve": _l("approval"),
         "review": _l("sent to review"), "draft": _l("back to draft"), "comment": _l("comment"),
         "upload": _l("upload"), "moderate": _l("moderation"), "accept": _l("acceptance"), "remove": _l("removal"),
         "role": _l("role change"),

@@ -300,6 +300,8 @@ def redact(record: Any, *, legal_basis: str, scope: str = "record", version: int
             targets = [target]
         else:
             targets = [p for p in versions if p.redacted_at is None]
+            if not targets:
+                raise PublishError(_("Scope: this record was already redacted; nothing is left to redact."))
         now = utcnow()
         new_version = previous.version + 1
         withdrawn = scope == "record" or not live
