@@ -89,7 +89,8 @@ def admin_menu_items(tenant):
         MenuItem(_l("Privacy"), "admin_privacy.overview", order=85, roles=("admin",)),
         MenuItem(_l("Users"), "admin.users", order=90, roles=("admin",)),
         MenuItem(_l("Settings"), "admin.settings", order=91, roles=("admin",)),
-        MenuItem(_l("Audit log"), "admin.audit", order=92, roles=("admin",)),
+        MenuItem(_l("Redactions"), "admin.redactions", order=86, roles=("admin", "privacy")),
+        MenuItem(_l("Audit log"), "admin.audit", order=92, roles=("admin", "privacy")),
     ]
 
 

@@ -179,9 +179,12 @@ def test_only_the_privacy_and_admin_roles_may_redact(app, client, login_as, role
             assert PHONE not in json.dumps([e.before for e in db.session.scalars(select(AuditEvent))]
                                            + [e.after for e in db.session.scalars(select(AuditEvent))])
         log = client.get("/edomex/admin/auditoria").get_data(as_text=True)
-        assert "redaction" in log.lower() or "redacci" in log.lower()
+        assert 'data-action="page.redact"' in log and PHONE not in log
+        listed = client.get("/edomex/admin/redacciones").get_data(as_text=True)
+        assert BASIS in listed and "Directorio de enlaces" in listed
     else:
         assert form.status_code == 403 and response.status_code == 403
+        assert client.get("/edomex/admin/redacciones").status_code == 403
         assert client.get(f"/edomex/archivos/{att_id}/directorio.pdf").status_code == 200
 
 

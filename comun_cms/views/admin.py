@@ -407,6 +407,18 @@ def redact(content_type: str, record_id: str):
                            versions=versions, form=form, can_redact_more=bool(with_content)), status
 
 
+@bp.route("/redacciones")
+@require_permission(REDACT)
+def redactions():
+    """Every redaction of the tenant, newest first (50 per page, ``?page=``), with its legal
+    basis and links to the record's history and its "Redactar" form. To redact a record, open its
+    public history (or its admin page) and choose "Redactar"."""
+    pagination = db.paginate(select(Publication).where(Publication.action == "redact")
+                             .order_by(Publication.published_at.desc(), Publication.id.desc()),
+                             page=page_arg(), per_page=PER_PAGE, error_out=False)
+    return render_template("admin/redactions.html", pagination=pagination)
+
+
 @bp.route("/paginas/<int:page_id>/archivos", methods=["POST"])
 @require_role(*CONTENT_ROLES)
 def page_upload(page_id: int):
@@ -735,9 +747,9 @@ def public_answer(feedback_id: int):
 
 # --------------------------------------------------------------------------- audit
 @bp.route("/auditoria")
-@require_role("admin")
+@require_role("admin", "privacy")
 def audit():
-    """The audit log, newest first, 50 per page (``?page=``)."""
+    """The audit log, newest first, 50 per page (``?page=``); admin and privacy roles."""
     pagination = db.paginate(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
                              page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template("admin/audit.html", pagination=pagination, action_label=action_label,
