@@ -39,12 +39,13 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import Integer, and_, delete, func, inspect as sa_inspect, literal, or_, select, update
 
-from comun_cms.content_types import get_registry
+from comun_cms.content_types import get_registry, jsonable
 from comun_cms.extensions import db
 from comun_cms.feeds import publication_url
 from comun_cms.mail import send_mail
 from comun_cms.models import Publication, Subscription, SubscriptionItem, utcnow
 from comun_cms.models.subscriptions import FREQUENCIES
+from comun_cms.privacy import PersonalDataSource, register_personal_data
 from comun_cms.tenancy import all_tenants, get_current_tenant, tenant_context
 from comun_cms.users import UserError, normalize_email
 
@@ -154,7 +155,7 @@ def load_managed(token: str) -> Subscription:
 
 # --------------------------------------------------------------------------- workflow
 def subscribe(email: str, *, frequency: str, content_type: str = "", record_id: str = "", query: str = "",
-              locale: str = "es_MX") -> Subscription | None:
+              locale: str = "es_MX", consent: dict | None = None) -> Subscription | None:
     """Ask to follow something in the current tenant (double opt-in; the caller commits).
 
     Args:
@@ -163,6 +164,8 @@ def subscribe(email: str, *, frequency: str, content_type: str = "", record_id: 
         frequency: ``immediate``, ``daily`` or ``weekly`` (else error, field ``frequency``).
         content_type / record_id / query: what to follow (see :func:`target_of`).
         locale: language of the e-mails.
+        consent: ``{"consent_notice_id", "consent_at"}`` of the privacy consent given in the form
+            (:meth:`comun_cms.privacy.ConsentMixin.consent_fields`), stored with the subscription.
 
     Returns the pending subscription whose confirmation e-mail was queued, or ``None`` when the
     address already follows that target (nothing is sent: the answer to the person is the same,
@@ -188,6 +191,9 @@ def subscribe(email: str, *, frequency: str, content_type: str = "", record_id: 
         db.session.add(sub)
     sub.label, sub.frequency, sub.locale = label, frequency, locale
     sub.status, sub.nonce, sub.stopped_at = "pending", secrets.token_urlsafe(24), None
+    for key, value in (consent or {}).items():
+        if key in ("consent_notice_id", "consent_at"):
+            setattr(sub, key, value)
     db.session.flush()
     tenant = get_current_tenant()
     send_mail(email, "subscription_confirm", tenant=tenant, locale=locale, kind="subscription_confirm",
@@ -370,3 +376,55 @@ def digest_tick() -> None:
     if time.monotonic() - _last_tick["at"] >= interval:
         _last_tick["at"] = time.monotonic()
         run_digest()
+
+
+# --------------------------------------------------------------------------- personal data
+_EXPORT_FIELDS = ("id", "email", "target", "content_type", "record_id", "query", "label", "frequency", "locale",
+                  "status", "created_at", "confirmed_at", "last_digest_at", "stopped_at", "consent_notice_id",
+                  "consent_at")
+
+
+def _same_address(email: str):
+    return func.lower(Subscription.email) == email.strip().lower()
+
+
+def _drop(where) -> int:
+    """Delete the current tenant's subscriptions matching ``where`` and their digest items."""
+    ids = select(Subscription.id).where(where).scalar_subquery()
+    db.session.execute(delete(SubscriptionItem).where(SubscriptionItem.subscription_id.in_(ids))
+                       .execution_options(synchronize_session=False))
+    return db.session.execute(delete(Subscription).where(where)
+                              .execution_options(synchronize_session=False)).rowcount or 0
+
+
+def export_personal_data(email: str) -> list[dict]:
+    """Every subscription of ``email`` in the current tenant (any status, case-insensitive), as
+    JSON-able dicts of :data:`_EXPORT_FIELDS`, plus ``pending_items`` (publications waiting for
+    its next digest). For the ARCO export (:func:`comun_cms.privacy.export_person`)."""
+    rows = []
+    for sub in db.session.scalars(select(Subscription).where(_same_address(email)).order_by(Subscription.id)):
+        row = {f: jsonable(getattr(sub, f)) for f in _EXPORT_FIELDS}
+        row["pending_items"] = db.session.scalar(select(func.count()).select_from(SubscriptionItem).where(
+            SubscriptionItem.subscription_id == sub.id, SubscriptionItem.sent_at.is_(None))) or 0
+        rows.append(row)
+    return rows
+
+
+def erase_personal_data(email: str) -> int:
+    """Delete every subscription of ``email`` in the current tenant and its digest items (an
+    ARCO cancellation; nothing of them is kept). Returns the subscriptions deleted."""
+    return _drop(_same_address(email))
+
+
+def purge_personal_data(tenant, now: dt.datetime) -> dict[str, int]:
+    """Retention of ``tenant`` (``retention["subscriptions"]`` days): delete subscriptions
+    stopped longer ago than that, and pending ones never confirmed and untouched for as long
+    (their confirmation links expired long before). Returns ``{"subscriptions": n}``."""
+    cut = now - dt.timedelta(days=tenant.retention["subscriptions"])
+    expired = or_(and_(Subscription.status == "stopped", Subscription.stopped_at < cut),
+                  and_(Subscription.status == "pending", Subscription.updated_at < cut))
+    return {"subscriptions": _drop(expired)}
+
+
+register_personal_data(PersonalDataSource("subscriptions", export_personal_data, erase_personal_data,
+                                          purge_personal_data))
