@@ -902,7 +902,7 @@ def iter_records_csv(slugs: list[str], filters: dict) -> Iterator[str]:
     try:
         for rows in result.partitions():
             lines = []
-            for _id, tenant, ctype, rid, version, action, _reason, title, published_at, sha, demo, doc in rows:
+            for _id, tenant, ctype, rid, version, action, _reason, title, published_at, sha, demo, doc, _gone in rows:
                 h = history.get(tenant)
                 if h is None:
                     urls.history(tenant, "x", "x")
