@@ -243,3 +243,31 @@ def test_a_file_shared_with_another_record_keeps_its_bytes(app, client):
         copy_id = copy.id
     assert client.get(f"/edomex/archivos/{att_id}/directorio.pdf").status_code == 410
     assert client.get(f"/edomex/archivos/{copy_id}/copia.pdf").status_code == 200
+
+
+def test_the_admin_offers_redactar_and_redacts_one_version_through_the_form(app, client, login_as):
+    page_id, att_id, _sha = page_with_phone(app)
+    with tenant_context(tenant_of(app)):
+        page = db.session.get(Page, page_id)
+        page.body = "Escriba a la Secretaría."
+        db.session.execute(select(Attachment).where(Attachment.id == att_id)).scalar_one().owner_id = "0"
+        publishing.correct(page, reason="Se quitó el teléfono y el directorio")
+    login_as("admin")
+    edit = client.get(f"/edomex/admin/paginas/{page_id}").get_data(as_text=True)
+    assert f"/edomex/admin/redactar/page/{page_id}" in edit
+    history_page = client.get(f"/edomex/historial/page/{page_id}").get_data(as_text=True)
+    assert f"/edomex/admin/redactar/page/{page_id}" in history_page
+    form = client.get(f"/edomex/admin/redactar/page/{page_id}").get_data(as_text=True)
+    assert '<option value="1">' in form and '<option value="3">' not in form  # the current one is not offered
+    response = client.post(f"/edomex/admin/redactar/page/{page_id}",
+                           data={"legal_basis": BASIS, "scope": "version", "version": "1"})
+    assert response.status_code == 303
+    client.get("/edomex/admin/")  # a new request: anonymous again below
+    with client.session_transaction() as sess:
+        sess.clear()
+    assert client.get("/edomex/p/directorio").status_code == 200
+    assert client.get(f"/edomex/historial/page/{page_id}/v1.json").status_code == 410
+    assert client.get(f"/edomex/historial/page/{page_id}/v2.json").status_code == 200
+    assert client.get(f"/edomex/archivos/{att_id}/directorio.pdf").status_code == 410
+    with tenant_context(tenant_of(app)):
+        assert audit_tenant(tenant_of(app)).ok
