@@ -108,13 +108,19 @@ def history(content_type: str, record_id: Any) -> list[Publication]:
         .order_by(Publication.version)))
 
 
-def _do(record: Any, action: str, reason: str, user: User | None, commit: bool) -> Publication:
+def _tenant_and_type(record: Any, verb: str):
+    """``(current tenant, content type of record)``; raises :class:`PublishError` without a
+    current tenant and :class:`TenantIsolationError` for another tenant's record."""
     tenant = get_current_tenant()
     if tenant is None:
         raise PublishError(_("No current tenant."))
     if getattr(record, "tenant_id", None) not in (None, tenant.slug):
-        raise TenantIsolationError("cannot publish another tenant's record")
-    ct = content_type_for(record)
+        raise TenantIsolationError(f"cannot {verb} another tenant's record")
+    return tenant, content_type_for(record)
+
+
+def _do(record: Any, action: str, reason: str, user: User | None, commit: bool) -> Publication:
+    tenant, ct = _tenant_and_type(record, "publish")
     session = db.session
     try:
         status = record.status or "draft"  # column default applies at flush time
@@ -269,12 +275,7 @@ def redact(record: Any, *, legal_basis: str, scope: str = "record", version: int
             listener failed (nothing stored; message in the user's language).
         TenantIsolationError: the record belongs to another tenant.
     """
-    tenant = get_current_tenant()
-    if tenant is None:
-        raise PublishError(_("No current tenant."))
-    if getattr(record, "tenant_id", None) not in (None, tenant.slug):
-        raise TenantIsolationError("cannot redact another tenant's record")
-    ct = content_type_for(record)
+    tenant, ct = _tenant_and_type(record, "redact")
     session = db.session
     basis = (legal_basis or "").strip()
     try:
