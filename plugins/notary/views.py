@@ -311,10 +311,10 @@ def redaction_facts(pub) -> dict | None:
 
 
 def server_check(e: Entry, pub, sha: str, kind: str, cp) -> dict:
-    """Check on the server what the browser checks: ``{"ok": bool, "redacted": bool, "problems": [str]}``.
+    """Check on the server what the browser checks: ``{"ok": bool, "problems": [str]}``.
 
     A version whose content a redaction removed cannot be compared with its hash any more: its
-    verdict is ``redacted`` (``ok`` false, ``redacted`` true) when the rest holds (the entry
+    verdict is ``{"ok": False, "redacted": True, "problems": []}`` when the rest holds (the entry
     carries the SHA-256, the entry is in a signed checkpoint), instead of "no match"."""
     problems = []
     redacted = pub is not None and pub.redaction_id is not None
@@ -350,7 +350,9 @@ def server_check(e: Entry, pub, sha: str, kind: str, cp) -> dict:
             merkle.verify_inclusion(merkle.leaf_hash(data), e.index, cp.size, hashes, body.root_hash)
         except (ValueError, services.NotaryError):
             problems.append(_("The inclusion proof or the checkpoint signature fails."))
-    return {"ok": not problems and not redacted, "redacted": redacted and not problems, "problems": problems}
+    if redacted and not problems:
+        return {"ok": False, "redacted": True, "problems": []}
+    return {"ok": not problems, "problems": problems}
 
 
 @bp.get("/lookup/<sha>")

@@ -50,7 +50,7 @@ def test_redacted_minutes_leave_every_public_surface_and_the_log_audits(stl, app
         assert pub.action == "redact" and reload(Session, session_id).status == "retracted"
         assert [p.action for p in history("stl_session", session_id)] == ["publish", "redact"]
     audit = runner.invoke(args=["notary", "audit", "--tenant", "edomex"])
-    assert audit.exit_code == 0 and "1 redacted versions" in audit.output, audit.output
+    assert audit.exit_code == 0 and "1 redacted version(s)" in audit.output, audit.output
     page = client.get(f"/edomex/actas/sesiones/{session_id}")
     assert page.status_code == 410 and BASIS in page.get_data(as_text=True)
     assert client.get(f"/edomex/archivos/{att_id}/lista.png").status_code == 410
