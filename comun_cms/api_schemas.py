@@ -177,8 +177,8 @@ class RecordSchema(Schema):
     content_type = fields.String(required=True)
     record_id = fields.String(required=True)
     version = fields.Integer(required=True, metadata={"description": "Published version number (1, 2, ...)."})
-    action = fields.String(required=True, validate=validate.OneOf(("publish", "correct", "retract")))
-    reason = fields.String(required=True, metadata={"description": "Reason of a correction or retraction."})
+    action = fields.String(required=True, validate=validate.OneOf(("publish", "correct", "retract", "redact")))
+    reason = fields.String(required=True, metadata={"description": "Reason of a correction or retraction; legal basis of a redaction."})
     title = fields.String(required=True)
     published_at = fields.String(required=True, metadata={"format": "date-time",
                                                           "description": "When this version was published (UTC)."})
@@ -189,7 +189,8 @@ class RecordSchema(Schema):
         "description": "The canonical JSON of this version, byte for byte as hashed."})
     is_demo = fields.Boolean(required=True, metadata={"description": "Demo data, not real."})
     content = fields.Dict(required=True, allow_none=True, metadata={
-        "description": "The record's public content at this version (null for a retraction)."})
+        "description": "The record's public content at this version (null for a retraction, a redaction of the record "
+                       "and a redacted version)."})
 
 
 class RecordListSchema(Schema):
@@ -223,7 +224,8 @@ class ChangeSchema(Schema):
     record_id = fields.String(required=True)
     version = fields.Integer(required=True, metadata={"description": "Version this event published."})
     action = fields.String(required=True, metadata={
-        "description": "`publish`, `correct` or `retract` (a redaction is published as a correction)."})
+        "description": "`publish`, `correct`, `retract` or `redact` (a redaction: the legal basis is the reason; "
+                       "the redacted versions keep their SHA-256 in the log, their content is gone)."})
     published_at = fields.String(required=True, metadata={"format": "date-time", "description": "When (UTC)."})
     content_sha256 = fields.String(required=True, metadata={
         "description": "Hex SHA-256 of the version's RFC 8785 canonical JSON."})

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from comun_cms import scaffold
 from comun_cms.access_log import GUNICORN_ACCESS_LOG_ARGS
+from comun_cms.models import ROLES
 from comun_cms.audit import record_audit
 from comun_cms.backup_cli import backup_cmd, restore_cmd
 from comun_cms.cli_options import tenant_option
@@ -163,7 +164,7 @@ def users_group() -> None:
 @users_group.command("create")
 @click.argument("email")
 @tenant_option()
-@click.option("--role", type=click.Choice(["admin", "editor", "evaluator", "trainer"]), help="Role in --tenant.")
+@click.option("--role", type=click.Choice(list(ROLES)), help="Role in --tenant.")
 @click.option("--platform-admin", is_flag=True, help="Administer every tenant.")
 @click.option("--name", default="", help="Display name.")
 @click.option("--password", envvar="COMUN_NEW_PASSWORD", help="Password (default: asked, hidden).")

@@ -70,7 +70,7 @@ def audit_labels():
     """The common verbs of audit actions and the core's own objects."""
     return {
         "create": _l("creation"), "update": _l("change"), "delete": _l("deletion"), "publish": _l("publication"),
-        "correct": _l("correction"), "retract": _l("retraction"), "import": _l("import"), "approve": _l("approval"),
+        "correct": _l("correction"), "retract": _l("retraction"), "redact": _l("redaction"), "import": _l("import"), "approve": _l("approval"),
         "review": _l("sent to review"), "draft": _l("back to draft"), "comment": _l("comment"),
         "upload": _l("upload"), "moderate": _l("moderation"), "accept": _l("acceptance"), "remove": _l("removal"),
         "role": _l("role change"),
@@ -89,7 +89,8 @@ def admin_menu_items(tenant):
         MenuItem(_l("Privacy"), "admin_privacy.overview", order=85, roles=("admin",)),
         MenuItem(_l("Users"), "admin.users", order=90, roles=("admin",)),
         MenuItem(_l("Settings"), "admin.settings", order=91, roles=("admin",)),
-        MenuItem(_l("Audit log"), "admin.audit", order=92, roles=("admin",)),
+        MenuItem(_l("Redactions"), "admin.redactions", order=86, roles=("admin", "privacy")),
+        MenuItem(_l("Audit log"), "admin.audit", order=92, roles=("admin", "privacy")),
     ]
 
 

@@ -32,7 +32,10 @@ __all__ = ["FEED_LIMIT", "portal_feed", "publication_url", "tenant_feed"]
 FEED_LIMIT = 50
 ACTION_SUMMARIES = {"publish": _l("Published (version %(version)d)."),
                     "correct": _l("Corrected (version %(version)d): %(reason)s"),
-                    "retract": _l("Retracted (version %(version)d): %(reason)s")}
+                    "retract": _l("Retracted (version %(version)d): %(reason)s"),
+                    "redact": _l("Redacted (version %(version)d). Legal basis: %(reason)s")}
+#: What the feed says of a version whose content a later redaction removed (no reason, no content).
+REDACTED_SUMMARY = _l("Version %(version)d: content removed by a redaction.")
 
 
 def _absolute(url: str) -> str:
@@ -60,6 +63,8 @@ def publication_url(pub: Publication) -> str:
 
 
 def _summary(pub: Publication) -> str:
+    if pub.redaction_id is not None:
+        return str(REDACTED_SUMMARY % {"version": pub.version})
     return str(ACTION_SUMMARIES.get(pub.action, ACTION_SUMMARIES["publish"]) % {"version": pub.version,
                                                                                 "reason": pub.reason})
 

@@ -14,7 +14,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import (
-    BooleanField, HiddenField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField,
+    BooleanField, HiddenField, IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField,
+    TextAreaField,
 )
 from wtforms.fields.core import UnboundField
 from wtforms.validators import (
@@ -38,6 +39,7 @@ ROLE_LABELS = {
     "editor": _l("Editor"),
     "evaluator": _l("Evaluator"),
     "trainer": _l("Trainer"),
+    "privacy": _l("Data protection"),
 }
 LANGUAGE_CHOICES = [SelectChoice("es", _l("Spanish")), SelectChoice("en", _l("English"))]
 #: received (code ``new``) -> in review (``accepted``) -> answered -> closed; or spam / archived
@@ -251,6 +253,30 @@ class RetractForm(ReasonForm):
     """Reason of a retraction (required, public)."""
 
     reason_missing = _l("Explain why the page is being retracted; the reason stays public.")
+
+
+class RedactForm(Form):
+    """Confirm a redaction (:func:`comun_cms.publishing.redact`): the legal basis (required,
+    public), the scope (the whole record or one version) and, for one version, which one (the
+    view fills ``version.choices`` with the versions that still have content)."""
+
+    legal_basis = TextAreaField(
+        _l("Legal basis"), filters=[_strip],
+        validators=[DataRequired(_l("State the legal basis of the redaction (the law and article); it stays public.")),
+                    Length(max=2000, message=_l("The legal basis can have at most %(max)d characters."))],
+        description=_l("Shown on the public notice that replaces the content and recorded in the transparency log."))
+    scope = RadioField(_l("What to redact"), default="record",
+                       choices=[SelectChoice("record", _l("The whole record: every version, its text and its files")),
+                                SelectChoice("version", _l("One earlier version only (the current content stays)"))],
+                       validators=[InputRequired(_l("Choose what to redact."))])
+    version = SelectField(_l("Version to redact"), choices=[], validate_choice=False,
+                          description=_l("Only for one version."))
+
+    def validate_version(self, field) -> None:
+        if self.scope.data != "version":
+            return
+        if not field.data or field.data not in {str(c[0]) for c in field.choices}:
+            raise ValidationError(_l("Choose the version to redact."))
 
 
 class PageForm(ReasonForm):

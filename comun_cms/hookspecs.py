@@ -159,9 +159,12 @@ def template_slot(name: str, tenant: "Tenant | None", context: dict[str, Any]) -
 
 @hookspec
 def on_publish(event: "PublishEvent") -> None:
-    """Called for every publish, correction and retraction, inside the publishing transaction.
+    """Called for every publish, correction, retraction and redaction, inside the publishing
+    transaction.
 
-    ``event`` has ``publication``, ``record``, ``content_type``, ``tenant`` and ``action``.
+    ``event`` has ``publication``, ``record``, ``content_type``, ``tenant`` and ``action``. For a
+    redaction (``redact``) ``publication.redacted_at`` is set when the whole record was redacted
+    (treat it as a withdrawal, like ``retract``); the earlier versions' content is already gone.
     Listeners add rows to ``db.session`` (they must not commit). Raising any exception aborts the
     publication: the whole transaction is rolled back and nothing is published.
     """
@@ -172,7 +175,7 @@ def publication_log(tenant: "Tenant", start: int, limit: int) -> "LogSlice | Non
     """Return up to ``limit`` consecutive entries of the tenant's publication log from index
     ``start`` (zero-based), or ``None`` when the plugin keeps no such log.
 
-    The log must give every publication (publish, correct, retract) of the tenant an index that
+    The log must give every publication (publish, correct, retract, redact) of the tenant an index that
     is gap-free and assigned in commit order, so that a reader never sees index ``n + 1``
     committed before ``n``: the change feed ``/api/v1/<tenant>/changes`` pages on it. Runs with
     ``tenant`` as the current tenant. The first non-``None`` result wins (the notary plugin).

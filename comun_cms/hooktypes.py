@@ -169,7 +169,7 @@ class PublishEvent:
 
     ``publication`` (flushed :class:`~comun_cms.models.Publication`, has an id), ``record`` (the
     model instance), ``content_type`` (:class:`ContentType`), ``tenant``
-    (:class:`~comun_cms.tenancy.Tenant`), ``action`` (publish | correct | retract) and
+    (:class:`~comun_cms.tenancy.Tenant`), ``action`` (publish | correct | retract | redact) and
     ``previous`` (the previous Publication or ``None``).
     """
 

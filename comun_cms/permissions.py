@@ -3,7 +3,8 @@
 Roles are per tenant (:class:`~comun_cms.models.Membership`): ``admin`` (everything in the
 tenant, users and settings), ``editor`` (content), ``evaluator`` (a civil-society organization
 that assesses the tenant; cannot edit the tenant's content), ``trainer`` (runs workshops on the
-training tenant). Platform admins hold the ``admin`` role in every tenant.
+training tenant), ``privacy`` (the data-protection officer: reads the tenant's admin and redacts
+published versions, :data:`REDACT`). Platform admins hold the ``admin`` role in every tenant.
 
 Besides roles, there are **permissions**: named things a role may do, which the views check
 with :func:`can` and :func:`require_permission`. The core grants :data:`CORE_ROLE_PERMISSIONS`;
@@ -18,6 +19,8 @@ evidence files). Two core permissions matter most:
   everyone else, plus what the criteria plugin grants for the evaluation itself.
   ``content.view_unpublished:<owner_type>`` (:func:`unpublished_permission`) grants the same
   for the records and files of one owner type only.
+* :data:`REDACT` (``content.redact``): redact a published version or a whole record
+  (:func:`comun_cms.publishing.redact`). Only ``admin`` and ``privacy`` have it.
 """
 from __future__ import annotations
 
@@ -33,19 +36,22 @@ from comun_cms.models import Membership
 from comun_cms.plugins import tenant_hook
 from comun_cms.tenancy import get_current_tenant
 
-STAFF_ROLES = ("admin", "editor", "evaluator", "trainer")
+STAFF_ROLES = ("admin", "editor", "evaluator", "trainer", "privacy")
 CONTENT_ROLES = ("admin", "editor")
 
 #: Open the tenant's admin dashboard (every role).
 ADMIN_ACCESS = "admin.access"
 #: See the tenant's drafts, non-public files and work in progress (not evaluators).
 VIEW_UNPUBLISHED = "content.view_unpublished"
+#: Redact a published version or a whole record (``admin`` and ``privacy`` only).
+REDACT = "content.redact"
 #: What the core grants each role; plugins add through the ``role_permissions`` hook.
 CORE_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({ADMIN_ACCESS, VIEW_UNPUBLISHED}),
+    "admin": frozenset({ADMIN_ACCESS, VIEW_UNPUBLISHED, REDACT}),
     "editor": frozenset({ADMIN_ACCESS, VIEW_UNPUBLISHED}),
     "trainer": frozenset({ADMIN_ACCESS, VIEW_UNPUBLISHED}),
     "evaluator": frozenset({ADMIN_ACCESS}),
+    "privacy": frozenset({ADMIN_ACCESS, VIEW_UNPUBLISHED, REDACT}),
 }
 
 

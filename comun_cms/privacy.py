@@ -482,6 +482,8 @@ def purge(tenant: Tenant, now: dt.datetime | None = None) -> dict[str, int]:
         except Exception:
             db.session.rollback()
             raise
+        # bytes of redacted files left behind by a redaction that committed without deleting them
+        publishing.delete_redacted_files(tenant.slug)
     return counts
 
 

@@ -53,15 +53,16 @@ from comun_cms.privacy import PersonalDataSource, register_personal_data
 from comun_cms.tenancy import all_tenants, get_current_tenant, tenant_context
 from comun_cms.users import UserError, normalize_email
 
-__all__ = ["SubscriptionError", "confirm", "confirm_token", "digest_tick", "erase_subscriptions",
-           "export_subscriptions", "load_managed", "manage_token", "pending_for_token", "purge_subscriptions",
+__all__ = ["SubscriptionError", "confirm", "confirm_token", "digest_tick", "erase_personal_data",
+           "export_personal_data", "load_managed", "manage_token", "pending_for_token", "purge_personal_data",
            "record_publication", "run_digest", "search_matches", "set_frequency", "subscribe", "target_of",
            "unsubscribe"]
 
 _CONFIRM_SALT = "comun-cms.subscription-confirm"
 _MANAGE_SALT = "comun-cms.subscription-manage"
 FREQUENCY_LABELS = {"immediate": _l("Immediately"), "daily": _l("Once a day"), "weekly": _l("Once a week")}
-ACTION_LABELS = {"publish": _l("Published"), "correct": _l("Corrected"), "retract": _l("Retracted")}
+ACTION_LABELS = {"publish": _l("Published"), "correct": _l("Corrected"), "retract": _l("Retracted"),
+                 "redact": _l("Redacted")}
 
 
 class SubscriptionError(ValueError):
@@ -159,7 +160,7 @@ def load_managed(token: str) -> Subscription:
 
 # --------------------------------------------------------------------------- workflow
 def subscribe(email: str, *, frequency: str, content_type: str = "", record_id: str = "", query: str = "",
-              locale: str = "es_MX") -> Subscription | None:
+              locale: str = "es_MX", consent: dict | None = None) -> Subscription | None:
     """Ask to follow something in the current tenant (double opt-in; the caller commits).
 
     Args:
@@ -168,6 +169,8 @@ def subscribe(email: str, *, frequency: str, content_type: str = "", record_id: 
         frequency: ``immediate``, ``daily`` or ``weekly`` (else error, field ``frequency``).
         content_type / record_id / query: what to follow (see :func:`target_of`).
         locale: language of the e-mails.
+        consent: ``{"consent_notice_id", "consent_at"}`` of the privacy consent given in the form
+            (:meth:`comun_cms.privacy.ConsentMixin.consent_fields`), stored with the subscription.
 
     Returns the pending subscription whose confirmation e-mail was queued, or ``None`` when the
     address already follows that target (nothing is sent: the answer to the person is the same,
@@ -193,6 +196,9 @@ def subscribe(email: str, *, frequency: str, content_type: str = "", record_id: 
         db.session.add(sub)
     sub.label, sub.frequency, sub.locale = label, frequency, locale
     sub.status, sub.nonce, sub.stopped_at = "pending", secrets.token_urlsafe(24), None
+    for key, value in (consent or {}).items():
+        if key in ("consent_notice_id", "consent_at"):
+            setattr(sub, key, value)
     db.session.flush()
     tenant = get_current_tenant()
     send_mail(email, "subscription_confirm", tenant=tenant, locale=locale, kind="subscription_confirm",
@@ -289,10 +295,12 @@ def _due(now: dt.datetime):
 
 def _entry(pub: Publication, cache: dict) -> dict:
     """What a digest says about one publication: title, action label, reason, date and the
-    record's absolute URL (cached per publication)."""
+    record's absolute URL (cached per publication). A version whose content a redaction
+    removed says nothing but its title and number (its reason may have described the content)."""
     if pub.id not in cache:
         url = publication_url(pub)
-        cache[pub.id] = {"title": pub.title, "action": pub.action, "reason": pub.reason, "version": pub.version,
+        reason = "" if pub.redaction_id is not None else pub.reason
+        cache[pub.id] = {"title": pub.title, "action": pub.action, "reason": reason, "version": pub.version,
                          "published_at": pub.published_at, "url": url}
     return cache[pub.id]
 
@@ -376,15 +384,16 @@ def digest_tick() -> None:
 
 
 # --------------------------------------------------------------------------- personal data
-_FIELDS = ("id", "email", "target", "label", "frequency", "locale", "status", "created_at", "confirmed_at",
-           "last_digest_at", "stopped_at")
+_EXPORT_FIELDS = ("id", "email", "target", "content_type", "record_id", "query", "label", "frequency", "locale",
+                  "status", "created_at", "confirmed_at", "last_digest_at", "stopped_at", "consent_notice_id",
+                  "consent_at")
 
 
-def _of(email: str):
+def _same_address(email: str):
     return func.lower(Subscription.email) == email.strip().lower()
 
 
-def _delete_subscriptions(where) -> int:
+def _drop(where) -> int:
     """Delete the current tenant's subscriptions matching ``where`` and their digest items."""
     ids = select(Subscription.id).where(where).scalar_subquery()
     db.session.execute(delete(SubscriptionItem).where(SubscriptionItem.subscription_id.in_(ids))
@@ -393,28 +402,34 @@ def _delete_subscriptions(where) -> int:
                               .execution_options(synchronize_session=False)).rowcount or 0
 
 
-def export_subscriptions(email: str) -> list[dict]:
-    """The current tenant's subscriptions of ``email`` (any status), JSON-able, for an export."""
-    rows = db.session.scalars(select(Subscription).where(_of(email)).order_by(Subscription.id))
-    return [{f: jsonable(getattr(r, f)) for f in _FIELDS} for r in rows]
+def export_personal_data(email: str) -> list[dict]:
+    """Every subscription of ``email`` in the current tenant (any status, case-insensitive), as
+    JSON-able dicts of :data:`_EXPORT_FIELDS`, plus ``pending_items`` (publications waiting for
+    its next digest). For the ARCO export (:func:`comun_cms.privacy.export_person`)."""
+    rows = []
+    for sub in db.session.scalars(select(Subscription).where(_same_address(email)).order_by(Subscription.id)):
+        row = {f: jsonable(getattr(sub, f)) for f in _EXPORT_FIELDS}
+        row["pending_items"] = db.session.scalar(select(func.count()).select_from(SubscriptionItem).where(
+            SubscriptionItem.subscription_id == sub.id, SubscriptionItem.sent_at.is_(None))) or 0
+        rows.append(row)
+    return rows
 
 
-def erase_subscriptions(email: str) -> int:
-    """Delete the current tenant's subscriptions of ``email`` and their digest items (an ARCO
-    cancellation: nothing of a subscription is worth keeping without the address). Returns how
-    many subscriptions."""
-    return _delete_subscriptions(_of(email))
+def erase_personal_data(email: str) -> int:
+    """Delete every subscription of ``email`` in the current tenant and its digest items (an
+    ARCO cancellation; nothing of them is kept). Returns the subscriptions deleted."""
+    return _drop(_same_address(email))
 
 
-def purge_subscriptions(tenant, now: dt.datetime) -> dict[str, int]:
-    """Delete ``tenant``'s subscriptions stopped more than ``tenant.retention["subscriptions"]``
-    days before ``now`` and those never confirmed that were requested that long ago (their link
-    expired long before). Returns ``{"subscriptions": n}``. Runs in the tenant's context."""
+def purge_personal_data(tenant, now: dt.datetime) -> dict[str, int]:
+    """Retention of ``tenant`` (``retention["subscriptions"]`` days): delete subscriptions
+    stopped longer ago than that, and pending ones never confirmed and untouched for as long
+    (their confirmation links expired long before). Returns ``{"subscriptions": n}``."""
     cut = now - dt.timedelta(days=tenant.retention["subscriptions"])
     expired = or_(and_(Subscription.status == "stopped", Subscription.stopped_at < cut),
-                  and_(Subscription.status == "pending", Subscription.created_at < cut))
-    return {"subscriptions": _delete_subscriptions(expired)}
+                  and_(Subscription.status == "pending", Subscription.updated_at < cut))
+    return {"subscriptions": _drop(expired)}
 
 
-register_personal_data(PersonalDataSource("subscriptions", export_subscriptions, erase_subscriptions,
-                                          purge_subscriptions))
+register_personal_data(PersonalDataSource("subscriptions", export_personal_data, erase_personal_data,
+                                          purge_personal_data))

@@ -57,7 +57,7 @@ def _follow(client, tenant="edomex", email="ana@example.org", frequency="immedia
             "follow-content_type": target.get("content_type", ""), "follow-record_id": target.get("record_id", ""),
             "follow-q": target.get("q", ""), "follow-issued": make_form_token("follow", tenant, time.time() - age)}
     if consent:
-        data["follow-consent"] = "y"
+        data["follow-privacy_consent"] = "y"
     return client.post(f"/{tenant}/seguir", data=data)
 
 
@@ -269,7 +269,7 @@ def test_following_a_record_of_another_tenant_is_refused(app, client):
 @pytest.mark.parametrize("fields, message", [
     ({"email": "no-es-correo"}, "is not a valid e-mail address"),
     ({"email": ""}, "This field is required."),
-    ({"consent": False}, "Please accept the use of your e-mail address"),
+    ({"consent": False}, "To send the form, accept the privacy notice."),
     ({"frequency": "hourly"}, "How often"),
     ({"content_type": "page", "record_id": "999999"}, "does not exist or is not published"),
     ({"content_type": "nada", "record_id": "1"}, "does not exist or is not published"),
@@ -354,3 +354,22 @@ def test_follow_form_from_a_page_cached_for_hours_is_still_accepted(app, client,
     stale = _follow(client, email="otra@example.org", content_type="page", record_id=str(page_id),
                     age=app.config["PAGE_CACHE_TIMEOUT"] + 3 * hours)
     assert "The form expired" in stale.get_data(as_text=True) and len(_subs()) == 1
+# --------------------------------------------------------------------------- privacy consent
+def test_follow_stores_the_privacy_notice_version_consented_to(app, client):
+    """The "Seguir" form asks consent as every public form does (ConsentMixin): the simplified
+    notice is shown with a link to the integral one, and the version shown is stored with the
+    subscription. The form still carries no CSRF token (record pages stay cacheable)."""
+    from comun_cms import privacy
+    tenant = get_tenant(app, "edomex")
+    with tenant_context(tenant):
+        privacy.ensure_notices(tenant)
+        db.session.commit()
+        shown = privacy.current_notice("simplified")[1]
+    page_id = _page(app)
+    html = client.get(f"/edomex/seguir?tipo=page&id={page_id}").get_data(as_text=True)
+    assert 'name="follow-privacy_consent"' in html and 'name="follow-privacy_notice"' in html
+    assert f'value="{shown.id}"' in html and "/aviso-de-privacidad" in html and "csrf_token" not in html
+    response = _follow(client, content_type="page", record_id=str(page_id))
+    assert response.status_code == 200
+    [sub] = _subs()
+    assert sub.consent_notice_id == shown.id and sub.consent_at is not None

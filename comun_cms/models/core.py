@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from comun_cms.extensions import db
 from comun_cms.models.base import Publishable, TenantScoped, Timestamped, UTCDateTime, utcnow
 
-ROLES = ("admin", "editor", "evaluator", "trainer")
+ROLES = ("admin", "editor", "evaluator", "trainer", "privacy")
 PASSWORD_METHOD = "scrypt:32768:8:1"
 
 
@@ -69,7 +69,8 @@ class User(UserMixin, Timestamped, db.Model):
 
 
 class Membership(TenantScoped, Timestamped, db.Model):
-    """A user's role in one tenant: ``admin``, ``editor``, ``evaluator`` or ``trainer``."""
+    """A user's role in one tenant: ``admin``, ``editor``, ``evaluator``, ``trainer`` or ``privacy``
+    (the data-protection officer: may redact published versions, see :func:`comun_cms.publishing.redact`)."""
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
@@ -133,6 +134,9 @@ class Attachment(TenantScoped, Timestamped, db.Model):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     public: Mapped[bool] = mapped_column(default=False)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: when a redaction removed the file (:func:`comun_cms.publishing.redact`): its stored bytes
+    #: are deleted and its URL answers 410 Gone; the row keeps the name, size and SHA-256.
+    redacted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     def describe(self) -> dict[str, Any]:
         """Return the attachment's public facts for canonical JSON (name, type, size in bytes, SHA-256)."""
@@ -147,7 +151,10 @@ class Publication(TenantScoped, db.Model):
     ``canonical_json`` is the RFC 8785 canonical JSON of the record's content at that version and
     ``sha256`` its hex SHA-256. ``action`` is ``publish``, ``correct`` or ``retract``; corrections
     and retractions carry a ``reason`` and point to the ``previous`` version. Rows are never
-    updated or deleted.
+    deleted, and updated only by a redaction (``action`` ``redact``, the ``reason`` is its legal
+    basis; :func:`comun_cms.publishing.redact`): a redacted version's ``canonical_json`` is
+    replaced by a stub without content (``redacted_at`` and ``redaction_id`` set) while
+    ``sha256`` keeps the hash of the original, so the notary log still audits.
     """
 
     __tablename__ = "publications"
@@ -171,7 +178,12 @@ class Publication(TenantScoped, db.Model):
     is_demo: Mapped[bool] = mapped_column(default=False)
     #: ``True`` for the newest version of its record (a retraction is current too: check ``action``).
     is_current: Mapped[bool] = mapped_column(default=True, nullable=False)
-    published_by: Mapped[User | None] = relationship(lazy="joined")
+    #: when a redaction removed this version's content (``None``: not redacted). A redaction of a
+    #: whole record sets it on its own ``redact`` publication too, which then withdraws the record.
+    redacted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: the ``redact`` publication that removed this version's content
+    redaction_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"), nullable=True)
+    published_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[published_by_id])
 
 
 class Draft(TenantScoped, Timestamped, db.Model):

@@ -48,6 +48,10 @@ class Subscription(TenantScoped, Timestamped, db.Model):
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_digest_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: the published simplified privacy notice the person consented to (``Publication.id``;
+    #: :class:`comun_cms.privacy.ConsentMixin`), and when
+    consent_notice_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"), nullable=True)
+    consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class SubscriptionItem(TenantScoped, db.Model):

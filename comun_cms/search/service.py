@@ -85,7 +85,8 @@ def _url_context(tenant) -> Iterator[None]:
 
 def enqueue_publication(event) -> None:
     """``on_publish`` listener: add an outbox row for the published record (upsert) or its
-    retraction (delete). Adds to the session; the publishing transaction commits it.
+    retraction or redaction of the whole record (delete). Adds to the session; the publishing
+    transaction commits it.
 
     With a backend that writes in the transaction (``SEARCH_BACKEND = "postgres"``) the search row
     itself is written (or deleted) on the session's connection instead, in the same transaction.
@@ -93,15 +94,16 @@ def enqueue_publication(event) -> None:
     tenant, ct, record = event.tenant, event.content_type, event.record
     did = doc_id(tenant.slug, ct.name, record.id)
     service = current_app.extensions["comun"].search
+    withdrawn = event.action == "retract" or event.publication.redacted_at is not None
     if service.writes_in_transaction:
-        payload = None if event.action == "retract" else document_for(ct, record, tenant)
+        payload = None if withdrawn else document_for(ct, record, tenant)
         conn = db.session.connection()
         if payload is None:
             service.backend.write_in_transaction(conn, deletes=[did])
         else:
             service.backend.write_in_transaction(conn, upserts=[payload_to_document(payload)])
         return
-    if event.action == "retract":
+    if withdrawn:
         db.session.add(SearchOutbox(tenant=tenant.slug, doc_id=did, op="delete", payload=None))
         return
     payload = document_for(ct, record, tenant)

@@ -28,7 +28,8 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
 * tenants: :class:`Tenant`, :data:`current_tenant`, :func:`get_current_tenant`,
   :func:`tenant_context`, :func:`all_tenants`, :func:`platform_session`, :func:`tenant_hook`,
   :func:`get_tenants`;
-* publishing: :func:`publish`, :func:`correct`, :func:`retract`, :class:`PublishError`,
+* publishing: :func:`publish`, :func:`correct`, :func:`retract`, :func:`redact`, :func:`is_withdrawn`,
+  :func:`redaction_tombstone`, :class:`PublishError`,
   :func:`latest_publication`, :func:`history`, :func:`canonical_content`, :func:`jsonable`,
   :func:`content_types`, :func:`content_type_for`, :func:`search_document_for`;
 * page cache: :func:`bump_generation`, :func:`memo_per_generation`;
@@ -62,7 +63,7 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
 """
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, render_template
 
 from comun_cms.audit import record_audit, snapshot
 from comun_cms.changes import AdminChange, ChangeRefused, admin_change
@@ -96,7 +97,7 @@ from comun_cms.pagecache import bump_generation, memo_per_generation
 from comun_cms.plugins import tenant_hook
 from comun_cms.privacy import ConsentMixin, PersonalDataSource, register_personal_data
 from comun_cms.publishing import (
-    PublishError, canonical_content, correct, history, latest_publication, publish, retract,
+    PublishError, canonical_content, correct, history, is_withdrawn, latest_publication, publish, redact, retract,
 )
 from comun_cms.richtext import plain_text, render_markdown
 from comun_cms.search.backend import SearchDocument
@@ -123,7 +124,8 @@ __all__ = [
     "tenant_context", "tenant_hook",
     # publishing and content types
     "PublishError", "canonical_content", "content_type_for", "content_types", "correct", "history", "jsonable",
-    "latest_publication", "publish", "retract", "search_document_for",
+    "latest_publication", "publish", "retract", "search_document_for", "redact", "is_withdrawn",
+    "redaction_tombstone",
     # page cache
     "bump_generation", "memo_per_generation",
     # admin writes and audit
@@ -162,6 +164,26 @@ def get_tenants(*, public_only: bool = False) -> dict[str, Tenant]:
     """
     state = current_app.extensions["comun"]
     return state.public_tenants() if public_only else dict(state.tenants)
+
+
+def redaction_tombstone(record, content_type: str, section: str | None = None):
+    """The public tombstone (410 Gone) of a record whose whole content a redaction removed, or
+    ``None`` when its newest version is not such a redaction. Plugin views call it before
+    rendering a retracted record, whose content a retraction would leave visible.
+
+    Args:
+        record: the record (its ``title`` is shown; the content is not).
+        content_type: its content type name.
+        section: key of the site section for the breadcrumbs (``None``: none).
+
+    Returns:
+        ``(html, 410)`` or ``None``.
+    """
+    pub = latest_publication(content_type, record.id)
+    if pub is None or pub.action != "redact" or pub.redacted_at is None:
+        return None
+    return render_template("public/retracted.html", record=record, content_type=content_types().get(content_type),
+                           publication=pub, section=get_section(section) if section else None), 410
 
 
 def content_types():

@@ -34,19 +34,22 @@ from comun_cms.database import one_or_404, page_arg
 from comun_cms.extensions import db
 from comun_cms.forms import (
     FEEDBACK_STATUS_LABELS, FEEDBACK_STATUSES, ROLE_LABELS, ChangesForm, ConfirmForm, InviteForm,
-    ModerationForm, PageForm, PreviewForm, RetractForm, RoleForm, SettingsForm, UploadForm, slugify,
+    ModerationForm, PageForm, PreviewForm, RedactForm, RetractForm, RoleForm, SettingsForm, UploadForm, slugify,
 )
 from comun_cms.mail import send_mail
 from comun_cms.models import (
     Attachment, AuditEvent, Draft, Feedback, Invitation, Membership, Page, Publication, User, utcnow,
 )
 from comun_cms.editing import PREVIEW_MAX, autosave_reply, form_error_list, is_autosave, wants_preview
-from comun_cms.permissions import ADMIN_ACCESS, CONTENT_ROLES, STAFF_ROLES, can, has_role, require_permission, require_role, role_in
+from comun_cms.permissions import (
+    ADMIN_ACCESS, CONTENT_ROLES, REDACT, STAFF_ROLES, can, has_role, require_permission, require_role,
+    role_in,
+)
 from comun_cms.plugins import flatten, get_pm, plugin_version, tenant_hook
 from comun_cms.richtext import render_markdown
 from comun_cms.tenancy import get_current_tenant
 from comun_cms.uploads import discard_unused, store_upload
-from comun_cms.views.public import FEEDBACK_KINDS, SECTORS
+from comun_cms.views.public import FEEDBACK_KINDS, SECTORS, _record_for
 
 bp = Blueprint("admin", __name__)
 
@@ -355,6 +358,61 @@ def page_retract(page_id: int):
     if change.failed:
         return _render_edit(page, INVALID, retract_form=form)
     return redirect(url_for(".page_edit", page_id=page.id), code=303)
+
+
+@bp.route("/redactar/<content_type>/<record_id>", methods=["GET", "POST"])
+@require_permission(REDACT)
+def redact(content_type: str, record_id: str):
+    """"Redactar": confirm and run the redaction of a published or retracted record of any
+    enabled content type (:func:`comun_cms.publishing.redact`): legal basis (required), scope
+    (the whole record, or one earlier version). Admin and privacy roles only (``content.redact``);
+    the audit log records ``<type>.redact`` with the scope, versions and legal basis (never the
+    content). 404 for unknown types, records of other tenants and drafts; 422 with the form's
+    errors (nothing changed) for bad input."""
+    tenant = get_current_tenant()
+    enabled = {ct.name: ct for ct in current_app.extensions["comun"].content_types.enabled_for(tenant)}
+    ct = enabled.get(content_type)
+    record = _record_for(ct, record_id) if ct is not None else None
+    if record is None or getattr(record, "status", "draft") not in ("published", "retracted"):
+        abort(404)
+    versions = publishing.history(ct.name, record.id)
+    if not versions:
+        abort(404)
+    live = record.status == "published"
+    with_content = [p for p in versions if p.redaction_id is None and p.action != "retract"
+                    and json.loads(p.canonical_json).get("content") is not None]
+    form = RedactForm()
+    form.version.choices = [(str(p.version), _("Version %(n)d", n=p.version)) for p in with_content
+                            if not (live and p.version == versions[-1].version)]
+    status = 200
+    if request.method == "POST":
+        status = INVALID
+        if form.validate_on_submit():
+            scope = form.scope.data
+            with admin_change(f"{ct.name}.redact", record, object_type=ct.name, object_id=record.id, before=None,
+                              form=form, success=_("The content was redacted.")) as change:
+                pub = publishing.redact(record, legal_basis=form.legal_basis.data, scope=scope,
+                                        version=int(form.version.data) if scope == "version" else None,
+                                        user=current_user, commit=False)
+                change.after = {"scope": scope, "versions": publishing.redaction_of(pub).get("versions", []),
+                                "legal_basis": pub.reason, "version": pub.version, "sha256": pub.sha256}
+            if change.ok:
+                publishing.delete_redacted_files(tenant.slug)
+                return redirect(url_for(".redact", content_type=ct.name, record_id=record.id), code=303)
+    return render_template("admin/redact.html", record=record, content_type=ct, title=ct.title(record),
+                           versions=versions, form=form, can_redact_more=bool(with_content)), status
+
+
+@bp.route("/redacciones")
+@require_permission(REDACT)
+def redactions():
+    """Every redaction of the tenant, newest first (50 per page, ``?page=``), with its legal
+    basis and links to the record's history and its "Redactar" form. To redact a record, open its
+    public history (or its admin page) and choose "Redactar"."""
+    pagination = db.paginate(select(Publication).where(Publication.action == "redact")
+                             .order_by(Publication.published_at.desc(), Publication.id.desc()),
+                             page=page_arg(), per_page=PER_PAGE, error_out=False)
+    return render_template("admin/redactions.html", pagination=pagination)
 
 
 @bp.route("/paginas/<int:page_id>/archivos", methods=["POST"])
@@ -687,9 +745,9 @@ def public_answer(feedback_id: int):
 
 # --------------------------------------------------------------------------- audit
 @bp.route("/auditoria")
-@require_role("admin")
+@require_role("admin", "privacy")
 def audit():
-    """The audit log, newest first, 50 per page (``?page=``)."""
+    """The audit log, newest first, 50 per page (``?page=``); admin and privacy roles."""
     pagination = db.paginate(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
                              page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template("admin/audit.html", pagination=pagination, action_label=action_label,

@@ -54,7 +54,8 @@ EXPORT_FIELDS = ("tenant", "content_type", "record_id", "version", "action", "pu
                  "is_demo", "title", "url", "canonical_json_url", "content")
 _COLUMNS = (Publication.id, Publication.tenant_id, Publication.content_type, Publication.record_id,
             Publication.version, Publication.action, Publication.reason, Publication.title,
-            Publication.published_at, Publication.sha256, Publication.is_demo, Publication.canonical_json)
+            Publication.published_at, Publication.sha256, Publication.is_demo, Publication.canonical_json,
+            Publication.redacted_at)
 _ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
                 410: "gone", 413: "too_large", 429: "rate_limited", 500: "server_error"}
 
@@ -310,7 +311,7 @@ def current_records_query(slugs: list[str], filters: dict):
         stmt = select(*_COLUMNS).where(current, Publication.content_type == filters["type"])
     else:
         stmt = select(*_COLUMNS).where(func.coalesce(Publication.is_current, false()) == true())
-    stmt = stmt.where(Publication.action != "retract")
+    stmt = stmt.where(Publication.action != "retract", Publication.redacted_at.is_(None))  # withdrawn records
     stmt = stmt.where(tenant_col == slugs[0]) if len(slugs) == 1 else stmt.where(tenant_col.in_(slugs))
     if filters.get("published_after"):
         stmt = stmt.where(Publication.published_at > filters["published_after"])
@@ -589,7 +590,7 @@ def record(content_type: str, record_id: str):
         "304": NotModified
         "404": NotFound
         "410":
-          description: The record was retracted (see its versions).
+          description: The record was retracted or redacted (see its versions).
           content:
             application/json:
               schema: Error
@@ -600,6 +601,8 @@ def record(content_type: str, record_id: str):
     latest = rows[-1]
     if latest.action == "retract":
         raise ApiError(410, "retracted", _("The record was retracted: %(reason)s", reason=latest.reason), None)
+    if latest.redacted_at is not None:
+        raise ApiError(410, "redacted", _("The record was redacted. Legal basis: %(basis)s", basis=latest.reason), None)
     return conditional_json({"data": record_item(latest, UrlMaker())}, latest.published_at)
 
 
@@ -899,7 +902,7 @@ def iter_records_csv(slugs: list[str], filters: dict) -> Iterator[str]:
     try:
         for rows in result.partitions():
             lines = []
-            for _id, tenant, ctype, rid, version, action, _reason, title, published_at, sha, demo, doc in rows:
+            for _id, tenant, ctype, rid, version, action, _reason, title, published_at, sha, demo, doc, _gone in rows:
                 h = history.get(tenant)
                 if h is None:
                     urls.history(tenant, "x", "x")

@@ -53,7 +53,7 @@ def latest_publications(limit: int = 10, tenant_slugs: list[str] | None = None) 
                                Publication.content_type == latest.c.content_type,
                                Publication.record_id == latest.c.record_id,
                                Publication.version == latest.c.version))
-            .where(Publication.action != "retract")
+            .where(Publication.action != "retract", Publication.redacted_at.is_(None))
             .order_by(Publication.published_at.desc(), Publication.id.desc())
             .limit(limit))
     if tenant_slugs is not None:

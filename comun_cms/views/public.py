@@ -53,7 +53,8 @@ FORM_MIN_AGE = 3
 #: A form older than this must be reloaded (seconds).
 FORM_MAX_AGE = 2 * 3600
 LICENCES = {"CC-BY-4.0": ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/")}
-ACTION_LABELS = {"publish": _l("Published"), "correct": _l("Corrected"), "retract": _l("Retracted")}
+ACTION_LABELS = {"publish": _l("Published"), "correct": _l("Corrected"), "retract": _l("Retracted"),
+                 "redact": _l("Redacted")}
 FEEDBACK_KINDS = (("question", _l("Question")), ("complaint", _l("Complaint")), ("suggestion", _l("Suggestion")))
 SECTORS = (("government", _l("Government")), ("civil_society", _l("Civil society")),
            ("guarantor", _l("Transparency authority")), ("academia", _l("Academia")),
@@ -465,7 +466,7 @@ def history(content_type: str, record_id: str):
               "title": _("Title"), "size": _("Size"), "mimetype": _("File type")}
     if content_type in registry:
         labels.update(registry.get(content_type).field_labels)
-    if latest.action != "retract" and content_type in registry:
+    if not publishing.is_withdrawn(latest) and content_type in registry:
         ct = registry.get(content_type)
         record = _record_for(ct, record_id)
         if record is not None and record.status == "published":
@@ -484,10 +485,17 @@ def history(content_type: str, record_id: str):
 
 @bp.get("/historial/<content_type>/<record_id>/v<int:version>.json")
 def history_json(content_type: str, record_id: str, version: int):
-    """The canonical JSON of one version, byte for byte as hashed (``application/json``)."""
+    """The canonical JSON of one version, byte for byte as hashed (``application/json``).
+
+    A redacted version answers 410 Gone with its stub (metadata, no content, the legal basis
+    under ``redacted``): its bytes no longer match its SHA-256, which stays in the log."""
     pub = next((p for p in _publications_or_404(content_type, record_id) if p.version == version), None)
     if pub is None:
         abort(404)
+    if pub.redaction_id is not None:
+        gone = Response(pub.canonical_json.encode("utf-8"), status=410, content_type="application/json")
+        gone.headers["X-Content-Type-Options"] = "nosniff"
+        return gone
     response = Response(pub.canonical_json.encode("utf-8"), content_type="application/json")
     response.headers["Content-Disposition"] = content_disposition(
         "attachment", f"{g.tenant.slug}-{content_type}-{record_id}-v{version}.json")
@@ -503,6 +511,8 @@ def _visible_attachment(attachment_id: int) -> Attachment:
     att = db.session.scalar(select(Attachment).where(Attachment.id == attachment_id))
     if att is None:
         abort(404)
+    if att.redacted_at is not None:
+        abort(410)  # removed by a redaction: the bytes are gone (see the record's history)
     if not (att.public or can_view_unpublished(att.owner_type)):
         deny_unpublished()
     return att
@@ -533,7 +543,8 @@ def attachment(attachment_id: int, filename: str):
     """An evidence file. Public attachments (of published records) are served to everyone,
     others only to users with ``content.view_unpublished`` (or its variant for the file's owner
     type, e.g. evaluators for assessment evidence); members of the tenant without it get 403,
-    everyone else 404. The URL's file name is cosmetic."""
+    everyone else 404; a redacted file answers 410 Gone to everyone. The URL's file name is
+    cosmetic."""
     att = _visible_attachment(attachment_id)
     return _send_stored(stored_path(g.tenant.slug, att.sha256), att, att.mimetype, att.filename,
                         inline=att.kind in INLINE_KINDS)

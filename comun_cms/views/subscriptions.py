@@ -19,7 +19,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from markupsafe import Markup
-from wtforms import BooleanField, EmailField, HiddenField, RadioField
+from wtforms import EmailField, HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -28,6 +28,7 @@ from comun_cms.content_types import get_registry
 from comun_cms.extensions import csrf, db, limiter
 from comun_cms.forms import EmailAddress, Form
 from comun_cms.models.subscriptions import FREQUENCIES
+from comun_cms.privacy import ConsentMixin
 from comun_cms.tenancy import get_current_tenant
 from comun_cms.views.public import PublicForm, make_form_token
 
@@ -44,8 +45,10 @@ def _frequency_field(default: str = "daily") -> RadioField:
                       choices=[SelectChoice(f, service.FREQUENCY_LABELS[f]) for f in FREQUENCIES])
 
 
-class FollowForm(PublicForm):
-    """The "Seguir" form: e-mail, frequency, consent, and what is followed (hidden fields).
+class FollowForm(PublicForm, ConsentMixin):
+    """The "Seguir" form: e-mail, frequency, what is followed (hidden fields) and the privacy
+    consent of every public form that collects personal data (:class:`ConsentMixin`: the
+    simplified notice shown, its version stored with the subscription).
 
     No CSRF token: the form is on every published record page, and a token would put a session
     cookie on every visitor and keep those pages out of the page cache. A forged request can only
@@ -65,9 +68,6 @@ class FollowForm(PublicForm):
     content_type = HiddenField()
     record_id = HiddenField()
     q = HiddenField()
-    consent = BooleanField(_l("I agree that the secretariat keeps my e-mail address only to send me these "
-                              "notices, until I unsubscribe."),
-                           validators=[DataRequired(_l("Please accept the use of your e-mail address to subscribe."))])
 
 
 class FrequencyForm(Form):
@@ -127,7 +127,8 @@ def follow_submit():
         return _follow_page(form, 400, label)
     try:
         service.subscribe(form.email.data, frequency=form.frequency.data, content_type=form.content_type.data or "",
-                          record_id=form.record_id.data or "", query=form.q.data or "", locale=str(get_locale()))
+                          record_id=form.record_id.data or "", query=form.q.data or "", locale=str(get_locale()),
+                          consent=form.consent_fields())
     except service.SubscriptionError as exc:
         db.session.rollback()
         field = getattr(form, exc.field, None) if exc.field != "record" else None

@@ -31,9 +31,10 @@ from werkzeug.security import safe_join
 from comun_cms.hooktypes import ContentType, PortalWidget
 from comun_cms.i18n import LOCALE_NAMES
 from comun_cms.pagecache import memo_per_generation
-from comun_cms.permissions import has_role
+from comun_cms.permissions import REDACT, can, has_role
 from comun_cms.plugins import flatten, portal_hook, tenant_hook
 from comun_cms.editing import preview_of, previewed_here
+from comun_cms.publishing import redaction_of
 from comun_cms.richtext import render_markdown
 from comun_cms.tenancy import Tenant, get_current_tenant
 from comun_cms.themes import theme_static_dirs
@@ -367,6 +368,10 @@ def init_app(app: Flask) -> None:
     app.add_template_global(preview_of, "markdown_preview_of")
     app.add_template_global(previewed_here, "previewed_here")
     app.add_template_filter(filesize_filter, "filesize")
+    app.add_template_filter(redaction_of, "redaction")
+    # a global of the environment (not only of the context), so imported macros such as
+    # admin/_publishing.html's history_panel can offer the "Redactar" action
+    app.jinja_env.globals["can_redact"] = lambda: can(REDACT)
     app.add_template_test(is_web_url, "web_url")
     app.add_url_rule("/theme/<path:filename>", "theme_static", serve_theme_file)
     app.add_url_rule("/theme-colors.css", "theme_colors", serve_colors_css)

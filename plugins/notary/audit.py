@@ -1,7 +1,9 @@
 """Full audit of a tenant's log from the database: ``comun notary audit <slug>``.
 
 Recomputes, without trusting any stored hash: every publication's SHA-256 from its canonical
-JSON, every entry's leaf hash and its fields against its publication, the hash chain
+JSON (a version removed by a redaction is accepted without its content: its stub must name a
+``redact`` publication of the same record, itself logged, that lists its version; the hash kept
+is still the one in the log entry), every entry's leaf hash and its fields against its publication, the hash chain
 (``previous_entry_hash``) and ``previous_version_index``, every stored tree node, the root at
 every checkpoint size, every checkpoint signature (with the tenant's log keys, retired ones
 included) and every cosignature (with the witness keys of the other tenants and of the extra
@@ -51,6 +53,8 @@ class AuditReport:
     tenant: str
     faults: list[Fault] = field(default_factory=list)
     publications: int = 0
+    #: versions whose content a logged redaction removed (hash kept, content gone)
+    redacted: int = 0
     entries: int = 0
     nodes: int = 0
     checkpoints: int = 0
@@ -144,6 +148,26 @@ def _check_timestamps(tenant, session, cps: dict, report: AuditReport) -> None:
             report.faults.append(Fault("timestamp", where, f"stamped in the future ({info.gen_time.isoformat()})"))
 
 
+def _redaction_problem(pub: tuple, redaction: tuple | None, canonical: str) -> str:
+    """Why a version marked redacted is not a proper redaction (``""`` if it is): the redaction
+    must be a ``redact`` publication of the same record, later than the version, and the stub
+    must carry no content and name that redaction. The redaction itself is checked as any
+    publication (hash, log entry)."""
+    if redaction is None:
+        return "marked redacted, but its redaction publication is missing"
+    if redaction[3] != "redact" or redaction[:2] != pub[:2] or redaction[2] <= pub[2]:
+        return "marked redacted by a publication that is not a later redaction of the same record"
+    try:
+        stub = json.loads(canonical)
+    except ValueError:
+        return "the redacted version's stub is not valid JSON"
+    if not isinstance(stub, dict) or stub.get("content") is not None or stub.get("attachments"):
+        return "marked redacted, but content is still stored"
+    if (stub.get("redacted") or {}).get("by_version") != redaction[2]:
+        return "the redacted version's stub does not name its redaction"
+    return ""
+
+
 def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> AuditReport:
     """Audit ``tenant``'s log. Returns an :class:`AuditReport` (never raises for bad data)."""
     say = progress or (lambda message: None)
@@ -154,16 +178,24 @@ def audit_tenant(tenant, progress: Callable[[str], None] | None = None) -> Audit
         # ---- publications: (content_type, record_id, version, action, sha256, previous_id)
         pubs: dict[int, tuple] = {}
         sha256 = hashlib.sha256
-        for pid, ct, rid, ver, act, canonical, sha, prev in session.execute(
+        redacted: list[tuple[int, int, str]] = []
+        for pid, ct, rid, ver, act, canonical, sha, prev, redaction_id in session.execute(
                 select(Publication.id, Publication.content_type, Publication.record_id, Publication.version,
                        Publication.action, Publication.canonical_json, Publication.sha256,
-                       Publication.previous_id)):
+                       Publication.previous_id, Publication.redaction_id)):
             pubs[pid] = (ct, rid, ver, act, sha, prev)
-            if sha256(canonical.encode("utf-8")).hexdigest() != sha:
+            if redaction_id is not None:
+                redacted.append((pid, redaction_id, canonical))
+            elif sha256(canonical.encode("utf-8")).hexdigest() != sha:
                 faults.append(Fault("publication", _pub_name(pid, pubs[pid]),
                                     "the published content does not match its SHA-256 (content changed in the database)"))
+        for pid, redaction_id, canonical in redacted:
+            problem = _redaction_problem(pubs[pid], pubs.get(redaction_id), canonical)
+            if problem:
+                faults.append(Fault("publication", _pub_name(pid, pubs[pid]), problem))
         report.publications = len(pubs)
-        say(f"{len(pubs)} publications checked")
+        report.redacted = len(redacted)
+        say(f"{len(pubs)} publications checked ({len(redacted)} redacted: hash kept, content gone)")
 
         # ---- entries, chain, leaves
         leaves: list[bytes] = []

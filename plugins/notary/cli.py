@@ -244,7 +244,9 @@ def audit_cmd(tenant, quiet: bool) -> None:
         click.echo(f"FAULT {fault}")
     if report.ok:
         if not quiet:
-            click.echo(f"{tenant.slug}: OK ({report.entries} entries, {report.checkpoints} checkpoints)")
+            redacted = (f"; {report.redacted} redacted version(s): hash kept, content gone"
+                        if report.redacted else "")
+            click.echo(f"{tenant.slug}: OK ({report.entries} entries, {report.checkpoints} checkpoints){redacted}")
         return
     click.echo(f"{tenant.slug}: {len(report.faults)} fault(s)", err=True)
     sys.exit(1)

@@ -329,7 +329,7 @@ def lookup_matches(sha: str) -> list[dict]:
         pub = db.session.scalar(select(Publication).where(Publication.id == e.publication_id))
         item = _entry_json(e)
         item.update(kind=kind, filename=filename, sha256=sha,
-                    canonical_json=pub.canonical_json if pub else "",
+                    canonical_json=pub.canonical_json if pub else "", redaction=redaction_facts(pub),
                     record_url=_record_url(pub), published_at=pub.published_at.isoformat() if pub else "")
         item["checkpoint"] = note_text if cp is not None and cp.size > index else ""
         item["proof"] = ([services.b64(h) for h in merkle.inclusion_proof(index, cp.size, services.node_reader())]
@@ -350,9 +350,27 @@ def _record_url(pub) -> str:
         return ""
 
 
+def redaction_facts(pub) -> dict | None:
+    """``{"at": RFC 3339 UTC, "legal_basis": str, "by_version": int}`` when a redaction removed
+    ``pub``'s content (read from its stub), else ``None``."""
+    if pub is None or pub.redaction_id is None:
+        return None
+    try:
+        facts = json.loads(pub.canonical_json).get("redacted") or {}
+    except ValueError:
+        facts = {}
+    return {"at": str(facts.get("at", "")), "legal_basis": str(facts.get("legal_basis", "")),
+            "by_version": facts.get("by_version")}
+
+
 def server_check(e: Entry, pub, sha: str, kind: str, cp) -> dict:
-    """Check on the server what the browser checks: ``{"ok": bool, "problems": [str]}``."""
+    """Check on the server what the browser checks: ``{"ok": bool, "problems": [str]}``.
+
+    A version whose content a redaction removed cannot be compared with its hash any more: its
+    verdict is ``{"ok": False, "redacted": True, "problems": []}`` when the rest holds (the entry
+    carries the SHA-256, the entry is in a signed checkpoint), instead of "no match"."""
     problems = []
+    redacted = pub is not None and pub.redaction_id is not None
     data = e.entry.encode("utf-8")
     try:
         doc = json.loads(data)
@@ -361,6 +379,9 @@ def server_check(e: Entry, pub, sha: str, kind: str, cp) -> dict:
         problems.append(_("The log entry is not valid JSON."))
     if pub is None:
         problems.append(_("The publication of this entry is missing."))
+    elif redacted:
+        if doc.get("content_sha256") != pub.sha256:
+            problems.append(_("The published content does not match the log entry."))
     else:
         if hashlib.sha256(pub.canonical_json.encode("utf-8")).hexdigest() != pub.sha256:
             problems.append(_("The published content does not match its SHA-256."))
@@ -382,6 +403,8 @@ def server_check(e: Entry, pub, sha: str, kind: str, cp) -> dict:
             merkle.verify_inclusion(merkle.leaf_hash(data), e.index, cp.size, hashes, body.root_hash)
         except (ValueError, services.NotaryError):
             problems.append(_("The inclusion proof or the checkpoint signature fails."))
+    if redacted and not problems:
+        return {"ok": False, "redacted": True, "problems": []}
     return {"ok": not problems, "problems": problems}
 
 

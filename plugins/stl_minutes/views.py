@@ -29,7 +29,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from comun_cms.toolkit import content_disposition, db, latest_publication
+from comun_cms.toolkit import content_disposition, db, latest_publication, redaction_tombstone
 
 from . import vocab
 from .commitments import commitment_link
@@ -241,6 +241,8 @@ def session(session_id: int):
     """A session: its published minutes (locked, with addenda), its retraction notice, or, while
     the minutes are pending, its published call. 404 for anything else (drafts)."""
     s = db.first_or_404(select(Session).where(Session.id == session_id))
+    if s.status == "retracted" and (tombstone := redaction_tombstone(s, "stl_session", "minutes")):
+        return tombstone
     if s.status in ("published", "retracted"):
         pub = latest_publication("stl_session", s.id)
         quorum = QuorumResult.from_dict(s.quorum_snapshot)
@@ -335,6 +337,8 @@ def body(body_id: int):
     """A published body: members (current and past), the balance of government and civil
     society seats, attendance by sector across its published sessions, and its sessions."""
     b = db.first_or_404(select(Body).where(Body.id == body_id, Body.status.in_(("published", "retracted"))))
+    if b.status == "retracted" and (tombstone := redaction_tombstone(b, "stl_body", "minutes")):
+        return tombstone
     today = tenant_today(g.tenant)
     sessions = sorted(minutes_entries(b.id) + call_entries(b.id), key=_sort_key, reverse=True)
     attendance: dict[str, int] = {}

@@ -108,8 +108,18 @@
     return cp;
   }
 
-  function show(el, ok, detail, err) {
+  function show(el, ok, detail, err, redacted) {
     el.textContent = "";
+    if (redacted) {
+      var label = document.createElement("strong");
+      label.textContent = T.redacted;
+      el.appendChild(label);
+      el.appendChild(document.createTextNode(" " + detail));
+      el.setAttribute("data-verdict", "redacted");
+      el.className = "notary-browser-check notice";
+      el.hidden = false;
+      return;
+    }
     if (err && err.unsupported) {
       el.textContent = detail;
       el.setAttribute("data-verdict", "unsupported");
@@ -130,6 +140,13 @@
     try {
       var entry = b64(m.entry);
       var doc = JSON.parse(new TextDecoder().decode(entry));
+      if (m.redaction) {
+        /* the content is gone: only the entry's place in the signed log can be checked */
+        if (!m.checkpoint) { throw new Error(T.no_checkpoint); }
+        var rcp = await checkInclusion(entry, m.index, m.proof.map(b64), m.checkpoint);
+        show(el, false, T.redacted_in_browser.replace("{size}", rcp.size), null, true);
+        return;
+      }
       var contentHash = hex(await sha256(enc.encode(m.canonical_json)));
       if (contentHash !== doc.content_sha256) { throw new Error(T.content_mismatch); }
       if (m.kind === "attachment") {
