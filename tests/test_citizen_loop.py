@@ -192,7 +192,7 @@ def test_complaint_answer_and_commitment_digest_end_to_end(demo, client, runner,
     follower = "observatorio@example.org"
     record = client.get(f"/edomex/planes-de-accion/compromisos/{cid}").get_data(as_text=True)
     followed = submit(client, record, "/seguir", **{"follow-email": follower, "follow-frequency": "immediate",
-                                                    "follow-consent": "y"})
+                                                    "follow-privacy_consent": "y"})
     assert followed.status_code == 200, followed.get_data(as_text=True).split("<main")[1][:1500]
     worker_once(runner)
     (confirm,) = received_by(app, follower)

@@ -19,7 +19,7 @@ from comun_cms.views.public import make_form_token
 
 def _follow(client, email: str, tenant: str = "edomex"):
     return client.post(f"/{tenant}/seguir", data={
-        "follow-email": email, "follow-frequency": "daily", "follow-consent": "y",
+        "follow-email": email, "follow-frequency": "daily", "follow-privacy_consent": "y",
         "follow-issued": make_form_token("follow", tenant, time.time() - 10)})
 
 
