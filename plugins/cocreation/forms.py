@@ -67,13 +67,22 @@ class ProcessForm(Form):
     consultation_closes = DateField(_l("Consultation closes"), validators=[Optional()],
                                     description=_l("Last day the public form accepts problems."))
 
-    def validate_consultation_closes(self, field):
-        """Both dates or none; the closing date is not before the opening one."""
-        opens = self.consultation_opens.data
-        if (opens is None) != (field.data is None):
-            raise ValidationError(_l("Give both dates of the consultation, or none."))
-        if opens and field.data and field.data < opens:
-            raise ValidationError(_l("The consultation cannot close before it opens."))
+    def validate(self, extra_validators=None) -> bool:
+        """Validate the fields, then the dates together: both or none, and the closing date not
+        before the opening one (the error goes to ``consultation_closes``)."""
+        valid = super().validate(extra_validators=extra_validators)
+        opens, closes = self.consultation_opens.data, self.consultation_closes.data
+        if self.consultation_opens.errors or self.consultation_closes.errors:
+            return False
+        message = None
+        if (opens is None) != (closes is None):
+            message = _l("Give both dates of the consultation, or none.")
+        elif opens and closes and closes < opens:
+            message = _l("The consultation cannot close before it opens.")
+        if message:
+            self.consultation_closes.errors = [*self.consultation_closes.errors, message]
+            return False
+        return valid
 
 
 class StepForm(Form):
