@@ -22,22 +22,27 @@ from .models import Problem, Process, ProcessStep, Tree
 DEMO_TITLE = "Cocreación del Plan de Acción Local de Gobierno Abierto 2021"
 SOURCE_NOTE = "Fuente: Avances del PAL 2021, compromiso proactivo del INFOEM (documento edomex-pal-2021-avances-infoem)."
 
-#: (step, starts, ends, note, (content type, lookup) or None); real facts of the INFOEM commitment.
+#: (step, starts, ends, note, lookups): real facts of the INFOEM commitment; ``lookups`` are
+#: ``(content type, {column: value})`` alternatives, the first published match is linked.
+#: Step 4: the installation minutes when the platform holds them, else the STL's own page with
+#: every published minute (the real edomex data has sessions 3, 11 and 19, not the installation).
 REAL_STEPS = (
-    (4, None, None, "Acta de la sesión de instalación del Secretariado Técnico Local.", ("stl_session", {"kind": "inaugural"})),
+    (4, None, None, "Acta de la sesión de instalación del Secretariado Técnico Local (o, mientras no se cargue, "
+     "la página del Secretariado con sus actas publicadas).",
+     (("stl_session", {"kind": "inaugural"}), ("stl_body", {}))),
     (7, dt.date(2022, 1, 20), dt.date(2022, 2, 4),
      "Convocatoria pública del INFOEM para participar en el diseño del estudio sobre apertura gubernamental; "
      "recepción de postulaciones y propuestas. " + SOURCE_NOTE,
-     ("commitment", {"title_contains": "Apertura Gubernamental"})),
+     (("commitment", {"title_contains": "Apertura Gubernamental"}),)),
     (8, dt.date(2022, 2, 18), dt.date(2022, 2, 18),
      "Primera reunión con participantes: introducción al gobierno abierto para el grupo de trabajo colaborativo. "
      + SOURCE_NOTE, None),
     (9, dt.date(2022, 2, 28), dt.date(2022, 3, 25),
      "Mesas para el desarrollo de la metodología: normatividad y mecanismos de participación; transparencia, "
      "rendición de cuentas y TIC (hito 1.4 del compromiso del INFOEM). " + SOURCE_NOTE,
-     ("commitment", {"title_contains": "Apertura Gubernamental"})),
+     (("commitment", {"title_contains": "Apertura Gubernamental"}),)),
     (11, None, None, "Plan de Acción Local 2021 con el compromiso proactivo del INFOEM.",
-     ("action_plan", {"title_contains": "INFOEM"})),
+     (("action_plan", {"title_contains": "INFOEM"}),)),
 )
 
 DEMO_PROBLEMS = (
@@ -69,14 +74,14 @@ def load_demo(tenant, ctx, today: dt.date | None = None) -> int:
     steps = {s.number: s for s in process.steps}
     steps[5].note, steps[5].is_demo = "Consulta en línea y en papel (fechas de ejemplo).", True
     steps[5].starts, steps[5].ends = process.consultation_opens, process.consultation_closes
-    for number, starts, ends, note, lookup in REAL_STEPS:
+    for number, starts, ends, note, lookups in REAL_STEPS:
         step: ProcessStep = steps[number]
         step.starts, step.ends, step.note = starts, ends, note
-        found = svc.find_record(lookup[0], **dict(lookup[1])) if lookup else None
+        found = next((hit for kind, where in lookups or () if (hit := svc.find_record(kind, **dict(where)))), None)
         if found:
             step.link_type, step.link_id = found
-        elif lookup:
-            ctx.log(f"  {tenant.slug}: cocreation step {number}: no published {lookup[0]} to link yet")
+        elif lookups:
+            ctx.log(f"  {tenant.slug}: cocreation step {number}: nothing published to link yet")
     db.session.add(process)
     db.session.flush()
     ctx.publish(process)
