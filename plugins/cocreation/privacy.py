@@ -39,12 +39,13 @@ def _erase(email: str) -> int:
 
 
 def _purge(tenant, now: dt.datetime) -> dict[str, int]:
-    """Delete supports never confirmed after :data:`UNCONFIRMED_DAYS` days."""
+    """Delete supports never confirmed after :data:`UNCONFIRMED_DAYS` days; reports only
+    non-zero counts, as the core's sources do."""
     cutoff = now - dt.timedelta(days=UNCONFIRMED_DAYS)
     rows = db.session.scalars(select(Support).where(Support.confirmed_at.is_(None), Support.created_at < cutoff)).all()
     for row in rows:
         db.session.delete(row)
-    return {"cocreation_unconfirmed_supports": len(rows)}
+    return {"cocreation_unconfirmed_supports": len(rows)} if rows else {}
 
 
 SOURCE = PersonalDataSource("cocreation", _export, _erase, _purge)

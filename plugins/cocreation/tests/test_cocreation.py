@@ -355,3 +355,26 @@ def test_outline_parser():
         svc.parse_outline("  a", "Causas")
     with pytest.raises(ValueError):
         svc.parse_outline("\n".join(["x"] * 201), "Causas")
+
+
+# --------------------------------------------------------------------------- personal data
+def test_personal_data_export_erase_and_purge(app, make_process, make_problem):
+    import datetime as dt
+
+    from plugins.cocreation.privacy import SOURCE
+
+    pid = make_process()
+    prob = make_problem(pid)
+    with tenant_context(get_tenant(app, "edomex")) as tenant:
+        db.session.get(Problem, prob).email = "ana@example.org"
+        old = Support(problem_id=prob, email="viejo@example.org")
+        db.session.add_all([Support(problem_id=prob, email="ana@example.org", confirmed_at=svc.utcnow()), old])
+        db.session.flush()
+        old.created_at = svc.utcnow() - dt.timedelta(days=40)
+        db.session.commit()
+        assert {r["kind"] for r in SOURCE.export("ANA@example.org")} == {"problem", "support"}
+        assert SOURCE.purge(tenant or get_tenant(app, "edomex"), svc.utcnow()) == {"cocreation_unconfirmed_supports": 1}
+        assert SOURCE.purge(get_tenant(app, "edomex"), svc.utcnow()) == {}
+        assert SOURCE.erase("ana@example.org") == 2
+        db.session.commit()
+        assert SOURCE.export("ana@example.org") == [] and svc.support_count(prob) == 0
