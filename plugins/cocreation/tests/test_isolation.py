@@ -86,3 +86,16 @@ def test_public_routes_show_only_the_tenants_published_records(app, client, two_
     for fmt in ("csv", "json"):
         body = client.get(f"/puebla/datos/cocreation-problems.{fmt}").get_data(as_text=True)
         assert "exclusivo puebla" in body and "exclusivo edomex" not in body and PENDING not in body
+
+
+def test_every_page_answers_to_its_own_tenant(app, client, login_as, two_tenants):
+    edomex = two_tenants["edomex"]
+    for rule in rules(app, "cocreation."):
+        if "GET" in rule.methods and rule.endpoint != "cocreation.confirm_support":
+            assert client.get(url(app, rule, "edomex", edomex)).status_code == 200, rule.rule
+    login_as("editor", "edomex")
+    for rule in rules(app, "admin_cocreation."):
+        if "GET" in rule.methods:
+            resp = client.get(url(app, rule, "edomex", edomex))
+            assert resp.status_code == 200, rule.rule
+            assert "Proceso exclusivo edomex" in resp.get_data(as_text=True) or "problemas" in rule.rule, rule.rule
