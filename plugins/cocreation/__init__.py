@@ -12,11 +12,12 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from comun_cms.toolkit import MenuItem, SettingSpec, hookimpl, register_personal_data
+from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl, register_personal_data
 
 from . import content as _content
 from . import datasets as _datasets
 from . import demo as _demo
+from . import portal as _portal
 from .admin import admin_bp
 from .models import MODELS
 from .privacy import SOURCE
@@ -94,6 +95,13 @@ def search_documents(tenant):
 def open_datasets(tenant):
     """``cocreation-problems`` (published problems)."""
     return _datasets.datasets()
+
+
+@hookimpl
+def portal_widgets():
+    """"Co-creation: open consultations and problems by theme" on the portal home."""
+    return [PortalWidget(_l("Co-creation: open consultations and problems by theme"), _portal.render_portal_widget,
+                         order=40)]
 
 
 @hookimpl(trylast=True)

@@ -11,6 +11,7 @@ from comun_cms.toolkit import db, tenant_context
 from comun_cms.toolkit.testing import get_tenant
 
 from plugins.cocreation.models import Problem, Tree
+from plugins.cocreation.services import DEFAULT_THEMES
 
 PENDING = "PENDIENTE-CC-7b1e"
 
@@ -99,3 +100,20 @@ def test_every_page_answers_to_its_own_tenant(app, client, login_as, two_tenants
             resp = client.get(url(app, rule, "edomex", edomex))
             assert resp.status_code == 200, rule.rule
             assert "Proceso exclusivo edomex" in resp.get_data(as_text=True) or "problemas" in rule.rule, rule.rule
+
+
+def test_portal_widget_shows_open_consultations_and_published_problems_only(app, client, make_process, make_problem):
+    open_pid = make_process("puebla", title="Consulta abierta de Puebla")
+    make_process("hidalgo", title="Consulta cerrada de Hidalgo", opens=-20, closes=-5)
+    make_process("edomex", title="Consulta en borrador", published=False)
+    make_problem(open_pid, "puebla", title="Problema publicado", theme=svc_theme())
+    make_problem(open_pid, "puebla", title=f"{PENDING} portal", published=False, theme="Tema pendiente")
+    page = client.get("/").get_data(as_text=True)
+    html = page.split('<div class="cc-portal">', 1)[1].split("</table>", 1)[0]
+    assert "Consulta abierta de Puebla" in html and f"/puebla/cocreacion/{open_pid}/consulta" in html
+    assert "Consulta cerrada de Hidalgo" not in html and "Consulta en borrador" not in html
+    assert svc_theme() in html and "Tema pendiente" not in html
+
+
+def svc_theme():
+    return DEFAULT_THEMES[2]
