@@ -1,0 +1,116 @@
+"""Co-creation plugin (``cocreation``): the co-creation process of a plan cycle with the public
+timeline of the 13 steps of the local open-government strategy, the public consultation of
+problems (step 5b) with moderation, supports and a paper import, and the problem and solution
+trees (step 6). Built on ``comun_cms.toolkit`` only; links to the STL minutes and action plans
+go through the content-type registry, never through imports of those plugins.
+
+Hook implementations only; see docs/cocreation.md.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+
+from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl, register_personal_data
+
+from . import content as _content
+from . import datasets as _datasets
+from . import demo as _demo
+from . import portal as _portal
+from .admin import admin_bp
+from .models import MODELS
+from .privacy import SOURCE
+from .services import DEFAULT_THEMES
+from .views import bp
+
+__version__ = "0.1.0"
+
+_HERE = Path(__file__).resolve().parent
+
+register_personal_data(SOURCE)
+
+
+@hookimpl
+def register_models():
+    """The plugin's models (tables ``cc_*``)."""
+    return list(MODELS)
+
+
+@hookimpl
+def register_migrations():
+    """Alembic branch ``cocreation`` (depends on the core revision ``0001``)."""
+    return str(_HERE / "migrations" / "versions")
+
+
+@hookimpl
+def register_translations():
+    """Gettext catalogs of the plugin."""
+    return str(_HERE / "translations")
+
+
+@hookimpl
+def tenant_settings():
+    """``themes``: the consultation's themes (a list of texts)."""
+    return {"themes": SettingSpec(list, list(DEFAULT_THEMES), _l("Themes of the co-creation consultation"))}
+
+
+@hookimpl
+def register_blueprints():
+    """Public ``cocreation`` (``/<tenant>/cocreacion/``) and ``admin_cocreation``."""
+    return [bp, admin_bp]
+
+
+@hookimpl
+def register_content_types():
+    """``cocreation_process``, ``cocreation_problem`` and ``cocreation_tree``."""
+    return list(_content.CONTENT_TYPES)
+
+
+@hookimpl
+def audit_labels():
+    """Names of the plugin's audit verbs."""
+    return {"merge": _l("Merge"), "reject": _l("Reject"), "step": _l("Step"), "save": _l("Save")}
+
+
+@hookimpl
+def public_menu_items(tenant):
+    """"Co-creation" in the tenant's menu."""
+    return [MenuItem(_l("Co-creation"), "cocreation.index", order=45)]
+
+
+@hookimpl
+def admin_menu_items(tenant):
+    """"Co-creation" in the admin menu (admin, editor)."""
+    return [MenuItem(_l("Co-creation"), "admin_cocreation.index", order=35, roles=("admin", "editor"))]
+
+
+@hookimpl
+def search_documents(tenant):
+    """A search document per published process, problem and tree."""
+    return _content.search_documents(tenant)
+
+
+@hookimpl
+def open_datasets(tenant):
+    """``cocreation-problems`` (published problems)."""
+    return _datasets.datasets()
+
+
+@hookimpl
+def portal_widgets():
+    """"Co-creation: open consultations and problems by theme" on the portal home."""
+    return [PortalWidget(_l("Co-creation: open consultations and problems by theme"), _portal.render_portal_widget,
+                         order=40)]
+
+
+@hookimpl(trylast=True)
+def demo_data(tenant, ctx):
+    """Estado de México: a process linked to the real installation minutes and INFOEM plan (runs
+    after the other plugins' demo data, which it links to)."""
+    _demo.load_demo(tenant, ctx)
+
+
+def sample_record(content_type, tenant, marker):
+    """Conformance-kit factory: an unsaved draft of ``content_type`` whose text holds ``marker``."""
+    return _content.sample_record(content_type, tenant, marker)
