@@ -8,7 +8,7 @@ COMUN := $(VENV)/bin/comun
 STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
-XDIST ?= -n 2
+XDIST ?= -n 2 --dist worksteal
 
 .PHONY: install run test test-sqlite test-postgres bench lint translations clean
 
@@ -43,7 +43,7 @@ test-sqlite: install
 
 test-postgres: install
 	@echo "== tests on PostgreSQL ($(PG_URL))"
-	COMUN_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q $(XDIST) -m 'not a11y' $(PYTEST_ARGS)
+	COMUN_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q $(XDIST) -m 'not browser' $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/run_all.py

@@ -555,7 +555,8 @@ def _check_isolation(app, name: str, report: Report, tenants, samples: list[_Sam
                 out[s.marker] = s
         return out
 
-    def urls_for(rule, slug: str) -> list[str]:
+    def urls_for(rule, slug: str, record_ids: list[int] | None = None) -> list[str]:
+        ids_ = ids if record_ids is None else record_ids
         args = set(rule.arguments) - {"tenant"}
         with app.test_request_context("/"):
             try:
@@ -566,7 +567,7 @@ def _check_isolation(app, name: str, report: Report, tenants, samples: list[_Sam
                     conv = rule._converters.get(arg)
                     if type(conv).__name__ in ("IntegerConverter",) or arg.endswith("id"):
                         return [url_for(rule.endpoint, **{arg: i}, **({"tenant": slug} if "tenant" in rule.arguments
-                                                                       else {})) for i in ids]
+                                                                       else {})) for i in ids_]
             except Exception:  # noqa: BLE001 - cannot build: skipped
                 return []
         return []
@@ -615,12 +616,18 @@ def _check_isolation(app, name: str, report: Report, tenants, samples: list[_Sam
             users[slug] = create_user(f"conformance-{secrets.token_hex(4)}@{slug}.test", password=secrets.token_hex(8),
                                       role="admin", tenant=app.extensions["comun"].tenants[slug])
         db.session.commit()
+        def ids_of(*tenant_slugs: str) -> list[int]:
+            return sorted({s.record_id for s in samples if isinstance(s.record_id, int) and s.tenant in tenant_slugs})
+
         for owner in slugs:
             client = app.test_client()
             _login(client, users[owner])
             for slug in slugs:
+                # in its own admin, every sample id (other tenants' ids must not show); in another
+                # tenant's admin, the ids of both tenants' records (each must be refused)
+                record_ids = None if slug == owner else ids_of(owner, slug)
                 for rule in admin_rules:
-                    for url in urls_for(rule, slug):
+                    for url in urls_for(rule, slug, record_ids):
                         requests += 1
                         try:
                             resp = client.get(url)

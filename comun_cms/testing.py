@@ -99,10 +99,16 @@ def _uses_database(item: pytest.Item) -> bool:
     return "database_template" in getattr(item, "fixturenames", ()) or item.get_closest_marker("database") is not None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the PostgreSQL pass (``COMUN_TEST_DATABASE_URL`` set), keep only the tests that use the
+    """Every test that opens the browser (the ``browser`` fixture) gets the ``browser`` marker.
+
+    On the PostgreSQL pass (``COMUN_TEST_DATABASE_URL`` set), keep only the tests that use the
     database: the others (Merkle trees, analyzers, templates, subprocess checks of the CLI...) do
     not depend on it and already ran in the SQLite pass. ``COMUN_TEST_ALL=1`` keeps every test."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()) and item.get_closest_marker("browser") is None:
+            item.add_marker(pytest.mark.browser)
     if not os.environ.get("COMUN_TEST_DATABASE_URL") or os.environ.get("COMUN_TEST_ALL") == "1":
         return
     keep = [item for item in items if _uses_database(item)]
