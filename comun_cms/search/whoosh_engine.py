@@ -497,7 +497,8 @@ def facet_counts(per_seg) -> dict:
         if f == "year":
             out[f] = {int(k): v for k, v in sorted(c.items(), key=lambda kv: kv[0] or "", reverse=True) if k}
         else:
-            out[f] = {k: v for k, v in c.most_common() if k is not None}
+            # most frequent first, ties by value: the same order after a rebuild (as the other backends)
+            out[f] = {k: v for k, v in sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0]))) if k is not None}
     return out
 
 

@@ -115,6 +115,14 @@ def test_facets_match_documents(backend):
     assert res.pages == 10 and len(res.hits) == 3
 
 
+def test_facet_values_come_most_frequent_first_then_by_value(backend):
+    """A stable order (ties by value), so a rebuilt index lists the facets exactly as before."""
+    res = backend.search(SearchQuery(text="presupuesto", per_page=3))
+    for field in ("tenant", "content_type", "status"):
+        items = list(res.facets[field].items())
+        assert items == sorted(items, key=lambda kv: (-kv[1], str(kv[0]))), (field, items)
+
+
 def test_tenant_filter_and_date_sort(backend):
     res = backend.search(SearchQuery(text="presupuesto", tenant="puebla", sort="date", per_page=100))
     assert {h.tenant for h in res.hits} == {"puebla"} and res.total == 10
