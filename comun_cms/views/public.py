@@ -27,6 +27,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from comun_cms import publishing
 from comun_cms.business_days import add_business_days
+from comun_cms.filestore import get_store
 from comun_cms.extensions import db, limiter
 from comun_cms.folios import FOLIO_CODES, next_folio
 from comun_cms.forms import FEEDBACK_STATUS_LABELS, EmailAddress, Form
@@ -39,7 +40,7 @@ from comun_cms.request_stats import request_stats
 from comun_cms.privacy import ConsentMixin
 from comun_cms.site import SECTIONS, get_section
 from comun_cms.tenancy import get_current_tenant, tenant_context
-from comun_cms.uploads import content_disposition, stored_path, thumbnail_path
+from comun_cms.uploads import content_disposition
 from comun_cms.views.portal import content_type_label, latest_publications
 from comun_cms.views.templating import DEFAULT_LOGO, serve_colors_css, serve_theme_file
 
@@ -239,14 +240,18 @@ def theme_colors():
 def logo():
     """The tenant's logo: the image uploaded in Configuración, else the file of its state folder,
     else the theme's emblem (:data:`~comun_cms.views.templating.DEFAULT_LOGO`)."""
+    source = None
     if g.tenant.logo_sha256:
-        path = stored_path(g.tenant.slug, g.tenant.logo_sha256)
-        mimetype = filetype.guess_mime(str(path)) if path.is_file() else None
+        source = get_store().open(g.tenant.slug, g.tenant.logo_sha256)
+    if source is not None:
+        mimetype = filetype.guess_mime(source.read(8192))
+        source.seek(0)
+        response = send_file(source, mimetype=mimetype or "application/octet-stream", max_age=3600,
+                             conditional=True, etag=g.tenant.logo_sha256)
+    elif g.tenant.logo_path is not None and g.tenant.logo_path.is_file():
+        response = send_file(g.tenant.logo_path, max_age=3600, conditional=True)
     else:
-        path, mimetype = g.tenant.logo_path, None
-    if path is None or not path.is_file():
         return serve_theme_file(DEFAULT_LOGO)
-    response = send_file(path, mimetype=mimetype, max_age=3600, conditional=True)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
     return response
@@ -497,11 +502,21 @@ def _visible_attachment(attachment_id: int) -> Attachment:
     return att
 
 
-def _send_stored(path, att: Attachment, mimetype: str, filename: str, inline: bool):
-    if not path.is_file():
+def _send_stored(variant: str, att: Attachment, mimetype: str, filename: str, inline: bool):
+    """Serve ``att``'s file (``variant`` ``""``) or thumbnail (``"thumb"``) from the upload store
+    (:mod:`comun_cms.filestore`): from its path on the filesystem store, else streamed from the
+    database; 404 when it is not stored."""
+    store = get_store()
+    source = store.local_path(g.tenant.slug, att.sha256, variant)
+    if source is not None and not source.is_file():
         abort(404)
-    response = send_file(path, mimetype=mimetype, conditional=True, etag=att.sha256,
-                         max_age=FILE_MAX_AGE if att.public else 0)
+    if source is None:
+        source = store.open(g.tenant.slug, att.sha256, variant)
+        if source is None:
+            abort(404)
+    response = send_file(source, mimetype=mimetype, conditional=True, etag=att.sha256,
+                         max_age=FILE_MAX_AGE if att.public else 0,
+                         last_modified=att.created_at)
     response.headers["Content-Disposition"] = content_disposition("inline" if inline else "attachment", filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     # Chromium's built-in PDF viewer refuses to run in a sandboxed document, so PDFs get the
@@ -524,7 +539,7 @@ def attachment(attachment_id: int, filename: str):
     type, e.g. evaluators for assessment evidence); members of the tenant without it get 403,
     everyone else 404. The URL's file name is cosmetic."""
     att = _visible_attachment(attachment_id)
-    return _send_stored(stored_path(g.tenant.slug, att.sha256), att, att.mimetype, att.filename,
+    return _send_stored("", att, att.mimetype, att.filename,
                         inline=att.kind in INLINE_KINDS)
 
 
@@ -535,5 +550,5 @@ def thumbnail(attachment_id: int):
     if att.kind != "image":
         abort(404)
     stem = att.filename.rpartition(".")[0] or att.filename
-    return _send_stored(thumbnail_path(g.tenant.slug, att.sha256), att, "image/webp", f"{stem}-miniatura.webp",
+    return _send_stored("thumb", att, "image/webp", f"{stem}-miniatura.webp",
                         inline=True)
