@@ -245,9 +245,8 @@ def logo():
         source = get_store().open(g.tenant.slug, g.tenant.logo_sha256)
     if source is not None:
         mimetype = filetype.guess_mime(source.read(8192))
-        source.seek(0)
-        response = send_file(source, mimetype=mimetype or "application/octet-stream", max_age=3600,
-                             conditional=True, etag=g.tenant.logo_sha256)
+        response = _send_reader(source, mimetype=mimetype or "application/octet-stream", max_age=3600,
+                                etag=g.tenant.logo_sha256)
     elif g.tenant.logo_path is not None and g.tenant.logo_path.is_file():
         response = send_file(g.tenant.logo_path, max_age=3600, conditional=True)
     else:
@@ -502,6 +501,20 @@ def _visible_attachment(attachment_id: int) -> Attachment:
     return att
 
 
+def _send_reader(reader, *, mimetype: str, etag: str, max_age: int, last_modified=None):
+    """``send_file`` for a seekable reader of the upload store (not a path): with its
+    ``Content-Length`` and HTTP range and conditional requests (RFC 9110 sections 13 and 14), which
+    ``send_file`` only gives to paths and ``BytesIO``. 404 when ``reader`` is ``None``."""
+    if reader is None:
+        abort(404)
+    size = reader.seek(0, 2)
+    reader.seek(0)
+    response = send_file(reader, mimetype=mimetype, conditional=False, etag=etag, max_age=max_age,
+                         last_modified=last_modified)
+    response.content_length = size
+    return response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+
+
 def _send_stored(variant: str, att: Attachment, mimetype: str, filename: str, inline: bool):
     """Serve ``att``'s file (``variant`` ``""``) or thumbnail (``"thumb"``) from the upload store
     (:mod:`comun_cms.filestore`): from its path on the filesystem store, else streamed from the
@@ -510,13 +523,13 @@ def _send_stored(variant: str, att: Attachment, mimetype: str, filename: str, in
     source = store.local_path(g.tenant.slug, att.sha256, variant)
     if source is not None and not source.is_file():
         abort(404)
-    if source is None:
-        source = store.open(g.tenant.slug, att.sha256, variant)
-        if source is None:
-            abort(404)
-    response = send_file(source, mimetype=mimetype, conditional=True, etag=att.sha256,
-                         max_age=FILE_MAX_AGE if att.public else 0,
-                         last_modified=att.created_at)
+    if source is not None:
+        response = send_file(source, mimetype=mimetype, conditional=True, etag=att.sha256,
+                             max_age=FILE_MAX_AGE if att.public else 0)
+    else:
+        response = _send_reader(store.open(g.tenant.slug, att.sha256, variant), mimetype=mimetype,
+                                etag=att.sha256, max_age=FILE_MAX_AGE if att.public else 0,
+                                last_modified=att.created_at)
     response.headers["Content-Disposition"] = content_disposition("inline" if inline else "attachment", filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     # Chromium's built-in PDF viewer refuses to run in a sandboxed document, so PDFs get the
