@@ -24,6 +24,7 @@ from comun_cms.audit import record_audit
 from comun_cms.cli_options import tenant_option
 from comun_cms.demo import run_demo
 from comun_cms.extensions import db
+from comun_cms.filestore import uploads_group
 from comun_cms.i18n import compile_catalogs
 from comun_cms.mail_cli import mail_group
 from comun_cms.subscriptions_cli import subscriptions_group
@@ -53,6 +54,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(mail_group)
     app.cli.add_command(privacy_group)
     app.cli.add_command(subscriptions_group)
+    app.cli.add_command(uploads_group)
     for result in app.extensions["comun"].pm.hook.register_cli_commands():
         for command in result or []:
             app.cli.add_command(command)

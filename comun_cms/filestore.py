@@ -28,14 +28,17 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import delete, func, insert, select
 
 from comun_cms.extensions import db
-from comun_cms.models import StoredChunk
+from comun_cms.models import Attachment, StoredChunk
 from comun_cms.private_files import PRIVATE_FILE_MODE, make_private, private_dir
 
-__all__ = ["CHUNK_BYTES", "STORES", "ChunkReader", "DatabaseStore", "FileStore", "FilesystemStore", "get_store"]
+__all__ = ["CHUNK_BYTES", "STORES", "ChunkReader", "DatabaseStore", "FileStore", "FilesystemStore", "copy_to_store",
+           "get_store", "uploads_group"]
 
 #: bytes per row of ``stored_chunks``
 CHUNK_BYTES = 1024 * 1024
@@ -239,3 +242,37 @@ def copy_to_store(store: FileStore, tenant: str, sha256: str, variant: str, src:
     os.close(fd)
     shutil.copyfile(src, tmp)
     store.put(tenant, sha256, variant, Path(tmp))
+
+
+@click.group("uploads")
+def uploads_group() -> None:
+    """Uploaded files: the store they live in (``UPLOAD_STORE``)."""
+
+
+@uploads_group.command("copy-to-database")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@with_appcontext
+def copy_to_database_cmd(quiet: bool) -> None:
+    """Copy every file of the filesystem store (UPLOAD_DIR) into the database store, for a site
+    that moves to several app hosts; run it before setting UPLOAD_STORE=database. Files already
+    in the database are skipped; the folder is left as it was. One commit per file."""
+    source = FilesystemStore(current_app.config["UPLOAD_DIR"])
+    target = DatabaseStore(current_app.config.get("UPLOAD_SCRATCH_DIR"))
+    rows = db.session.execute(select(Attachment.tenant_id, Attachment.sha256, Attachment.kind)
+                              .distinct().execution_options(all_tenants=True)).all()
+    copied = missing = 0
+    for tenant, sha256, kind in rows:
+        for variant in ("", "thumb") if kind == "image" else ("",):
+            path = source.path(tenant, sha256, variant)
+            if not path.is_file():
+                missing += 1
+                click.echo(f"missing: {path}", err=True)
+                continue
+            if not target.exists(tenant, sha256, variant):
+                copy_to_store(target, tenant, sha256, variant, path)
+                db.session.commit()
+                copied += 1
+    if not quiet:
+        click.echo(f"{copied} file(s) copied, {missing} missing, {len(rows)} attachment file(s) in all")
+    if missing:
+        raise SystemExit(1)

@@ -115,3 +115,20 @@ def test_the_same_content_is_stored_once_per_tenant(app):
 def test_an_unknown_store_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigError, match="UPLOAD_STORE"):
         create_app({"INSTANCE_PATH": str(tmp_path), "UPLOAD_STORE": "s3", "TESTING": True})
+
+
+def test_copy_to_database_moves_a_single_host_site_to_the_shared_store(app, client, runner):
+    app.config["UPLOAD_STORE"] = "filesystem"  # the site as it was on one host
+    data = png_bytes()
+    _page, att_id, sha = add_page_with_file(app, data, "foto.png")
+    assert _chunks() == []
+    result = runner.invoke(args=["uploads", "copy-to-database"])
+    assert result.exit_code == 0, result.output
+    assert "2 file(s) copied, 0 missing" in result.output  # the image and its thumbnail
+    assert {r.variant for r in _chunks(tenant="edomex", sha256=sha)} == {"", "thumb"}
+    assert "0 file(s) copied" in runner.invoke(args=["uploads", "copy-to-database"]).output  # idempotent
+    app.config["UPLOAD_STORE"] = "database"
+    for p in _files_under(app.config["UPLOAD_DIR"]):
+        p.unlink()  # the host's disk is no longer needed
+    response = client.get(f"/edomex/archivos/{att_id}/foto.png")
+    assert response.status_code == 200 and response.data == data
