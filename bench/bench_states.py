@@ -41,7 +41,8 @@ STATE_PLUGINS = ["criteria", "stl_minutes", "action_plans", "notary"]
 MUNICIPAL_PLUGINS = ["stl_minutes", "notary"]
 
 
-def write_states(folder: Path, states: int, municipalities: int) -> list[str]:
+def write_states(folder: Path, states: int, municipalities: int,
+                 municipal_plugins: list[str] = MUNICIPAL_PLUGINS) -> list[str]:
     """Write ``states`` state tenants (``estado01``...) and ``municipalities`` municipal tenants
     (``municipio001``...) under ``folder``, from states/hidalgo/tenant.toml. Returns the slugs."""
     template = (ROOT / "states" / "hidalgo" / "tenant.toml").read_text(encoding="utf-8")
@@ -55,7 +56,7 @@ def write_states(folder: Path, states: int, municipalities: int) -> list[str]:
         text = re.sub(r'(?m)^state = .*$', f'state = "{name}"', text)
         text = re.sub(r'(?m)^short_name = .*$', f'short_name = "SESEA {name}"', text)
         text = re.sub(r'(?m)^secretariat = .*$', f'secretariat = "Secretaría Ejecutiva de {name}"', text)
-        plugins = STATE_PLUGINS if state else MUNICIPAL_PLUGINS
+        plugins = STATE_PLUGINS if state else municipal_plugins
         text = re.sub(r'(?m)^plugins = .*$', "plugins = " + json.dumps(plugins), text)
         (folder / slug).mkdir(parents=True)
         (folder / slug / "tenant.toml").write_text(text, encoding="utf-8")
@@ -148,6 +149,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=5.0, help="load per page and mode (seconds)")
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--port", type=int, default=5093)
+    ap.add_argument("--municipal-plugins", default=",".join(MUNICIPAL_PLUGINS),
+                    help="plugins of the municipal tenants, comma-separated (default: %(default)s)")
+    ap.add_argument("--skip-baseline", action="store_true", help="do not measure the 3 real states first")
     ap.add_argument("--database-url", default=None, help="PostgreSQL database to use (emptied!); default SQLite")
     args = ap.parse_args(argv)
     rows = []
@@ -157,9 +161,10 @@ def main(argv=None) -> int:
         real.mkdir()
         for slug in ("edomex", "hidalgo", "puebla"):
             shutil.copytree(ROOT / "states" / slug, real / slug)
-        rows.append(bench_set("3 states", real, "/edomex/", workdir, args))
+        if not args.skip_baseline:
+            rows.append(bench_set("3 states", real, "/edomex/", workdir, args))
         many = workdir / "states-many"
-        write_states(many, args.states, args.municipalities)
+        write_states(many, args.states, args.municipalities, [p for p in args.municipal_plugins.split(",") if p])
         rows.append(bench_set(f"{args.states} states + {args.municipalities} municipalities", many, "/estado01/",
                               workdir, args))
     print()
