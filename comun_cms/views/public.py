@@ -27,8 +27,8 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from comun_cms import publishing
 from comun_cms.business_days import add_business_days
-from comun_cms.filestore import get_store
 from comun_cms.extensions import db, limiter
+from comun_cms.filestore import get_store
 from comun_cms.folios import FOLIO_CODES, next_folio
 from comun_cms.forms import FEEDBACK_STATUS_LABELS, EmailAddress, Form
 from comun_cms.mail import send_mail
