@@ -28,6 +28,7 @@ from comun_cms.cli_options import tenant_option
 from comun_cms.config import DEFAULTS as CONFIG_DEFAULTS
 from comun_cms.demo import run_demo
 from comun_cms.extensions import db
+from comun_cms.filestore import uploads_group
 from comun_cms.i18n import compile_catalogs
 from comun_cms.mail_cli import mail_group
 from comun_cms.subscriptions_cli import subscriptions_group
@@ -60,6 +61,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(subscriptions_group)
     app.cli.add_command(backup_cmd)
     app.cli.add_command(restore_cmd)
+    app.cli.add_command(uploads_group)
     for result in app.extensions["comun"].pm.hook.register_cli_commands():
         for command in result or []:
             app.cli.add_command(command)

@@ -11,9 +11,11 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import contextvars
 import dataclasses
 import datetime as dt
+import os
 import re
 import tomllib
 import zoneinfo
@@ -186,7 +188,7 @@ def load_tenant(path: Path, installed_plugins: Mapping[str, Mapping[str, Any]] |
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = read_toml(path)
     except FileNotFoundError:
         raise TenantConfigError(path, "-", "file not found") from None
     except tomllib.TOMLDecodeError as exc:
@@ -391,6 +393,28 @@ def load_tenants(states_dir: Path, installed_plugins: Mapping[str, Mapping[str, 
     return dict(sorted(tenants.items()))
 
 
+_TOML_CACHE: dict[str, tuple[tuple[int, int], dict]] = {}
+
+
+def read_toml(path: Path) -> dict:
+    """Parse the TOML file ``path`` (a ``tenant.toml``), once per version of the file: the
+    application reads each tenant's file twice at start-up (:func:`declared_plugin_order`, then
+    :func:`load_tenant`), which with hundreds of tenants cost seconds. Keyed by path, modification
+    time (ns) and size; returns a deep copy, so callers may change it.
+
+    Raises:
+        OSError: the file cannot be read (``FileNotFoundError`` when missing).
+        tomllib.TOMLDecodeError: invalid TOML.
+    """
+    stat = os.stat(path)
+    version = (stat.st_mtime_ns, stat.st_size)
+    hit = _TOML_CACHE.get(str(path))
+    if hit is None or hit[0] != version:
+        hit = (version, tomllib.loads(Path(path).read_text(encoding="utf-8")))
+        _TOML_CACHE[str(path)] = hit
+    return copy.deepcopy(hit[1])
+
+
 def declared_plugin_order(states_dir: Path, only: list[str] | None = None) -> list[str]:
     """The plugin names the tenants enable, in the order their ``tenant.toml`` files list them
     (tenants by slug; a name counts where it first appears).
@@ -408,7 +432,7 @@ def declared_plugin_order(states_dir: Path, only: list[str] | None = None) -> li
         if only is not None and toml_path.parent.name not in only:
             continue
         try:
-            plugins = tomllib.loads(toml_path.read_text(encoding="utf-8")).get("plugins", [])
+            plugins = read_toml(toml_path).get("plugins", [])
         except (OSError, tomllib.TOMLDecodeError):
             continue
         if isinstance(plugins, list):

@@ -1,7 +1,10 @@
 """Evidence uploads: size limits, type sniffed from content, sanitized names, SHA-256, thumbnails.
 
-Files are stored once per tenant by content hash under ``UPLOAD_DIR/<tenant>/<aa>/<sha256>``;
-image thumbnails (max 480 px, WebP) under ``UPLOAD_DIR/<tenant>/thumbs/<sha256>.webp``.
+Files are stored once per tenant by content hash in the upload store (:mod:`comun_cms.filestore`):
+by default under ``UPLOAD_DIR/<tenant>/<aa>/<sha256>``, image thumbnails (max 480 px, WebP) under
+``UPLOAD_DIR/<tenant>/thumbs/<sha256>.webp``; with ``UPLOAD_STORE = "database"`` in the database,
+which every app host reaches. A file is received and checked in a scratch file, and stored only
+once it passed every check.
 Type detection uses the ``filetype`` package (magic numbers), never the client's claim; the file
 name's extension must agree with the detected type.
 """
@@ -26,6 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, select
 
 from comun_cms.extensions import db
+from comun_cms.filestore import FilesystemStore, get_store
 from comun_cms.models import Attachment
 from comun_cms.private_files import PRIVATE_FILE_MODE, make_private, private_dir
 from comun_cms.tenancy import get_current_tenant
@@ -57,7 +61,8 @@ class UploadError(ValueError):
 
 @dataclass(frozen=True)
 class StoredFile:
-    """Result of :func:`save_stream`: ``sha256`` (hex), ``size`` (bytes), ``path``."""
+    """Result of :func:`save_stream`: ``sha256`` (hex), ``size`` (bytes), ``path`` (the local
+    scratch file holding the bytes, not yet in the store)."""
 
     sha256: str
     size: int
@@ -98,27 +103,28 @@ def content_disposition(disposition: str, filename: str) -> str:
 
 
 def upload_root(tenant_slug: str) -> Path:
-    """Folder of a tenant's stored files."""
+    """Folder of a tenant's stored files in the filesystem store (``UPLOAD_DIR/<tenant>``)."""
     return Path(current_app.config["UPLOAD_DIR"]) / tenant_slug
 
 
 def stored_path(tenant_slug: str, sha256: str) -> Path:
-    """Path of a stored file by hash."""
-    return upload_root(tenant_slug) / sha256[:2] / sha256
+    """Path of a stored file by hash in the filesystem store (may not exist)."""
+    return FilesystemStore(current_app.config["UPLOAD_DIR"]).path(tenant_slug, sha256)
 
 
 def thumbnail_path(tenant_slug: str, sha256: str) -> Path:
-    """Path of an image's thumbnail (may not exist)."""
-    return upload_root(tenant_slug) / "thumbs" / f"{sha256}.webp"
+    """Path of an image's thumbnail in the filesystem store (may not exist)."""
+    return FilesystemStore(current_app.config["UPLOAD_DIR"]).path(tenant_slug, sha256, "thumb")
 
 
 def save_stream(stream: BinaryIO, tenant_slug: str, max_bytes: int) -> StoredFile:
-    """Copy ``stream`` into the tenant's store, hashing as it goes.
+    """Copy ``stream`` into a private scratch file of the upload store, hashing as it goes. The
+    caller checks the file, then stores it (``get_store().put``) or deletes it.
 
     Raises:
         UploadError: the stream is empty or longer than ``max_bytes`` (nothing is kept).
     """
-    root = private_dir(upload_root(tenant_slug))
+    root = get_store().scratch_dir(tenant_slug)
     digest = hashlib.sha256()
     size = 0
     fd, tmp = tempfile.mkstemp(dir=root, prefix=".upload-")
@@ -135,12 +141,8 @@ def save_stream(stream: BinaryIO, tenant_slug: str, max_bytes: int) -> StoredFil
                 out.write(chunk)
         if size == 0:
             raise UploadError(_l("The file is empty."))
-        sha = digest.hexdigest()
-        final = stored_path(tenant_slug, sha)
-        private_dir(final.parent)
         os.chmod(tmp, PRIVATE_FILE_MODE)  # mkstemp makes 0600 already; said here so it stays so
-        os.replace(tmp, final)
-        return StoredFile(sha, size, final)
+        return StoredFile(digest.hexdigest(), size, Path(tmp))
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -274,7 +276,9 @@ def store_upload(file, *, owner_type: str = "", owner_id: str = "", title: str =
         allowed = ", ".join(sorted(e for k in kinds for e in ALLOWED[k]))
         raise UploadError(_l("File type “.%(ext)s” is not accepted. Accepted: %(allowed)s.", ext=ext or "?", allowed=allowed), field)
     limits = current_app.config["UPLOAD_MAX_BYTES"]
+    store = get_store()
     stored = save_stream(file.stream, tenant.slug, int(limits.get(kind, 10 * 1024 * 1024)))
+    thumb = stored.path.with_name(stored.path.name + ".webp")
     try:
         if kind == "document":
             ok = is_office_document(stored.path, ext)
@@ -292,11 +296,14 @@ def store_upload(file, *, owner_type: str = "", owner_id: str = "", title: str =
             raise UploadError(_l("The content of “%(name)s” is not a %(kind)s file, whatever its name says.", name=name, kind=kind), field)
         if kind == "image":
             check_image_pixels(stored.path, name, field)
-        if kind == "image" and not make_thumbnail(stored.path, thumbnail_path(tenant.slug, stored.sha256)):
+        if kind == "image" and not make_thumbnail(stored.path, thumb):
             raise UploadError(_l("The image “%(name)s” cannot be read.", name=name), field)
-    except UploadError:
-        discard_unused(tenant.slug, stored.sha256)
-        raise
+        store.put(tenant.slug, stored.sha256, "", stored.path)
+        if kind == "image":
+            store.put(tenant.slug, stored.sha256, "thumb", thumb)
+    finally:
+        for leftover in (stored.path, thumb):
+            leftover.unlink(missing_ok=True)
     att = Attachment(owner_type=owner_type, owner_id=str(owner_id or ""), filename=name, title=title or name,
                      mimetype=mime, kind=kind, size=stored.size, sha256=stored.sha256, uploaded_by_id=user_id)
     db.session.add(att)
@@ -307,6 +314,6 @@ def discard_unused(tenant_slug: str, sha256: str) -> None:
     """Remove a stored file unless another attachment of the tenant uses the same content."""
     in_use = db.session.scalar(select(func.count()).select_from(Attachment).where(Attachment.sha256 == sha256))
     if not in_use:
-        for p in (stored_path(tenant_slug, sha256), thumbnail_path(tenant_slug, sha256)):
-            if p.exists():
-                p.unlink()
+        store = get_store()
+        for variant in ("", "thumb"):
+            store.delete(tenant_slug, sha256, variant)

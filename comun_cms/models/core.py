@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -376,3 +376,21 @@ class CacheGeneration(db.Model):
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
     token: Mapped[str] = mapped_column(String(32), default="")
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StoredChunk(db.Model):
+    """One piece (at most :data:`comun_cms.filestore.CHUNK_BYTES`, 1 MiB) of a stored upload when
+    ``UPLOAD_STORE = "database"`` (several app hosts share the database, not a disk).
+
+    A file is the ordered chunks of ``(tenant, sha256, variant)``: ``variant`` is ``""`` for the
+    file itself and ``"thumb"`` for an image's WebP thumbnail; ``seq`` counts from 0. Not
+    tenant-scoped (the store filters by ``tenant`` itself, and a training reset leaves files alone,
+    as it does on disk).
+    """
+
+    __tablename__ = "stored_chunks"
+    tenant: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -58,7 +58,7 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
   ``consent(form)`` of ``_privacy.html``), :class:`PersonalDataSource` and
   :func:`register_personal_data` (a table of e-mail addresses joins exports, ARCO
   cancellations and the retention purge);
-* command line: :func:`tenant_option`, :func:`resolve_tenants`;
+* command line and start-up: :func:`tenant_option`, :func:`resolve_tenants`, :func:`register_startup_check`;
 * training: :func:`participant_publications`.
 """
 from __future__ import annotations
@@ -103,6 +103,7 @@ from comun_cms.richtext import plain_text, render_markdown
 from comun_cms.search.backend import SearchDocument
 from comun_cms.search.service import document_for as search_document_for
 from comun_cms.site import get_section
+from comun_cms.startup import register_startup_check
 from comun_cms.tables import TableError, TableRow, read_table, table_to_text
 from comun_cms.tenancy import (
     Tenant, all_tenants, current_tenant, get_current_tenant, platform_session, tenant_context,
@@ -145,8 +146,8 @@ __all__ = [
     "send_mail",
     # personal data
     "ConsentMixin", "PersonalDataSource", "register_personal_data",
-    # command line
-    "resolve_tenants", "tenant_option",
+    # command line and start-up
+    "resolve_tenants", "tenant_option", "register_startup_check",
     # training
     "participant_publications",
 ]

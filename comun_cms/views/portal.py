@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from markupsafe import Markup
 from flask import Blueprint, current_app, render_template
 from comun_cms.views.templating import hook_html
 from sqlalchemy import and_, func, select
@@ -86,8 +87,13 @@ def home():
     plugins = tuple(sorted({name for t in tenants for name in t.plugins}))
     widgets = memo_per_generation("portal.widgets", _rendered_widgets, tenant_slug=PORTAL,
                                   vary=(dt.datetime.now(dt.timezone.utc).date(), plugins))
+    # one card per tenant: with hundreds of tenants the cards were most of the page's time
+    # (bench/bench_states.py); they change only with a generation, like the widgets
+    cards = memo_per_generation("portal.state_cards",
+                                lambda: Markup(render_template("portal/_state_cards.html", states=tenants)),
+                                tenant_slug=PORTAL)
     return render_template(
-        "portal/home.html", states=tenants, widgets=widgets,
+        "portal/home.html", states=tenants, widgets=widgets, state_cards=cards,
         publications=latest_publications(10, [t.slug for t in tenants]),
         tenant_map={t.slug: t for t in tenants}, content_type_label=content_type_label)
 

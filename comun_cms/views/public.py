@@ -28,6 +28,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from comun_cms import publishing
 from comun_cms.business_days import add_business_days
 from comun_cms.extensions import db, limiter
+from comun_cms.filestore import get_store
 from comun_cms.folios import FOLIO_CODES, next_folio
 from comun_cms.forms import FEEDBACK_STATUS_LABELS, EmailAddress, Form
 from comun_cms.mail import send_mail
@@ -39,7 +40,7 @@ from comun_cms.request_stats import request_stats
 from comun_cms.privacy import ConsentMixin
 from comun_cms.site import SECTIONS, get_section
 from comun_cms.tenancy import get_current_tenant, tenant_context
-from comun_cms.uploads import content_disposition, stored_path, thumbnail_path
+from comun_cms.uploads import content_disposition
 from comun_cms.views.portal import content_type_label, latest_publications
 from comun_cms.views.templating import DEFAULT_LOGO, serve_colors_css, serve_theme_file
 
@@ -251,14 +252,17 @@ def theme_colors():
 def logo():
     """The tenant's logo: the image uploaded in Configuración, else the file of its state folder,
     else the theme's emblem (:data:`~comun_cms.views.templating.DEFAULT_LOGO`)."""
+    source = None
     if g.tenant.logo_sha256:
-        path = stored_path(g.tenant.slug, g.tenant.logo_sha256)
-        mimetype = filetype.guess_mime(str(path)) if path.is_file() else None
+        source = get_store().open(g.tenant.slug, g.tenant.logo_sha256)
+    if source is not None:
+        mimetype = filetype.guess_mime(source.read(8192))
+        response = _send_reader(source, mimetype=mimetype or "application/octet-stream", max_age=3600,
+                                etag=g.tenant.logo_sha256)
+    elif g.tenant.logo_path is not None and g.tenant.logo_path.is_file():
+        response = send_file(g.tenant.logo_path, max_age=3600, conditional=True)
     else:
-        path, mimetype = g.tenant.logo_path, None
-    if path is None or not path.is_file():
         return serve_theme_file(DEFAULT_LOGO)
-    response = send_file(path, mimetype=mimetype, max_age=3600, conditional=True)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
     return response
@@ -518,11 +522,35 @@ def _visible_attachment(attachment_id: int) -> Attachment:
     return att
 
 
-def _send_stored(path, att: Attachment, mimetype: str, filename: str, inline: bool):
-    if not path.is_file():
+def _send_reader(reader, *, mimetype: str, etag: str, max_age: int, last_modified=None):
+    """``send_file`` for a seekable reader of the upload store (not a path): with its
+    ``Content-Length`` and HTTP range and conditional requests (RFC 9110 sections 13 and 14), which
+    ``send_file`` only gives to paths and ``BytesIO``. 404 when ``reader`` is ``None``."""
+    if reader is None:
         abort(404)
-    response = send_file(path, mimetype=mimetype, conditional=True, etag=att.sha256,
-                         max_age=FILE_MAX_AGE if att.public else 0)
+    size = reader.seek(0, 2)
+    reader.seek(0)
+    response = send_file(reader, mimetype=mimetype, conditional=False, etag=etag, max_age=max_age,
+                         last_modified=last_modified)
+    response.content_length = size
+    return response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+
+
+def _send_stored(variant: str, att: Attachment, mimetype: str, filename: str, inline: bool):
+    """Serve ``att``'s file (``variant`` ``""``) or thumbnail (``"thumb"``) from the upload store
+    (:mod:`comun_cms.filestore`): from its path on the filesystem store, else streamed from the
+    database; 404 when it is not stored."""
+    store = get_store()
+    source = store.local_path(g.tenant.slug, att.sha256, variant)
+    if source is not None and not source.is_file():
+        abort(404)
+    if source is not None:
+        response = send_file(source, mimetype=mimetype, conditional=True, etag=att.sha256,
+                             max_age=FILE_MAX_AGE if att.public else 0)
+    else:
+        response = _send_reader(store.open(g.tenant.slug, att.sha256, variant), mimetype=mimetype,
+                                etag=att.sha256, max_age=FILE_MAX_AGE if att.public else 0,
+                                last_modified=att.created_at)
     response.headers["Content-Disposition"] = content_disposition("inline" if inline else "attachment", filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     # Chromium's built-in PDF viewer refuses to run in a sandboxed document, so PDFs get the
@@ -546,7 +574,7 @@ def attachment(attachment_id: int, filename: str):
     everyone else 404; a redacted file answers 410 Gone to everyone. The URL's file name is
     cosmetic."""
     att = _visible_attachment(attachment_id)
-    return _send_stored(stored_path(g.tenant.slug, att.sha256), att, att.mimetype, att.filename,
+    return _send_stored("", att, att.mimetype, att.filename,
                         inline=att.kind in INLINE_KINDS)
 
 
@@ -557,5 +585,5 @@ def thumbnail(attachment_id: int):
     if att.kind != "image":
         abort(404)
     stem = att.filename.rpartition(".")[0] or att.filename
-    return _send_stored(thumbnail_path(g.tenant.slug, att.sha256), att, "image/webp", f"{stem}-miniatura.webp",
+    return _send_stored("thumb", att, "image/webp", f"{stem}-miniatura.webp",
                         inline=True)

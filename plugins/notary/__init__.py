@@ -10,11 +10,11 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl
+from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl, register_startup_check
 from plugins.notary import portal, services, training, views, witnessing
 from plugins.notary.admin import bp as admin_bp
 from plugins.notary.cli import notary_group
-from plugins.notary.keys import ensure_keys
+from plugins.notary.keys import check_shared_keys, ensure_keys
 from plugins.notary.models import MODELS
 from plugins.notary.views import bp, render_seal
 
@@ -103,6 +103,16 @@ def admin_menu_items(tenant):
     return [MenuItem(_l("Witnesses"), "admin_notary.witnesses", order=90, roles=("admin",))]
 
 
+@bp.record_once
+def _register_key_check(state) -> None:
+    """At start-up of a serving host (``gunicorn comun_cms.wsgi:app``), refuse to start when keys
+    are shared (``NOTARY_KEYS_DIR``) and a tenant's keyring is missing."""
+    def check(app):
+        slugs = [t.slug for t in services.notary_tenants()]
+        check_shared_keys(app.instance_path, slugs)
+    register_startup_check(state.app, check)
+
+
 @hookimpl
 def register_cli_commands():
     return [notary_group]
@@ -153,7 +163,9 @@ def public_menu_items(tenant):
 def initialize(tenant, instance_path):
     """``comun init``: create the tenant's log and witness keys and store the log's origin, fixed
     from now on whatever ``SITE_HOST`` becomes (idempotent)."""
-    ensure_keys(instance_path, tenant.slug, services.log_origin(tenant))
+    # shared keys (NOTARY_KEYS_DIR) are made here only for a log with nothing stored yet: a host
+    # that joins an existing deployment without the keys folder fails instead of forking the log
+    ensure_keys(instance_path, tenant.slug, services.log_origin(tenant), may_create=services.log_is_new(tenant))
     services.ensure_origin(tenant)
 
 

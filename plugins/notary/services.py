@@ -221,8 +221,10 @@ def keyring(tenant, create: bool = True, session: Session | None = None) -> Keyr
     """Return the tenant's keyring (created on first use when ``create``, named with the log origin
     read through ``session``), cached by file mtime.
 
+    When keys are shared (``NOTARY_KEYS_DIR``) nothing is created here: a missing keyring raises.
+
     Raises:
-        KeyringError: malformed keyring or wrong key name.
+        KeyringError: malformed keyring or wrong key name; missing shared keyring.
     """
     cache = current_app.extensions.setdefault("notary_keyrings", {})
     path = keyring_path(current_app.instance_path, tenant.slug)
@@ -236,11 +238,22 @@ def keyring(tenant, create: bool = True, session: Session | None = None) -> Keyr
     if mtime is None:
         if not create:
             return None
-        ring, _ = ensure_keys(current_app.instance_path, tenant.slug, log_origin(tenant, session))
+        ring, _ = ensure_keys(current_app.instance_path, tenant.slug, log_origin(tenant, session), may_create=False)
     else:
         ring = load_keyring(current_app.instance_path, tenant.slug)
     cache[tenant.slug] = (path.stat().st_mtime_ns, ring)
     return ring
+
+
+def log_is_new(tenant, session: Session | None = None) -> bool:
+    """``True`` while the tenant's log has nothing in the database (no stored origin, no
+    checkpoint, no entry): only then may shared keys be made by ``comun init``."""
+    session = session or db.session
+    if log_origins(tenant, session):
+        return False
+    with tenant_context(tenant):
+        size = session.scalar(select(LogHead.size)) or 0
+        return not size and session.scalar(select(Checkpoint.id).limit(1)) is None
 
 
 def log_verifiers(tenant) -> list[note.Ed25519Verifier]:
