@@ -373,3 +373,18 @@ def test_follow_stores_the_privacy_notice_version_consented_to(app, client):
     assert response.status_code == 200
     [sub] = _subs()
     assert sub.consent_notice_id == shown.id and sub.consent_at is not None
+
+
+def test_follow_form_token_names_the_hour_so_cached_bodies_do_not_change(app, client, english):
+    """The token in the "Seguir" form records the hour the page was made (two renders in one hour
+    are byte-identical, so a page's ETag survives a new generation), and a token just made is not
+    refused as "sent too quickly": a cached page's form may be sent at once."""
+    from comun_cms.views.subscriptions import new_follow_form
+    page_id = _page(app)
+    with app.test_request_context("/edomex/"):
+        from flask import g
+        g.tenant = get_tenant(app, "edomex")
+        tokens = {new_follow_form("page", str(page_id)).issued.data for _ in range(2)}
+    assert len(tokens) == 1
+    assert _follow(client, content_type="page", record_id=str(page_id), age=0).status_code == 200
+    assert len(_subs()) == 1

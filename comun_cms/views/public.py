@@ -103,13 +103,15 @@ def make_form_token(form_name: str, tenant_slug: str | None = None, issued_at: f
     return _token_serializer().dumps({"f": form_name, "t": slug, "at": int(issued_at or time.time())})
 
 
-def check_form_token(token: str, form_name: str, max_age: float = FORM_MAX_AGE) -> str | None:
+def check_form_token(token: str, form_name: str, max_age: float = FORM_MAX_AGE,
+                     min_age: float = FORM_MIN_AGE) -> str | None:
     """Check a token from :func:`make_form_token`.
 
     Args:
         token: the signed token sent back by the form.
         form_name: the form it must have been made for.
         max_age: oldest acceptable token, in seconds (default 2 hours).
+        min_age: youngest acceptable token, in seconds (default 3: people take longer).
 
     Returns ``None`` when the form was shown between 3 seconds and ``max_age`` ago in this
     tenant, else ``"invalid"``, ``"too_fast"`` or ``"expired"``.
@@ -121,7 +123,7 @@ def check_form_token(token: str, form_name: str, max_age: float = FORM_MAX_AGE) 
     if not isinstance(data, dict) or data.get("f") != form_name or data.get("t") != g.tenant.slug:
         return "invalid"
     age = time.time() - float(data.get("at", 0))
-    if age < FORM_MIN_AGE:
+    if age < min_age:
         return "too_fast"
     if age > max_age:
         return "expired"
@@ -139,7 +141,8 @@ class PublicForm(Form):
 
     form_name = ""
     #: True for a form shown on pages the anonymous page cache keeps (the "Seguir" form): its
-    #: token may be as old as a cached page, so it is accepted for PAGE_CACHE_TIMEOUT + 2 hours.
+    #: token may be as old as a cached page, so it is accepted for PAGE_CACHE_TIMEOUT + 2 hours,
+    #: and it records the hour the page was made (no "sent too quickly" check).
     on_cached_pages = False
     website = StringField(_l("Leave this field empty"), validators=[_honeypot_empty],
                           render_kw={"autocomplete": "off", "tabindex": "-1"})
@@ -153,10 +156,10 @@ class PublicForm(Form):
     def check_timing(self) -> bool:
         """Validate the timestamp; on failure add a form-level error (and renew the token when
         it is unusable). Returns ``True`` when the timing is acceptable."""
-        max_age = FORM_MAX_AGE
-        if self.on_cached_pages:
-            max_age += float(current_app.config.get("PAGE_CACHE_TIMEOUT", 0))
-        problem = check_form_token(self.issued.data, self.form_name, max_age)
+        max_age, min_age = FORM_MAX_AGE, FORM_MIN_AGE
+        if self.on_cached_pages:  # its token tells the hour the page was made, not when it was read
+            max_age, min_age = max_age + float(current_app.config.get("PAGE_CACHE_TIMEOUT", 0)), 0
+        problem = check_form_token(self.issued.data, self.form_name, max_age, min_age)
         if problem is None:
             return True
         messages = {

@@ -16,6 +16,8 @@ Pages reached through a token are never cached or indexed (the site's referrer p
 """
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from markupsafe import Markup
@@ -79,7 +81,10 @@ class FrequencyForm(Form):
 def new_follow_form(content_type: str = "", record_id: str = "", q: str = "") -> FollowForm:
     """A blank "Seguir" form for a target, with its signed timestamp (spam guard)."""
     form = FollowForm(formdata=None, prefix="follow", content_type=content_type, record_id=record_id, q=q)
-    form.issued.data = make_form_token("follow")
+    # the hour it was shown, not the second: the form is part of cached record pages, whose body
+    # (and ETag) should not change with the clock; its token is accepted for the page cache's
+    # lifetime plus 2 hours anyway (PublicForm.on_cached_pages)
+    form.issued.data = make_form_token("follow", issued_at=time.time() // 3600 * 3600)
     return form
 
 
