@@ -76,6 +76,7 @@ def audit_labels():
         "role": _l("role change"),
         "user": _l("User"), "membership": _l("Membership"), "invitation": _l("Invitation"),
         "feedback": _l("Public submission"), "attachment": _l("File"),
+        "privacy.purge": _l("Retention purge of personal data"),
     }
 
 

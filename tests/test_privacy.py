@@ -437,6 +437,15 @@ def test_purge_command_and_the_mail_worker_run_it(app, client, runner, form_ok):
     assert len(all_rows(AuditEvent, action="privacy.purge")) == 1 + len(app.extensions["comun"].tenants)
 
 
+def test_the_purge_event_reads_in_spanish_on_the_dashboard(app, client, login_as, spanish):
+    """The worker purges at start: its audit event is named, not shown as the code "privacy: purge"."""
+    privacy.purge(tenant_of(app))
+    login_as("admin")
+    html = client.get("/edomex/admin/", headers={"Accept-Language": "es-MX"}).get_data(as_text=True)
+    assert "Depuración de datos personales por plazo de conservación" in html
+    assert "privacy: purge" not in html
+
+
 def test_retention_and_arco_days_are_validated(tmp_path):
     folder = tmp_path / "demo"
     folder.mkdir()
