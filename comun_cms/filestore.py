@@ -21,6 +21,8 @@ file) or ``"thumb"`` (an image's thumbnail). Putting a file that is already stor
 """
 from __future__ import annotations
 
+import abc
+
 import io
 import os
 import shutil
@@ -47,33 +49,34 @@ CHUNK_BYTES = 1024 * 1024
 STORES = ("filesystem", "database")
 
 
-class FileStore:
-    """Interface of an upload store. ``tenant`` is a tenant slug, ``sha256`` the file's hex
+class FileStore(abc.ABC):
+    """Interface of an upload store (an abstract base class: a store implements every method but
+    :meth:`local_path`). ``tenant`` is a tenant slug, ``sha256`` the file's hex
     SHA-256, ``variant`` ``""`` (the file) or ``"thumb"``."""
 
+    @abc.abstractmethod
     def scratch_dir(self, tenant: str) -> Path:
         """A private local folder where a file being received is written before :meth:`put`."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def put(self, tenant: str, sha256: str, variant: str, src: Path) -> None:
         """Store the local file ``src`` (which the store may move; the caller must not reuse it)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def exists(self, tenant: str, sha256: str, variant: str = "") -> bool:
         """``True`` if the file is stored."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def open(self, tenant: str, sha256: str, variant: str = "") -> BinaryIO | None:
         """A seekable binary reader of the stored file, or ``None`` if it is not stored."""
-        raise NotImplementedError
 
     def local_path(self, tenant: str, sha256: str, variant: str = "") -> Path | None:
         """The file's path on this host's disk when the store keeps it there (else ``None``)."""
         return None
 
+    @abc.abstractmethod
     def delete(self, tenant: str, sha256: str, variant: str = "") -> None:
         """Remove the stored file if present."""
-        raise NotImplementedError
 
 
 class FilesystemStore(FileStore):
