@@ -59,7 +59,8 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
   :func:`register_personal_data` (a table of e-mail addresses joins exports, ARCO
   cancellations and the retention purge);
 * command line and start-up: :func:`tenant_option`, :func:`resolve_tenants`, :func:`register_startup_check`;
-* training: :func:`participant_publications`.
+* training: :func:`participant_publications`; :data:`LOCAL_STRATEGY_STEPS` (the 13 steps of the
+  local open-government strategy, in order).
 """
 from __future__ import annotations
 
@@ -109,6 +110,7 @@ from comun_cms.tenancy import (
     Tenant, all_tenants, current_tenant, get_current_tenant, platform_session, tenant_context,
 )
 from comun_cms.training import participant_publications
+from comun_cms.training.exercises import STEPS as LOCAL_STRATEGY_STEPS
 from comun_cms.uploads import UploadError, content_disposition, store_upload
 from comun_cms.views.templating import render_slot
 
@@ -149,7 +151,7 @@ __all__ = [
     # command line and start-up
     "resolve_tenants", "tenant_option", "register_startup_check",
     # training
-    "participant_publications",
+    "participant_publications", "LOCAL_STRATEGY_STEPS",
 ]
 
 

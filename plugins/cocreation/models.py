@@ -19,26 +19,12 @@ import datetime as dt
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from comun_cms.toolkit import Publishable, TenantScoped, Timestamped, UTCDateTime, db
+from comun_cms.toolkit import LOCAL_STRATEGY_STEPS, Publishable, TenantScoped, Timestamped, UTCDateTime, db
 
 #: The 13 steps of the local open-government strategy (source: shared data
 #: ``stl_sessions.json`` → ``local_strategy_steps``, from the diploma module "Apertura
 #: institucional"). Step 5 is the consultation, step 6 the trees.
-STRATEGY_STEPS: tuple[str, ...] = (
-    "Firma de la Declaratoria de Gobierno Abierto",
-    "Convocatoria abierta para conformar el Secretariado Técnico Local",
-    "Convocatoria para incorporar a una persona facilitadora",
-    "Acta de instalación del Secretariado Técnico Local",
-    "Consulta, encuesta o recolección de opiniones",
-    "Árbol de problemas y de soluciones",
-    "Convocatoria abierta para participar en las mesas de cocreación",
-    "Talleres de sensibilización",
-    "Instalación de mesas de cocreación",
-    "Acta de resultados de las mesas de cocreación",
-    "Publicación del Plan de Acción",
-    "Página web con la información del ejercicio y avances del Plan de Acción",
-    "Informe intermedio y final de cumplimiento del Plan de Acción",
-)
+STRATEGY_STEPS: tuple[str, ...] = LOCAL_STRATEGY_STEPS
 
 #: Moderation states of a problem.
 MODERATION = ("pending", "published", "merged", "rejected")
