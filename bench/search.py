@@ -448,14 +448,17 @@ def _pg_size_mb(backend) -> float:
         )).scalar() / 1e6
 
 
-def bench_backend(name, make_backend, docs, queries, workdir: Path, log, make_cold=None) -> dict:
+def bench_backend(name, make_backend, docs, queries, workdir: Path, log, make_cold=None, reuse=False) -> dict:
     """Run every measurement for one backend; return a dict of figures.
 
     ``make_cold(path)``, if given, opens the same index without query caches;
-    its latency is reported as the cold-cache p95.
+    its latency is reported as the cold-cache p95.  With ``reuse``, an index
+    already built in ``workdir/name`` holding ``len(docs)`` documents is
+    searched as it is (no rebuild: the rebuild columns are then ``nan``).
     """
     path = workdir / name
-    if path.exists():
+    reused = reuse and name != "postgres" and (path / "CURRENT").exists()
+    if path.exists() and not reused:
         shutil.rmtree(path)
     backend = make_backend(path)
 
@@ -475,9 +478,13 @@ def bench_backend(name, make_backend, docs, queries, workdir: Path, log, make_co
     load_before = os.getloadavg()[0]
     c0 = cpu_now()
     t0 = time.perf_counter()
-    backend.rebuild(iter(docs), progress=progress)
-    build_s = time.perf_counter() - t0
-    build_cpu = cpu_now() - c0
+    if reused and backend.count() == len(docs):
+        log(f"  {name}: reusing the index in {path} ({len(docs)} documents, not rebuilt)")
+        build_s = build_cpu = float("nan")
+    else:
+        backend.rebuild(iter(docs), progress=progress)
+        build_s = time.perf_counter() - t0
+        build_cpu = cpu_now() - c0
     size_mb = _pg_size_mb(backend) if isinstance(backend, PostgresBackend) else _dir_size_mb(path)
     log(f"  {name}: rebuilt {len(docs)} docs in {build_s:.1f} s, {size_mb:.1f} MB")
 
@@ -517,6 +524,7 @@ def bench_backend(name, make_backend, docs, queries, workdir: Path, log, make_co
             break
         time.sleep(0.005)
     fresh_s = time.perf_counter() - t if found else float("nan")
+    backend.delete_documents([fresh_doc.id])  # leave the corpus as built (--reuse counts it)
     backend.close()
     return {
         "backend": name,
@@ -551,7 +559,12 @@ def main(argv=None) -> int:
                          "tables are rebuilt: use a scratch database")
     ap.add_argument("--workdir", default=None, help="where to build indexes (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the index directories")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --workdir: search an index already built there by an earlier run "
+                         "(same --docs) instead of rebuilding it; the directories are kept")
     args = ap.parse_args(argv)
+    if args.reuse and not args.workdir:
+        ap.error("--reuse needs --workdir (the folder of the earlier run)")
     if args.quick:
         args.docs = [2000]
         args.queries = 50
@@ -584,7 +597,8 @@ def main(argv=None) -> int:
             queries = make_queries(args.queries)
             for name, factory in backends.items():
                 rows.append(
-                    bench_backend(name, factory, docs, queries, workdir / str(n), log, cold.get(name))
+                    bench_backend(name, factory, docs, queries, workdir / str(n), log, cold.get(name),
+                                  reuse=args.reuse)
                 )
                 r = rows[-1]
                 log(

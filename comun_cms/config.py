@@ -95,6 +95,8 @@ DEFAULTS = {
     "PAGE_CACHE_TIMEOUT": 24 * 3600,  # seconds an entry of a generation is kept
     "PAGE_CACHE_THRESHOLD": 5000,  # entries kept by the local backends
     "PAGE_CACHE_KEY_PREFIX": "comun:",  # Redis key prefix (several sites sharing one Redis)
+    "SEARCH_RESULT_CACHE": True,  # search answers cached per tenants' generation + index state (search/result_cache.py)
+    "SEARCH_RESULT_CACHE_TIMEOUT": 3600,  # seconds a cached search answer is kept
     "GENERATION_MEMO": True,  # widgets/slots computed once per generation (pagecache.memo_per_generation)
     "PRIVACY_PURGE": True,  # the mail worker runs the retention purge at start and once a day (docs/privacy.md)
     "RETENTION_MAIL_DAYS": 90,  # days the platform's own mail (no tenant) is kept; tenants: [retention] in tenant.toml

@@ -184,6 +184,7 @@ def app_config(database_url, tmp_path) -> dict[str, Any]:
         "PAGE_CACHE": False,  # tests of the page cache turn it on (tests/test_page_cache.py)
         # many tests write rows directly, bypassing the generation: memos only where tested
         "GENERATION_MEMO": False,
+        "SEARCH_RESULT_CACHE": False,  # tests of the result cache turn it on (tests/test_search_result_cache.py)
         "SERVER_NAME": None,
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # cheap KDF for speed; production keeps N=2**15
         # tests assert the English source strings; Spanish-first behaviour is tested with the

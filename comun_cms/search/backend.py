@@ -385,6 +385,19 @@ class SearchBackend(abc.ABC):
             :class:`CanaryResult`; never raises.
         """
 
+    def index_token(self) -> Optional[str]:
+        """An opaque string that changes whenever what :meth:`search` reads changes.
+
+        Used by the search result cache (:mod:`comun_cms.search.result_cache`) so an answer
+        computed from one state of the index is never served for another.  Reading it must be
+        cheap (no query).
+
+        Returns:
+            The token, or ``None`` when the backend cannot tell (its answers are then cached
+            only if the service writes it in the publishing transaction).
+        """
+        return None
+
     def close(self) -> None:
         """Release open files/connections held by this process. Idempotent."""
 

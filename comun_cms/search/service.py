@@ -23,15 +23,17 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from flask import Flask, current_app, has_request_context
+from flask_babel import get_locale
 from sqlalchemy import delete, func, select
 
 from comun_cms.config import ConfigError
 from comun_cms.extensions import db
 from comun_cms.models import SearchOutbox, utcnow
-from comun_cms.pagecache import bump_generation
+from comun_cms.pagecache import bump_generation, cache_backend, read_generations
 from comun_cms.plugins import tenant_hook
-from comun_cms.search.backend import SearchDocument
+from comun_cms.search.backend import SearchDocument, SearchQuery, SearchResults
 from comun_cms.search.pg_backend import PostgresBackend
+from comun_cms.search.result_cache import ResultCache, normalize_query
 from comun_cms.search.sqlite_fts import SQLiteFTSBackend
 from comun_cms.search.whoosh_backend import WhooshBackend
 from comun_cms.tenancy import tenant_context
@@ -129,6 +131,47 @@ class SearchService:
         self._factory = backend_factory
         self._backend = None
         self.writes_in_transaction = bool(writes_in_transaction)
+        #: ``(hits, misses)`` of the result cache in this process (benchmarks, tests).
+        self.cache_stats = [0, 0]
+
+    def result_cache(self) -> ResultCache | None:
+        """The search result cache (in the page cache's backend), or ``None`` when
+        ``SEARCH_RESULT_CACHE`` is off."""
+        app = current_app._get_current_object()
+        if not app.config.get("SEARCH_RESULT_CACHE", True):
+            return None
+        return ResultCache(cache_backend(app), timeout=int(app.config.get("SEARCH_RESULT_CACHE_TIMEOUT", 3600)))
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        """Run ``query``, answered from the result cache when the same query was answered for
+        the same generations of its tenants and the same index state
+        (:mod:`comun_cms.search.result_cache`).
+
+        Args:
+            query: the request; its text is searched with white space collapsed.
+
+        Returns:
+            :class:`SearchResults` (a fresh object the caller may change).
+        """
+        query = normalize_query(query)
+        cache = self.result_cache()
+        backend = self.backend
+        if cache is None:
+            return backend.search(query)
+        token = backend.index_token()
+        if token is None:
+            if not self.writes_in_transaction:
+                return backend.search(query)  # no way to tell when the index changes
+            token = ""
+        state = current_app.extensions["comun"]
+        slugs = [query.tenant] if query.tenant else (list(query.tenants) or list(state.tenants))
+        gens = read_generations()
+        key = cache.key(query, generations=[(slug, gens[slug].token if slug in gens else "0") for slug in set(slugs)],
+                        index_token=token, epoch=cache.epoch(),
+                        language=str(get_locale() or "") if has_request_context() else "")
+        results, hit = cache.get_or_compute(key, lambda: backend.search(query))
+        self.cache_stats[0 if hit else 1] += 1
+        return results
 
     def retarget(self, index_dir: Path) -> None:
         """Close the backend and use ``index_dir`` from now on (tests reuse one application)."""
@@ -241,6 +284,9 @@ class SearchService:
                 self.backend.index_documents(list(counted()))
             else:
                 self.backend.rebuild(counted())
+            cache = self.result_cache()
+            if cache is not None:
+                cache.new_epoch()  # cached answers of the old index are never served again
             # the outbox is now reflected in the rebuilt index
             return count
 

@@ -343,6 +343,18 @@ class WhooshBackend(SearchBackend):
         """
         return self._store.canary(self.search)
 
+    def index_token(self) -> str:
+        """The live index's state: ``"<index directory>@<TOC generation>"`` (``"none"`` before any index).
+
+        Read from the calling thread's searcher, refreshed first (a stat of ``CURRENT`` and of
+        the TOC): every commit raises the generation, a rebuild changes the directory.  A search
+        that follows on this thread reads that state or a newer one, never an older one.
+        """
+        searcher = self._searcher()
+        if searcher is None:
+            return "none"
+        return "%s@%s" % (self._store.thread_dirname(), searcher.reader().generation())
+
     def close(self) -> None:
         """Close every cached searcher opened by this backend object."""
         self._store.close()

@@ -83,7 +83,7 @@ def run_query(query: SearchQuery) -> SearchResults:
     tenant nothing is searched (an empty tenant list would mean "no filter" to the backend)."""
     if query.tenant is None and not query.tenants:
         return SearchResults(total=0, hits=[], facets={}, suggestion=None, fallback_message=None, page=1, pages=0)
-    results = get_search().backend.search(query)
+    results = get_search().search(query)
     if query.tenant is None:
         allowed = public_tenants()
         results.facets["tenant"] = {k: v for k, v in results.facets.get("tenant", {}).items() if k in allowed}
