@@ -42,7 +42,7 @@ import math
 import re
 import threading
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
 from datetime import datetime, timezone
 from typing import Callable, Iterator, Optional
@@ -125,6 +125,37 @@ def _term_postings(segreader, fieldname: str, text, weights: bool = True):
     return ids, ws
 
 
+def _seek(m, target: int) -> bool:
+    """Move a posting matcher to its first posting at or after ``target``.
+
+    Same result as ``m.skip_to(target)`` followed by ``m.id() == target``, but
+    inside a Whoosh 3 block it bisects the block's decoded ids instead of
+    stepping posting by posting in Python (``skip_to`` called ``id()`` and
+    ``next()`` about 60 times per snippet document at 100,000 documents).
+    Blocks before the target are still skipped by their headers, undecoded.
+
+    Args:
+        m: an active matcher of one term in one segment (moves forward only).
+        target: a segment-relative docnum.
+
+    Returns:
+        True if the matcher now stands on ``target``, False if the term is not
+        in that document (the matcher is then past it, or exhausted).
+    """
+    if not isinstance(m, W3LeafMatcher):
+        m.skip_to(target)
+        return m.is_active() and m.id() == target
+    while not m._atend and target > m._maxid:
+        m._next_block()
+    if not m.is_active():
+        return False
+    if m._ids is None:
+        m._read_ids()
+    i = bisect_left(m._ids, target, m._i)
+    m._i = i
+    return i < len(m._ids) and m._ids[i] == target
+
+
 def _term_docs(segreader, fieldname: str, text) -> set:
     """Set of docnums (segment-relative, deleted included) containing a term."""
     return set(_term_postings(segreader, fieldname, text, weights=False)[0])
@@ -171,7 +202,17 @@ class SegmentView:
     def docs(self, q) -> set:
         """Docnums (segment-relative, live) matching ``q``."""
         live = self.all_docs()
-        return self._eval(q) & live
+        found = self._eval(q)
+        if len(live) == self.reader.doc_count_all():
+            return found if isinstance(found, set) else set(found)  # no deletion: nothing to remove
+        return found & live
+
+    def _term_ids(self, q):
+        """For a ``Term`` of a text field: its docnums as the cached postings array
+        (no set built), else None."""
+        if isinstance(q, query.Term) and q.fieldname in TEXT_FIELDS:
+            return self.postings(q.fieldname, q.text)[0]
+        return None
 
     def _eval(self, q) -> set:
         if is_null(q):
@@ -193,8 +234,14 @@ class SegmentView:
                 positives.sort(key=lambda s: 0 if isinstance(s, query.Term) else 1)
                 result = None
                 for sub in positives:
-                    docs = self._eval(sub)
-                    result = set(docs) if result is None else result & docs
+                    ids = self._term_ids(sub) if result is not None else None
+                    if ids is not None:
+                        # a word's postings: keep the docs of ``result`` found in the array,
+                        # without building a set of the whole posting list first
+                        result.intersection_update(ids)
+                    else:
+                        docs = self._eval(sub)
+                        result = set(docs) if result is None else result & docs
                     if not result:
                         return set()
             else:
@@ -232,13 +279,15 @@ class SegmentCache:
     - ``columns``: per-segment lists of facet values and timestamps, and
       field lengths for BM25.
     - ``postings``: LRU of decoded postings of recent query terms.
+    - ``partial_scores``: LRU of their per-posting BM25 scores (per index statistics).
 
     Args:
         max_keyword_sets: keyword doc sets kept (the set is cleared when full).
-        max_postings: postings (8 bytes each) kept in the LRU; 0 disables it.
+        max_postings: postings kept in the postings LRU (about 5 bytes each), and
+            BM25 term scores kept in the scores LRU (8 bytes each); 0 disables both.
     """
 
-    def __init__(self, max_keyword_sets: int = 512, max_postings: int = 2_000_000):
+    def __init__(self, max_keyword_sets: int = 512, max_postings: int = 4_000_000):
         self._lock = threading.Lock()
         self._live: dict = {}
         self._kw: dict = {}
@@ -247,6 +296,8 @@ class SegmentCache:
         self._post: OrderedDict = OrderedDict()
         self._post_size = 0
         self._max_post = int(max_postings)
+        self._scores: OrderedDict = OrderedDict()
+        self._scores_size = 0
 
     def postings(self, reader, fieldname, text):
         """``(docnums, weights)`` of a term in a segment, LRU-cached.
@@ -254,7 +305,9 @@ class SegmentCache:
         Decoding posting blocks (zlib + pickle, values included) is the main
         cost of a query, and query words follow a Zipf law, so the decoded
         ids and weights of recent terms are kept as compact ``array``s, up to
-        ``max_postings`` postings in total (8 bytes each).
+        ``max_postings`` postings in total (5 bytes each: 4 for the id, 1 for
+        a term frequency below 256, else 4).  The weights are read back as
+        floats of the same value as Whoosh's.
         """
         if self._max_post <= 0:
             return _term_postings(reader, fieldname, text)
@@ -267,7 +320,10 @@ class SegmentCache:
                 pass
             return got
         ids, weights = _term_postings(reader, fieldname, text)
-        got = (array("I", ids), array("f", weights))
+        # term frequencies are small whole numbers: one byte each when they fit (5 bytes a
+        # posting instead of 8), the same float values when read back
+        small = all(0.0 <= w <= 255.0 and float(w).is_integer() for w in weights)
+        got = (array("I", ids), array("B", map(int, weights)) if small else array("f", weights))
         n = len(ids)
         if n <= self._max_post // 4:
             with self._lock:
@@ -277,6 +333,42 @@ class SegmentCache:
                     while self._post_size > self._max_post and self._post:
                         _k, (old_ids, _w) = self._post.popitem(last=False)
                         self._post_size -= len(old_ids)
+        return got
+
+    def partial_scores(self, reader, fieldname, text, stats: tuple, compute: Callable[[], array]) -> array:
+        """Per-posting BM25 term scores of a word in a segment, LRU-cached like :meth:`postings`.
+
+        Args:
+            reader: the segment reader.
+            fieldname, text: the term.
+            stats: what the scores depend on besides the postings: ``(boost, documents in the
+                index, document frequency, average field length)``; a commit changes them, and
+                with them the key.
+            compute: returns the scores (an ``array("d")`` parallel to the postings' ids).
+
+        Returns:
+            The scores, from the cache when the same term was scored with the same statistics.
+        """
+        if self._max_post <= 0:
+            return compute()
+        key = (self.segment_id(reader), fieldname, text, stats)
+        got = self._scores.get(key)
+        if got is not None:
+            try:
+                self._scores.move_to_end(key)
+            except KeyError:
+                pass
+            return got
+        got = compute()
+        n = len(got)
+        if n <= self._max_post // 4:
+            with self._lock:
+                if key not in self._scores:
+                    self._scores[key] = got
+                    self._scores_size += n
+                    while self._scores_size > self._max_post and self._scores:
+                        _k, old = self._scores.popitem(last=False)
+                        self._scores_size -= len(old)
         return got
 
     @staticmethod
@@ -325,6 +417,34 @@ class SegmentCache:
                 self._cols[key] = got
         return got
 
+    def facet_codes(self, reader) -> tuple[list, list]:
+        """Each document's combination of facet values, as a small int.
+
+        Returns:
+            ``(codes, combos)``: ``codes[docnum]`` indexes ``combos``, a list of
+            tuples of the values of :data:`~comun_cms.search.backend.FACET_FIELDS`
+            (in that order; ``None`` where a document has no value).  A few
+            hundred combinations at most (tenants x types x years x statuses),
+            so facet counts need one pass over the matching documents.
+        """
+        key = (self.segment_id(reader), "facet-codes")
+        got = self._cols.get(key)
+        if got is None:
+            cols = self.columns(reader)
+            index: dict = {}
+            combos: list = []
+            codes = []
+            for combo in zip(*(cols[f] for f in FACET_FIELDS)):
+                code = index.get(combo)
+                if code is None:
+                    code = index[combo] = len(combos)
+                    combos.append(combo)
+                codes.append(code)
+            got = (codes, combos)
+            with self._lock:
+                self._cols[key] = got
+        return got
+
     def lengths(self, reader, fieldname) -> list:
         """Per-document lengths of ``fieldname`` (Whoosh's 1-byte approximation)."""
         key = (self.segment_id(reader), "len:" + fieldname)
@@ -346,6 +466,8 @@ class SegmentCache:
             self._live = {k: v for k, v in self._live.items() if k in segids}
             for k in [k for k in self._post if k[0] not in segids]:
                 self._post_size -= len(self._post.pop(k)[0])
+            for k in [k for k in self._scores if k[0] not in segids]:
+                self._scores_size -= len(self._scores.pop(k))
             self._kw = {k: v for k, v in self._kw.items() if k[0] in segids}
             self._cols = {
                 k: v for k, v in self._cols.items() if (k[0] if isinstance(k, tuple) else k) in segids
@@ -487,10 +609,12 @@ def facet_counts(per_seg) -> dict:
     for view, docs in per_seg:
         if not docs:
             continue
-        cols = view.cache.columns(view.reader)
-        for f in FACET_FIELDS:
-            col = cols[f]
-            counters[f].update(map(col.__getitem__, docs))
+        codes, combos = view.cache.facet_codes(view.reader)
+        # one pass over the matches (counting combination codes), then a few hundred
+        # combinations split into the fields -- instead of one pass per field
+        for code, n in Counter(map(codes.__getitem__, docs)).items():
+            for f, value in zip(FACET_FIELDS, combos[code]):
+                counters[f][value] += n
     out = {}
     for f in FACET_FIELDS:
         c = counters[f]
@@ -589,13 +713,24 @@ def top_by_bm25(searcher, terms, per_seg, want: int, boost_types=()) -> list:
             df = searcher.doc_frequency(field, text)
             idf = math.log(n_all / (df + 1)) + 1
             avg = searcher.avg_field_length(field) or 1.0
-            lengths = view.cache.lengths(view.reader, field)
-            c0 = K1 * (1 - B)
-            c1 = K1 * B / avg
-            k = idf * boost * (K1 + 1)
-            for d, w in zip(ids, weights):
-                if d in docs:
-                    scores[d] = get(d, 0.0) + k * w / (w + c0 + c1 * lengths[d])
+
+            def partial(ids=ids, weights=weights, field=field, idf=idf, avg=avg, boost=boost):
+                lengths = view.cache.lengths(view.reader, field)
+                c0 = K1 * (1 - B)
+                c1 = K1 * B / avg
+                k = idf * boost * (K1 + 1)
+                return array("d", [k * w / (w + c0 + c1 * lengths[d]) for d, w in zip(ids, weights)])
+
+            # each posting's term score depends on the collection statistics, not on the query's
+            # other words: computed once per (segment, word, boost, statistics) and cached
+            part = view.cache.partial_scores(view.reader, field, text, (boost, n_all, df, avg), partial)
+            if not scores:
+                scores = {d: x for d, x in zip(ids, part) if d in docs}  # 0.0 + x == x
+                get = scores.get
+            else:
+                for d, x in zip(ids, part):
+                    if d in docs:
+                        scores[d] = get(d, 0.0) + x
         for ct in boost_types:
             for d in view.term_docs("content_type", fold(ct)) & scores.keys():
                 scores[d] *= TYPE_BOOST
@@ -655,8 +790,7 @@ def make_hits(searcher, views, items, terms, do_highlight: bool, snippet_fragmen
                 if not m or not m.is_active():
                     continue
                 try:
-                    m.skip_to(local)
-                    if m.is_active() and m.id() == local:
+                    if _seek(m, local):
                         spans.extend((t,) + tuple(c) for c in m.value_as("characters"))
                 except Exception:
                     continue
