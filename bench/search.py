@@ -9,6 +9,9 @@ Usage::
     .venv/bin/python bench/search.py --backends whoosh,postgres \
         --database-url postgresql://postgres@127.0.0.1:5432/comun_bench
                                                      # PostgreSQL backend side by side with Whoosh
+    .venv/bin/python bench/search.py --docs 100000 --backends whoosh --workdir /tmp/sb --reuse
+                                                     # build the 100,000 index once, search it again
+                                                     # in later runs (no rebuild)
 
 The PostgreSQL backend replaces the ``search_documents`` rows of the database given with
 ``--database-url`` (use a scratch database, never a site's); its index size is the size of the
@@ -22,7 +25,12 @@ What it measures, for each corpus size and each backend, in one run:
 - freshness: seconds from ``index_documents([doc])`` of one new document to
   the document being returned by ``search()``,
 - query latency (median and p95, ms) for 1-3-word queries with a tenant
-  filter, facets, and top-10 highlighted snippets.
+  filter, facets, and top-10 highlighted snippets: a first pass (the
+  engine's caches filling), the same queries repeated (its postings and
+  score caches warm), and repeated through the app's result cache
+  (:mod:`comun_cms.search.result_cache`; in-process cachelib cache, or Redis
+  with ``--cache-url``); wall time and the process CPU time of each query
+  (the load-independent figure on a shared machine).
 
 The corpus is synthetic and needs no network: ~300 words per document drawn
 from a Zipf distribution (s = 1.0) over a vocabulary built from the Spanish
@@ -56,6 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # the Flask app): the search layer is app-independent.
 from comun_cms.search.analysis import SPANISH_STOP_WORDS, fold  # noqa: E402
 from comun_cms.search.backend import SearchDocument, SearchQuery  # noqa: E402
+from comun_cms.search.result_cache import ResultCache, normalize_query  # noqa: E402
 from comun_cms.search.whoosh_backend import WhooshBackend  # noqa: E402
 
 try:
@@ -425,13 +434,25 @@ def _pct(values: list[float], p: float) -> float:
     return values[k]
 
 
-def _run_queries(backend, queries) -> tuple[list, list, list]:
+def _run_queries(backend, queries, rcache=None) -> tuple[list, list, list]:
+    """Run every query once; return (wall ms, CPU ms, totals) lists.
+
+    With ``rcache`` (a :class:`ResultCache`), each query goes through it as in the app
+    (normalized query, key with the backend's index token and the epoch, look-up, search on a
+    miss); the tenants' generations are a constant here (nothing is published during the run).
+    """
     lat, cpu, totals = [], [], []
     for text, tenant in queries:
         q = SearchQuery(text=text, tenant=tenant, facets=True, highlight=True, per_page=10)
         c = time.process_time()
         t = time.perf_counter()
-        res = backend.search(q)
+        if rcache is None:
+            res = backend.search(q)
+        else:
+            q = normalize_query(q)
+            key = rcache.key(q, generations=[(tenant, "bench")], index_token=backend.index_token() or "",
+                             language="es_MX", epoch=rcache.epoch())
+            res, _hit = rcache.get_or_compute(key, lambda: backend.search(q))
         lat.append((time.perf_counter() - t) * 1000.0)
         cpu.append((time.process_time() - c) * 1000.0)
         totals.append(res.total)
@@ -448,13 +469,16 @@ def _pg_size_mb(backend) -> float:
         )).scalar() / 1e6
 
 
-def bench_backend(name, make_backend, docs, queries, workdir: Path, log, make_cold=None, reuse=False) -> dict:
+def bench_backend(name, make_backend, docs, queries, workdir: Path, log, make_cold=None, reuse=False,
+                  cache_store=None) -> dict:
     """Run every measurement for one backend; return a dict of figures.
 
     ``make_cold(path)``, if given, opens the same index without query caches;
     its latency is reported as the cold-cache p95.  With ``reuse``, an index
     already built in ``workdir/name`` holding ``len(docs)`` documents is
     searched as it is (no rebuild: the rebuild columns are then ``nan``).
+    ``cache_store()``, if given, returns the cachelib cache the result-cache
+    pass uses.
     """
     path = workdir / name
     reused = reuse and name != "postgres" and (path / "CURRENT").exists()
@@ -493,6 +517,17 @@ def bench_backend(name, make_backend, docs, queries, workdir: Path, log, make_co
         backend.search(SearchQuery(text=text, tenant=tenant, facets=True, highlight=True, per_page=10))
 
     lat, cpu, totals = _run_queries(backend, queries)
+    # The same queries again: the engine's postings and score caches are warm (popular words).
+    warm_lat, warm_cpu, _ = _run_queries(backend, queries)
+    # And through the app's result cache (comun_cms/search/result_cache.py): filled by one
+    # pass, then every query is a repeat answered from the cache.
+    store = cache_store() if cache_store else None
+    cached_lat = cached_cpu = [float("nan")]
+    if store is not None:
+        rcache = ResultCache(store, prefix="bench-search:%d:" % os.getpid())
+        _run_queries(backend, queries, rcache)
+        cached_lat, cached_cpu, cached_totals = _run_queries(backend, queries, rcache)
+        assert cached_totals == totals, "the result cache answered differently"
     cold_p95 = float("nan")
     if make_cold is not None:
         cold = make_cold(path)
@@ -540,6 +575,12 @@ def bench_backend(name, make_backend, docs, queries, workdir: Path, log, make_co
         "fresh_s": fresh_s,
         "p50_ms": statistics.median(lat),
         "p95_ms": _pct(lat, 95),
+        "warm_p50_ms": statistics.median(warm_lat),
+        "warm_p95_ms": _pct(warm_lat, 95),
+        "warm_cpu_p95_ms": _pct(warm_cpu, 95),
+        "cached_p50_ms": statistics.median(cached_lat),
+        "cached_p95_ms": _pct(cached_lat, 95),
+        "cached_cpu_p95_ms": _pct(cached_cpu, 95),
         "max_ms": max(lat),
         "mean_hits": statistics.mean(totals),
         "queries": len(queries),
@@ -562,6 +603,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse", action="store_true",
                     help="with --workdir: search an index already built there by an earlier run "
                          "(same --docs) instead of rebuilding it; the directories are kept")
+    ap.add_argument("--cache-url", default=None,
+                    help="redis://... for the result-cache pass (default: an in-process cachelib SimpleCache)")
     args = ap.parse_args(argv)
     if args.reuse and not args.workdir:
         ap.error("--reuse needs --workdir (the folder of the earlier run)")
@@ -587,6 +630,14 @@ def main(argv=None) -> int:
             ap.error("--backends postgres needs --database-url postgresql://...")
         backends["postgres"] = lambda p: PostgresBackend(args.database_url)
 
+    def cache_store():
+        if args.cache_url:
+            import redis
+            from cachelib import RedisCache
+            return RedisCache(host=redis.Redis.from_url(args.cache_url), default_timeout=600)
+        from cachelib import SimpleCache
+        return SimpleCache(threshold=10_000, default_timeout=600)
+
     rows = []
     try:
         for n in args.docs:
@@ -598,12 +649,15 @@ def main(argv=None) -> int:
             for name, factory in backends.items():
                 rows.append(
                     bench_backend(name, factory, docs, queries, workdir / str(n), log, cold.get(name),
-                                  reuse=args.reuse)
+                                  reuse=args.reuse, cache_store=cache_store)
                 )
                 r = rows[-1]
                 log(
                     f"  {name}: p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms "
-                    f"(CPU p95 {r['cpu_p95_ms']:.1f} ms, no-cache p95 {r['cold_p95_ms']:.1f} ms)"
+                    f"(CPU p95 {r['cpu_p95_ms']:.1f} ms, no-cache p95 {r['cold_p95_ms']:.1f} ms); "
+                    f"repeated: p50 {r['warm_p50_ms']:.1f} ms, p95 {r['warm_p95_ms']:.1f} ms "
+                    f"(CPU p95 {r['warm_cpu_p95_ms']:.1f} ms); result cache: p50 {r['cached_p50_ms']:.2f} ms, "
+                    f"p95 {r['cached_p95_ms']:.2f} ms (CPU p95 {r['cached_cpu_p95_ms']:.2f} ms)"
                 )
     finally:
         if not args.keep and not args.workdir:
@@ -622,6 +676,16 @@ def main(argv=None) -> int:
             f"| {r['docs_per_s']:.0f} | {r['size_mb']:.1f} | {r['fresh_s']:.3f} | {r['p50_ms']:.1f} "
             f"| {r['p95_ms']:.1f} | {r['max_ms']:.1f} | {r['cpu_p50_ms']:.1f} | {r['cpu_p95_ms']:.1f} "
             f"| {r['cold_p95_ms']:.1f} | {r['mean_hits']:.0f} | {r['load']:.1f} |"
+        )
+    print()
+    print("| backend | docs | repeated p50 (ms) | repeated p95 (ms) | repeated CPU p95 (ms) "
+          "| result cache p50 (ms) | result cache p95 (ms) | result cache CPU p95 (ms) | cache | load |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+    for r in rows:
+        print(
+            f"| {r['backend']} | {r['docs']:,} | {r['warm_p50_ms']:.1f} | {r['warm_p95_ms']:.1f} "
+            f"| {r['warm_cpu_p95_ms']:.1f} | {r['cached_p50_ms']:.2f} | {r['cached_p95_ms']:.2f} "
+            f"| {r['cached_cpu_p95_ms']:.2f} | {'redis' if args.cache_url else 'in-process'} | {r['load']:.1f} |"
         )
     print()
     print(

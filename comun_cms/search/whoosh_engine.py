@@ -298,6 +298,7 @@ class SegmentCache:
         self._max_post = int(max_postings)
         self._scores: OrderedDict = OrderedDict()
         self._scores_size = 0
+        self._seen: OrderedDict = OrderedDict()  # score keys asked for once (admission on the second)
 
     def postings(self, reader, fieldname, text):
         """``(docnums, weights)`` of a term in a segment, LRU-cached.
@@ -322,8 +323,13 @@ class SegmentCache:
         ids, weights = _term_postings(reader, fieldname, text)
         # term frequencies are small whole numbers: one byte each when they fit (5 bytes a
         # posting instead of 8), the same float values when read back
-        small = all(0.0 <= w <= 255.0 and float(w).is_integer() for w in weights)
-        got = (array("I", ids), array("B", map(int, weights)) if small else array("f", weights))
+        try:
+            packed = array("B", map(int, weights))
+            if packed.tolist() != weights:  # a weight was not a whole number
+                packed = array("f", weights)
+        except (OverflowError, ValueError, TypeError):  # above 255, or negative
+            packed = array("f", weights)
+        got = (array("I", ids), packed)
         n = len(ids)
         if n <= self._max_post // 4:
             with self._lock:
@@ -335,8 +341,12 @@ class SegmentCache:
                         self._post_size -= len(old_ids)
         return got
 
-    def partial_scores(self, reader, fieldname, text, stats: tuple, compute: Callable[[], array]) -> array:
+    def partial_scores(self, reader, fieldname, text, stats: tuple, compute: Callable[[], array]) -> Optional[array]:
         """Per-posting BM25 term scores of a word in a segment, LRU-cached like :meth:`postings`.
+
+        Scoring every posting costs more than scoring the matches of one query (a tenant
+        filter keeps a third of them), so the scores are computed and kept only from the
+        second query that needs them: the first gets ``None`` and scores its matches itself.
 
         Args:
             reader: the segment reader.
@@ -347,10 +357,12 @@ class SegmentCache:
             compute: returns the scores (an ``array("d")`` parallel to the postings' ids).
 
         Returns:
-            The scores, from the cache when the same term was scored with the same statistics.
+            The scores (from the cache when the same term was scored with the same statistics,
+            else computed and kept), or ``None`` on the first request of a key and whenever the
+            cache is off.
         """
         if self._max_post <= 0:
-            return compute()
+            return None
         key = (self.segment_id(reader), fieldname, text, stats)
         got = self._scores.get(key)
         if got is not None:
@@ -359,6 +371,12 @@ class SegmentCache:
             except KeyError:
                 pass
             return got
+        with self._lock:
+            if key not in self._seen:
+                self._seen[key] = True
+                if len(self._seen) > 4096:
+                    self._seen.popitem(last=False)
+                return None
         got = compute()
         n = len(got)
         if n <= self._max_post // 4:
@@ -714,17 +732,23 @@ def top_by_bm25(searcher, terms, per_seg, want: int, boost_types=()) -> list:
             idf = math.log(n_all / (df + 1)) + 1
             avg = searcher.avg_field_length(field) or 1.0
 
-            def partial(ids=ids, weights=weights, field=field, idf=idf, avg=avg, boost=boost):
-                lengths = view.cache.lengths(view.reader, field)
-                c0 = K1 * (1 - B)
-                c1 = K1 * B / avg
-                k = idf * boost * (K1 + 1)
+            lengths = view.cache.lengths(view.reader, field)
+            c0 = K1 * (1 - B)
+            c1 = K1 * B / avg
+            k = idf * boost * (K1 + 1)
+
+            def partial(ids=ids, weights=weights, lengths=lengths, c0=c0, c1=c1, k=k):
                 return array("d", [k * w / (w + c0 + c1 * lengths[d]) for d, w in zip(ids, weights)])
 
             # each posting's term score depends on the collection statistics, not on the query's
-            # other words: computed once per (segment, word, boost, statistics) and cached
+            # other words: for a word seen again, computed once per (segment, word, boost,
+            # statistics) for every posting and cached; on first sight, for the matches only
             part = view.cache.partial_scores(view.reader, field, text, (boost, n_all, df, avg), partial)
-            if not scores:
+            if part is None:
+                for d, w in zip(ids, weights):
+                    if d in docs:
+                        scores[d] = get(d, 0.0) + k * w / (w + c0 + c1 * lengths[d])
+            elif not scores:
                 scores = {d: x for d, x in zip(ids, part) if d in docs}  # 0.0 + x == x
                 get = scores.get
             else:
