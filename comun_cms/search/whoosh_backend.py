@@ -161,10 +161,10 @@ class WhooshBackend(SearchBackend):
         blocklimit, compression: Whoosh 3 codec settings for new segments
             (postings per block, zlib level); see :class:`SearchCodec`.
         postings_cache: decoded postings (ids + term frequencies) of recent
-            query terms kept in memory, in postings (about 5 bytes each), and
-            as many of their BM25 term scores (8 bytes each): 4,000,000 = at
-            most about 52 MB per process, enough for the 200 benchmark queries
-            at 100,000 documents (2.8 million postings); 0 disables both caches.
+            query terms kept in memory, in postings (8 bytes each), and as
+            many of their BM25 term scores (8 bytes each): 4,000,000 = at
+            most 64 MB per process, enough for the 200 benchmark queries at
+            100,000 documents (2.8 million postings); 0 disables both caches.
 
     Thread/process safety: searching is safe from any number of threads and
     processes (one cached searcher per thread).  Writes must come from one

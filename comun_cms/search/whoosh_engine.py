@@ -44,6 +44,7 @@ import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
+from itertools import accumulate, repeat
 from datetime import datetime, timezone
 from typing import Callable, Iterator, Optional
 
@@ -102,6 +103,28 @@ def _term_postings(segreader, fieldname: str, text, weights: bool = True):
         return [], ([] if weights else None)
     ids: list = []
     ws: Optional[list] = [] if weights else None
+    if isinstance(m, W3LeafMatcher) and not m._byteids:
+        # Straight into arrays, with no Python step per posting: a block's ids are stored as
+        # deltas, and a C running sum (itertools.accumulate) gives the ids Whoosh's generator
+        # (``delta_decode``) would; uniform weights (None: all 1.0, or one float) are repeated
+        # as Whoosh's ``_read_weights`` does.
+        ids = array("I")
+        ws = array("f") if weights else None
+        while m.is_active():
+            if m._data is None:
+                m._read_data()
+            data = m._data
+            ids.extend(accumulate(data[0]))
+            if weights:
+                w = data[1]
+                if w is None:
+                    ws.extend(repeat(1.0, m._blocklength))
+                elif isinstance(w, float):
+                    ws.extend(repeat(w, m._blocklength))
+                else:
+                    ws.extend(w)
+            m._next_block()
+        return ids, ws
     if isinstance(m, W3LeafMatcher):
         while m.is_active():
             if m._ids is None:
@@ -283,7 +306,7 @@ class SegmentCache:
 
     Args:
         max_keyword_sets: keyword doc sets kept (the set is cleared when full).
-        max_postings: postings kept in the postings LRU (about 5 bytes each), and
+        max_postings: postings kept in the postings LRU (8 bytes each), and
             BM25 term scores kept in the scores LRU (8 bytes each); 0 disables both.
     """
 
@@ -306,9 +329,8 @@ class SegmentCache:
         Decoding posting blocks (zlib + pickle, values included) is the main
         cost of a query, and query words follow a Zipf law, so the decoded
         ids and weights of recent terms are kept as compact ``array``s, up to
-        ``max_postings`` postings in total (5 bytes each: 4 for the id, 1 for
-        a term frequency below 256, else 4).  The weights are read back as
-        floats of the same value as Whoosh's.
+        ``max_postings`` postings in total (8 bytes each: a 4-byte id and a
+        4-byte float weight, as Whoosh stores them).
         """
         if self._max_post <= 0:
             return _term_postings(reader, fieldname, text)
@@ -321,15 +343,8 @@ class SegmentCache:
                 pass
             return got
         ids, weights = _term_postings(reader, fieldname, text)
-        # term frequencies are small whole numbers: one byte each when they fit (5 bytes a
-        # posting instead of 8), the same float values when read back
-        try:
-            packed = array("B", map(int, weights))
-            if packed.tolist() != weights:  # a weight was not a whole number
-                packed = array("f", weights)
-        except (OverflowError, ValueError, TypeError):  # above 255, or negative
-            packed = array("f", weights)
-        got = (array("I", ids), packed)
+        got = (ids if isinstance(ids, array) else array("I", ids),
+               weights if isinstance(weights, array) else array("f", weights))
         n = len(ids)
         if n <= self._max_post // 4:
             with self._lock:
