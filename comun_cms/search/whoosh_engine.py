@@ -23,6 +23,17 @@ Performance notes (why the code is shaped like this):
 - The per-segment caches (:class:`SegmentCache`) are keyed by segment id,
   so they survive the opening of a new searcher after a commit: only new
   segments are read again.
+- Measured at 100,000 documents (issue 17, ``bench/search.py``): decoding
+  posting blocks (zlib + pickle of ids, weights *and* character offsets) is
+  the largest cost of a word not seen recently, so posting lists are decoded
+  straight into arrays (a C running sum for the delta-coded ids) and the
+  cache holds 4 million postings, the benchmark's working set; a word seen
+  again gets its per-posting BM25 term scores from a second LRU (same
+  formula, same floats); facet counts make one pass over the matches,
+  counting a per-document code of its (tenant, type, year, status)
+  combination; snippets bisect a block's ids instead of stepping through
+  them.  Results are identical to the earlier code's (scores, order,
+  snippets, facets) on the benchmark's queries.
 
 Sources: BM25: Robertson & Zaragoza, "The Probabilistic Relevance Framework:
 BM25 and Beyond" (2009), as implemented in ``whoosh.scoring.BM25F``; Whoosh
