@@ -227,3 +227,35 @@ def test_lost_epoch_is_replaced_by_a_new_one():
     assert not hit and got is results
     got, hit = cache.get_or_compute("k", lambda: pytest.fail("computed again"))
     assert hit and got == results and got is not results
+
+
+NEEDS_PG = pytest.mark.skipif(not os.environ.get("COMUN_TEST_DATABASE_URL"),
+                              reason="the postgres search backend needs PostgreSQL: set COMUN_TEST_DATABASE_URL")
+
+
+class TestPostgresBackend:
+    """SEARCH_BACKEND = "postgres" writes its rows in the publishing transaction, which also bumps
+    the generation: the generations alone keep its cached answers exact (no index state)."""
+
+    @pytest.fixture
+    def app_config(self, app_config):
+        return {**app_config, "SEARCH_BACKEND": "postgres"}
+
+    @NEEDS_PG
+    def test_publication_is_found_at_once_with_the_cache_on(self, app, client, tmp_path):
+        service = get_search()
+        assert service.writes_in_transaction and service.backend.index_token() is None
+        _publish_page(app, "vieja", "Informe viejo de transparencia", drain=False)
+        worker_b_app = _second_worker(app, SEARCH_BACKEND="postgres")
+        worker_b = worker_b_app.test_client()
+        assert _titles(client, "transparencia") == ["Informe viejo de transparencia"]
+        assert _titles(worker_b, "transparencia") == ["Informe viejo de transparencia"]
+        assert worker_b_app.extensions["comun"].search.cache_stats == [1, 0]
+        _publish_page(app, "nueva", "Informe nuevo de transparencia", drain=False)  # no worker needed
+        assert sorted(_titles(worker_b, "transparencia")) == ["Informe nuevo de transparencia",
+                                                              "Informe viejo de transparencia"]
+        epoch = service.result_cache().epoch()
+        service.reindex()
+        assert service.result_cache().epoch() != epoch
+        assert len(_titles(client, "transparencia")) == 2
+        assert service.cache_stats == [0, 2]
