@@ -273,9 +273,12 @@ class SegmentView:
                         # a word's postings: keep the docs of ``result`` found in the array,
                         # without building a set of the whole posting list first
                         result.intersection_update(ids)
-                    else:
+                    elif result is None:
                         docs = self._eval(sub)
-                        result = set(docs) if result is None else result & docs
+                        # a plain set is always a new one here (copy only the cached frozensets)
+                        result = docs if type(docs) is set else set(docs)
+                    else:
+                        result = result & self._eval(sub)
                     if not result:
                         return set()
             else:
