@@ -171,10 +171,14 @@ class WorkshopForm(Form):
         if self.starts_at.data and field.data and field.data <= self.starts_at.data:
             raise ValidationError(_l("The workshop must end after it starts."))
 
-    def validate_place(self, field):
-        """A place or an online link."""
-        if not field.data and not (self.online_url.data or "").strip():
-            raise ValidationError(_l("Give the place or the online link."))
+    def validate(self, extra_validators=None) -> bool:
+        """Validate the fields, then that a place or an online link is given (the error goes
+        to ``place``)."""
+        valid = super().validate(extra_validators=extra_validators)
+        if not self.place.data and not self.online_url.data and not self.place.errors:
+            self.place.errors = [*self.place.errors, _l("Give the place or the online link.")]
+            return False
+        return valid
 
     def validate_online_url(self, field):
         """Only ``http`` and ``https`` links."""
@@ -197,12 +201,19 @@ class MaterialForm(Form):
                            validators=[Optional(), _max(1000)], render_kw={"rows": 2, "maxlength": 1000})
 
     def validate_url(self, field):
-        """A file or a link, not both; links only ``http``/``https``."""
-        has_file = bool(self.file.data and getattr(self.file.data, "filename", ""))
-        if has_file == bool(field.data):
-            raise ValidationError(_l("Upload a file or write a link (one of the two)."))
+        """Links only ``http``/``https``."""
         if field.data and not field.data.lower().startswith(("https://", "http://")):
             raise ValidationError(_l("Write a complete web address (https://...)."))
+
+    def validate(self, extra_validators=None) -> bool:
+        """Validate the fields, then that exactly one of a file and a link is given (the error
+        goes to ``url``)."""
+        valid = super().validate(extra_validators=extra_validators)
+        has_file = bool(self.file.data and getattr(self.file.data, "filename", ""))
+        if has_file == bool(self.url.data) and not self.url.errors:
+            self.url.errors = [*self.url.errors, _l("Upload a file or write a link (one of the two).")]
+            return False
+        return valid
 
 
 # --------------------------------------------------------------------------- public pages
@@ -319,7 +330,7 @@ def add_material(workshop_id: int):
             att = None
             if form.file.data and getattr(form.file.data, "filename", ""):
                 att = store_upload(form.file.data, owner_type="cocreation_workshop", owner_id=str(record.id),
-                                   title=form.title.data, kinds=MATERIAL_KINDS, field="m-file",
+                                   title=form.title.data, kinds=MATERIAL_KINDS, field="file",
                                    user_id=current_user.id)
                 db.session.flush()
             record.materials.append(WorkshopMaterial(
