@@ -35,8 +35,9 @@ def mails(monkeypatch):
     real = call_mod.send_mail
 
     def capture(to, template, context=None, **kwargs):
-        sent.append((to, template, context))
-        return real(to, template, context, **kwargs)
+        row = real(to, template, context, **kwargs)
+        sent.append((to, template, context, row.subject, row.text_body))
+        return row
 
     monkeypatch.setattr(call_mod, "send_mail", capture)
     return sent
@@ -83,14 +84,12 @@ def test_registration_is_stored_with_consent_and_mails_the_dates(app, client, se
     assert (row.name, row.email, row.sector, row.organization, row.source) == (
         "Ana López", "ana@example.org", "sociedad_civil", "Colectivo Agua", "call")
     assert row.consent_at is not None and row.call_id == setup["call_id"]
-    [(to, template, context)] = mails
+    [(to, template, context, subject, text)] = mails
     assert to == "ana@example.org" and template == "cocreation_registration"
     assert context["sessions"][0]["place"] == "Auditorio"
-    with app.app_context():
-        from comun_cms.models import MailOutbox  # noqa: PLC0415 - test inspects the queued mail
-        mail = db.session.scalars(select(MailOutbox).where(MailOutbox.recipient == "ana@example.org")).one()
-    assert "Mesa exclusivo edomex" in mail.subject and "Auditorio" in mail.text_body
-    assert f"/edomex/cocreacion/mesas/{setup['table_id']}.ics" in mail.text_body
+    assert subject == "Su registro en la mesa «Mesa exclusivo edomex»"
+    assert "Auditorio" in text and "Sala del Comité" in text
+    assert f"/edomex/cocreacion/mesas/{setup['table_id']}.ics" in text
 
 
 def test_one_registration_per_table_and_address(app, client, setup, mails):
@@ -262,20 +261,24 @@ def test_csv_download_neutralises_formulas(app, client, login_as, setup):
 
 
 # --------------------------------------------------------------------------- privacy
-def test_privacy_export_cancellation_and_purge(app, setup):
-    from comun_cms.privacy import SOURCES  # noqa: PLC0415 - the registry the core iterates
-    source = next(s for s in SOURCES if s.name == "cocreation_registrations")
+def test_privacy_export_cancellation_and_purge(app, client, login_as, setup):
+    login_as("admin", "edomex")
+    resp = client.post("/edomex/admin/privacidad/datos/exportar.json", data={"email": "PERSONA@edomex.mx"})
+    [row] = resp.get_json()["sources"]["cocreation_registrations"]
+    assert row["name"] == "Persona exclusivo edomex" and row["table_id"] == setup["table_id"]
+    assert "persona@edomex.mx" not in client.post("/edomex/admin/privacidad/datos/exportar.json",
+                                                  data={"email": "otra@edomex.mx"}).get_data(as_text=True)
+    source = call_mod.REGISTRATIONS_SOURCE
     tenant = get_tenant(app, "edomex")
     with tenant_context(tenant):
-        [row] = source.export("PERSONA@edomex.mx")
-        assert row["name"] == "Persona exclusivo edomex" and row["table_id"] == setup["table_id"]
         assert source.purge(tenant, utcnow()) == {}
         later = utcnow() + dt.timedelta(days=tenant.retention["join"] + 1)
         assert source.purge(tenant, later) == {"cocreation_registrations": 1}
         db.session.rollback()
-        assert source.erase("persona@edomex.mx") == 1
-        db.session.commit()
-        assert db.session.scalar(select(func.count(Registration.id))) == 0
+    resp = client.post("/edomex/admin/privacidad/datos/cancelar",
+                       data={"email": "persona@edomex.mx", "reason": "ARCO 12/2026", "confirm": "y"})
+    assert resp.status_code == 303
+    assert _registrations(app) == []
 
 
 # --------------------------------------------------------------------------- isolation
