@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from comun_cms.toolkit import Publication, db, tenant_context, utcnow
-from comun_cms.toolkit.testing import get_tenant
+from comun_cms.toolkit.testing import browser_login, get_tenant
 
 from plugins.cocreation import call as call_mod
 from plugins.cocreation.models import Call, CocreationTable, Registration
@@ -322,3 +322,35 @@ def test_other_tenants_cannot_see_or_change_registrations(app, client, login_as,
     with tenant_context(get_tenant(app, "puebla")):
         assert db.session.scalar(select(func.count(CocreationTable.id))) == 2
         assert db.session.scalar(select(func.count(Registration.id))) == 1
+
+
+# --------------------------------------------------------------------------- browser (390 px)
+def test_registration_at_390_px_in_a_browser(app, page, make_user, make_process):
+    """A person registers on a phone (390 px wide): the call, the form and the confirmation are
+    not wider than the screen; the staff's list and the workshop page neither."""
+    pid = make_process("edomex", title="Proceso con un título largo para ver el ajuste de línea en el teléfono")
+    rec = make_call_records(app, "edomex", pid)
+    make_user("movil@edomex.test", role="editor")
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    def fits(url=None):
+        if url:
+            page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (page.url, width)
+
+    fits(f"/edomex/cocreacion/{pid}/convocatoria")
+    page.click(f'a[href$="registro?mesa={rec["table_id"]}"]')
+    fits()
+    page.fill("#name", "Ana López")
+    page.fill("#email", "ana.movil@example.org")
+    page.select_option("#sector", "ciudadania")
+    page.check("#privacy_consent")
+    page.click('form[action$="/convocatoria/registro"] button[type=submit]')
+    assert "Su registro quedó hecho" in page.locator("main").inner_text()
+    fits()
+    fits(f"/edomex/cocreacion/talleres/{rec['workshop_id']}")
+    fits(f"/edomex/cocreacion/{pid}/talleres")
+    browser_login(page, "movil@edomex.test")
+    fits(f"/edomex/admin/cocreacion/mesas/{rec['table_id']}/inscripciones")
+    assert "ana.movil@example.org" in page.locator("main").inner_text()
