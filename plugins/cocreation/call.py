@@ -26,7 +26,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Validation
 from comun_cms.toolkit import (
     ChangeRefused, ConfirmForm, ConsentMixin, ContentType, Form, PersonalDataSource, admin_change, atomic,
     content_disposition, correct, current_tenant, db, history, jsonable, neutralize_formula, one_or_404,
-    plain_text, publish, render_markdown, require_role, search_document_for, send_mail, snapshot,
+    plain_text, publish, require_role, search_document_for, send_mail, snapshot,
 )
 
 from . import services as svc
@@ -186,7 +186,7 @@ CALL_TYPE = ContentType(
     label=_l("Open call to the co-creation tables"), label_plural=_l("Open calls to the co-creation tables"),
     serialize=serialize_call, title=lambda c: c.title,
     url=lambda c: url_for("cocreation.call", tenant=c.tenant_id, process_id=c.process_id),
-    search_document=lambda c: {"title": c.title, "body": plain_text(render_markdown(c.body or "")) or c.title,
+    search_document=lambda c: {"title": c.title, "body": plain_text(c.body or "") or c.title,
                                "status": "published", "date": c.published_at},
     admin_url=lambda c: url_for("admin_cocreation.call", tenant=c.tenant_id, process_id=c.process_id),
     field_labels={"title": _l("Title"), "body": _l("Text of the call"), "process_id": _l("Process"),

@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, Length, Optional, URL, ValidationEr
 
 from comun_cms.toolkit import (
     ChangeRefused, ConfirmForm, ContentType, Form, admin_change, correct, current_tenant, db, history, one_or_404,
-    plain_text, publish, render_markdown, require_role, search_document_for, snapshot, store_upload, utcnow,
+    plain_text, publish, require_role, search_document_for, snapshot, store_upload, utcnow,
 )
 
 from . import services as svc
@@ -96,7 +96,7 @@ WORKSHOP_TYPE = ContentType(
     url=lambda w: url_for("cocreation.workshop", tenant=w.tenant_id, workshop_id=w.id),
     search_document=lambda w: {
         "title": w.title, "status": "published", "date": w.published_at,
-        "body": " ".join(x for x in (plain_text(render_markdown(w.description or "")), w.place,
+        "body": " ".join(x for x in (plain_text(w.description or ""), w.place,
                                      " ".join(m.title for m in w.materials)) if x) or w.title},
     attachments=material_attachments,
     admin_url=lambda w: url_for("admin_cocreation.workshop", tenant=w.tenant_id, workshop_id=w.id),
@@ -248,9 +248,11 @@ def _save(form: WorkshopForm, record: Workshop) -> None:
     record.place, record.online_url = form.place.data or "", form.online_url.data or ""
 
 
-def _form_for(record: Workshop | None) -> WorkshopForm:
-    form = WorkshopForm(obj=record)
-    if record is not None and request.method == "GET":
+def _form_for(record: Workshop | None, *, stored: bool = False) -> WorkshopForm:
+    """The workshop form: the posted data, or (GET, or ``stored``) the record's stored values
+    with its times in the tenant's timezone."""
+    form = WorkshopForm(obj=record, formdata=None) if stored else WorkshopForm(obj=record)
+    if record is not None and (stored or request.method == "GET"):
         form.starts_at.data, form.ends_at.data = utc_to_local(record.starts_at), utc_to_local(record.ends_at)
     return form
 
@@ -344,7 +346,7 @@ def add_material(workshop_id: int):
         if change.ok:
             return redirect(url_for(".workshop", workshop_id=record.id), code=303)
         record = one_or_404(Workshop, workshop_id)
-    return _edit_page(record, _form_for(record), form, 422)
+    return _edit_page(record, _form_for(record, stored=True), form, 422)
 
 
 @admin_bp.post("/talleres/materiales/<int:material_id>/eliminar")

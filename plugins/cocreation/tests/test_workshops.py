@@ -163,7 +163,10 @@ def test_bad_materials_are_refused(app, client, login_as, make_process):
                         ({"m-title": "Programa", "m-file": (io.BytesIO(b"MZ\x90\x00binario"), "programa.pdf")},
                          "m-file")):
         resp = client.post(url, data=data, content_type="multipart/form-data")
-        assert resp.status_code == 422 and f'href="#{field}"' in resp.get_data(as_text=True), data
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 422 and f'href="#{field}"' in html, data
+        # the workshop's own form beside it keeps the stored values, times in local time
+        assert 'value="Taller de gobierno abierto"' in html and 'value="2026-03-10T10:00"' in html
     with tenant_context(get_tenant(app, "edomex")):
         assert db.session.scalar(select(func.count(WorkshopMaterial.id))) == 0
         assert db.session.scalar(select(func.count(Attachment.id))) == 0
@@ -188,6 +191,7 @@ def test_search_document_of_a_published_workshop(app, make_process):
     with tenant_context(tenant), app.test_request_context("/edomex/"):
         docs = [d for d in ws.search_documents(tenant)]
         assert len(docs) == 1 and docs[0]["title"] == "Taller exclusivo edomex" and "Biblioteca" in docs[0]["body"]
+        assert "cocreación" in docs[0]["body"] and "**" not in docs[0]["body"] and "<" not in docs[0]["body"]
         assert docs[0]["url"].endswith(f"/edomex/cocreacion/talleres/{records['workshop_id']}")
 
 
