@@ -75,7 +75,9 @@ def register_content_types():
 @hookimpl
 def audit_labels():
     """Names of the plugin's audit verbs."""
-    return {"merge": _l("Merge"), "reject": _l("Reject"), "step": _l("Step"), "save": _l("Save")}
+    return {"merge": _l("Merge"), "reject": _l("Reject"), "step": _l("Step"), "save": _l("Save"),
+            "cocreation_registration": _l("Registration to a co-creation table"),
+            "cocreation_workshop_material": _l("Workshop material")}
 
 
 @hookimpl

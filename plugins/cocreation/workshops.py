@@ -323,7 +323,7 @@ def add_material(workshop_id: int):
     record = one_or_404(Workshop, workshop_id)
     form = MaterialForm(prefix="m")
     if form.validate_on_submit():
-        with admin_change("cocreation_workshop.material", record, form=form,
+        with admin_change("cocreation_workshop_material.create", record, form=form,
                           success=_("Material added.")) as change:
             if record.status == "retracted":
                 raise ChangeRefused(_("The workshop was retracted; it cannot change."))
@@ -360,7 +360,7 @@ def remove_material(material_id: int):
         if record.status != "draft":
             flash(_("The workshop is published; its materials cannot be removed."), "error")
         else:
-            with admin_change("cocreation_workshop.material_delete", record, success=_("Material removed.")):
+            with admin_change("cocreation_workshop_material.delete", record, success=_("Material removed.")):
                 att = material.attachment
                 record.materials.remove(material)
                 db.session.flush()
