@@ -24,7 +24,7 @@ from wtforms import DateField, EmailField, SelectField, StringField, TextAreaFie
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from comun_cms.toolkit import (
-    ChangeRefused, ConfirmForm, ConsentMixin, ContentType, Form, PersonalDataSource, admin_change, atomic,
+    ChangeRefused, ConfirmForm, ConsentMixin, ContentType, Form, PersonalDataSource, admin_change, atomic, bump_generation,
     content_disposition, correct, current_tenant, db, history, jsonable, neutralize_formula, one_or_404,
     plain_text, publish, require_role, search_document_for, send_mail, snapshot,
 )
@@ -102,7 +102,8 @@ def register(table: CocreationTable, *, name: str, email: str, sector: str, orga
              source: str = "call", call: Call | None = None, consent: dict | None = None) -> Registration:
     """Register a person to ``table`` (flushed, not committed: callers run in ``atomic`` or
     ``admin_change``). The table row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL) so two
-    people cannot take the last place at once.
+    people cannot take the last place at once; the tenant's page-cache generation is bumped in
+    the same transaction (the public call page shows the free places).
 
     Args:
         table: a table of the current tenant.
@@ -137,6 +138,7 @@ def register(table: CocreationTable, *, name: str, email: str, sector: str, orga
         db.session.flush()
     except IntegrityError as exc:  # the same address registered at the same moment
         raise RegistrationRefused(_("This e-mail address is already registered for this table."), "email") from exc
+    bump_generation(current_tenant.slug)  # the public call page shows the free places
     return row
 
 
@@ -501,6 +503,7 @@ def remove_registration(registration_id: int):
                           before={"registration_id": row.id, "sector": row.sector, "source": row.source},
                           success=_("Participant removed.")) as change:
             db.session.delete(row)
+            bump_generation(current_tenant.slug)  # the public call page shows the free places
             change.after = None
     else:
         flash(_("The form expired; try again."), "error")
