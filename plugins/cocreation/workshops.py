@@ -21,8 +21,8 @@ from wtforms import DateTimeLocalField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Length, Optional, URL, ValidationError
 
 from comun_cms.toolkit import (
-    ChangeRefused, ConfirmForm, ContentType, Form, admin_change, correct, current_tenant, db, history, one_or_404,
-    plain_text, publish, require_role, search_document_for, snapshot, store_upload, utcnow,
+    ChangeRefused, ConfirmForm, ContentType, Form, ReasonForm, admin_change, correct, current_tenant, db, history, one_or_404,
+    plain_text, publish, require_role, retract, search_document_for, snapshot, store_upload, utcnow,
 )
 
 from . import services as svc
@@ -279,6 +279,7 @@ def admin_workshops(process_id: int):
 def _edit_page(record: Workshop, form: WorkshopForm, material_form: MaterialForm, status: int = 200):
     return render_template("cocreation/workshops/admin_workshop.html", process=record.process, workshop=record,
                            form=form, material_form=material_form, publish_form=ConfirmForm(),
+                           retract_form=ReasonForm(formdata=None),
                            remove_form=ConfirmForm(), history=history("cocreation_workshop", record.id)), status
 
 
@@ -312,6 +313,25 @@ def publish_workshop(workshop_id: int):
             if record.status != "draft":
                 raise ChangeRefused(_("The workshop is already published."))
             change.after = {**snapshot(record), "sha256": publish(record, user=current_user, commit=False).sha256}
+    return redirect(url_for(".workshop", workshop_id=record.id), code=303)
+
+
+@admin_bp.post("/talleres/<int:workshop_id>/retirar")
+@require_role(*ROLES)
+def retract_workshop(workshop_id: int):
+    """Retract a published workshop with a public reason (published and notarized; the public
+    page shows the notice, the calendars leave it out)."""
+    record = one_or_404(Workshop, workshop_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        with admin_change("cocreation_workshop.retract", record, success=_("Workshop retracted.")) as change:
+            if record.status != "published":
+                raise ChangeRefused(_("Only a published workshop can be retracted."))
+            change.after = {**snapshot(record), "sha256": retract(record, reason=form.reason.data[:1000],
+                                                                  user=current_user, commit=False).sha256}
+    else:
+        for error in form.reason.errors:
+            flash(f"{form.reason.label.text}: {error}", "error")
     return redirect(url_for(".workshop", workshop_id=record.id), code=303)
 
 

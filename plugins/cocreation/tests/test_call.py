@@ -193,6 +193,23 @@ def test_admin_creates_publishes_and_corrects_the_call(app, client, login_as, ma
     assert f"/edomex/cocreacion/{pid}/convocatoria" in process_html
 
 
+def test_a_retracted_call_closes_registration(app, client, login_as, setup):
+    login_as("editor", "edomex")
+    url = f"/edomex/admin/cocreacion/{setup['process_id']}/convocatoria/retirar"
+    client.post(url, data={"reason": ""})
+    with tenant_context(get_tenant(app, "edomex")):
+        assert db.session.get(Call, setup["call_id"]).status == "published"
+    assert client.post(url, data={"reason": "Se reprograma la convocatoria"}).status_code == 303
+    with tenant_context(get_tenant(app, "edomex")):
+        assert db.session.get(Call, setup["call_id"]).status == "retracted"
+    client.delete_cookie("session")
+    html = client.get(f"/edomex/cocreacion/{setup['process_id']}/convocatoria").get_data(as_text=True)
+    assert "Esta convocatoria fue retirada." in html and "registro?mesa=" not in html
+    assert _post(client, setup).status_code == 409
+    assert client.get(f"/edomex/cocreacion/{setup['process_id']}/convocatoria.ics").status_code == 404
+    assert len(_registrations(app)) == 1
+
+
 @pytest.mark.parametrize("over, field, message", [
     ({"title": ""}, "title", "Escriba el título"),
     ({"title": "t" * 10_000}, "title", "300"),

@@ -214,3 +214,24 @@ def test_other_tenants_cannot_see_or_change_workshops(app, client, login_as, mak
     assert client.get(f"/puebla/cocreacion/talleres/{w}").status_code == 404
     listing = client.get(f"/puebla/cocreacion/{pid_puebla}/talleres").get_data(as_text=True)
     assert "Taller exclusivo puebla" in listing and "exclusivo edomex" not in listing
+
+
+def test_retraction_with_a_reason(app, client, login_as, make_process):
+    pid = make_process("edomex")
+    rec = make_call_records(app, "edomex", pid)
+    login_as("editor", "edomex")
+    url = f"/edomex/admin/cocreacion/talleres/{rec['workshop_id']}/retirar"
+    client.post(url, data={"reason": ""})
+    with tenant_context(get_tenant(app, "edomex")):
+        assert db.session.get(Workshop, rec["workshop_id"]).status == "published"
+    assert client.post(url, data={"reason": "Se canceló por lluvia"}).status_code == 303
+    with tenant_context(get_tenant(app, "edomex")):
+        assert db.session.get(Workshop, rec["workshop_id"]).status == "retracted"
+        pub = db.session.scalars(select(Publication).where(Publication.content_type == "cocreation_workshop",
+                                                           Publication.action == "retract")).one()
+        assert pub.reason == "Se canceló por lluvia"
+    client.delete_cookie("session")
+    html = client.get(f"/edomex/cocreacion/talleres/{rec['workshop_id']}").get_data(as_text=True)
+    assert "Este taller fue retirado." in html
+    assert client.get(f"/edomex/cocreacion/talleres/{rec['workshop_id']}.ics").status_code == 404
+    assert "Taller exclusivo" not in client.get(f"/edomex/cocreacion/{pid}/calendario.ics").get_data(as_text=True)
