@@ -14,10 +14,13 @@ from flask_babel import lazy_gettext as _l
 
 from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl, register_personal_data
 
+from . import call as _call
 from . import content as _content
 from . import datasets as _datasets
 from . import demo as _demo
+from . import ical as _ical  # noqa: F401 - registers the .ics routes on the blueprint
 from . import portal as _portal
+from . import workshops as _workshops
 from .admin import admin_bp
 from .models import MODELS
 from .privacy import SOURCE
@@ -29,6 +32,7 @@ __version__ = "0.1.0"
 _HERE = Path(__file__).resolve().parent
 
 register_personal_data(SOURCE)
+register_personal_data(_call.REGISTRATIONS_SOURCE)
 
 
 @hookimpl
@@ -63,14 +67,17 @@ def register_blueprints():
 
 @hookimpl
 def register_content_types():
-    """``cocreation_process``, ``cocreation_problem`` and ``cocreation_tree``."""
-    return list(_content.CONTENT_TYPES)
+    """``cocreation_process``, ``cocreation_problem``, ``cocreation_tree``, ``cocreation_call`` and
+    ``cocreation_workshop``."""
+    return list(_content.CONTENT_TYPES) + [_call.CALL_TYPE, _workshops.WORKSHOP_TYPE]
 
 
 @hookimpl
 def audit_labels():
     """Names of the plugin's audit verbs."""
-    return {"merge": _l("Merge"), "reject": _l("Reject"), "step": _l("Step"), "save": _l("Save")}
+    return {"merge": _l("Merge"), "reject": _l("Reject"), "step": _l("Step"), "save": _l("Save"),
+            "cocreation_registration": _l("Registration to a co-creation table"),
+            "cocreation_workshop_material": _l("Workshop material")}
 
 
 @hookimpl
@@ -87,8 +94,10 @@ def admin_menu_items(tenant):
 
 @hookimpl
 def search_documents(tenant):
-    """A search document per published process, problem and tree."""
-    return _content.search_documents(tenant)
+    """A search document per published process, problem, tree, call and workshop."""
+    yield from _content.search_documents(tenant)
+    yield from _call.search_documents(tenant)
+    yield from _workshops.search_documents(tenant)
 
 
 @hookimpl
@@ -113,4 +122,8 @@ def demo_data(tenant, ctx):
 
 def sample_record(content_type, tenant, marker):
     """Conformance-kit factory: an unsaved draft of ``content_type`` whose text holds ``marker``."""
+    if content_type.name == "cocreation_call":
+        return _call.sample_record(tenant, marker)
+    if content_type.name == "cocreation_workshop":
+        return _workshops.sample_record(tenant, marker)
     return _content.sample_record(content_type, tenant, marker)
