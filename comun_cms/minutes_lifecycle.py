@@ -79,6 +79,14 @@ class MinutesLifecycleMixin:
         return getattr(self, "status", "draft") != "draft" or getattr(self, "stage", "draft") == "published"
 
 
+def _status(record) -> str:
+    return record.status or "draft"  # column defaults apply only at flush time
+
+
+def _stage(record) -> str:
+    return record.stage or "draft"
+
+
 class MinutesLifecycle:
     """The transitions of a kind of minutes.
 
@@ -104,7 +112,7 @@ class MinutesLifecycle:
     # ------------------------------------------------------------------ reading
     def is_editable(self, record) -> bool:
         """``True`` while the content may change (a draft record in an editable stage)."""
-        return record.status == "draft" and record.stage in self.editable_stages
+        return _status(record) == "draft" and _stage(record) in self.editable_stages
 
     def ensure_editable(self, record) -> None:
         """Refuse unless the content may change.
@@ -112,9 +120,9 @@ class MinutesLifecycle:
         Raises:
             LifecycleError: ``locked`` when published, ``frozen`` when approved.
         """
-        if record.status != "draft" or record.stage == "published":
+        if _status(record) != "draft" or _stage(record) == "published":
             self.refuse("locked")
-        if record.stage not in self.editable_stages:
+        if _stage(record) not in self.editable_stages:
             self.refuse("frozen")
 
     # ------------------------------------------------------------------ transitions
@@ -124,7 +132,7 @@ class MinutesLifecycle:
         Raises:
             LifecycleError: ``not_draft`` (also when the lifecycle has no review stage).
         """
-        if not self.review or record.stage != "draft" or record.status != "draft":
+        if not self.review or _stage(record) != "draft" or _status(record) != "draft":
             self.refuse("not_draft")
         if check is not None:
             check(record)
@@ -138,7 +146,7 @@ class MinutesLifecycle:
             LifecycleError: ``not_returnable`` when published or already a draft.
         """
         returnable = ("review", "approved") if self.review else ("approved",)
-        if record.status != "draft" or record.stage not in returnable:
+        if _status(record) != "draft" or _stage(record) not in returnable:
             self.refuse("not_returnable")
         record.stage = "draft"
         record.approved_at = None
@@ -158,7 +166,7 @@ class MinutesLifecycle:
         Raises:
             LifecycleError: ``not_approvable`` in any other stage, or what ``check`` raises.
         """
-        if record.status != "draft" or record.stage != ("review" if self.review else "draft"):
+        if _status(record) != "draft" or _stage(record) != ("review" if self.review else "draft"):
             self.refuse("not_approvable")
         if check is not None:
             check(record)
@@ -187,9 +195,9 @@ class MinutesLifecycle:
             LifecycleError: ``already_published``, ``not_approved`` or what ``before`` raises.
             comun_cms.publishing.PublishError: the publication failed.
         """
-        if record.status != "draft" or record.stage == "published":
+        if _status(record) != "draft" or _stage(record) == "published":
             self.refuse("already_published")
-        if require_approval and record.stage != "approved":
+        if require_approval and _stage(record) != "approved":
             self.refuse("not_approved")
         if before is not None:
             before(record)
@@ -212,7 +220,7 @@ class MinutesLifecycle:
         Raises:
             LifecycleError: ``addendum_unpublished`` or ``addendum_reason`` (field ``reason``).
         """
-        if record.status != "published":
+        if _status(record) != "published":
             self.refuse("addendum_unpublished")
         reason = (reason or "").strip()
         if not reason:
