@@ -410,8 +410,8 @@ def admin_minute_action(table_id: int, action: str):
         return back
     messages = {"aprobar": _("Minute approved."), "borrador": _("Minute returned to draft."),
                 "publicar": _("Minute published and locked.")}
-    with admin_change(f"cocreation_minute.{ {'aprobar': 'approve', 'borrador': 'reopen', 'publicar': 'publish'}[action] }",
-                      minute, errors=(MinuteError,), success=messages[action]) as change:
+    verb = {"aprobar": "approve", "borrador": "reopen", "publicar": "publish"}[action]
+    with admin_change(f"cocreation_minute.{verb}", minute, errors=(MinuteError,), success=messages[action]) as change:
         if action == "aprobar":
             approve_minute(minute)
         elif action == "borrador":
