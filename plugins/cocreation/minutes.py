@@ -276,7 +276,7 @@ MINUTE_TYPE = ContentType(
         [m.summary] + [f"{p.title} {p.description} {p.responsible_institution}" for p in m.proposals]).strip(),
         "status": "published", "date": m.published_at},
     admin_url=lambda m: url_for("admin_cocreation.minute", tenant=m.tenant_id, table_id=m.table_id),
-    field_labels={"table_id": _l("Table"), "table": _l("Table"), "held_on": _l("Date"), "summary": _l("Summary"),
+    field_labels={"table_id": _l("Co-creation table"), "table": _l("Co-creation table"), "held_on": _l("Date"), "summary": _l("Summary"),
                   "proposals": _l("Proposals")},
 )
 

@@ -45,7 +45,7 @@ CAPACITY_MAX = 10000
 
 #: Spanish names of the sectors (:data:`~.models.SECTORS`), as the strategy names them.
 SECTOR_LABELS = {"gobierno": _l("Government"), "sociedad_civil": _l("Civil society"), "academia": _l("Academia"),
-                 "sector_privado": _l("Private sector"), "ciudadania": _l("Citizens")}
+                 "sector_privado": _l("Business and private sector"), "ciudadania": _l("Citizens")}
 
 
 def sector_label(code: str) -> str:
@@ -245,7 +245,7 @@ TABLE_TYPE = ContentType(
         "status": "published", "date": t.published_at},
     admin_url=lambda t: url_for("admin_cocreation.table", tenant=t.tenant_id, table_id=t.id),
     field_labels={"title": _l("Title"), "theme": _l("Theme"), "description": _l("Description"),
-                  "place": _l("Place"), "capacity": _l("Capacity"), "problems": _l("Problems"),
+                  "place": _l("Place"), "capacity": _l("Capacity of the table"), "problems": _l("Problems"),
                   "sessions": _l("Sessions"), "process_id": _l("Process")},
 )
 
