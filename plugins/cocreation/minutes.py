@@ -213,9 +213,10 @@ def return_minute_to_draft(minute: ResultsMinute) -> None:
     LIFECYCLE.return_to_draft(minute)
 
 
-def publish_minute(minute: ResultsMinute, user=None):
+def publish_minute(minute: ResultsMinute, user=None, publisher=None):
     """approved -> published and locked: version 1 of content type ``cocreation_minute``
-    (notarized). The table must be published.
+    (notarized). The table must be published. ``publisher`` (``record -> Publication``)
+    replaces the toolkit's ``publish`` (``comun demo`` passes ``DemoContext.publish``).
 
     Returns:
         The :class:`~comun_cms.toolkit.Publication`. Nothing is committed.
@@ -228,7 +229,7 @@ def publish_minute(minute: ResultsMinute, user=None):
             raise MinuteError(_l("Publish the table before its results minute."))
         _ready(minute)
 
-    return LIFECYCLE.lock(minute, user=user, before=before)
+    return LIFECYCLE.lock(minute, user=user, publisher=publisher, before=before)
 
 
 def add_minute_addendum(minute: ResultsMinute, reason: str, user=None):
