@@ -22,7 +22,7 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -201,24 +201,6 @@ def published_minute(table: CocreationTable) -> ResultsMinute | None:
     """The table's results minute when published (or retracted), else ``None``."""
     return db.session.scalar(select(ResultsMinute).where(ResultsMinute.table_id == table.id,
                                                          ResultsMinute.status.in_(PUBLIC)))
-
-
-def timeline_link(process: Process, number: int) -> svc.StepLink | None:
-    """What steps 9 (the tables) and 10 (their results minutes) of the timeline link to: the
-    public list of the process's tables (anchor ``#minutas`` for step 10), or ``None`` when no
-    table (step 9) or no results minute (step 10) is published."""
-    tables = db.session.scalar(select(func.count(CocreationTable.id)).where(
-        CocreationTable.process_id == process.id, CocreationTable.status == "published")) or 0
-    if number == 9 and tables:
-        return svc.StepLink(_("Co-creation tables: %(n)d published", n=tables),
-                            url_for("cocreation.tables", process_id=process.id))
-    if number == 10:
-        minutes = db.session.scalar(select(func.count(ResultsMinute.id)).join(CocreationTable).where(
-            CocreationTable.process_id == process.id, ResultsMinute.status == "published")) or 0
-        if minutes:
-            return svc.StepLink(_("Results minutes of the tables: %(n)d published", n=minutes),
-                                url_for("cocreation.tables", process_id=process.id, _anchor="minutas"))
-    return None
 
 
 bp.add_app_template_global(published_tables, "cc_published_tables")
