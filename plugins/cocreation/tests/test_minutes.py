@@ -143,6 +143,7 @@ def test_a_locked_minute_refuses_every_route_and_service(app, client, login_as, 
     assert "cannot change" in page and 'name="title"' not in page
     with tenant_context(get_tenant(app, "edomex")):
         minute = db.session.scalar(select(ResultsMinute).where(ResultsMinute.table_id == tid))
+        assert minute.is_locked and not mins.LIFECYCLE.is_editable(minute)
         proposal = db.session.get(Proposal, proposal_id)
         for attempt in (
             lambda: mins.save_minute(minute, held_on=dt.date(2026, 1, 1), summary="x"),
