@@ -19,7 +19,9 @@ from . import content as _content
 from . import datasets as _datasets
 from . import demo as _demo
 from . import ical as _ical  # noqa: F401 - registers the .ics routes on the blueprint
+from . import minutes as _minutes
 from . import portal as _portal
+from . import tables as _tables
 from . import workshops as _workshops
 from .admin import admin_bp
 from .models import MODELS
@@ -67,9 +69,10 @@ def register_blueprints():
 
 @hookimpl
 def register_content_types():
-    """``cocreation_process``, ``cocreation_problem``, ``cocreation_tree``, ``cocreation_call`` and
-    ``cocreation_workshop``."""
-    return list(_content.CONTENT_TYPES) + [_call.CALL_TYPE, _workshops.WORKSHOP_TYPE]
+    """``cocreation_process``, ``cocreation_problem``, ``cocreation_tree``, ``cocreation_call``,
+    ``cocreation_workshop``, ``cocreation_table`` and ``cocreation_minute``."""
+    return [*_content.CONTENT_TYPES, _call.CALL_TYPE, _workshops.WORKSHOP_TYPE, _tables.TABLE_TYPE,
+            _minutes.MINUTE_TYPE]
 
 
 @hookimpl
@@ -94,10 +97,12 @@ def admin_menu_items(tenant):
 
 @hookimpl
 def search_documents(tenant):
-    """A search document per published process, problem, tree, call and workshop."""
+    """A search document per published process, problem, tree, call, workshop, table and results
+    minute."""
     yield from _content.search_documents(tenant)
     yield from _call.search_documents(tenant)
     yield from _workshops.search_documents(tenant)
+    yield from _content.search_documents(tenant, (_tables.TABLE_TYPE, _minutes.MINUTE_TYPE))
 
 
 @hookimpl
@@ -126,4 +131,8 @@ def sample_record(content_type, tenant, marker):
         return _call.sample_record(tenant, marker)
     if content_type.name == "cocreation_workshop":
         return _workshops.sample_record(tenant, marker)
+    if content_type.name == "cocreation_table":
+        return _tables.sample_table(marker)
+    if content_type.name == "cocreation_minute":
+        return _minutes.sample_minute(marker)
     return _content.sample_record(content_type, tenant, marker)

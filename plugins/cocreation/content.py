@@ -94,9 +94,10 @@ TREE_TYPE = ContentType(
 CONTENT_TYPES = (PROCESS_TYPE, PROBLEM_TYPE, TREE_TYPE)
 
 
-def search_documents(tenant):
-    """Every published record of the plugin in the current tenant as a search document."""
-    for ct in CONTENT_TYPES:
+def search_documents(tenant, types=CONTENT_TYPES):
+    """Every published record of ``types`` (default: this module's) in the current tenant as a
+    search document."""
+    for ct in types:
         for record in db.session.scalars(select(ct.model).where(ct.model.status == "published")):
             doc = search_document_for(ct, record, tenant)
             if doc is not None:
