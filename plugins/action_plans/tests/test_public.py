@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 from sqlalchemy import select
@@ -14,7 +15,9 @@ from comun_cms.toolkit.testing import get_tenant
 from plugins.action_plans.models import Commitment
 
 
-TODAY = dt.date.today()
+#: Today in the demo tenants' timezone (the pages compute "overdue" from the tenant's date, not
+#: the machine's: between 00:00 and 06:00 UTC the two differ).
+TODAY = dt.datetime.now(ZoneInfo("America/Mexico_City")).date()
 
 
 def days(n):
