@@ -328,3 +328,35 @@ def test_portal_counts_commitments_from_citizens_and_lists_problems_by_theme(app
     assert "Baches sin reparar en puebla" not in page
     page = client.get("/cocreacion/problemas", query_string={"tema": "<b>nada</b>"})
     assert page.status_code == 200 and "<b>nada</b>" not in page.get_data(as_text=True)
+
+
+def test_a_deleted_draft_frees_the_proposal_and_its_id_never_links_another_commitment(app, client, login_as,
+                                                                                       make_minute):
+    ids = make_minute()
+    login_as("editor", "edomex")
+    assert convert(client, ids).status_code == 303
+    with tenant_context(get_tenant(app, "edomex")):
+        [draft] = commitments(app)
+        old_id = draft.id
+        db.session.delete(draft)
+        db.session.commit()
+        # a commitment typed by hand afterwards (SQLite may give it the deleted draft's id)
+        model = _ct("commitment").model
+        other = model(plan_id=ids["plan"], number=5, title="Compromiso escrito a mano")
+        db.session.add(other)
+        db.session.commit()
+        publish(other)
+        with app.test_request_context():
+            other_url = _ct("commitment").url(other)
+    page = client.get(f"/edomex/admin/cocreacion/{ids['process']}/propuestas").get_data(as_text=True)
+    assert page.count('name="plan"') == 2 and "was deleted" in page
+    client.delete_cookie("session")
+    assert chain_html(client, other_url) == ""
+    login_as("editor", "edomex")
+    assert convert(client, ids).status_code == 303
+    with tenant_context(get_tenant(app, "edomex")):
+        new = commitments(app)[-1]
+        assert new.title == "Padrón público de baches edomex" and new.id != other.id
+        assert db.session.get(Proposal, ids["proposals"][0]).commitment_id == new.id
+        assert old_id not in {c.id for c in commitments(app)} - {other.id}
+    assert convert(client, ids).status_code == 422
