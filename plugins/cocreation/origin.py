@@ -188,6 +188,7 @@ def proposal_conversion(proposal: Proposal) -> Conversion:
     choices = plan_choices() if commitment is None else []
     available = commitment is None and bool(choices) and proposal.minute.status == "published"
     form = ConvertForm(formdata=None)
+    form.proposal.data = proposal.id
     form.plan.choices = choices
     return Conversion(commitment, commitment is None and proposal.commitment_id is not None, available, choices, form,
                       url_for("admin_cocreation.proposals", process_id=proposal.minute.table.process_id))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 import pytest
 from flask import url_for
@@ -80,6 +81,19 @@ def convert(client, ids, proposal_index=0, plan=None, slug="edomex"):
                        data={"proposal": ids["proposals"][proposal_index], "plan": plan or ids["plan"]})
 
 
+def submit_rendered_form(client, page_url, proposal_id):
+    """Post the "Convertir en compromiso" form of ``proposal_id`` as a browser would: every
+    input of the rendered form, the plan select's first option."""
+    html = client.get(page_url).get_data(as_text=True)
+    forms = re.findall(r'<form method="post" action="([^"]+)" class="cc-inline">(.*?)</form>', html, re.S)
+    for action, body in forms:
+        if f'id="plan-{proposal_id}"' in body:
+            data = dict(re.findall(r'<input name="([^"]+)" type="hidden" value="([^"]*)"', body))
+            data["plan"] = re.search(r'<option value="([^"]+)"', body).group(1)
+            return client.post(action, data=data)
+    raise AssertionError(f"no conversion form for proposal {proposal_id} on {page_url}")
+
+
 def minute_url(app, ids, slug="edomex"):
     """The public URL of the proposal 1 of the minute (its content type's URL, anchored)."""
     with tenant_context(get_tenant(app, slug)), app.test_request_context():
@@ -104,7 +118,8 @@ def test_convert_prefills_a_draft_commitment_once_and_keeps_the_minute_locked(ap
     assert f'action="/edomex/admin/cocreacion/{ids["process"]}/propuestas"' in minute_page
     with tenant_context(get_tenant(app, "edomex")):
         minute_sha = db.session.get(ResultsMinute, ids["minute"]).version
-    resp = convert(client, ids)
+    # the form as rendered on the minute's page (hidden proposal id, plan chosen)
+    resp = submit_rendered_form(client, f"/edomex/admin/cocreacion/mesas/{ids['table']}/minuta", ids["proposals"][0])
     assert resp.status_code == 303
     [c] = commitments(app)
     assert resp.headers["Location"].endswith(f"/edomex/admin/plan-accion/compromisos/{c.id}") or \
@@ -126,7 +141,8 @@ def test_convert_prefills_a_draft_commitment_once_and_keeps_the_minute_locked(ap
     assert page.count('name="plan"') == 1 and f"/compromisos/{c.id}" in page
     assert convert(client, ids).status_code == 422
     assert len(commitments(app)) == 1
-    assert convert(client, ids, 1).status_code == 303
+    page_url = f"/edomex/admin/cocreacion/{ids['process']}/propuestas"
+    assert submit_rendered_form(client, page_url, ids["proposals"][1]).status_code == 303
     second = commitments(app)[1]
     assert (second.number, second.title, second.owner_institution) == (2, "Transparencia de obra edomex", "INFOEM")
 
