@@ -158,6 +158,24 @@ def test_a_proposal_of_an_unpublished_minute_cannot_be_converted(app, client, lo
         assert db.session.get(Proposal, ids["proposals"][0]).commitment_id is None
 
 
+@pytest.mark.parametrize("data", [{"plan": ""}, {"plan": "abc"}, {"plan": "99999"}, {"plan": "1" * 10000}, {}],
+                         ids=["empty", "text", "unknown", "10000-chars", "missing"])
+def test_bad_plan_values_are_refused_naming_the_field(app, client, login_as, make_minute, spanish, data):
+    ids = make_minute()
+    login_as("editor", "edomex")
+    resp = client.post(f"/edomex/admin/cocreacion/{ids['process']}/propuestas",
+                       data={"proposal": ids["proposals"][0], **data})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "Plan de acción:" in html  # the flashed error names the field, in Spanish
+    assert commitments(app) == []
+    with tenant_context(get_tenant(app, "edomex")):
+        assert db.session.get(Proposal, ids["proposals"][0]).commitment_id is None
+    for proposal in ("", "abc", "<b>1</b>"):
+        assert client.post(f"/edomex/admin/cocreacion/{ids['process']}/propuestas",
+                           data={"proposal": proposal, "plan": ids["plan"]}).status_code == 404
+
+
 def test_another_tenants_proposals_and_plans_are_refused(app, client, login_as, make_minute):
     edomex, puebla = make_minute("edomex"), make_minute("puebla")
     login_as("editor", "edomex")
@@ -280,6 +298,8 @@ def test_portal_counts_commitments_from_citizens_and_lists_problems_by_theme(app
     pending_pid = make_process("hidalgo", title="Proceso hidalgo")
     make_problem(pending_pid, "hidalgo", title="Pendiente de hidalgo", published=False, theme=themes[0])
     make_problem(pending_pid, "hidalgo", title="Alumbrado en hidalgo", theme=themes[0])
+    training_pid = make_process("capacitacion", title="Proceso de práctica")
+    make_problem(training_pid, "capacitacion", title="Problema de práctica", theme=themes[0])
     login_as("editor", "edomex")
     assert convert(client, edomex).status_code == 303
     assert convert(client, edomex, 1).status_code == 303
@@ -302,11 +322,17 @@ def test_portal_counts_commitments_from_citizens_and_lists_problems_by_theme(app
               for slug in ("edomex", "puebla", "hidalgo")}
     assert counts == {"edomex": "1", "puebla": "0", "hidalgo": "0"}
     assert "/cocreacion/problemas" in home
+    # each state's commitment page shows its own chain only
+    with tenant_context(get_tenant(app, "edomex")), app.test_request_context():
+        edomex_url = _ct("commitment").url(commitments(app)[-1])
+    html = chain_html(client, edomex_url)
+    assert "Transparencia de obra edomex" in html and "puebla" not in html
     page = client.get("/cocreacion/problemas").get_data(as_text=True)
     for text in ("Baches sin reparar en edomex", "Baches sin reparar en puebla", "Alumbrado en hidalgo",
                  f"/puebla/cocreacion/problemas/{puebla['problem']}"):
         assert text in page, text
-    assert "Pendiente de hidalgo" not in page and "Calles rotas" not in page  # pending and merged problems
+    # pending and merged problems and the training tenant never show
+    assert "Pendiente de hidalgo" not in page and "Calles rotas" not in page and "Problema de práctica" not in page
     page = client.get("/cocreacion/problemas", query_string={"tema": themes[0]}).get_data(as_text=True)
     assert "Baches sin reparar en edomex" in page and "Alumbrado en hidalgo" in page
     assert "Baches sin reparar en puebla" not in page
