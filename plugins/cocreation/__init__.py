@@ -17,10 +17,10 @@ from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl, reg
 from . import content as _content
 from . import datasets as _datasets
 from . import demo as _demo
-from . import minutes as _minutes  # noqa: F401 - registers the results-minute routes
+from . import minutes as _minutes
 from . import origin as _origin
 from . import portal as _portal
-from . import tables as _tables  # noqa: F401 - registers the table routes
+from . import tables as _tables
 from .admin import admin_bp
 from .models import MODELS
 from .privacy import SOURCE
@@ -69,7 +69,7 @@ def register_blueprints():
 def register_content_types():
     """``cocreation_process``, ``cocreation_problem``, ``cocreation_tree``, ``cocreation_table`` and
     ``cocreation_minute``."""
-    return list(_content.CONTENT_TYPES)
+    return [*_content.CONTENT_TYPES, _tables.TABLE_TYPE, _minutes.MINUTE_TYPE]
 
 
 @hookimpl
@@ -102,8 +102,9 @@ def template_slot(name, tenant, context):
 
 @hookimpl
 def search_documents(tenant):
-    """A search document per published process, problem and tree."""
-    return _content.search_documents(tenant)
+    """A search document per published process, problem, tree, table and results minute."""
+    yield from _content.search_documents(tenant)
+    yield from _content.search_documents(tenant, (_tables.TABLE_TYPE, _minutes.MINUTE_TYPE))
 
 
 @hookimpl
@@ -130,4 +131,8 @@ def demo_data(tenant, ctx):
 
 def sample_record(content_type, tenant, marker):
     """Conformance-kit factory: an unsaved draft of ``content_type`` whose text holds ``marker``."""
+    if content_type.name == "cocreation_table":
+        return _tables.sample_table(marker)
+    if content_type.name == "cocreation_minute":
+        return _minutes.sample_minute(marker)
     return _content.sample_record(content_type, tenant, marker)

@@ -18,6 +18,7 @@ from comun_cms.toolkit import db
 
 from . import services as svc
 from .models import Problem, Process, ProcessStep, Tree
+from .tables import load_demo_table
 
 DEMO_TITLE = "Cocreación del Plan de Acción Local de Gobierno Abierto 2021"
 SOURCE_NOTE = "Fuente: Avances del PAL 2021, compromiso proactivo del INFOEM (documento edomex-pal-2021-avances-infoem)."
@@ -105,6 +106,7 @@ def load_demo(tenant, ctx, today: dt.date | None = None) -> int:
     db.session.flush()
     ctx.publish(tree)
     ctx.log(f"  {tenant.slug}: co-creation process “{DEMO_TITLE}” with 3 problems and a tree (Dato de ejemplo)")
+    created += load_demo_table(tenant, ctx, process, today)
     return created + 1
 
 
