@@ -18,7 +18,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from comun_cms.toolkit import AuditEvent, content_types, correct, db, publish, retract, tenant_context
-from comun_cms.toolkit.testing import get_tenant
+from comun_cms.toolkit.testing import get_tenant, run_demo
 
 from plugins.cocreation import minutes, services as svc
 from plugins.cocreation.models import CocreationTable, Problem, Proposal, ResultsMinute, Tree
@@ -370,3 +370,33 @@ def test_a_deleted_draft_frees_the_proposal_and_its_id_never_links_another_commi
         assert db.session.get(Proposal, ids["proposals"][0]).commitment_id == new.id
         assert old_id not in {c.id for c in commitments(app)} - {other.id}
     assert convert(client, ids).status_code == 422
+
+
+def test_on_the_edomex_demo_a_locked_proposal_becomes_a_published_commitment_with_its_origin(app, client, login_as,
+                                                                                              spanish):
+    """End to end on `comun demo`: the demo table's locked minute → "Convertir en compromiso"
+    (the rendered form, first plan offered) → the action plans' admin publishes the draft → the
+    public page shows "Origen ciudadano" and the notary logged the publication."""
+    edomex = get_tenant(app, "edomex")
+    run_demo(app, [edomex], log=lambda message: None)
+    with tenant_context(edomex):
+        minute = db.session.scalars(select(ResultsMinute)).one()
+        assert minute.status == "published" and minute.is_locked
+        proposal = minute.proposals[0]
+        table_id, proposal_id, title = minute.table_id, proposal.id, proposal.title
+    login_as("editor", "edomex")
+    resp = submit_rendered_form(client, f"/edomex/admin/cocreacion/mesas/{table_id}/minuta", proposal_id)
+    assert resp.status_code == 303 and "/compromisos/" in resp.headers["Location"]
+    commitment_admin = resp.headers["Location"]
+    assert title in client.get(commitment_admin).get_data(as_text=True)
+    assert client.post(commitment_admin + "/publicar", data={}).status_code == 303
+    with tenant_context(edomex):
+        commitment = db.session.get(_ct("commitment").model, db.session.get(Proposal, proposal_id).commitment_id)
+        assert commitment.status == "published" and commitment.origin == "co_created"
+        with app.test_request_context():
+            url = _ct("commitment").url(commitment)
+    client.delete_cookie("session")
+    body = client.get(url).get_data(as_text=True)
+    html = chain_html(client, url)
+    assert "Origen ciudadano" in html and title in html and f"/edomex/cocreacion/mesas/{table_id}" in html
+    assert "Verificado" in body  # the notary's seal of the commitment's publication
