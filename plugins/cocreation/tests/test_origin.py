@@ -293,6 +293,7 @@ def test_the_chain_survives_corrections_of_every_link(app, client, login_as, mak
 # --------------------------------------------------------------------------- portal
 def test_portal_counts_commitments_from_citizens_and_lists_problems_by_theme(app, client, login_as, make_minute,
                                                                              make_process, make_problem):
+    app.config.update(PAGE_CACHE=True, GENERATION_MEMO=True)  # as in production: per-generation memos
     themes = svc.DEFAULT_THEMES
     edomex, puebla = make_minute("edomex", theme=themes[0]), make_minute("puebla", theme=themes[1])
     pending_pid = make_process("hidalgo", title="Proceso hidalgo")
