@@ -40,7 +40,7 @@ def two_tenants(app, make_process, make_problem, make_table):
             db.session.add(Tree(problem_id=prob, kind="problem", core=f"Árbol {slug}", roots="- causa"))
             db.session.commit()
         out[slug] = {"process_id": pid, "problem_id": prob, "number": 4, "action": "publicar", "token": "nada",
-                     **table_ids, **make_call_records(app, slug, pid)}
+                     **make_call_records(app, slug, pid), **table_ids}
     return out
 
 
