@@ -237,6 +237,7 @@ def _retarget(application, instance_path: str) -> None:
     state.tenants.clear()
     state.tenants.update(tenants)
     state.hook_cache.clear()
+    application.jinja_env.__dict__.get("missing_templates", set()).clear()
     for key in [k for k in application.extensions if k.startswith("comun_cache")]:
         application.extensions.pop(key)
     if state.search is not None:
