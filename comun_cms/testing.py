@@ -242,6 +242,7 @@ def _retarget(application, instance_path: str) -> None:
         application.extensions.pop(key)
     if state.search is not None:
         state.search.retarget(Path(application.config["SEARCH_INDEX_DIR"]))
+        state.search.drained_inserts = None  # the first request of each test drains, as in a new app
     limiter.enabled = application.config.get("RATELIMIT_ENABLED", True)
     try:
         limiter.reset()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from flask import Flask, current_app, has_request_context
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 
 from comun_cms.config import ConfigError
 from comun_cms.extensions import db
@@ -83,6 +83,17 @@ def _url_context(tenant) -> Iterator[None]:
             yield
 
 
+#: Outbox rows inserted through the ORM in this process (every application): the end-of-request
+#: drain of ``SEARCH_SYNC`` runs only when this moved since its last run (see :func:`init_search`).
+_outbox_inserts = 0
+
+
+@event.listens_for(SearchOutbox, "after_insert")
+def _count_outbox_insert(mapper, connection, target) -> None:
+    global _outbox_inserts
+    _outbox_inserts += 1
+
+
 def enqueue_publication(event) -> None:
     """``on_publish`` listener: add an outbox row for the published record (upsert) or its
     retraction or redaction of the whole record (delete). Adds to the session; the publishing
@@ -129,6 +140,9 @@ class SearchService:
         self._factory = backend_factory
         self._backend = None
         self.writes_in_transaction = bool(writes_in_transaction)
+        #: value of the outbox insert counter when the last end-of-request drain started; ``None``:
+        #: no drain yet (the first request always drains)
+        self.drained_inserts: int | None = None
 
     def retarget(self, index_dir: Path) -> None:
         """Close the backend and use ``index_dir`` from now on (tests reuse one application)."""
@@ -334,10 +348,14 @@ def init_search(app: Flask) -> None:
 
     @app.after_request
     def _drain(response):
-        if app.config.get("SEARCH_SYNC"):
+        # SEARCH_SYNC (tests, one process): skip the lock and the query when no outbox row was
+        # inserted since the last drain (most requests publish nothing)
+        if app.config.get("SEARCH_SYNC") and service.drained_inserts != _outbox_inserts:
             try:
                 if not (db.session.new or db.session.dirty):
+                    seen = _outbox_inserts  # rows inserted while draining make the next request drain
                     service.drain_outbox()
+                    service.drained_inserts = seen
             except Exception:
                 app.logger.exception("search drain failed")
                 db.session.rollback()
