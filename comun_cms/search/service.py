@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator
 
 from flask import Flask, current_app, has_request_context
 from sqlalchemy import delete, event, func, select
+from sqlalchemy.orm import Session, object_session
 
 from comun_cms.config import ConfigError
 from comun_cms.extensions import db
@@ -83,15 +84,26 @@ def _url_context(tenant) -> Iterator[None]:
             yield
 
 
-#: Outbox rows inserted through the ORM in this process (every application): the end-of-request
-#: drain of ``SEARCH_SYNC`` runs only when this moved since its last run (see :func:`init_search`).
+#: Commits that inserted outbox rows through the ORM in this process (every application): the
+#: end-of-request drain of ``SEARCH_SYNC`` runs only when this moved since its last run (see
+#: :func:`init_search`). Counted at the commit, when the rows become visible to the drain.
 _outbox_inserts = 0
 
 
 @event.listens_for(SearchOutbox, "after_insert")
-def _count_outbox_insert(mapper, connection, target) -> None:
+def _mark_outbox_insert(mapper, connection, target) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info["comun_outbox_inserted"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _count_outbox_commit(session) -> None:
     global _outbox_inserts
-    _outbox_inserts += 1
+    if session.info.pop("comun_outbox_inserted", False):
+        _outbox_inserts += 1
+    # after a rollback the mark stays: the next commit of that session drains once for nothing,
+    # which is harmless (a savepoint's rollback must not hide the outer transaction's rows)
 
 
 def enqueue_publication(event) -> None:
@@ -353,7 +365,7 @@ def init_search(app: Flask) -> None:
         if app.config.get("SEARCH_SYNC") and service.drained_inserts != _outbox_inserts:
             try:
                 if not (db.session.new or db.session.dirty):
-                    seen = _outbox_inserts  # rows inserted while draining make the next request drain
+                    seen = _outbox_inserts  # rows committed while draining make the next request drain
                     service.drain_outbox()
                     service.drained_inserts = seen
             except Exception:
