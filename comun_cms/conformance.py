@@ -366,16 +366,24 @@ def _check_templates(app, name: str, report: Report, tenants) -> None:
         report.checked.append("templates: the plugin has no templates")
         return
     env = app.jinja_env
+    # a file that several tenants' chains resolve to is parsed and compiled once (same source,
+    # same result); the templates it references are still looked up in every tenant's chain
+    references: dict[tuple[str, str], list[str]] = {}
+    compiled: set[tuple[str, str]] = set()
     for tenant in tenants:
         with app.test_request_context(f"/{tenant.slug}/"), tenant_context(tenant):
             for tname in sorted(names):
                 try:
-                    source, _filename, _uptodate = env.loader.get_source(env, tname)
-                    ast = env.parse(source)
-                    for ref in meta.find_referenced_templates(ast):
-                        if ref is not None:
-                            env.loader.get_source(env, ref)
-                    env.get_template(tname)
+                    source, filename, _uptodate = env.loader.get_source(env, tname)
+                    key = (tname, filename or f"{tenant.slug}:{tname}")
+                    if key not in references:
+                        references[key] = [r for r in meta.find_referenced_templates(env.parse(source))
+                                           if r is not None]
+                    for ref in references[key]:
+                        env.loader.get_source(env, ref)
+                    if key not in compiled:
+                        env.get_template(tname)
+                        compiled.add(key)
                 except TemplateNotFound as exc:
                     report.add("templates", f"template '{tname}' needs '{exc.name}', which tenant '{tenant.slug}' "
                                             f"(theme '{tenant.theme}') does not have",
@@ -585,12 +593,16 @@ def _check_isolation(app, name: str, report: Report, tenants, samples: list[_Sam
                 leaks.setdefault((route, kind), set()).add(f"GET {url} shows {s.tenant}'s {s.content_type} {s.record_id}")
 
     public_client = app.test_client()
+    asked: set[tuple[str, str | None]] = set()  # (url, viewer): a route without <tenant> is the same for every slug
     for slug in slugs:
         for rule in rules:
             if rule.endpoint.split(".")[0].startswith("admin_"):
                 continue
             viewer = slug if "tenant" in rule.arguments else None
             for url in urls_for(rule, slug):
+                if (url, viewer) in asked:
+                    continue
+                asked.add((url, viewer))
                 requests += 1
                 try:
                     resp = public_client.get(url)
@@ -603,6 +615,9 @@ def _check_isolation(app, name: str, report: Report, tenants, samples: list[_Sam
             if not s.url or not s.url.startswith(f"/{s.tenant}/"):
                 continue
             url = f"/{slug}/" + s.url[len(s.tenant) + 2:]
+            if (url, slug) in asked:  # records shown on one page (e.g. a session and its agreements)
+                continue
+            asked.add((url, slug))
             requests += 1
             try:
                 inspect_response(url, public_client.get(url), slug, admin=False, route=f"ContentType '{s.content_type}'.url")

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
-import redis
 from cachelib import BaseCache, FileSystemCache, RedisCache, SimpleCache
 from flask import Flask, Response, current_app, has_request_context, request, session
 from flask_babel import get_locale
@@ -191,6 +190,8 @@ def cache_backend(app: Flask | None = None) -> BaseCache:
     timeout = int(cfg["PAGE_CACHE_TIMEOUT"])
     prefix = cfg.get("PAGE_CACHE_KEY_PREFIX") or "comun:"
     if cfg.get("CACHE_URL"):
+        import redis  # only where Redis is configured: the library takes ~1 s to import
+
         backend = RedisCache(host=redis.Redis.from_url(cfg["CACHE_URL"]), default_timeout=timeout, key_prefix=prefix)
     elif cfg.get("PAGE_CACHE_BACKEND") == "simple":
         backend = SimpleCache(threshold=int(cfg["PAGE_CACHE_THRESHOLD"]), default_timeout=timeout)

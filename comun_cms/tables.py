@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from flask_babel import gettext as _
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 __all__ = ["MAX_ROWS", "MAX_TABLE_BYTES", "TableError", "TableRow", "read_table", "table_to_text"]
 
@@ -81,6 +79,10 @@ def _rows_from_text(text: str) -> list[list[str]]:
 
 
 def _rows_from_xlsx(data: bytes) -> list[list[str]]:
+    # imported here: openpyxl takes ~0.5 s to import and only spreadsheet uploads need it
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

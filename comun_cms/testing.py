@@ -238,10 +238,12 @@ def _retarget(application, instance_path: str) -> None:
     state.tenants.clear()
     state.tenants.update(tenants)
     state.hook_cache.clear()
+    application.jinja_env.__dict__.get("missing_templates", set()).clear()
     for key in [k for k in application.extensions if k.startswith("comun_cache")]:
         application.extensions.pop(key)
     if state.search is not None:
         state.search.retarget(Path(application.config["SEARCH_INDEX_DIR"]))
+        state.search.drained_inserts = None  # the first request of each test drains, as in a new app
     limiter.enabled = application.config.get("RATELIMIT_ENABLED", True)
     try:
         limiter.reset()

@@ -65,21 +65,43 @@ class ThemeLoader(DispatchingJinjaLoader):
         return sorted(names)
 
 
+#: Most template misses :class:`ThemedEnvironment` remembers (the set is emptied when full).
+MISSING_LIMIT = 2000
+
+
 class ThemedEnvironment(Environment):
     """Flask's Jinja environment with the template cache keyed by tenant theme chain as well as
-    by name (overrides Jinja's private ``_load_template``; Jinja 3.1)."""
+    by name (overrides Jinja's private ``_load_template``; Jinja 3.1).
+
+    Misses are remembered too (``missing_templates``, same keys), unless templates auto-reload:
+    ``render_template(["errors/403.html", "errors/error.html"])`` would otherwise search every
+    folder of the chain and of every blueprint for ``errors/403.html`` on each 403 page.
+    A file added while the application runs is therefore seen only after a restart, as changes
+    to cached templates are; ``missing_templates.clear()`` forgets the misses."""
+
+    missing_templates: set
 
     def _load_template(self, name: str, globals: Any):  # noqa: A002 - Jinja's signature
         if self.loader is None:
             raise TypeError("no loader for this environment specified")
         key = (weakref.ref(self.loader), name, _chain_key())
+        remember = self.cache is not None and not self.auto_reload
+        if remember and key in self.__dict__.setdefault("missing_templates", set()):
+            raise TemplateNotFound(name)
         if self.cache is not None:
             template = self.cache.get(key)
             if template is not None and (not self.auto_reload or template.is_up_to_date):
                 if globals:
                     template.globals.update(globals)
                 return template
-        template = self.loader.load(self, name, self.make_globals(globals))
+        try:
+            template = self.loader.load(self, name, self.make_globals(globals))
+        except TemplateNotFound:
+            if remember:
+                if len(self.missing_templates) >= MISSING_LIMIT:
+                    self.missing_templates.clear()
+                self.missing_templates.add(key)
+            raise
         if self.cache is not None:
             self.cache[key] = template
         return template

@@ -244,3 +244,24 @@ def test_search_api_shares_the_api_rate_limit(app_config):
         client = app.test_client()
         codes = [client.get("/api/v1/search?q=x").status_code for _ in range(5)]
     assert codes[:3] == [200, 200, 200] and codes[-1] == 429
+
+
+def test_sync_drain_runs_after_requests_only_when_an_outbox_row_was_committed(app, client, monkeypatch):
+    """SEARCH_SYNC (the tests' mode): the end-of-request drain skips the index lock and the outbox
+    query when no outbox row was committed since it last ran, and still indexes a publication
+    committed outside any request (here, in the test body) at the next request."""
+    service = app.extensions["comun"].search
+    drains = []
+    real = service.drain_outbox
+    monkeypatch.setattr(service, "drain_outbox", lambda *a, **k: drains.append(real(*a, **k)) or drains[-1])
+    client.get("/edomex/")
+    assert drains == [0]  # the first request of a test drains
+    client.get("/edomex/")
+    assert drains == [0]  # nothing queued since
+    _publish_page(app, "cuentas", "Cuenta pública", "Informe de la cuenta pública", drain=False)
+    assert db.session.scalar(select(func.count()).select_from(SearchOutbox)) == 1
+    assert "Cuenta" not in client.get("/buscar?q=cuenta").get_data(as_text=True)  # drained after this response
+    assert drains == [0, 1]
+    assert db.session.scalar(select(func.count()).select_from(SearchOutbox)) == 0
+    assert "Cuenta pública" in client.get("/buscar?q=cuenta").get_data(as_text=True)
+    assert drains == [0, 1]

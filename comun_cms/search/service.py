@@ -24,7 +24,8 @@ from typing import Any, Callable, Iterator
 
 from flask import Flask, current_app, has_request_context
 from flask_babel import get_locale
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.orm import Session, object_session
 
 from comun_cms.config import ConfigError
 from comun_cms.extensions import db
@@ -85,6 +86,28 @@ def _url_context(tenant) -> Iterator[None]:
             yield
 
 
+#: Commits that inserted outbox rows through the ORM in this process (every application): the
+#: end-of-request drain of ``SEARCH_SYNC`` runs only when this moved since its last run (see
+#: :func:`init_search`). Counted at the commit, when the rows become visible to the drain.
+_outbox_inserts = 0
+
+
+@event.listens_for(SearchOutbox, "after_insert")
+def _mark_outbox_insert(mapper, connection, target) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info["comun_outbox_inserted"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _count_outbox_commit(session) -> None:
+    global _outbox_inserts
+    if session.info.pop("comun_outbox_inserted", False):
+        _outbox_inserts += 1
+    # after a rollback the mark stays: the next commit of that session drains once for nothing,
+    # which is harmless (a savepoint's rollback must not hide the outer transaction's rows)
+
+
 def enqueue_publication(event) -> None:
     """``on_publish`` listener: add an outbox row for the published record (upsert) or its
     retraction or redaction of the whole record (delete). Adds to the session; the publishing
@@ -133,6 +156,9 @@ class SearchService:
         self.writes_in_transaction = bool(writes_in_transaction)
         #: ``(hits, misses)`` of the result cache in this process (benchmarks, tests).
         self.cache_stats = [0, 0]
+        #: value of the outbox insert counter when the last end-of-request drain started; ``None``:
+        #: no drain yet (the first request always drains)
+        self.drained_inserts: int | None = None
 
     def result_cache(self) -> ResultCache | None:
         """The search result cache (in the page cache's backend), or ``None`` when
@@ -380,10 +406,14 @@ def init_search(app: Flask) -> None:
 
     @app.after_request
     def _drain(response):
-        if app.config.get("SEARCH_SYNC"):
+        # SEARCH_SYNC (tests, one process): skip the lock and the query when no outbox row was
+        # inserted since the last drain (most requests publish nothing)
+        if app.config.get("SEARCH_SYNC") and service.drained_inserts != _outbox_inserts:
             try:
                 if not (db.session.new or db.session.dirty):
+                    seen = _outbox_inserts  # rows committed while draining make the next request drain
                     service.drain_outbox()
+                    service.drained_inserts = seen
             except Exception:
                 app.logger.exception("search drain failed")
                 db.session.rollback()

@@ -70,11 +70,12 @@ class WitnessProcess:
 
 @pytest.fixture
 def witnesses(tmp_path):
+    """Two ``comun-witness serve`` processes on folders made in-process with ``init_folder`` (what
+    ``comun-witness init`` runs; the command itself is tested in test_init_makes_a_private_key_once)."""
     made = []
     for i in (1, 2):
         d = tmp_path / f"w{i}"
-        r = _cli("init", "--dir", str(d), "--name", f"observatorio{i}.example/testigo")
-        assert r.returncode == 0, r.stderr
+        ws.init_folder(d, f"observatorio{i}.example/testigo")
         made.append(d)
     procs = [WitnessProcess(d) for d in made]
     yield procs
