@@ -425,11 +425,6 @@ KEPT_BY_DESIGN = {
     "users.email": "staff accounts: removed in Users (a membership), never by the purge",
     "stl_members.email": "members of the STL are public officials named in the minutes",
     "ap_commitments.contact_email": "the official contact of a published commitment of an action plan",
-    "cc_problems.email": "co-creation keeps a problem's follow-up address until an ARCO cancellation "
-                         "(plugins/cocreation/privacy.py)",
-    "cc_registrations.email": "the open call's registrations (schema cocreation_0002) have no form writing "
-                              "them yet: the change that adds it registers their privacy source and seeds them "
-                              "in _seed_expired",
 }
 _ADDRESS_COLUMN = re.compile(r"(^|_)email$|^recipient$")
 
@@ -465,7 +460,8 @@ def _seed_expired(app, client, slug: str) -> None:
     feedback, join and ARCO forms (with their mail), a subscription never confirmed, an
     invitation and a co-creation support never confirmed (public form, with its mail)."""
     from plugins.cocreation import services as cc
-    from plugins.cocreation.models import Problem, Process, Support
+    from plugins.cocreation.models import Problem, Process, Registration, Support
+    from plugins.cocreation.tests.call_records import make_call_records
 
     m = _markers(slug)
     person = {"name": m["name"].title(), "email": m["email"]}
@@ -498,6 +494,24 @@ def _seed_expired(app, client, slug: str) -> None:
                        ).status_code == 200
     with tenant_context(tenant):
         assert db.session.scalar(select(Support.email).where(Support.problem_id == problem_id)) == m["email"]
+    # a problem with a follow-up address, a support that was counted, and a registration to a table
+    assert client.post(f"/{slug}/cocreacion/{process.id}/consulta", data={
+        "title": "Sin alumbrado", "description": "Las calles están oscuras.", "theme": cc.DEFAULT_THEMES[0],
+        "municipality": "Toluca", "email": m["email"], **CONSENT}).status_code in (200, 302, 303)
+    with tenant_context(tenant):
+        assert db.session.scalar(select(Problem.id).where(Problem.email == m["email"])) is not None
+        other = Problem(process_id=process.id, title="Sin agua", description="Descripción", theme=cc.DEFAULT_THEMES[0])
+        db.session.add(other)
+        db.session.flush()
+        cc.publish_problem(other, None)
+        db.session.add(Support(problem_id=other.id, email=m["email"], confirmed_at=utcnow()))
+        db.session.commit()
+    records = make_call_records(app, slug, process.id, label=f"caduca {slug}")
+    assert client.post(f"/{slug}/cocreacion/{process.id}/convocatoria/registro", data={
+        "table": str(records["table_id"]), "name": person["name"], "email": m["email"], "sector": "ciudadania",
+        "organization": "", **CONSENT}).status_code in (200, 302, 303)
+    with tenant_context(tenant):
+        assert db.session.scalar(select(Registration.id).where(Registration.email == m["email"])) is not None
 
 
 def test_purge_leaves_no_trace_in_any_column(app, client, form_ok):
@@ -508,7 +522,7 @@ def test_purge_leaves_no_trace_in_any_column(app, client, form_ok):
     app.config["MAIL_DIR"] = str(app.instance_path) + "/mail"
     for slug in ("edomex", "hidalgo"):
         _seed_expired(app, client, slug)
-    assert mail.deliver_due()[0] == 6  # feedback, ARCO and support mail of each tenant: sent mail expires
+    assert mail.deliver_due()[0] == 8  # feedback, ARCO, support and registration mail of each tenant
     for marker in _markers("edomex").values():
         assert _columns_holding(marker), marker  # seeded
     privacy.purge(tenant_of(app), now=utcnow() + dt.timedelta(days=3650))
@@ -517,7 +531,7 @@ def test_purge_leaves_no_trace_in_any_column(app, client, form_ok):
     # control: hidalgo was not purged, and its person is found in every table that was seeded
     held = _columns_holding(_markers("hidalgo")["email"])
     assert {"feedback.email", "arco_requests.email", "mail_outbox.recipient", "invitations.email",
-            "subscriptions.email", "cc_supports.email"} <= held, held
+            "subscriptions.email", "cc_supports.email", "cc_problems.email", "cc_registrations.email"} <= held, held
     assert _columns_holding(_markers("hidalgo")["name"]) and _columns_holding(_markers("hidalgo")["text"])
     address_columns = {f"{t.name}.{c.name}" for t in db.metadata.sorted_tables for c in t.c
                        if _ADDRESS_COLUMN.search(c.name)}

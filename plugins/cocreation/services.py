@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -223,6 +224,9 @@ def request_support(problem: Problem, email: str, consent: dict) -> str:
     row = db.session.scalar(select(Support).where(Support.problem_id == problem.id, Support.email == email))
     if row is not None and row.confirmed_at is not None:
         return "already"
+    if row is None and db.session.scalar(select(Support.id).where(
+            Support.problem_id == problem.id, Support.email == support_pseudonym(email))) is not None:
+        return "already"  # counted long ago; the purge replaced the address by its pseudonym
     token = secrets.token_urlsafe(24)
     if row is None:
         row = Support(problem_id=problem.id, email=email)
@@ -234,6 +238,15 @@ def request_support(problem: Problem, email: str, consent: dict) -> str:
     send_mail(email, "cocreation_support_confirm", {"problem": problem, "link": link, "days": CONFIRM_DAYS},
               tenant=current_tenant, kind="cocreation_support_confirm")
     return "sent"
+
+
+def support_pseudonym(email: str) -> str:
+    """What the retention purge keeps of a counted support's address: ``"hmac:"`` + the
+    HMAC-SHA-256 (hex, RFC 2104) of the lower-cased address keyed with the application's secret
+    key. It still makes one support per address (the form compares it) but is not the address:
+    without the key it cannot be turned back into it or matched against a list."""
+    key = str(current_app.secret_key or "").encode()
+    return "hmac:" + hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def support_for_token(token: str) -> Support | None:

@@ -378,3 +378,40 @@ def test_personal_data_export_erase_and_purge(app, make_process, make_problem):
         assert SOURCE.erase("ana@example.org") == 2
         db.session.commit()
         assert SOURCE.export("ana@example.org") == [] and svc.support_count(prob) == 0
+
+
+def test_retention_purge_keeps_supports_counted_once_without_the_address(app, client, make_process, make_problem,
+                                                                        mails):
+    """After ``retention.join`` days the purge blanks a problem's follow-up address and replaces a
+    counted support's address by its pseudonym: the count stays, the same address cannot support
+    the problem a second time, and an ARCO export still finds the person's support."""
+    import datetime as dt
+
+    from comun_cms.toolkit import utcnow
+
+    from plugins.cocreation import privacy as ccp
+
+    pid = make_process()
+    prob = make_problem(pid)
+    url = f"/edomex/cocreacion/problemas/{prob}"
+    assert client.post(url, data={"email": "ana@example.org", "privacy_consent": "y"}).status_code == 200
+    assert client.post(mails[-1][1].split("localhost", 1)[-1]).status_code == 200  # confirmed
+    tenant = get_tenant(app, "edomex")
+    with tenant_context(tenant):
+        db.session.get(Problem, prob).email = "luis@example.org"
+        db.session.commit()
+        later = utcnow() + dt.timedelta(days=tenant.retention["join"] + 1)
+        assert ccp.SOURCE.purge(tenant, later) == {"cocreation_problem_addresses": 1,
+                                                   "cocreation_support_addresses": 1}
+        db.session.commit()
+        (support,) = db.session.scalars(select(Support)).all()
+        assert support.email.startswith("hmac:") and "ana" not in support.email
+        assert db.session.get(Problem, prob).email == ""
+        assert svc.support_count(prob) == 1
+        assert [row["kind"] for row in ccp.SOURCE.export("ana@example.org")] == ["support"]
+        assert ccp.SOURCE.purge(tenant, later) == {}  # nothing left to do
+    sent = len(mails)
+    assert client.post(url, data={"email": "ANA@example.org", "privacy_consent": "y"}).status_code == 200
+    assert len(mails) == sent  # already supports it: no new confirmation, no second count
+    with tenant_context(tenant):
+        assert svc.support_count(prob) == 1
