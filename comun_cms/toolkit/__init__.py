@@ -50,6 +50,8 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
   :class:`UploadError`, :func:`content_disposition`, :data:`csrf`; spreadsheet cells:
   :func:`neutralize_formula` (every CSV/XLSX cell a plugin writes) and :func:`restore_formula`
   (every cell it reads back from its own exports);
+* public forms (anonymous visitors): :class:`PublicForm` (honeypot and signed timestamp; with
+  :class:`ConsentMixin` when it collects personal data) and :func:`public_form_rate_limit`;
 * templates and text: :func:`render_markdown`, :func:`plain_text`, :func:`get_section`,
   :func:`render_slot`; the admin macros ``admin/_publishing.html`` (publish, retract and
   history panels) are documented in docs/plugins.md;
@@ -112,6 +114,7 @@ from comun_cms.tenancy import (
 from comun_cms.training import participant_publications
 from comun_cms.training.exercises import STEPS as LOCAL_STRATEGY_STEPS
 from comun_cms.uploads import UploadError, content_disposition, store_upload
+from comun_cms.views.public import PublicForm, public_form_rate_limit
 from comun_cms.views.templating import render_slot
 
 __all__ = [
@@ -144,6 +147,8 @@ __all__ = [
     # forms, files, templates, text
     "ConfirmForm", "Form", "ReasonForm", "UploadError", "content_disposition", "csrf", "get_section", "plain_text",
     "render_markdown", "render_slot", "store_upload", "neutralize_formula", "restore_formula",
+    # public forms: spam guard and rate limit
+    "PublicForm", "public_form_rate_limit",
     # e-mail
     "send_mail",
     # personal data
