@@ -32,6 +32,8 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
   :func:`redaction_tombstone`, :class:`PublishError`,
   :func:`latest_publication`, :func:`history`, :func:`canonical_content`, :func:`jsonable`,
   :func:`content_types`, :func:`content_type_for`, :func:`search_document_for`;
+* minutes lifecycle: :class:`MinutesLifecycle` (draft → review → approved → published and
+  locked, addenda), :class:`MinutesLifecycleMixin`, :class:`LifecycleError`;
 * page cache: :func:`bump_generation`, :func:`memo_per_generation`;
 * admin writes and audit: :func:`admin_change` (with :class:`ChangeRefused`), :func:`snapshot`,
   :func:`record_audit`;
@@ -87,6 +89,7 @@ from comun_cms.hooktypes import (
     PortalWidget, PublishEvent, SettingSpec, TrainingTask, Worker,
 )
 from comun_cms.mail import send_mail
+from comun_cms.minutes_lifecycle import LifecycleError, MinutesLifecycle, MinutesLifecycleMixin
 from comun_cms.models import (
     REBUILT_ON_RESET, Attachment, AuditEvent, Draft, Membership, Page, Publication, Publishable, TenantScoped,
     Timestamped, User, UTCDateTime, utcnow,
@@ -132,6 +135,8 @@ __all__ = [
     "PublishError", "canonical_content", "content_type_for", "content_types", "correct", "history", "jsonable",
     "latest_publication", "publish", "retract", "search_document_for", "redact", "is_withdrawn",
     "redaction_tombstone",
+    # minutes lifecycle (draft -> review -> approved -> published and locked, addenda)
+    "LifecycleError", "MinutesLifecycle", "MinutesLifecycleMixin",
     # page cache
     "bump_generation", "memo_per_generation",
     # admin writes and audit

@@ -17,7 +17,9 @@ from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl, reg
 from . import content as _content
 from . import datasets as _datasets
 from . import demo as _demo
+from . import minutes as _minutes  # noqa: F401 - registers the results-minute routes
 from . import portal as _portal
+from . import tables as _tables  # noqa: F401 - registers the table routes
 from .admin import admin_bp
 from .models import MODELS
 from .privacy import SOURCE
@@ -63,7 +65,8 @@ def register_blueprints():
 
 @hookimpl
 def register_content_types():
-    """``cocreation_process``, ``cocreation_problem`` and ``cocreation_tree``."""
+    """``cocreation_process``, ``cocreation_problem``, ``cocreation_tree``, ``cocreation_table`` and
+    ``cocreation_minute``."""
     return list(_content.CONTENT_TYPES)
 
 

@@ -91,7 +91,12 @@ TREE_TYPE = ContentType(
                   "branches": _l("Effects or ends"), "kind": _l("Kind"), "problem_id": _l("Problem")},
 )
 
-CONTENT_TYPES = (PROCESS_TYPE, PROBLEM_TYPE, TREE_TYPE)
+# tables.py and minutes.py import admin.py, which imports this module: import them once the
+# names admin.py needs are defined
+from .minutes import MINUTE_TYPE, sample_minute  # noqa: E402
+from .tables import TABLE_TYPE, sample_table  # noqa: E402
+
+CONTENT_TYPES = (PROCESS_TYPE, PROBLEM_TYPE, TREE_TYPE, TABLE_TYPE, MINUTE_TYPE)
 
 
 def search_documents(tenant):
@@ -106,6 +111,10 @@ def search_documents(tenant):
 def sample_record(content_type, tenant, marker: str):
     """Conformance kit: an unsaved draft of ``content_type`` whose public text holds ``marker``
     (a problem or tree gets a published parent process/problem created and flushed first)."""
+    if content_type.name == "cocreation_table":
+        return sample_table(marker)
+    if content_type.name == "cocreation_minute":
+        return sample_minute(marker)
     if content_type.name == "cocreation_process":
         return Process(title=f"Proceso {marker}", cycle="2026–2027", summary=f"Resumen {marker}")
     process = Process(title=f"Proceso de {marker}", cycle="2026–2027")

@@ -53,6 +53,9 @@ def timeline(process: Process) -> list[dict]:
         if link is None and number == 6 and published:
             link = svc.StepLink(_("Problem and solution trees of the published problems"),
                                 url_for("cocreation.problems", process_id=process.id, arboles=1))
+        if link is None and number in (9, 10):
+            from .tables import timeline_link  # tables.py registers its routes on this module's blueprint
+            link = timeline_link(process, number)
         out.append({"number": number, "title": title, "starts": step.starts if step else None,
                     "ends": step.ends if step else None, "note": step.note if step else "", "link": link,
                     "is_demo": bool(step and step.is_demo)})

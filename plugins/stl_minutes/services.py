@@ -28,13 +28,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 
 from comun_cms.toolkit import (
-    Publication, canonical_content, content_type_for, correct, db, latest_publication, publish, utcnow,
+    LifecycleError, MinutesLifecycle, Publication, canonical_content, content_type_for, correct, db,
+    latest_publication, publish, utcnow,
 )
 
 from .models import AgendaItem, Agreement, AgreementUpdate, Attendance, Addendum, Body, Call, Member, Session
 from .quorum import QuorumResult, compute_quorum
 from .vocab import AGENDA_DEFAULT_TITLES, CLOSED_STATUSES, DEFAULT_PREFIXES, KIND_CODES
 
+#: Stages whose content can be edited (the shared lifecycle's, with review).
 EDITABLE_STAGES = ("draft", "review")
 EVIDENCE_STAGES = ("draft", "review", "approved")
 
@@ -43,13 +45,24 @@ BODY_KEY_CODES = {"stl": "STL", "coordinating_committee": "CC", "governing_board
                   "executive_commission": "CE", "citizen_participation_committee": "CPC"}
 
 
-class MinutesError(ValueError):
+class MinutesError(LifecycleError):
     """A rule of the minutes was broken; ``str(error)`` is a translated message and ``field``
-    names the form field concerned (``""`` when none)."""
+    names the form field concerned (``""`` when none). A :class:`comun_cms.toolkit.LifecycleError`."""
 
-    def __init__(self, message, field: str = ""):
-        self.field = field
-        super().__init__(str(message))
+
+#: The shared minutes lifecycle (:class:`comun_cms.toolkit.MinutesLifecycle`) with a review stage,
+#: this plugin's error type and its own wording of the refusals.
+LIFECYCLE = MinutesLifecycle(review=True, error=MinutesError, messages={
+    "locked": _l("The minutes are published and locked; only an addendum can be added."),
+    "frozen": _l("The minutes are approved; reopen them as a draft to change them."),
+    "not_draft": _l("Only a draft can be sent to review."),
+    "not_returnable": _l("Only minutes in review or approved (not published) can go back to draft."),
+    "not_approvable": _l("Only minutes in review can be approved."),
+    "already_published": _l("These minutes are already published."),
+    "not_approved": _l("Record the approval of the minutes in a later session before publishing them."),
+    "addendum_unpublished": _l("Addenda are only for published minutes; edit the draft instead."),
+    "addendum_reason": _l("Explain the reason of the addendum; it is published."),
+})
 
 
 # --------------------------------------------------------------------------- time
@@ -200,31 +213,29 @@ def frozen_quorum(session: Session) -> QuorumResult | None:
 # --------------------------------------------------------------------------- lifecycle
 def ensure_editable(session: Session) -> None:
     """Raise :class:`MinutesError` unless the minutes are in draft or review."""
-    if session.status != "draft" or session.stage == "published":
-        raise MinutesError(_l("The minutes are published and locked; only an addendum can be added."))
-    if session.stage not in EDITABLE_STAGES:
-        raise MinutesError(_l("The minutes are approved; reopen them as a draft to change them."))
+    LIFECYCLE.ensure_editable(session)
 
 
-def submit_for_review(session: Session) -> None:
-    """draft -> review. Needs the date and at least one attendee."""
-    if session.stage != "draft" or session.status != "draft":
-        raise MinutesError(_l("Only a draft can be sent to review."))
+def _ready_for_review(session: Session) -> None:
     if session.session_date is None:
         raise MinutesError(_l("Enter the date of the session before sending the minutes to review."), "session_date")
     if not session.attendance:
         raise MinutesError(_l("Record the attendance before sending the minutes to review."))
-    session.stage = "review"
+
+
+def submit_for_review(session: Session) -> None:
+    """draft -> review. Needs the date and at least one attendee."""
+    LIFECYCLE.submit_for_review(session, check=_ready_for_review)
+
+
+def _clear_approval(session: Session) -> None:
+    session.approved_in_id = None
+    session.quorum_snapshot = None
 
 
 def return_to_draft(session: Session) -> None:
     """review or approved -> draft (an approval is cleared: it must be recorded again)."""
-    if session.status != "draft" or session.stage not in ("review", "approved"):
-        raise MinutesError(_l("Only minutes in review or approved (not published) can go back to draft."))
-    session.stage = "draft"
-    session.approved_in_id = None
-    session.approved_at = None
-    session.quorum_snapshot = None
+    LIFECYCLE.return_to_draft(session, clear=_clear_approval)
 
 
 def approving_candidates(session: Session, today: dt.date | None = None) -> list[Session]:
@@ -253,24 +264,25 @@ def approve(session: Session, approving: Session, now: dt.datetime | None = None
         MinutesError: not in review; approving session of another body, the same session, not
             later (both dates are needed), or not held yet.
     """
-    if session.status != "draft" or session.stage != "review":
-        raise MinutesError(_l("Only minutes in review can be approved."))
-    if approving.id == session.id or approving.body_id != session.body_id:
-        raise MinutesError(_l("The minutes must be approved in another session of the same body."), "approving")
-    if session.session_date is None or approving.session_date is None:
-        raise MinutesError(_l("Both sessions need a date to record the approval."), "approving")
-    if approving.session_date <= session.session_date:
-        raise MinutesError(_l("The minutes can only be approved in a later session."), "approving")
-    if today is not None and approving.session_date > today:
-        raise MinutesError(_l("The approving session has not been held yet."), "approving")
-    session.approved_in = approving
-    session.approved_at = now or now_utc()
-    session.quorum_snapshot = session_quorum(session).as_dict()
-    session.stage = "approved"
-    if approving.status == "draft" and approving.stage in EDITABLE_STAGES and \
-            not any(i.kind == "previous_minutes" for i in approving.agenda_items):
-        _insert_agenda_item(approving, "previous_minutes",
-                            f"{AGENDA_DEFAULT_TITLES['previous_minutes']}: {session.title}")
+    def check(_record) -> None:
+        if approving.id == session.id or approving.body_id != session.body_id:
+            raise MinutesError(_l("The minutes must be approved in another session of the same body."), "approving")
+        if session.session_date is None or approving.session_date is None:
+            raise MinutesError(_l("Both sessions need a date to record the approval."), "approving")
+        if approving.session_date <= session.session_date:
+            raise MinutesError(_l("The minutes can only be approved in a later session."), "approving")
+        if today is not None and approving.session_date > today:
+            raise MinutesError(_l("The approving session has not been held yet."), "approving")
+
+    def after(_record) -> None:
+        session.approved_in = approving
+        session.quorum_snapshot = session_quorum(session).as_dict()
+        if approving.status == "draft" and approving.stage in EDITABLE_STAGES and \
+                not any(i.kind == "previous_minutes" for i in approving.agenda_items):
+            _insert_agenda_item(approving, "previous_minutes",
+                                f"{AGENDA_DEFAULT_TITLES['previous_minutes']}: {session.title}")
+
+    LIFECYCLE.approve(session, now=now or now_utc(), check=check, after=after)
 
 
 def publish_minutes(tenant, session: Session, user=None, require_approval: bool = True,
@@ -294,18 +306,15 @@ def publish_minutes(tenant, session: Session, user=None, require_approval: bool 
         MinutesError: not approved, already published, body not published, key clash.
         comun_cms.toolkit.PublishError: publication failed (rolled back).
     """
-    if session.status != "draft" or session.stage == "published":
-        raise MinutesError(_l("These minutes are already published."))
-    if require_approval and session.stage != "approved":
-        raise MinutesError(_l("Record the approval of the minutes in a later session before publishing them."))
-    if session.body.status != "published":
-        raise MinutesError(_l("Publish the body “%(name)s” before its minutes.", name=session.body.name))
-    renumber_agreements(tenant, session)
-    if session.quorum_snapshot is None:
-        session.quorum_snapshot = session_quorum(session).as_dict()
-    session.stage = "published"
+    def before(_record) -> None:
+        if session.body.status != "published":
+            raise MinutesError(_l("Publish the body “%(name)s” before its minutes.", name=session.body.name))
+        renumber_agreements(tenant, session)
+        if session.quorum_snapshot is None:
+            session.quorum_snapshot = session_quorum(session).as_dict()
+
     publisher = publisher or (lambda record: publish(record, user=user, commit=False))
-    pub = publisher(session)
+    pub = LIFECYCLE.lock(session, publisher=publisher, require_approval=require_approval, before=before)
     for ag in session.agreements:
         if ag.current_due_date is None:
             ag.current_due_date = ag.due_date
@@ -320,14 +329,11 @@ def add_addendum(session: Session, reason: str, text: str = "", user=None) -> Pu
     Raises:
         MinutesError: the minutes are not published, or ``reason`` is empty.
     """
-    if session.status != "published":
-        raise MinutesError(_l("Addenda are only for published minutes; edit the draft instead."))
-    if not (reason or "").strip():
-        raise MinutesError(_l("Explain the reason of the addendum; it is published."), "reason")
-    session.addenda.append(Addendum(reason=reason.strip(), text=(text or "").strip(), version=session.version + 1,
-                                    created_at=now_utc(), created_by_id=getattr(user, "id", None)))
-    db.session.flush()
-    return correct(session, reason=reason.strip(), user=user, commit=False)
+    def attach(_record, clean_reason: str) -> None:
+        session.addenda.append(Addendum(reason=clean_reason, text=(text or "").strip(), version=session.version + 1,
+                                        created_at=now_utc(), created_by_id=getattr(user, "id", None)))
+
+    return LIFECYCLE.add_addendum(session, reason, user=user, attach=attach)
 
 
 # --------------------------------------------------------------------------- calls and bodies

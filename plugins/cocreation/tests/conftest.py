@@ -53,3 +53,44 @@ def make_problem(app):
             return problem.id
 
     return make
+
+
+@pytest.fixture
+def make_table(app):
+    """``make_table(process_id, problem_ids, slug="edomex", published=True, minute="locked")``: a
+    table taking up ``problem_ids`` with one session and a results minute with one proposal per
+    problem, left as ``minute`` says (``None``: no minute, ``"draft"``, ``"approved"``,
+    ``"locked"``). Returns ``{"table_id", "minute_id", "proposal_id", "session_id"}``."""
+    from plugins.cocreation import minutes as mins
+    from plugins.cocreation import tables as tbl
+    from plugins.cocreation.models import CocreationTable
+
+    def make(process_id, problem_ids, slug="edomex", *, published=True, minute="locked", title="Mesa de prueba"):
+        tenant = get_tenant(app, slug)
+        with tenant_context(tenant):
+            table = CocreationTable(process_id=process_id, title=title, theme=svc.DEFAULT_THEMES[0],
+                                    description="Descripción de la mesa", place="Toluca", capacity=30)
+            db.session.add(table)
+            tbl.set_problems(table, list(problem_ids))
+            row = tbl.add_session(table, day=dt.date(2026, 5, 4), starts=dt.time(10, 0), ends=dt.time(13, 0),
+                                  place="Sala 1")
+            db.session.flush()
+            out = {"table_id": table.id, "session_id": row.id, "minute_id": 0, "proposal_id": 0}
+            if published:
+                publish(table, commit=False)
+            if minute:
+                m = mins.minute_for(table, create=True)
+                mins.save_minute(m, held_on=svc.tenant_today(tenant) - dt.timedelta(days=1), summary="Resumen **acordado**")
+                for pid in problem_ids:
+                    proposal = mins.add_proposal(m, title=f"Propuesta para {pid}", description="Qué haremos",
+                                                 problem_id=pid, responsible_institution="INFOEM")
+                db.session.flush()
+                out.update(minute_id=m.id, proposal_id=proposal.id)
+                if minute in ("approved", "locked"):
+                    mins.approve_minute(m)
+                if minute == "locked":
+                    mins.publish_minute(m)
+            db.session.commit()
+            return out
+
+    return make

@@ -27,16 +27,18 @@ def url(app, rule, tenant, values):
 
 
 @pytest.fixture
-def two_tenants(app, make_process, make_problem):
+def two_tenants(app, make_process, make_problem, make_table):
     out = {}
     for slug in ("edomex", "puebla"):
         pid = make_process(slug, title=f"Proceso exclusivo {slug}")
         prob = make_problem(pid, slug, title=f"Problema exclusivo {slug}")
+        table_ids = make_table(pid, [prob], slug, title=f"Mesa exclusiva {slug}")
         make_problem(pid, slug, title=f"{PENDING} {slug}", published=False)
         with tenant_context(get_tenant(app, slug)):
             db.session.add(Tree(problem_id=prob, kind="problem", core=f"Árbol {slug}", roots="- causa"))
             db.session.commit()
-        out[slug] = {"process_id": pid, "problem_id": prob, "number": 4, "action": "publicar", "token": "nada"}
+        out[slug] = {"process_id": pid, "problem_id": prob, "number": 4, "action": "publicar", "token": "nada",
+                     **table_ids}
     return out
 
 
