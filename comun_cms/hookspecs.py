@@ -182,6 +182,29 @@ def publication_log(tenant: "Tenant", start: int, limit: int) -> "LogSlice | Non
     """
 
 
+@hookspec(firstresult=True)
+def create_draft(tenant: "Tenant", content_type: str, fields: dict[str, Any], origin: dict[str, Any]) -> Any:
+    """Create an **unpublished draft** record of ``content_type`` pre-filled from ``fields``, on
+    behalf of another plugin (cross-plugin work without imports: co-creation turns a proposal
+    into a draft commitment), or return ``None`` when the plugin does not own ``content_type``.
+
+    Runs with ``tenant`` as the current tenant, inside the caller's transaction: add rows to
+    ``db.session`` and flush, never commit (the caller's ``admin_change`` or ``atomic`` commits
+    or rolls everything back). Never publishes. The first non-``None`` result wins.
+
+    Args:
+        tenant: the tenant the draft belongs to.
+        content_type: the name of the content type wanted (``"commitment"``).
+        fields: initial values, by the owner's field names; the owner documents which keys it
+            reads (unknown keys are ignored) and validates every one.
+        origin: where the draft comes from, for the owner's audit and source notes:
+            ``{"content_type": str, "record_id": int, "label": str, ...}``.
+    Returns the new record (flushed, with its id), or ``None``.
+    Raises ``ChangeRefused`` (translated message, naming the field) when a value is refused,
+    e.g. a parent record id that is not one of the tenant's.
+    """
+
+
 @hookspec
 def search_documents(tenant: "Tenant") -> Iterable["SearchDocument"]:
     """Yield every public search document of the tenant owned by the plugin (full reindex).

@@ -31,7 +31,9 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
 * publishing: :func:`publish`, :func:`correct`, :func:`retract`, :func:`redact`, :func:`is_withdrawn`,
   :func:`redaction_tombstone`, :class:`PublishError`,
   :func:`latest_publication`, :func:`history`, :func:`canonical_content`, :func:`jsonable`,
-  :func:`content_types`, :func:`content_type_for`, :func:`search_document_for`;
+  :func:`content_types`, :func:`content_type_for`, :func:`search_document_for`,
+  :func:`create_draft` (a draft of another plugin's content type, through the ``create_draft``
+  hook);
 * minutes lifecycle: :class:`MinutesLifecycle` (draft → review → approved → published and
   locked, addenda), :class:`MinutesLifecycleMixin`, :class:`LifecycleError`;
 * page cache: :func:`bump_generation`, :func:`memo_per_generation`;
@@ -134,7 +136,7 @@ __all__ = [
     # publishing and content types
     "PublishError", "canonical_content", "content_type_for", "content_types", "correct", "history", "jsonable",
     "latest_publication", "publish", "retract", "search_document_for", "redact", "is_withdrawn",
-    "redaction_tombstone",
+    "redaction_tombstone", "create_draft",
     # minutes lifecycle (draft -> review -> approved -> published and locked, addenda)
     "LifecycleError", "MinutesLifecycle", "MinutesLifecycleMixin",
     # page cache
@@ -207,3 +209,32 @@ def content_types():
         RuntimeError: outside an application context.
     """
     return get_registry()
+
+
+def create_draft(content_type: str, fields: dict, origin: dict, tenant: Tenant | None = None):
+    """Ask the plugin that owns ``content_type`` for an unpublished draft pre-filled from
+    ``fields`` (hook ``create_draft``, first result wins). Does not commit: call it inside
+    ``admin_change`` or ``atomic`` so the draft and the caller's own rows are one transaction.
+
+    Args:
+        content_type: content type name (``"commitment"``).
+        fields: initial values by the owner's field names (see the owner's docs).
+        origin: where the draft comes from (``{"content_type", "record_id", "label", ...}``).
+        tenant: the tenant (default: the current one).
+
+    Returns:
+        The new record (flushed, with its id), or ``None`` when the content type is unknown, its
+        plugin is not enabled for the tenant, or no plugin created it.
+
+    Raises:
+        ChangeRefused: the owner refused a value (message names the field).
+        RuntimeError: no tenant is given or current.
+    """
+    tenant = tenant or get_current_tenant()
+    if tenant is None:
+        raise RuntimeError("create_draft needs a tenant")
+    registry = content_types()
+    if content_type not in registry or not tenant.enables(registry.get(content_type).plugin):
+        return None
+    return tenant_hook(tenant, "create_draft")(tenant=tenant, content_type=content_type, fields=dict(fields),
+                                                origin=dict(origin))

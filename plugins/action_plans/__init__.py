@@ -12,6 +12,7 @@ from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl
 
 from . import datasets as _datasets
 from . import loaders as _loaders
+from . import origin as _origin
 from . import samples as _samples
 from . import training as _training
 from . import views as _views
@@ -106,6 +107,13 @@ def template_slot(name, tenant, context):
     if name == "section.commitments" and tenant is not None:
         return _views.render_section_slot(tenant)
     return None
+
+
+@hookimpl
+def create_draft(tenant, content_type, fields, origin):
+    """A draft commitment pre-filled by another plugin (co-creation's "Convertir en
+    compromiso"); ``None`` for other content types. See :mod:`plugins.action_plans.origin`."""
+    return _origin.create_draft(content_type, fields, origin)
 
 
 @hookimpl

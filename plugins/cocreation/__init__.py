@@ -18,6 +18,7 @@ from . import content as _content
 from . import datasets as _datasets
 from . import demo as _demo
 from . import minutes as _minutes  # noqa: F401 - registers the results-minute routes
+from . import origin as _origin
 from . import portal as _portal
 from . import tables as _tables  # noqa: F401 - registers the table routes
 from .admin import admin_bp
@@ -59,8 +60,9 @@ def tenant_settings():
 
 @hookimpl
 def register_blueprints():
-    """Public ``cocreation`` (``/<tenant>/cocreacion/``) and ``admin_cocreation``."""
-    return [bp, admin_bp]
+    """Public ``cocreation`` (``/<tenant>/cocreacion/``), ``admin_cocreation`` and
+    ``portal_cocreation`` (``/cocreacion/``: cross-state list of problems by theme)."""
+    return [bp, admin_bp, _origin.portal_bp]
 
 
 @hookimpl
@@ -73,7 +75,8 @@ def register_content_types():
 @hookimpl
 def audit_labels():
     """Names of the plugin's audit verbs."""
-    return {"merge": _l("Merge"), "reject": _l("Reject"), "step": _l("Step"), "save": _l("Save")}
+    return {"merge": _l("Merge"), "reject": _l("Reject"), "step": _l("Step"), "save": _l("Save"),
+            "cocreation_proposal.convert": _l("Proposal converted into a draft commitment")}
 
 
 @hookimpl
@@ -86,6 +89,15 @@ def public_menu_items(tenant):
 def admin_menu_items(tenant):
     """"Co-creation" in the admin menu (admin, editor)."""
     return [MenuItem(_l("Co-creation"), "admin_cocreation.index", order=35, roles=("admin", "editor"))]
+
+
+@hookimpl
+def template_slot(name, tenant, context):
+    """``record_footer`` of a published commitment: its citizen origin chain ("Origen
+    ciudadano")."""
+    if name == "record_footer" and tenant is not None:
+        return _origin.render_origin_slot(tenant, context)
+    return None
 
 
 @hookimpl
@@ -104,7 +116,9 @@ def open_datasets(tenant):
 def portal_widgets():
     """"Co-creation: open consultations and problems by theme" on the portal home."""
     return [PortalWidget(_l("Co-creation: open consultations and problems by theme"), _portal.render_portal_widget,
-                         order=40)]
+                         order=40),
+            PortalWidget(_l("Co-creation: commitments from citizens' problems"), _origin.render_citizens_widget,
+                         order=41)]
 
 
 @hookimpl(trylast=True)
