@@ -21,6 +21,7 @@ from . import minutes as _minutes  # noqa: F401 - registers the results-minute r
 from . import origin as _origin
 from . import portal as _portal
 from . import tables as _tables  # noqa: F401 - registers the table routes
+from . import training as _training
 from .admin import admin_bp
 from .models import MODELS
 from .privacy import SOURCE
@@ -131,3 +132,19 @@ def demo_data(tenant, ctx):
 def sample_record(content_type, tenant, marker):
     """Conformance-kit factory: an unsaved draft of ``content_type`` whose text holds ``marker``."""
     return _content.sample_record(content_type, tenant, marker)
+
+
+@hookimpl
+def training_scenario(tenant, ctx):
+    """The practice co-creation process of a training tenant or workspace (published by
+    nobody, no commit); nothing for other tenants."""
+    if not tenant.training:
+        return 0
+    return _training.load_scenario(tenant, ctx)
+
+
+@hookimpl
+def training_tasks():
+    """Steps 5 to 10 of the local strategy: moderation, tree, open call, workshop, table,
+    results minute and "Convertir en compromiso"."""
+    return _training.tasks()
