@@ -14,14 +14,17 @@ from flask_babel import lazy_gettext as _l
 
 from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl, register_personal_data
 
+from . import call as _call
 from . import content as _content
 from . import datasets as _datasets
 from . import demo as _demo
+from . import ical as _ical  # noqa: F401 - registers the .ics routes on the blueprint
 from . import minutes as _minutes  # noqa: F401 - registers the results-minute routes
 from . import origin as _origin
 from . import portal as _portal
 from . import tables as _tables  # noqa: F401 - registers the table routes
 from . import training as _training
+from . import workshops as _workshops
 from .admin import admin_bp
 from .models import MODELS
 from .privacy import SOURCE
@@ -33,6 +36,7 @@ __version__ = "0.1.0"
 _HERE = Path(__file__).resolve().parent
 
 register_personal_data(SOURCE)
+register_personal_data(_call.REGISTRATIONS_SOURCE)
 
 
 @hookimpl
@@ -68,9 +72,9 @@ def register_blueprints():
 
 @hookimpl
 def register_content_types():
-    """``cocreation_process``, ``cocreation_problem``, ``cocreation_tree``, ``cocreation_table`` and
-    ``cocreation_minute``."""
-    return list(_content.CONTENT_TYPES)
+    """``cocreation_process``, ``cocreation_problem``, ``cocreation_tree``, ``cocreation_table``,
+    ``cocreation_minute``, ``cocreation_call`` and ``cocreation_workshop``."""
+    return list(_content.CONTENT_TYPES) + [_call.CALL_TYPE, _workshops.WORKSHOP_TYPE]
 
 
 @hookimpl
@@ -103,8 +107,10 @@ def template_slot(name, tenant, context):
 
 @hookimpl
 def search_documents(tenant):
-    """A search document per published process, problem and tree."""
-    return _content.search_documents(tenant)
+    """A search document per published process, problem, tree, call and workshop."""
+    yield from _content.search_documents(tenant)
+    yield from _call.search_documents(tenant)
+    yield from _workshops.search_documents(tenant)
 
 
 @hookimpl
@@ -131,6 +137,10 @@ def demo_data(tenant, ctx):
 
 def sample_record(content_type, tenant, marker):
     """Conformance-kit factory: an unsaved draft of ``content_type`` whose text holds ``marker``."""
+    if content_type.name == "cocreation_call":
+        return _call.sample_record(tenant, marker)
+    if content_type.name == "cocreation_workshop":
+        return _workshops.sample_record(tenant, marker)
     return _content.sample_record(content_type, tenant, marker)
 
 

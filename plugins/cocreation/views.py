@@ -21,6 +21,9 @@ bp = Blueprint("cocreation", __name__, template_folder="templates", static_folde
 
 PUBLIC = ("published", "retracted")
 PER_PAGE = 50
+#: ``{step number: callable(process) -> StepLink | None}``: links of the timeline that other
+#: modules of the plugin provide (the open call, step 7; the workshops, step 8).
+STEP_LINKS: dict = {}
 
 
 def _public_process(process_id: int) -> Process:
@@ -50,6 +53,8 @@ def timeline(process: Process) -> list[dict]:
         if link is None and number == 5 and (process.consultation_opens or published):
             link = svc.StepLink(_("Consultation: %(n)d published problems", n=published),
                                 url_for("cocreation.problems", process_id=process.id))
+        if link is None and number in STEP_LINKS:
+            link = STEP_LINKS[number](process)
         if link is None and number == 6 and published:
             link = svc.StepLink(_("Problem and solution trees of the published problems"),
                                 url_for("cocreation.problems", process_id=process.id, arboles=1))
