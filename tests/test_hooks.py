@@ -18,7 +18,8 @@ from comun_cms import hookspecs
 from comun_cms.search.backend import SearchQuery
 from comun_cms.toolkit import (
     CheckItem, Dataset, DatasetField, LoggedPublication, LogSlice, MenuItem, Page, Participant, PortalWidget, Publication,
-    SettingSpec, TrainingTask, correct, db, get_current_tenant, hookimpl, participant_publications, publish, tenant_context,
+    SettingSpec, TrainingTask, correct, create_draft, db, get_current_tenant, hookimpl, participant_publications, publish,
+    tenant_context,
 )
 from comun_cms.toolkit.testing import initialize_plugins, run_demo, save_snapshot, training_reset
 from comun_cms.training import check_exercise, exercises, get_workspace, load_scenario, snapshot_path
@@ -329,6 +330,35 @@ def test_hook_publication_log(app, client, register_plugin):
     assert [(c["index"], c["entry_hash"]) for c in body["data"]] == [(1, f"{1:064x}")]
     assert body["log_size"] == 3 and body["data"][0]["record_id"] == str(page_ids[1])
     assert plugin.calls == [("hidalgo", "hidalgo", 1, 1)]
+
+
+class DraftPlugin:
+    """Creates draft pages for other plugins (``create_draft``), recording what it was given."""
+
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def create_draft(self, tenant, content_type, fields, origin):
+        self.calls.append((tenant.slug, get_current_tenant().slug, content_type, origin.get("record_id")))
+        if content_type != "page":
+            return None
+        page = Page(slug=fields["slug"], title=fields["title"], body=fields.get("body", ""))
+        db.session.add(page)
+        db.session.flush()
+        return page
+
+
+def test_hook_create_draft(app, register_plugin):
+    plugin = register_plugin(DraftPlugin(), "draftplugin")
+    with tenant_context(app.extensions["comun"].tenants["hidalgo"]):
+        page = create_draft("page", {"slug": "desde-origen", "title": "Desde el origen"}, {"record_id": 7})
+        db.session.commit()
+        assert (page.status, page.version, page.title, page.tenant_id) == ("draft", 0, "Desde el origen", "hidalgo")
+        # first result wins; a content type nobody drafts gives None; an unknown one never calls the hook
+        assert create_draft("action_plan", {"title": "x"}, {"record_id": 8}) is None
+        assert create_draft("no_such_type", {}, {"record_id": 9}) is None
+    assert plugin.calls == [("hidalgo", "hidalgo", "page", 7), ("hidalgo", "hidalgo", "action_plan", 8)]
 
 
 def test_hook_search_documents(app, plugin):

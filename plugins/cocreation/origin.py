@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_babel import gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import and_, func, select, update
@@ -74,12 +74,22 @@ def plan_choices() -> list[tuple[int, str]]:
     return [(row.id, ct.title(row)) for row in rows]
 
 
+def _same_conversion(commitment_model):
+    """SQL condition that the commitment row is the one the proposal's conversion created, not a
+    later row that reused the id of a deleted draft (SQLite may reuse the highest id): it was
+    created before the proposal recorded ``converted_at``, in the conversion's transaction."""
+    return and_(commitment_model.id == Proposal.commitment_id, commitment_model.tenant_id == Proposal.tenant_id,
+                commitment_model.created_at <= Proposal.converted_at)
+
+
 def commitment_of(proposal: Proposal):
-    """The commitment a proposal became (current tenant), or ``None``."""
+    """The commitment a proposal became (current tenant), or ``None`` (never converted, or its
+    draft commitment was deleted since)."""
     ct = _registered(COMMITMENT_TYPE)
-    if ct is None or proposal.commitment_id is None:
+    if ct is None or proposal.commitment_id is None or proposal.id is None:
         return None
-    return db.session.scalar(select(ct.model).where(ct.model.id == proposal.commitment_id))
+    return db.session.scalar(select(ct.model).join(Proposal, _same_conversion(ct.model))
+                             .where(Proposal.id == proposal.id))
 
 
 # --------------------------------------------------------------------------- conversion
@@ -112,19 +122,22 @@ def convert_proposal(proposal: Proposal, plan_id: int):
     Pre-fills title, description, public problem (the citizens' problem), owner institution (the
     responsible institution) and the origin, through the ``create_draft`` hook; then stores
     ``commitment_id`` and ``converted_at`` on the proposal with a conditional update, so two
-    concurrent conversions cannot both succeed.
+    concurrent conversions cannot both succeed. A proposal whose draft commitment was deleted
+    since can be converted again.
 
     Returns:
         The new commitment (a draft of the content type ``commitment``).
 
     Raises:
-        ChangeRefused: the minute is not published, the proposal was already converted, action
+        ChangeRefused: the minute is not published, the proposal was already converted (into a
+            commitment that still exists), action
             plans are not enabled, or the plan is not one of the tenant's (field ``plan``).
     """
     minute = proposal.minute
     if minute.status != "published":
         raise ChangeRefused(_("Only proposals of a published (locked) results minute can become commitments."))
-    if proposal.commitment_id is not None:
+    previous = proposal.commitment_id
+    if previous is not None and commitment_of(proposal) is not None:
         raise ChangeRefused(_("This proposal was already converted into a commitment."))
     if not plans_enabled():
         raise ChangeRefused(_("Action plans are not enabled on this site."))
@@ -142,8 +155,10 @@ def convert_proposal(proposal: Proposal, plan_id: int):
         raise ChangeRefused(str(exc), field=field) from exc
     if record is None:
         raise ChangeRefused(_("Action plans are not enabled on this site."))
+    # a proposal whose draft commitment was deleted may be converted again
+    unconverted = Proposal.commitment_id.is_(None) if previous is None else Proposal.commitment_id == previous
     done = db.session.execute(update(Proposal).where(
-        Proposal.id == proposal.id, Proposal.tenant_id == current_tenant.slug, Proposal.commitment_id.is_(None))
+        Proposal.id == proposal.id, Proposal.tenant_id == current_tenant.slug, unconverted)
         .values(commitment_id=record.id, converted_at=utcnow()).execution_options(synchronize_session=False))
     if done.rowcount != 1:
         raise ChangeRefused(_("This proposal was already converted into a commitment."))
@@ -234,10 +249,11 @@ def _item(type_name: str, record, title: str | None = None, note: str = "") -> C
 
 def proposal_for(commitment) -> Proposal | None:
     """The proposal (current tenant) that became ``commitment``, or ``None``."""
-    if getattr(commitment, "id", None) is None:
+    ct = _registered(COMMITMENT_TYPE)
+    if ct is None or getattr(commitment, "id", None) is None:
         return None
-    return db.session.scalar(select(Proposal).where(Proposal.commitment_id == commitment.id)
-                             .order_by(Proposal.id).limit(1))
+    return db.session.scalar(select(Proposal).join(ct.model, _same_conversion(ct.model))
+                             .where(ct.model.id == commitment.id).order_by(Proposal.id).limit(1))
 
 
 def origin_chain(commitment) -> list[ChainLevel]:
@@ -319,7 +335,7 @@ def commitments_from_citizens() -> list[tuple]:
         model = ct.model
         rows = db.session.execute(all_tenants(
             select(Proposal.tenant_id, func.count(func.distinct(Proposal.commitment_id)))
-            .join(model, and_(model.id == Proposal.commitment_id, model.tenant_id == Proposal.tenant_id))
+            .join(model, _same_conversion(model))
             .where(model.status == "published", Proposal.tenant_id.in_([t.slug for t in tenants]))
             .group_by(Proposal.tenant_id)))
         counts = dict(rows.all())
