@@ -14,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 
 from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl, register_personal_data
 
+from . import content as _content  # first: it registers the table and minute types (see content.py)
 from . import call as _call
-from . import content as _content
 from . import datasets as _datasets
 from . import demo as _demo
 from . import ical as _ical  # noqa: F401 - registers the .ics routes on the blueprint

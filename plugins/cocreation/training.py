@@ -41,11 +41,16 @@ from comun_cms.toolkit import (
     utcnow,
 )
 
+from . import call as call_svc
 from . import minutes as minutes_svc
 from . import origin
 from . import services as svc
 from . import tables as tables_svc
-from .models import CocreationTable, Problem, Process, Proposal, ResultsMinute, TableSession, Tree
+from . import workshops as workshops_svc
+from .models import (
+    SECTORS, Call, CocreationTable, Problem, Process, Proposal, Registration, ResultsMinute, TableSession, Tree,
+    Workshop, WorkshopMaterial,
+)
 
 #: Label of every invented training record.
 TRAINING_NOTE = "Material de capacitación (dato de ejemplo)."
@@ -166,6 +171,11 @@ UI = {
     "trees": _l("Problem and solution trees"), "problem_tree": _l("Problem tree"),
     "core": _l("Central problem or objective"), "roots": _l("Causes (problem tree) or means (solution tree)"),
     "branches": _l("Effects (problem tree) or ends (solution tree)"), "publish_tree": _l("Publish tree"),
+    "call_page": _l("Open call and registrations"), "call_tables": _l("Co-creation tables and their registrations"),
+    "save": _l("Save"), "publish_call": _l("Publish call"), "registration_opens": _l("Registration opens"),
+    "registration_closes": _l("Registration closes"), "add_by_hand": _l("Add a participant by hand"),
+    "add_participant": _l("Add participant"), "workshops": _l("Awareness workshops"),
+    "new_workshop": _l("New workshop"), "add_material": _l("Add material"), "publish_workshop": _l("Publish workshop"),
     "tables": _l("Tables of the process"), "create_table": _l("Create table"), "add_session": _l("Add session"),
     "publish_table": _l("Publish table"), "results_minute": _l("Results minute"), "save_minute": _l("Save minute"),
     "add_proposal": _l("Add proposal"), "approve_minute": _l("Approve minute"),
@@ -340,6 +350,145 @@ TREE_TASK = TrainingTask(
     check=check_tree, solve=solve_tree, start_endpoint="admin_cocreation.index")
 
 
+# --------------------------------------------------------------------------- step 7: open call
+def _call_items(call: Call | None) -> list[CheckItem]:
+    registered = bool(call is not None and db.session.scalar(
+        select(Registration.id).join(CocreationTable, CocreationTable.id == Registration.table_id).where(
+            CocreationTable.process_id == call.process_id, Registration.sector.in_(SECTORS)).limit(1)))
+    return [
+        CheckItem(_("You published the open call to the co-creation tables"),
+                  call is not None and call.status == "published",
+                  _("In “%(page)s”, write the call, press “%(save)s” and then “%(publish)s”.",
+                    page=UI["call_page"], save=UI["save"], publish=UI["publish_call"])),
+        CheckItem(_("The call has its registration dates"),
+                  bool(call is not None and call.registration_opens and call.registration_closes
+                       and call.registration_closes >= call.registration_opens),
+                  _("Fill in “%(opens)s” and “%(closes)s” (the closing day not before the opening one).",
+                    opens=UI["registration_opens"], closes=UI["registration_closes"])),
+        CheckItem(_("A person is registered to a table of the process, with a sector"), registered,
+                  _("Open a table in “%(tables)s” and use “%(button)s”, or register through the public form of "
+                    "the call.", tables=UI["call_tables"], button=UI["add_participant"])),
+    ]
+
+
+def check_call(participant: Participant) -> list[CheckItem]:
+    """Step 7: the participant's published call (published by them) with its registration
+    dates, and a registration (with a sector) to a table of the call's process. Reads only."""
+    calls = [c for c in (db.session.get(Call, i) for i in _published_by(participant, "cocreation_call"))
+             if c is not None]
+    return _best(calls, _call_items, _call_items(None))
+
+
+def solve_call(participant: Participant) -> None:
+    """Model answer of step 7: the call of the practice process (registration open from
+    yesterday for a month), published as the participant, and a person registered by hand to
+    the practice table. Flushes, never commits."""
+    user = _editor(participant)
+    process = _process(participant)
+    today = svc.tenant_today(participant.workspace)
+    call = call_svc.call_of(process) or Call(process_id=process.id)
+    if call.status in (None, "draft"):   # a new call has no status before its first flush
+        call.title = "Convocatoria abierta para participar en las mesas de cocreación"
+        call.body = ("Invitamos a la ciudadanía, la sociedad civil, la academia, el sector privado y el gobierno a "
+                     "participar en las mesas de cocreación del Plan de Acción Local. Respuesta modelo del ejercicio 7.")
+        call.registration_opens, call.registration_closes = today - dt.timedelta(days=1), today + dt.timedelta(days=30)
+        db.session.add(call)
+        db.session.flush()
+        publish(call, user=user, commit=False)
+    table = db.session.scalar(select(CocreationTable).where(CocreationTable.process_id == process.id,
+                                                            CocreationTable.status == "published")
+                              .order_by(CocreationTable.id))
+    email = "ana.lopez@ejemplo.invalid"
+    if db.session.scalar(select(Registration.id).where(Registration.table_id == table.id,
+                                                       Registration.email == email)) is None:
+        row = call_svc.register(table, name="Ana López (dato de ejemplo)", email=email, sector="sociedad_civil",
+                                organization="Colectivo de ejemplo", source="admin")
+        record_audit("cocreation_registration.create", "cc_tables", table.id, None,
+                     {"registration_id": row.id, "sector": row.sector, "source": "admin"}, user=user)
+    db.session.flush()
+
+
+CALL_TASK = TrainingTask(
+    step=7, key="cocreation.call", title="Convocatoria abierta a las mesas de cocreación y un registro",
+    goals=("Publicar la convocatoria del proceso con su texto y sus fechas de registro: la página pública lista las "
+           "mesas con sus fechas y lugares libres.",
+           "Registrar a una persona en una mesa con su sector (gobierno, sociedad civil, academia, sector privado o "
+           "ciudadanía); sus datos personales nunca se publican."),
+    steps=(ui("En {admin} → {cocreation}, abra el proceso de práctica y pulse «{call_page}».", admin=UI["admin"],
+              cocreation=UI["cocreation"], call_page=UI["call_page"]),
+           ui("Escriba el título y el texto, llene «{opens}» y «{closes}» y pulse «{save}».",
+              opens=UI["registration_opens"], closes=UI["registration_closes"], save=UI["save"]),
+           ui("Pulse «{publish_call}» y revise la página pública de la convocatoria.",
+              publish_call=UI["publish_call"]),
+           ui("En «{call_tables}» abra la mesa de práctica; en «{add_by_hand}» registre a una persona con su sector y "
+              "pulse «{add_participant}» (o regístrela con el formulario público de la convocatoria).",
+              call_tables=UI["call_tables"], add_by_hand=UI["add_by_hand"], add_participant=UI["add_participant"]),
+           ui("Abra «{check}» de este ejercicio.", check=UI["check"])),
+    check=check_call, solve=solve_call, start_endpoint="admin_cocreation.index")
+
+
+# --------------------------------------------------------------------------- step 8: workshop
+def _workshop_items(workshop: Workshop | None) -> list[CheckItem]:
+    return [
+        CheckItem(_("You published an awareness workshop"), workshop is not None and workshop.status == "published",
+                  _("In “%(page)s”, fill in “%(new)s”, press “%(save)s” and then “%(publish)s”.",
+                    page=UI["workshops"], new=UI["new_workshop"], save=UI["save"], publish=UI["publish_workshop"])),
+        CheckItem(_("It has its date and a place or an online link"),
+                  bool(workshop is not None and workshop.starts_at and (workshop.place or workshop.online_url)),
+                  _("Give the start and end, and the place or the online link.")),
+        CheckItem(_("It has at least one material"), bool(workshop is not None and workshop.materials),
+                  _("Upload a file or write a link and press “%(button)s”.", button=UI["add_material"])),
+    ]
+
+
+def check_workshop(participant: Participant) -> list[CheckItem]:
+    """Step 8: the participant's best workshop (published by them): date, place or link, and
+    a material. Reads only."""
+    rows = [w for w in (db.session.get(Workshop, i) for i in _published_by(participant, "cocreation_workshop"))
+            if w is not None]
+    return _best(rows, _workshop_items, _workshop_items(None))
+
+
+def solve_workshop(participant: Participant) -> None:
+    """Model answer of step 8: a workshop in a week (17:00 to 19:00, local time) in the
+    secretariat's meeting room, with a material linking the process's public page, published as
+    the participant. Flushes, never commits."""
+    user = _editor(participant)
+    if _published_by(participant, "cocreation_workshop"):
+        return
+    process = _process(participant)
+    tenant = participant.workspace
+    day = svc.tenant_today(tenant) + dt.timedelta(days=7)
+    starts = workshops_svc.local_to_utc(dt.datetime.combine(day, dt.time(17, 0)), tenant)
+    workshop = Workshop(process_id=process.id, title="Taller de sensibilización: ¿qué es la cocreación?",
+                        description="Explicamos qué es el gobierno abierto y cómo funcionarán las mesas de cocreación "
+                                    "(respuesta modelo del ejercicio 8).",
+                        starts_at=starts, ends_at=starts + dt.timedelta(hours=2),
+                        place="Sala de juntas de la Secretaría Ejecutiva")
+    workshop.materials.append(WorkshopMaterial(title="Los 13 pasos del proceso de cocreación (página del proceso)",
+                                               url=f"/{tenant.slug}/cocreacion/{process.id}", position=1))
+    db.session.add(workshop)
+    db.session.flush()
+    publish(workshop, user=user, commit=False)
+    db.session.flush()
+
+
+WORKSHOP_TASK = TrainingTask(
+    step=8, key="cocreation.workshop", title="Taller de sensibilización con sus materiales",
+    goals=("Publicar un taller de sensibilización (paso 8, «expliquemos qué estamos haciendo») con su fecha, lugar "
+           "o enlace en línea y al menos un material.",
+           "Comprobar que el taller aparece en la página pública del proceso y en su calendario (.ics)."),
+    steps=(ui("En {admin} → {cocreation}, abra el proceso de práctica y pulse «{workshops}».", admin=UI["admin"],
+              cocreation=UI["cocreation"], workshops=UI["workshops"]),
+           ui("En «{new_workshop}» escriba el título y la descripción, el inicio y el fin, y el lugar o el enlace en "
+              "línea; pulse «{save}».", new_workshop=UI["new_workshop"], save=UI["save"]),
+           ui("En el taller, suba un archivo o escriba un enlace y pulse «{add_material}».",
+              add_material=UI["add_material"]),
+           ui("Pulse «{publish_workshop}».", publish_workshop=UI["publish_workshop"]),
+           ui("Abra «{check}» de este ejercicio.", check=UI["check"])),
+    check=check_workshop, solve=solve_workshop, start_endpoint="admin_cocreation.index")
+
+
 # --------------------------------------------------------------------------- step 9: table
 def _table_items(table: CocreationTable | None) -> list[CheckItem]:
     return [
@@ -508,4 +657,4 @@ RESULTS_TASK = TrainingTask(
 
 def tasks() -> list[TrainingTask]:
     """The plugin's training tasks (``training_tasks`` hook), steps 5 to 10."""
-    return [MODERATE_TASK, TREE_TASK, TABLE_TASK, RESULTS_TASK]
+    return [MODERATE_TASK, TREE_TASK, CALL_TASK, WORKSHOP_TASK, TABLE_TASK, RESULTS_TASK]

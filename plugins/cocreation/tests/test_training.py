@@ -19,7 +19,9 @@ from comun_cms.toolkit.testing import get_tenant
 import plugins.cocreation as plugin
 from plugins.cocreation import services as svc
 from plugins.cocreation import training
-from plugins.cocreation.models import CocreationTable, Problem, Process, Proposal, ResultsMinute, Tree
+from plugins.cocreation.models import (
+    Call, CocreationTable, Problem, Process, Proposal, ResultsMinute, Tree, Workshop,
+)
 
 SLUG = "capacitacion"
 ADMIN = f"/{SLUG}/admin/cocreacion"
@@ -96,7 +98,8 @@ def test_scenario_loads_idempotently_without_committing_published_by_nobody(app)
 def test_the_hook_contributes_steps_5_to_10_and_replaces_their_page_tasks(app):
     from comun_cms.training.exercises import exercises   # what the exercise pages list
     keys = {t.step: t.key for t in plugin.training_tasks()}
-    assert keys == {5: "cocreation.moderate", 6: "cocreation.tree", 9: "cocreation.table", 10: "cocreation.results"}
+    assert keys == {5: "cocreation.moderate", 6: "cocreation.tree", 7: "cocreation.call", 8: "cocreation.workshop",
+                    9: "cocreation.table", 10: "cocreation.results"}
     listed = {ex.number: [t.key for t in ex.tasks] for ex in exercises(get_tenant(app, SLUG))}
     for step, key in keys.items():
         assert key in listed[step] and not any(k.startswith("core.page") for k in listed[step])
@@ -157,6 +160,37 @@ def test_steps_5_and_6_through_the_admin_forms(app, client, login_as, participan
     # a solution tree is not the problem tree the exercise asks for
     with tenant_context(participant.workspace):
         assert db.session.scalar(select(func.count(Tree.id)).where(Tree.kind == "solution")) == 0
+
+
+def test_steps_7_and_8_through_the_admin_forms(app, client, login_as, participant):
+    _load(app)
+    login_as(participant.editor, tenant=SLUG)
+    tenant = participant.workspace
+    with tenant_context(tenant):
+        pid = training.practice_process(tenant).id
+        table_id = db.session.scalar(select(CocreationTable.id).where(CocreationTable.is_demo.is_(True)))
+        today = svc.tenant_today(tenant)
+    call = {"title": "Convocatoria a las mesas", "body": "Participe en las mesas de cocreación."}
+    _post(client, f"{ADMIN}/{pid}/convocatoria", call)
+    _post(client, f"{ADMIN}/{pid}/convocatoria/publicar")
+    assert _done(participant, training.CALL_TASK) == [True, False, False]      # no registration dates
+    _post(client, f"{ADMIN}/{pid}/convocatoria", {**call, "registration_opens": today.isoformat(),
+                                                   "registration_closes": (today + dt.timedelta(days=20)).isoformat(),
+                                                   "reason": "Fechas de registro"})
+    assert _done(participant, training.CALL_TASK) == [True, True, False]
+    _post(client, f"{ADMIN}/mesas/{table_id}/inscripciones", {"name": "Rosa Pérez", "email": "rosa@example.org",
+                                                               "sector": "academia"})
+    assert all(_done(participant, training.CALL_TASK))
+
+    _post(client, f"{ADMIN}/{pid}/talleres", {
+        "title": "Taller de sensibilización", "description": "Qué es la cocreación.",
+        "starts_at": f"{(today + dt.timedelta(days=5)).isoformat()}T17:00",
+        "ends_at": f"{(today + dt.timedelta(days=5)).isoformat()}T19:00", "place": "Sala de juntas"})
+    [wid] = _ids(app, Workshop)
+    assert _done(participant, training.WORKSHOP_TASK) == [False, False, False]   # saved, not published
+    _post(client, f"{ADMIN}/talleres/{wid}/materiales", {"m-title": "Presentación", "m-url": "https://example.org/p.pdf"})
+    _post(client, f"{ADMIN}/talleres/{wid}/publicar")
+    assert all(_done(participant, training.WORKSHOP_TASK))
 
 
 def test_steps_9_and_10_through_the_admin_forms(app, client, login_as, participant):
@@ -252,7 +286,14 @@ def test_quoted_interface_names_are_on_the_admin_pages_in_spanish(app, client, l
         minute.held_on = svc.tenant_today(tenant) - dt.timedelta(days=1)
         db.session.commit()
         new_id = new.id
-    for url in (f"{ADMIN}/mesas/{new_id}", f"{ADMIN}/mesas/{new_id}/minuta"):   # a draft table and minute
+        workshop = Workshop(process_id=pid, title="Taller nuevo", description="Borrador", place="Sala",
+                            starts_at=svc.utcnow(), ends_at=svc.utcnow() + dt.timedelta(hours=1))
+        db.session.add_all([workshop, Call(process_id=pid, title="Convocatoria en borrador", body="Texto")])
+        db.session.commit()
+        workshop_id = workshop.id
+    for url in (f"{ADMIN}/mesas/{new_id}", f"{ADMIN}/mesas/{new_id}/minuta",   # a draft table and minute
+                f"{ADMIN}/{pid}/convocatoria", f"{ADMIN}/mesas/{new_id}/inscripciones", f"{ADMIN}/{pid}/talleres",
+                f"{ADMIN}/talleres/{workshop_id}"):
         g.pop("_login_user", None)
         pages += client.get(url).get_data(as_text=True)
     with tenant_context(tenant):
