@@ -13,7 +13,7 @@ import pytest
 from flask import g
 from sqlalchemy import func, select
 
-from comun_cms.toolkit import DemoContext, Participant, Publication, db, publish, tenant_context
+from comun_cms.toolkit import DemoContext, Participant, Publication, db, publish, tenant_context, tenant_hook
 from comun_cms.toolkit.testing import get_tenant
 
 import plugins.cocreation as plugin
@@ -32,13 +32,11 @@ def _ctx(tenant):
 
 
 def _load(app) -> None:
-    """Load the scenarios (co-creation and action plans, whose plans the conversion needs) and
-    commit, as ``comun training load`` does."""
+    """Load every enabled plugin's scenario (the action plans' gives the plans a proposal is
+    converted into) and commit, as ``comun training load`` does."""
     tenant = get_tenant(app, SLUG)
     with tenant_context(tenant):
-        plugin.training_scenario(tenant=tenant, ctx=_ctx(tenant))
-        from plugins.action_plans import training as plans_training  # the scenario of step 11's plugin
-        plans_training.training_scenario(tenant, _ctx(tenant))
+        tenant_hook(tenant, "training_scenario")(tenant=tenant, ctx=_ctx(tenant))
         db.session.commit()
 
 
@@ -95,14 +93,17 @@ def test_scenario_loads_idempotently_without_committing_published_by_nobody(app)
         assert db.session.scalar(select(func.count(Process.id))) == 0
 
 
-def test_the_hook_contributes_steps_5_to_10_and_replaces_their_page_tasks(app):
-    from comun_cms.training.exercises import exercises   # what the exercise pages list
-    keys = {t.step: t.key for t in plugin.training_tasks()}
-    assert keys == {5: "cocreation.moderate", 6: "cocreation.tree", 7: "cocreation.call", 8: "cocreation.workshop",
-                    9: "cocreation.table", 10: "cocreation.results"}
-    listed = {ex.number: [t.key for t in ex.tasks] for ex in exercises(get_tenant(app, SLUG))}
-    for step, key in keys.items():
-        assert key in listed[step] and not any(k.startswith("core.page") for k in listed[step])
+def test_the_hook_contributes_steps_5_to_10_and_the_exercise_pages_show_them(app, client, login_as, participant):
+    tasks = {t.step: t for t in plugin.training_tasks()}
+    assert {n: t.key for n, t in tasks.items()} == {
+        5: "cocreation.moderate", 6: "cocreation.tree", 7: "cocreation.call", 8: "cocreation.workshop",
+        9: "cocreation.table", 10: "cocreation.results"}
+    _load(app)
+    login_as(participant.editor, tenant=SLUG)
+    for number, task in tasks.items():
+        g.pop("_login_user", None)
+        page = client.get(f"/{SLUG}/capacitacion/{number}").get_data(as_text=True)
+        assert task.title in page and "paso-" not in page, number      # the plugin's task, not "write a page"
 
 
 # --------------------------------------------------------------------------- checks
