@@ -167,7 +167,7 @@ def ui(template: str, **labels) -> LazyString:
 #: Every interface name the exercises quote (the message ids of the admin templates and menus).
 UI = {
     "admin": _l("Administration"), "cocreation": _l("Co-creation"), "moderate": _l("Moderate problems"),
-    "publish": _l("Publish"), "duplicate_of": _l("Duplicate of"), "merge": _l("Merge"),
+    "publish": _l("Publish"), "published": _l("Published"), "duplicate_of": _l("Duplicate of"), "merge": _l("Merge"),
     "trees": _l("Problem and solution trees"), "problem_tree": _l("Problem tree"),
     "core": _l("Central problem or objective"), "roots": _l("Causes (problem tree) or means (solution tree)"),
     "branches": _l("Effects (problem tree) or ends (solution tree)"), "publish_tree": _l("Publish tree"),
@@ -276,11 +276,11 @@ MODERATE_TASK = TrainingTask(
     steps=(ui("Entre a {admin} → {cocreation} y abra el proceso «Cocreación del Plan de Acción Local…» (dato de "
               "ejemplo); su consulta está abierta.", admin=UI["admin"], cocreation=UI["cocreation"]),
            ui("Pulse «{moderate}»: verá los problemas pendientes.", moderate=UI["moderate"]),
-           ui("En «No se publican los contratos de recolección de basura» (recogido en papel) pulse «{publish}».",
-              publish=UI["publish"]),
-           ui("En «Las obras de mi colonia no dicen cuánto cuestan…», que repite un problema publicado, elija en "
-              "«{duplicate_of}» el problema «Las obras públicas municipales no informan su avance» y pulse «{merge}».",
-              duplicate_of=UI["duplicate_of"], merge=UI["merge"]),
+           ui("Publique el problema “No se publican los contratos de recolección de basura” (recogido en papel): "
+              "pulse «{publish}» en su tarjeta.", publish=UI["publish"]),
+           ui("El problema “Las obras de mi colonia no dicen cuánto cuestan…” repite uno publicado: en su tarjeta "
+              "elija en «{duplicate_of}» el problema “Las obras públicas municipales no informan su avance” y pulse "
+              "«{merge}».", duplicate_of=UI["duplicate_of"], merge=UI["merge"]),
            ui("Abra «{check}» de este ejercicio.", check=UI["check"])),
     check=check_moderation, solve=solve_moderation, start_endpoint="admin_cocreation.index")
 
@@ -339,8 +339,8 @@ TREE_TASK = TrainingTask(
            "la notaría registra cada versión."),
     steps=(ui("En {admin} → {cocreation}, abra el proceso de práctica y pulse «{moderate}».", admin=UI["admin"],
               cocreation=UI["cocreation"], moderate=UI["moderate"]),
-           "Elija la pestaña de problemas publicados y, en «Las obras públicas municipales no informan su avance», "
-           "abra el enlace de los árboles.",
+           ui("Elija la pestaña «{published}» y, en el problema “Las obras públicas municipales no informan su "
+              "avance”, abra «{trees}».", published=UI["published"], trees=UI["trees"]),
            ui("En «{problem_tree}» escriba el problema central en «{core}», una causa por renglón en «{roots}» "
               "(sangre dos espacios una causa más profunda) y los efectos en «{branches}».",
               problem_tree=UI["problem_tree"], core=UI["core"], roots=UI["roots"], branches=UI["branches"]),
