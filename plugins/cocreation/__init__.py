@@ -14,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 
 from comun_cms.toolkit import MenuItem, PortalWidget, SettingSpec, hookimpl, register_personal_data
 
-from . import content as _content  # first: it registers the table and minute types (see content.py)
 from . import call as _call
+from . import content as _content
 from . import datasets as _datasets
 from . import demo as _demo
 from . import ical as _ical  # noqa: F401 - registers the .ics routes on the blueprint
@@ -74,7 +74,8 @@ def register_blueprints():
 def register_content_types():
     """``cocreation_process``, ``cocreation_problem``, ``cocreation_tree``, ``cocreation_table``,
     ``cocreation_minute``, ``cocreation_call`` and ``cocreation_workshop``."""
-    return list(_content.CONTENT_TYPES) + [_call.CALL_TYPE, _workshops.WORKSHOP_TYPE]
+    return [*_content.CONTENT_TYPES, _tables.TABLE_TYPE, _minutes.MINUTE_TYPE, _call.CALL_TYPE,
+            _workshops.WORKSHOP_TYPE]
 
 
 @hookimpl
@@ -107,8 +108,10 @@ def template_slot(name, tenant, context):
 
 @hookimpl
 def search_documents(tenant):
-    """A search document per published process, problem, tree, call and workshop."""
+    """A search document per published process, problem, tree, table, results minute, call and
+    workshop."""
     yield from _content.search_documents(tenant)
+    yield from _content.search_documents(tenant, (_tables.TABLE_TYPE, _minutes.MINUTE_TYPE))
     yield from _call.search_documents(tenant)
     yield from _workshops.search_documents(tenant)
 
@@ -141,6 +144,10 @@ def sample_record(content_type, tenant, marker):
         return _call.sample_record(tenant, marker)
     if content_type.name == "cocreation_workshop":
         return _workshops.sample_record(tenant, marker)
+    if content_type.name == "cocreation_table":
+        return _tables.sample_table(marker)
+    if content_type.name == "cocreation_minute":
+        return _minutes.sample_minute(marker)
     return _content.sample_record(content_type, tenant, marker)
 
 

@@ -91,17 +91,13 @@ TREE_TYPE = ContentType(
                   "branches": _l("Effects or ends"), "kind": _l("Kind"), "problem_id": _l("Problem")},
 )
 
-# tables.py and minutes.py import admin.py, which imports this module: import them once the
-# names admin.py needs are defined
-from .minutes import MINUTE_TYPE, sample_minute  # noqa: E402
-from .tables import TABLE_TYPE, sample_table  # noqa: E402
-
-CONTENT_TYPES = (PROCESS_TYPE, PROBLEM_TYPE, TREE_TYPE, TABLE_TYPE, MINUTE_TYPE)
+CONTENT_TYPES = (PROCESS_TYPE, PROBLEM_TYPE, TREE_TYPE)
 
 
-def search_documents(tenant):
-    """Every published record of the plugin in the current tenant as a search document."""
-    for ct in CONTENT_TYPES:
+def search_documents(tenant, types=CONTENT_TYPES):
+    """Every published record of ``types`` (default: this module's) in the current tenant as a
+    search document."""
+    for ct in types:
         for record in db.session.scalars(select(ct.model).where(ct.model.status == "published")):
             doc = search_document_for(ct, record, tenant)
             if doc is not None:
@@ -111,10 +107,6 @@ def search_documents(tenant):
 def sample_record(content_type, tenant, marker: str):
     """Conformance kit: an unsaved draft of ``content_type`` whose public text holds ``marker``
     (a problem or tree gets a published parent process/problem created and flushed first)."""
-    if content_type.name == "cocreation_table":
-        return sample_table(marker)
-    if content_type.name == "cocreation_minute":
-        return sample_minute(marker)
     if content_type.name == "cocreation_process":
         return Process(title=f"Proceso {marker}", cycle="2026–2027", summary=f"Resumen {marker}")
     process = Process(title=f"Proceso de {marker}", cycle="2026–2027")

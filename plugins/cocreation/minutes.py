@@ -213,9 +213,10 @@ def return_minute_to_draft(minute: ResultsMinute) -> None:
     LIFECYCLE.return_to_draft(minute)
 
 
-def publish_minute(minute: ResultsMinute, user=None):
+def publish_minute(minute: ResultsMinute, user=None, publisher=None):
     """approved -> published and locked: version 1 of content type ``cocreation_minute``
-    (notarized). The table must be published.
+    (notarized). The table must be published. ``publisher`` (``record -> Publication``)
+    replaces the toolkit's ``publish`` (``comun demo`` passes ``DemoContext.publish``).
 
     Returns:
         The :class:`~comun_cms.toolkit.Publication`. Nothing is committed.
@@ -228,7 +229,7 @@ def publish_minute(minute: ResultsMinute, user=None):
             raise MinuteError(_l("Publish the table before its results minute."))
         _ready(minute)
 
-    return LIFECYCLE.lock(minute, user=user, before=before)
+    return LIFECYCLE.lock(minute, user=user, publisher=publisher, before=before)
 
 
 def add_minute_addendum(minute: ResultsMinute, reason: str, user=None):
@@ -276,7 +277,7 @@ MINUTE_TYPE = ContentType(
         [m.summary] + [f"{p.title} {p.description} {p.responsible_institution}" for p in m.proposals]).strip(),
         "status": "published", "date": m.published_at},
     admin_url=lambda m: url_for("admin_cocreation.minute", tenant=m.tenant_id, table_id=m.table_id),
-    field_labels={"table_id": _l("Table"), "table": _l("Table"), "held_on": _l("Date"), "summary": _l("Summary"),
+    field_labels={"table_id": _l("Co-creation table"), "table": _l("Co-creation table"), "held_on": _l("Date"), "summary": _l("Summary"),
                   "proposals": _l("Proposals")},
 )
 
@@ -410,8 +411,8 @@ def admin_minute_action(table_id: int, action: str):
         return back
     messages = {"aprobar": _("Minute approved."), "borrador": _("Minute returned to draft."),
                 "publicar": _("Minute published and locked.")}
-    with admin_change(f"cocreation_minute.{ {'aprobar': 'approve', 'borrador': 'reopen', 'publicar': 'publish'}[action] }",
-                      minute, errors=(MinuteError,), success=messages[action]) as change:
+    verb = {"aprobar": "approve", "borrador": "reopen", "publicar": "publish"}[action]
+    with admin_change(f"cocreation_minute.{verb}", minute, errors=(MinuteError,), success=messages[action]) as change:
         if action == "aprobar":
             approve_minute(minute)
         elif action == "borrador":

@@ -28,7 +28,9 @@ import datetime as dt
 from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from comun_cms.toolkit import LOCAL_STRATEGY_STEPS, Attachment, Publishable, TenantScoped, Timestamped, UTCDateTime, db
+from comun_cms.toolkit import (
+    LOCAL_STRATEGY_STEPS, Attachment, MinutesLifecycleMixin, Publishable, TenantScoped, Timestamped, UTCDateTime, db,
+)
 
 #: The 13 steps of the local open-government strategy (source: shared data
 #: ``stl_sessions.json`` → ``local_strategy_steps``, from the diploma module "Apertura
@@ -289,7 +291,7 @@ class WorkshopMaterial(TenantScoped, db.Model):
     attachment: Mapped[Attachment | None] = relationship()
 
 
-class ResultsMinute(TenantScoped, Timestamped, Publishable, db.Model):
+class ResultsMinute(MinutesLifecycleMixin, TenantScoped, Timestamped, Publishable, db.Model):
     """The minute of a table's results (step 10, "ahora comprometámonos"); publishable
     (content type ``cocreation_minute``). ``stage`` follows the minutes lifecycle shared with
     the STL minutes (draft → approved → published and locked); ``held_on`` is the local date

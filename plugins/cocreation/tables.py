@@ -22,7 +22,7 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -45,7 +45,7 @@ CAPACITY_MAX = 10000
 
 #: Spanish names of the sectors (:data:`~.models.SECTORS`), as the strategy names them.
 SECTOR_LABELS = {"gobierno": _l("Government"), "sociedad_civil": _l("Civil society"), "academia": _l("Academia"),
-                 "sector_privado": _l("Private sector"), "ciudadania": _l("Citizens")}
+                 "sector_privado": _l("Business and private sector"), "ciudadania": _l("Citizens")}
 
 
 def sector_label(code: str) -> str:
@@ -145,14 +145,15 @@ def set_problems(table: CocreationTable, problem_ids: list[int]) -> None:
 
 
 def add_session(table: CocreationTable, *, day: dt.date, starts: dt.time, ends: dt.time | None = None,
-                place: str = "", note: str = "") -> TableSession:
-    """Add a session to a table; local ``day``/``starts``/``ends`` are converted to UTC.
+                place: str = "", note: str = "", tenant=None) -> TableSession:
+    """Add a session to a table; local ``day``/``starts``/``ends`` (in ``tenant``'s zone,
+    default: the current tenant) are converted to UTC.
 
     Raises:
         ChangeRefused: the end is not after the start (field ``ends``).
     """
-    starts_at = local_to_utc(day, starts)
-    ends_at = local_to_utc(day, ends) if ends else None
+    starts_at = local_to_utc(day, starts, tenant)
+    ends_at = local_to_utc(day, ends, tenant) if ends else None
     if ends_at is not None and ends_at <= starts_at:
         raise ChangeRefused(_("The session must end after it starts."), field="ends")
     row = TableSession(starts_at=starts_at, ends_at=ends_at, place=place or "", note=note or "")
@@ -201,24 +202,6 @@ def published_minute(table: CocreationTable) -> ResultsMinute | None:
                                                          ResultsMinute.status.in_(PUBLIC)))
 
 
-def timeline_link(process: Process, number: int) -> svc.StepLink | None:
-    """What steps 9 (the tables) and 10 (their results minutes) of the timeline link to: the
-    public list of the process's tables (anchor ``#minutas`` for step 10), or ``None`` when no
-    table (step 9) or no results minute (step 10) is published."""
-    tables = db.session.scalar(select(func.count(CocreationTable.id)).where(
-        CocreationTable.process_id == process.id, CocreationTable.status == "published")) or 0
-    if number == 9 and tables:
-        return svc.StepLink(_("Co-creation tables: %(n)d published", n=tables),
-                            url_for("cocreation.tables", process_id=process.id))
-    if number == 10:
-        minutes = db.session.scalar(select(func.count(ResultsMinute.id)).join(CocreationTable).where(
-            CocreationTable.process_id == process.id, ResultsMinute.status == "published")) or 0
-        if minutes:
-            return svc.StepLink(_("Results minutes of the tables: %(n)d published", n=minutes),
-                                url_for("cocreation.tables", process_id=process.id, _anchor="minutas"))
-    return None
-
-
 bp.add_app_template_global(published_tables, "cc_published_tables")
 
 
@@ -245,7 +228,7 @@ TABLE_TYPE = ContentType(
         "status": "published", "date": t.published_at},
     admin_url=lambda t: url_for("admin_cocreation.table", tenant=t.tenant_id, table_id=t.id),
     field_labels={"title": _l("Title"), "theme": _l("Theme"), "description": _l("Description"),
-                  "place": _l("Place"), "capacity": _l("Capacity"), "problems": _l("Problems"),
+                  "place": _l("Place"), "capacity": _l("Capacity of the table"), "problems": _l("Problems"),
                   "sessions": _l("Sessions"), "process_id": _l("Process")},
 )
 

@@ -14,7 +14,7 @@ from comun_cms.toolkit import atomic, bump_generation, current_tenant, db, page_
 
 from . import services as svc
 from .forms import ConfirmSupportForm, ProblemForm, SupportForm
-from .models import STRATEGY_STEPS, Problem, Process, Support
+from .models import STRATEGY_STEPS, CocreationTable, Problem, Process, ResultsMinute, Support
 
 bp = Blueprint("cocreation", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/cocreation", url_prefix="/cocreacion")
@@ -59,12 +59,27 @@ def timeline(process: Process) -> list[dict]:
             link = svc.StepLink(_("Problem and solution trees of the published problems"),
                                 url_for("cocreation.problems", process_id=process.id, arboles=1))
         if link is None and number in (9, 10):
-            from .tables import timeline_link  # tables.py registers its routes on this module's blueprint
-            link = timeline_link(process, number)
+            link = _tables_link(process, number)
         out.append({"number": number, "title": title, "starts": step.starts if step else None,
                     "ends": step.ends if step else None, "note": step.note if step else "", "link": link,
                     "is_demo": bool(step and step.is_demo)})
     return out
+
+
+def _tables_link(process: Process, number: int) -> svc.StepLink | None:
+    """Step 9 links the process's published tables, step 10 their published results minutes
+    (the list page, anchor ``#minutas``); ``None`` while there are none (see tables.py)."""
+    if number == 9:
+        n = db.session.scalar(select(func.count(CocreationTable.id)).where(
+            CocreationTable.process_id == process.id, CocreationTable.status == "published")) or 0
+        label = _("Co-creation tables: %(n)d published", n=n)
+        anchor = None
+    else:
+        n = db.session.scalar(select(func.count(ResultsMinute.id)).join(CocreationTable).where(
+            CocreationTable.process_id == process.id, ResultsMinute.status == "published")) or 0
+        label = _("Results minutes of the tables: %(n)d published", n=n)
+        anchor = "minutas"
+    return svc.StepLink(label, url_for("cocreation.tables", process_id=process.id, _anchor=anchor)) if n else None
 
 
 @bp.get("/")

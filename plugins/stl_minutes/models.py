@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from comun_cms.toolkit import Attachment, Publishable, TenantScoped, Timestamped, UTCDateTime, db, utcnow
+from comun_cms.toolkit import (
+    Attachment, MinutesLifecycleMixin, Publishable, TenantScoped, Timestamped, UTCDateTime, db, utcnow,
+)
 
 from .ordinals import session_title
 
@@ -78,7 +80,7 @@ class Member(TenantScoped, Timestamped, db.Model):
         return (self.term_start is None or self.term_start <= on) and (self.term_end is None or on <= self.term_end)
 
 
-class Session(TenantScoped, Timestamped, Publishable, db.Model):
+class Session(MinutesLifecycleMixin, TenantScoped, Timestamped, Publishable, db.Model):
     """A session of a body and its minutes.
 
     ``number`` and ``kind`` give the official title (:attr:`title`); ``session_date`` is the

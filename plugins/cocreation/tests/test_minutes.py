@@ -143,6 +143,7 @@ def test_a_locked_minute_refuses_every_route_and_service(app, client, login_as, 
     assert "cannot change" in page and 'name="title"' not in page
     with tenant_context(get_tenant(app, "edomex")):
         minute = db.session.scalar(select(ResultsMinute).where(ResultsMinute.table_id == tid))
+        assert minute.is_locked and not mins.LIFECYCLE.is_editable(minute)
         proposal = db.session.get(Proposal, proposal_id)
         for attempt in (
             lambda: mins.save_minute(minute, held_on=dt.date(2026, 1, 1), summary="x"),
@@ -277,3 +278,21 @@ def test_conversion_fields_do_not_touch_the_locked_content(app, setup, make_tabl
         assert mins.serialize_minute(minute)["proposals"] == json.loads(json.dumps(
             frozen["proposals"], default=str))
         assert db.session.get(CocreationTable, ids["table_id"]).status == "published"
+
+
+def test_the_edomex_demo_has_a_table_with_a_locked_minute(app, client):
+    from comun_cms.toolkit.testing import run_demo
+
+    edomex = get_tenant(app, "edomex")
+    run_demo(app, [edomex], log=lambda message: None)
+    with tenant_context(edomex):
+        table = db.session.scalars(select(CocreationTable)).one()
+        minute = db.session.scalars(select(ResultsMinute)).one()
+        assert table.status == "published" and table.problems        # the INFOEM "mesas" (demo.py)
+        assert minute.is_demo and (minute.stage, minute.status) == ("published", "published")
+        assert all(p.problem_id in {pr.id for pr in table.problems} for p in minute.proposals)
+        pid, tid = table.process_id, table.id
+    process_page = client.get(f"/edomex/cocreacion/{pid}").get_data(as_text=True)
+    assert f"/edomex/cocreacion/{pid}/mesas#minutas" in process_page  # step 10 links the minutes
+    html = client.get(f"/edomex/cocreacion/mesas/{tid}/minuta").get_data(as_text=True)
+    assert "badge-demo" in html and 'id="propuesta-2"' in html
