@@ -82,7 +82,9 @@ def register_content_types():
 def audit_labels():
     """Names of the plugin's audit verbs."""
     return {"merge": _l("Merge"), "reject": _l("Reject"), "step": _l("Step"), "save": _l("Save"),
-            "cocreation_proposal.convert": _l("Proposal converted into a draft commitment")}
+            "cocreation_proposal.convert": _l("Proposal converted into a draft commitment"),
+            "cocreation_registration": _l("Registration to a co-creation table"),
+            "cocreation_workshop_material": _l("Workshop material")}
 
 
 @hookimpl

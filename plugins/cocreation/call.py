@@ -24,9 +24,10 @@ from wtforms import DateField, EmailField, SelectField, StringField, TextAreaFie
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from comun_cms.toolkit import (
-    ChangeRefused, ConfirmForm, ConsentMixin, ContentType, Form, PersonalDataSource, admin_change, atomic,
+    ChangeRefused, ConfirmForm, ConsentMixin, ContentType, Form, PersonalDataSource, ReasonForm, admin_change, atomic,
+    bump_generation,
     content_disposition, correct, current_tenant, db, history, jsonable, neutralize_formula, one_or_404,
-    plain_text, publish, render_markdown, require_role, search_document_for, send_mail, snapshot,
+    plain_text, publish, require_role, retract, search_document_for, send_mail, snapshot,
 )
 
 from . import services as svc
@@ -102,7 +103,8 @@ def register(table: CocreationTable, *, name: str, email: str, sector: str, orga
              source: str = "call", call: Call | None = None, consent: dict | None = None) -> Registration:
     """Register a person to ``table`` (flushed, not committed: callers run in ``atomic`` or
     ``admin_change``). The table row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL) so two
-    people cannot take the last place at once.
+    people cannot take the last place at once; the tenant's page-cache generation is bumped in
+    the same transaction (the public call page shows the free places).
 
     Args:
         table: a table of the current tenant.
@@ -137,6 +139,7 @@ def register(table: CocreationTable, *, name: str, email: str, sector: str, orga
         db.session.flush()
     except IntegrityError as exc:  # the same address registered at the same moment
         raise RegistrationRefused(_("This e-mail address is already registered for this table."), "email") from exc
+    bump_generation(current_tenant.slug)  # the public call page shows the free places
     return row
 
 
@@ -186,7 +189,7 @@ CALL_TYPE = ContentType(
     label=_l("Open call to the co-creation tables"), label_plural=_l("Open calls to the co-creation tables"),
     serialize=serialize_call, title=lambda c: c.title,
     url=lambda c: url_for("cocreation.call", tenant=c.tenant_id, process_id=c.process_id),
-    search_document=lambda c: {"title": c.title, "body": plain_text(render_markdown(c.body or "")) or c.title,
+    search_document=lambda c: {"title": c.title, "body": plain_text(c.body or "") or c.title,
                                "status": "published", "date": c.published_at},
     admin_url=lambda c: url_for("admin_cocreation.call", tenant=c.tenant_id, process_id=c.process_id),
     field_labels={"title": _l("Title"), "body": _l("Text of the call"), "process_id": _l("Process"),
@@ -427,7 +430,7 @@ def admin_call(process_id: int):
     tables = db.session.scalars(select(CocreationTable).where(CocreationTable.process_id == process.id)
                                 .order_by(CocreationTable.id)).all()
     return render_template("cocreation/call/admin_call.html", process=process, call=record, form=form,
-                           publish_form=ConfirmForm(), tables=[(t, registered_count(t.id)) for t in tables],
+                           publish_form=ConfirmForm(), retract_form=ReasonForm(formdata=None), tables=[(t, registered_count(t.id)) for t in tables],
                            history=history("cocreation_call", record.id) if record and record.id else []), \
         422 if form.errors else 200
 
@@ -445,6 +448,28 @@ def publish_call(process_id: int):
             if record.status != "draft":
                 raise ChangeRefused(_("The call is already published."))
             change.after = {**snapshot(record), "sha256": publish(record, user=current_user, commit=False).sha256}
+    return redirect(url_for(".call", process_id=process.id), code=303)
+
+
+@admin_bp.post("/<int:process_id>/convocatoria/retirar")
+@require_role(*ROLES)
+def retract_call(process_id: int):
+    """Retract the published call with a public reason (the retraction is itself published and
+    notarized; registration closes and the call leaves the calendars)."""
+    process = one_or_404(Process, process_id)
+    record = call_of(process)
+    if record is None:
+        abort(404)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        with admin_change("cocreation_call.retract", record, success=_("Call retracted.")) as change:
+            if record.status != "published":
+                raise ChangeRefused(_("Only a published call can be retracted."))
+            change.after = {**snapshot(record), "sha256": retract(record, reason=form.reason.data[:1000],
+                                                                  user=current_user, commit=False).sha256}
+    else:
+        for error in form.reason.errors:
+            flash(f"{form.reason.label.text}: {error}", "error")
     return redirect(url_for(".call", process_id=process.id), code=303)
 
 
@@ -501,6 +526,7 @@ def remove_registration(registration_id: int):
                           before={"registration_id": row.id, "sector": row.sector, "source": row.source},
                           success=_("Participant removed.")) as change:
             db.session.delete(row)
+            bump_generation(current_tenant.slug)  # the public call page shows the free places
             change.after = None
     else:
         flash(_("The form expired; try again."), "error")

@@ -21,8 +21,8 @@ from wtforms import DateTimeLocalField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Length, Optional, URL, ValidationError
 
 from comun_cms.toolkit import (
-    ChangeRefused, ConfirmForm, ContentType, Form, admin_change, correct, current_tenant, db, history, one_or_404,
-    plain_text, publish, render_markdown, require_role, search_document_for, snapshot, store_upload, utcnow,
+    ChangeRefused, ConfirmForm, ContentType, Form, ReasonForm, admin_change, correct, current_tenant, db, history, one_or_404,
+    plain_text, publish, require_role, retract, search_document_for, snapshot, store_upload, utcnow,
 )
 
 from . import services as svc
@@ -96,7 +96,7 @@ WORKSHOP_TYPE = ContentType(
     url=lambda w: url_for("cocreation.workshop", tenant=w.tenant_id, workshop_id=w.id),
     search_document=lambda w: {
         "title": w.title, "status": "published", "date": w.published_at,
-        "body": " ".join(x for x in (plain_text(render_markdown(w.description or "")), w.place,
+        "body": " ".join(x for x in (plain_text(w.description or ""), w.place,
                                      " ".join(m.title for m in w.materials)) if x) or w.title},
     attachments=material_attachments,
     admin_url=lambda w: url_for("admin_cocreation.workshop", tenant=w.tenant_id, workshop_id=w.id),
@@ -248,9 +248,11 @@ def _save(form: WorkshopForm, record: Workshop) -> None:
     record.place, record.online_url = form.place.data or "", form.online_url.data or ""
 
 
-def _form_for(record: Workshop | None) -> WorkshopForm:
-    form = WorkshopForm(obj=record)
-    if record is not None and request.method == "GET":
+def _form_for(record: Workshop | None, *, stored: bool = False) -> WorkshopForm:
+    """The workshop form: the posted data, or (GET, or ``stored``) the record's stored values
+    with its times in the tenant's timezone."""
+    form = WorkshopForm(obj=record, formdata=None) if stored else WorkshopForm(obj=record)
+    if record is not None and (stored or request.method == "GET"):
         form.starts_at.data, form.ends_at.data = utc_to_local(record.starts_at), utc_to_local(record.ends_at)
     return form
 
@@ -277,6 +279,7 @@ def admin_workshops(process_id: int):
 def _edit_page(record: Workshop, form: WorkshopForm, material_form: MaterialForm, status: int = 200):
     return render_template("cocreation/workshops/admin_workshop.html", process=record.process, workshop=record,
                            form=form, material_form=material_form, publish_form=ConfirmForm(),
+                           retract_form=ReasonForm(formdata=None),
                            remove_form=ConfirmForm(), history=history("cocreation_workshop", record.id)), status
 
 
@@ -313,6 +316,25 @@ def publish_workshop(workshop_id: int):
     return redirect(url_for(".workshop", workshop_id=record.id), code=303)
 
 
+@admin_bp.post("/talleres/<int:workshop_id>/retirar")
+@require_role(*ROLES)
+def retract_workshop(workshop_id: int):
+    """Retract a published workshop with a public reason (published and notarized; the public
+    page shows the notice, the calendars leave it out)."""
+    record = one_or_404(Workshop, workshop_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        with admin_change("cocreation_workshop.retract", record, success=_("Workshop retracted.")) as change:
+            if record.status != "published":
+                raise ChangeRefused(_("Only a published workshop can be retracted."))
+            change.after = {**snapshot(record), "sha256": retract(record, reason=form.reason.data[:1000],
+                                                                  user=current_user, commit=False).sha256}
+    else:
+        for error in form.reason.errors:
+            flash(f"{form.reason.label.text}: {error}", "error")
+    return redirect(url_for(".workshop", workshop_id=record.id), code=303)
+
+
 @admin_bp.post("/talleres/<int:workshop_id>/materiales")
 @require_role(*ROLES)
 def add_material(workshop_id: int):
@@ -321,7 +343,7 @@ def add_material(workshop_id: int):
     record = one_or_404(Workshop, workshop_id)
     form = MaterialForm(prefix="m")
     if form.validate_on_submit():
-        with admin_change("cocreation_workshop.material", record, form=form,
+        with admin_change("cocreation_workshop_material.create", record, form=form,
                           success=_("Material added.")) as change:
             if record.status == "retracted":
                 raise ChangeRefused(_("The workshop was retracted; it cannot change."))
@@ -344,7 +366,7 @@ def add_material(workshop_id: int):
         if change.ok:
             return redirect(url_for(".workshop", workshop_id=record.id), code=303)
         record = one_or_404(Workshop, workshop_id)
-    return _edit_page(record, _form_for(record), form, 422)
+    return _edit_page(record, _form_for(record, stored=True), form, 422)
 
 
 @admin_bp.post("/talleres/materiales/<int:material_id>/eliminar")
@@ -358,7 +380,7 @@ def remove_material(material_id: int):
         if record.status != "draft":
             flash(_("The workshop is published; its materials cannot be removed."), "error")
         else:
-            with admin_change("cocreation_workshop.material_delete", record, success=_("Material removed.")):
+            with admin_change("cocreation_workshop_material.delete", record, success=_("Material removed.")):
                 att = material.attachment
                 record.materials.remove(material)
                 db.session.flush()

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from comun_cms.toolkit import Publication, db, tenant_context, utcnow
-from comun_cms.toolkit.testing import get_tenant
+from comun_cms.toolkit.testing import browser_login, get_tenant
 
 from plugins.cocreation import call as call_mod
 from plugins.cocreation.models import Call, CocreationTable, Registration
@@ -35,8 +35,9 @@ def mails(monkeypatch):
     real = call_mod.send_mail
 
     def capture(to, template, context=None, **kwargs):
-        sent.append((to, template, context))
-        return real(to, template, context, **kwargs)
+        row = real(to, template, context, **kwargs)
+        sent.append((to, template, context, row.subject, row.text_body))
+        return row
 
     monkeypatch.setattr(call_mod, "send_mail", capture)
     return sent
@@ -83,14 +84,12 @@ def test_registration_is_stored_with_consent_and_mails_the_dates(app, client, se
     assert (row.name, row.email, row.sector, row.organization, row.source) == (
         "Ana López", "ana@example.org", "sociedad_civil", "Colectivo Agua", "call")
     assert row.consent_at is not None and row.call_id == setup["call_id"]
-    [(to, template, context)] = mails
+    [(to, template, context, subject, text)] = mails
     assert to == "ana@example.org" and template == "cocreation_registration"
     assert context["sessions"][0]["place"] == "Auditorio"
-    with app.app_context():
-        from comun_cms.models import MailOutbox  # noqa: PLC0415 - test inspects the queued mail
-        mail = db.session.scalars(select(MailOutbox).where(MailOutbox.recipient == "ana@example.org")).one()
-    assert "Mesa exclusivo edomex" in mail.subject and "Auditorio" in mail.text_body
-    assert f"/edomex/cocreacion/mesas/{setup['table_id']}.ics" in mail.text_body
+    assert subject == "Su registro en la mesa «Mesa exclusivo edomex»"
+    assert "Auditorio" in text and "Sala del Comité" in text
+    assert f"/edomex/cocreacion/mesas/{setup['table_id']}.ics" in text
 
 
 def test_one_registration_per_table_and_address(app, client, setup, mails):
@@ -194,6 +193,23 @@ def test_admin_creates_publishes_and_corrects_the_call(app, client, login_as, ma
     assert f"/edomex/cocreacion/{pid}/convocatoria" in process_html
 
 
+def test_a_retracted_call_closes_registration(app, client, login_as, setup):
+    login_as("editor", "edomex")
+    url = f"/edomex/admin/cocreacion/{setup['process_id']}/convocatoria/retirar"
+    client.post(url, data={"reason": ""})
+    with tenant_context(get_tenant(app, "edomex")):
+        assert db.session.get(Call, setup["call_id"]).status == "published"
+    assert client.post(url, data={"reason": "Se reprograma la convocatoria"}).status_code == 303
+    with tenant_context(get_tenant(app, "edomex")):
+        assert db.session.get(Call, setup["call_id"]).status == "retracted"
+    client.delete_cookie("session")
+    html = client.get(f"/edomex/cocreacion/{setup['process_id']}/convocatoria").get_data(as_text=True)
+    assert "Esta convocatoria fue retirada." in html and "registro?mesa=" not in html
+    assert _post(client, setup).status_code == 409
+    assert client.get(f"/edomex/cocreacion/{setup['process_id']}/convocatoria.ics").status_code == 404
+    assert len(_registrations(app)) == 1
+
+
 @pytest.mark.parametrize("over, field, message", [
     ({"title": ""}, "title", "Escriba el título"),
     ({"title": "t" * 10_000}, "title", "300"),
@@ -262,20 +278,24 @@ def test_csv_download_neutralises_formulas(app, client, login_as, setup):
 
 
 # --------------------------------------------------------------------------- privacy
-def test_privacy_export_cancellation_and_purge(app, setup):
-    from comun_cms.privacy import SOURCES  # noqa: PLC0415 - the registry the core iterates
-    source = next(s for s in SOURCES if s.name == "cocreation_registrations")
+def test_privacy_export_cancellation_and_purge(app, client, login_as, setup):
+    login_as("admin", "edomex")
+    resp = client.post("/edomex/admin/privacidad/datos/exportar.json", data={"email": "PERSONA@edomex.mx"})
+    [row] = resp.get_json()["sources"]["cocreation_registrations"]
+    assert row["name"] == "Persona exclusivo edomex" and row["table_id"] == setup["table_id"]
+    assert "persona@edomex.mx" not in client.post("/edomex/admin/privacidad/datos/exportar.json",
+                                                  data={"email": "otra@edomex.mx"}).get_data(as_text=True)
+    source = call_mod.REGISTRATIONS_SOURCE
     tenant = get_tenant(app, "edomex")
     with tenant_context(tenant):
-        [row] = source.export("PERSONA@edomex.mx")
-        assert row["name"] == "Persona exclusivo edomex" and row["table_id"] == setup["table_id"]
         assert source.purge(tenant, utcnow()) == {}
         later = utcnow() + dt.timedelta(days=tenant.retention["join"] + 1)
         assert source.purge(tenant, later) == {"cocreation_registrations": 1}
         db.session.rollback()
-        assert source.erase("persona@edomex.mx") == 1
-        db.session.commit()
-        assert db.session.scalar(select(func.count(Registration.id))) == 0
+    resp = client.post("/edomex/admin/privacidad/datos/cancelar",
+                       data={"email": "persona@edomex.mx", "reason": "ARCO 12/2026", "confirm": "y"})
+    assert resp.status_code == 303
+    assert _registrations(app) == []
 
 
 # --------------------------------------------------------------------------- isolation
@@ -319,3 +339,35 @@ def test_other_tenants_cannot_see_or_change_registrations(app, client, login_as,
     with tenant_context(get_tenant(app, "puebla")):
         assert db.session.scalar(select(func.count(CocreationTable.id))) == 2
         assert db.session.scalar(select(func.count(Registration.id))) == 1
+
+
+# --------------------------------------------------------------------------- browser (390 px)
+def test_registration_at_390_px_in_a_browser(app, page, make_user, make_process):
+    """A person registers on a phone (390 px wide): the call, the form and the confirmation are
+    not wider than the screen; the staff's list and the workshop page neither."""
+    pid = make_process("edomex", title="Proceso con un título largo para ver el ajuste de línea en el teléfono")
+    rec = make_call_records(app, "edomex", pid)
+    make_user("movil@edomex.test", role="editor")
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    def fits(url=None):
+        if url:
+            page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (page.url, width)
+
+    fits(f"/edomex/cocreacion/{pid}/convocatoria")
+    page.click(f'a[href$="registro?mesa={rec["table_id"]}"]')
+    fits()
+    page.fill("#name", "Ana López")
+    page.fill("#email", "ana.movil@example.org")
+    page.select_option("#sector", "ciudadania")
+    page.check("#privacy_consent")
+    page.click('form[action$="/convocatoria/registro"] button[type=submit]')
+    assert "Su registro quedó hecho" in page.locator("main").inner_text()
+    fits()
+    fits(f"/edomex/cocreacion/talleres/{rec['workshop_id']}")
+    fits(f"/edomex/cocreacion/{pid}/talleres")
+    browser_login(page, "movil@edomex.test")
+    fits(f"/edomex/admin/cocreacion/mesas/{rec['table_id']}/inscripciones")
+    assert "ana.movil@example.org" in page.locator("main").inner_text()

@@ -163,7 +163,10 @@ def test_bad_materials_are_refused(app, client, login_as, make_process):
                         ({"m-title": "Programa", "m-file": (io.BytesIO(b"MZ\x90\x00binario"), "programa.pdf")},
                          "m-file")):
         resp = client.post(url, data=data, content_type="multipart/form-data")
-        assert resp.status_code == 422 and f'href="#{field}"' in resp.get_data(as_text=True), data
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 422 and f'href="#{field}"' in html, data
+        # the workshop's own form beside it keeps the stored values, times in local time
+        assert 'value="Taller de gobierno abierto"' in html and 'value="2026-03-10T10:00"' in html
     with tenant_context(get_tenant(app, "edomex")):
         assert db.session.scalar(select(func.count(WorkshopMaterial.id))) == 0
         assert db.session.scalar(select(func.count(Attachment.id))) == 0
@@ -188,6 +191,7 @@ def test_search_document_of_a_published_workshop(app, make_process):
     with tenant_context(tenant), app.test_request_context("/edomex/"):
         docs = [d for d in ws.search_documents(tenant)]
         assert len(docs) == 1 and docs[0]["title"] == "Taller exclusivo edomex" and "Biblioteca" in docs[0]["body"]
+        assert "cocreación" in docs[0]["body"] and "**" not in docs[0]["body"] and "<" not in docs[0]["body"]
         assert docs[0]["url"].endswith(f"/edomex/cocreacion/talleres/{records['workshop_id']}")
 
 
@@ -210,3 +214,24 @@ def test_other_tenants_cannot_see_or_change_workshops(app, client, login_as, mak
     assert client.get(f"/puebla/cocreacion/talleres/{w}").status_code == 404
     listing = client.get(f"/puebla/cocreacion/{pid_puebla}/talleres").get_data(as_text=True)
     assert "Taller exclusivo puebla" in listing and "exclusivo edomex" not in listing
+
+
+def test_retraction_with_a_reason(app, client, login_as, make_process):
+    pid = make_process("edomex")
+    rec = make_call_records(app, "edomex", pid)
+    login_as("editor", "edomex")
+    url = f"/edomex/admin/cocreacion/talleres/{rec['workshop_id']}/retirar"
+    client.post(url, data={"reason": ""})
+    with tenant_context(get_tenant(app, "edomex")):
+        assert db.session.get(Workshop, rec["workshop_id"]).status == "published"
+    assert client.post(url, data={"reason": "Se canceló por lluvia"}).status_code == 303
+    with tenant_context(get_tenant(app, "edomex")):
+        assert db.session.get(Workshop, rec["workshop_id"]).status == "retracted"
+        pub = db.session.scalars(select(Publication).where(Publication.content_type == "cocreation_workshop",
+                                                           Publication.action == "retract")).one()
+        assert pub.reason == "Se canceló por lluvia"
+    client.delete_cookie("session")
+    html = client.get(f"/edomex/cocreacion/talleres/{rec['workshop_id']}").get_data(as_text=True)
+    assert "Este taller fue retirado." in html
+    assert client.get(f"/edomex/cocreacion/talleres/{rec['workshop_id']}.ics").status_code == 404
+    assert "Taller exclusivo" not in client.get(f"/edomex/cocreacion/{pid}/calendario.ics").get_data(as_text=True)
