@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import and_, func, select, update
@@ -166,6 +166,39 @@ def convert_proposal(proposal: Proposal, plan_id: int):
     return record
 
 
+@dataclass
+class Conversion:
+    """What the admin shows on a proposal (:func:`proposal_conversion`): the ``commitment`` it
+    became (or ``None``), whether its draft was ``deleted`` since, whether "Convertir en
+    compromiso" is ``available`` (published minute, not converted, action plans enabled, a plan
+    to choose), the plan ``choices``, the empty ``form`` (CSRF) and the form's ``action``."""
+
+    commitment: object | None
+    deleted: bool
+    available: bool
+    choices: list
+    form: ConvertForm
+    action: str
+
+
+def proposal_conversion(proposal: Proposal) -> Conversion:
+    """The conversion state of ``proposal`` for the admin templates (the partial
+    ``cocreation/origin/_convert_form.html`` calls it; context processor of ``admin_cocreation``)."""
+    commitment = commitment_of(proposal)
+    choices = plan_choices() if commitment is None else []
+    available = commitment is None and bool(choices) and proposal.minute.status == "published"
+    form = ConvertForm(formdata=None)
+    form.proposal.data = proposal.id
+    form.plan.choices = choices
+    return Conversion(commitment, commitment is None and proposal.commitment_id is not None, available, choices, form,
+                      url_for("admin_cocreation.proposals", process_id=proposal.minute.table.process_id))
+
+
+@admin_bp.context_processor
+def _conversion_helpers() -> dict:
+    return {"proposal_conversion": proposal_conversion, "commitment_type": lambda: _registered(COMMITMENT_TYPE)}
+
+
 def process_minutes(process: Process) -> list[ResultsMinute]:
     """The results minutes of the process's tables (current tenant), by table."""
     return list(db.session.scalars(select(ResultsMinute).join(CocreationTable, CocreationTable.id == ResultsMinute.table_id)
@@ -205,12 +238,8 @@ def proposals(process_id: int):
             for error in form.plan.errors:
                 flash(f"{form.plan.label.text}: {error}", "error")
         status = 422
-    minutes = process_minutes(process)
-    converted = {p.id: commitment_of(p) for m in minutes for p in m.proposals if p.commitment_id}
-    commitment_ct = _registered(COMMITMENT_TYPE)
-    return render_template("cocreation/origin/admin_proposals.html", process=process, minutes=minutes,
-                           enabled=enabled, choices=choices, converted=converted, commitment_ct=commitment_ct,
-                           form=form), status
+    return render_template("cocreation/origin/admin_proposals.html", process=process, minutes=process_minutes(process),
+                           enabled=enabled, choices=choices), status
 
 
 def _int(value) -> int | None:
@@ -301,7 +330,7 @@ def origin_chain(commitment) -> list[ChainLevel]:
         minute_ct = _registered(MINUTE_TYPE)
         levels.append(ChainLevel("proposal", _("Proposal of the results minute"), (ChainItem(
             _("Proposal %(n)s: %(title)s", n=proposal.seq, title=proposal.title),
-            minute_ct.url(minute) if minute_ct else None),)))
+            f"{minute_ct.url(minute)}#propuesta-{proposal.seq}" if minute_ct else None),)))
     levels.append(ChainLevel("commitment", _("Commitment"), (_item(COMMITMENT_TYPE, commitment),)))
     return levels
 

@@ -5,64 +5,23 @@ survives corrections of every link, the page cache shows it once published), and
 commitments from citizens' problems and cross-state problems by theme.
 
 Action plans are reached only through the content-type registry and the toolkit (a plugin's
-tests do not import another plugin). While the tables' own content types (``cocreation_table``,
-``cocreation_minute``, branch cc-tables) are not registered by the plugin, this module registers
-stand-ins for them in its own application, so tables and minutes can be published here.
+tests do not import another plugin).
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 import pytest
 from flask import url_for
 from sqlalchemy import select
 
-from comun_cms.toolkit import (
-    AuditEvent, ContentType, content_types, correct, db, hookimpl, publish, retract, tenant_context,
-)
-from comun_cms.toolkit.testing import get_tenant
+from comun_cms.toolkit import AuditEvent, content_types, correct, db, publish, retract, tenant_context
+from comun_cms.toolkit.testing import get_tenant, run_demo
 
-import plugins.cocreation as cocreation
-from plugins.cocreation import services as svc
+from plugins.cocreation import minutes, services as svc
 from plugins.cocreation.models import CocreationTable, Problem, Proposal, ResultsMinute, Tree
-
-
-def _standin_types() -> list[ContentType]:
-    have = {ct.name for ct in cocreation.register_content_types()}
-    out = []
-    if "cocreation_table" not in have:
-        out.append(ContentType(
-            name="cocreation_table", plugin="cocreation", model=CocreationTable, label="Mesa", label_plural="Mesas",
-            serialize=lambda t: {"title": t.title, "theme": t.theme, "problems": [p.id for p in t.problems]},
-            title=lambda t: t.title,
-            url=lambda t: url_for("cocreation.process", tenant=t.tenant_id, process_id=t.process_id,
-                                  _anchor=f"mesa-{t.id}")))
-    if "cocreation_minute" not in have:
-        out.append(ContentType(
-            name="cocreation_minute", plugin="cocreation", model=ResultsMinute, label="Minuta", label_plural="Minutas",
-            serialize=lambda m: {"table_id": m.table_id, "summary": m.summary, "proposals": [
-                {"seq": p.seq, "title": p.title, "problem_id": p.problem_id,
-                 "responsible_institution": p.responsible_institution} for p in m.proposals]},
-            title=lambda m: f"Minuta de resultados de {m.table.title}",
-            url=lambda m: url_for("cocreation.process", tenant=m.tenant_id, process_id=m.table.process_id,
-                                  _anchor=f"minuta-{m.id}")))
-    return out
-
-
-class StandIns:
-    """Install-scope test plugin: the stand-in content types (none once the plugin has its own)."""
-
-    __name__ = "tests.cc_plan_standins"
-
-    @hookimpl
-    def register_content_types(self):
-        return _standin_types()
-
-
-@pytest.fixture
-def extra_plugins():
-    return [("cc_plan_standins", StandIns())] if _standin_types() else []
 
 
 def _ct(name):
@@ -93,16 +52,18 @@ def make_minute(app, make_process, make_problem):
             db.session.add(table)
             db.session.flush()
             publish(table, commit=False)
-            minute = ResultsMinute(table_id=table.id, held_on=dt.date(2026, 5, 4), summary="Acuerdos de la mesa",
-                                   stage="published" if published else "draft")
+            minute = ResultsMinute(table_id=table.id, held_on=svc.tenant_today(get_tenant(app, slug)) - dt.timedelta(days=3),
+                                   summary="Acuerdos de la mesa")
             minute.proposals.append(Proposal(seq=1, title=f"Padrón público de baches {slug}",
                                              description="Un mapa abierto de los baches y su reparación.",
                                              problem_id=problem_id, responsible_institution="Secretaría de Obras"))
-            minute.proposals.append(Proposal(seq=2, title=f"Sin problema {slug}", responsible_institution="INFOEM"))
+            minute.proposals.append(Proposal(seq=2, title=f"Transparencia de obra {slug}", problem_id=problem_id,
+                                             responsible_institution="INFOEM"))
             db.session.add(minute)
             db.session.flush()
-            if published:
-                publish(minute, commit=False)
+            if published:  # through the minutes lifecycle: approved, then published and locked
+                minutes.approve_minute(minute)
+                minutes.publish_minute(minute)
             plan_ct = _ct("action_plan")
             plan = plan_ct.model(number=1, title=f"Plan de Acción Local {slug}")
             db.session.add(plan)
@@ -120,6 +81,25 @@ def convert(client, ids, proposal_index=0, plan=None, slug="edomex"):
                        data={"proposal": ids["proposals"][proposal_index], "plan": plan or ids["plan"]})
 
 
+def submit_rendered_form(client, page_url, proposal_id):
+    """Post the "Convertir en compromiso" form of ``proposal_id`` as a browser would: every
+    input of the rendered form, the plan select's first option."""
+    html = client.get(page_url).get_data(as_text=True)
+    forms = re.findall(r'<form method="post" action="([^"]+)" class="cc-inline">(.*?)</form>', html, re.S)
+    for action, body in forms:
+        if f'id="plan-{proposal_id}"' in body:
+            data = dict(re.findall(r'<input name="([^"]+)" type="hidden" value="([^"]*)"', body))
+            data["plan"] = re.search(r'<option value="([^"]+)"', body).group(1)
+            return client.post(action, data=data)
+    raise AssertionError(f"no conversion form for proposal {proposal_id} on {page_url}")
+
+
+def minute_url(app, ids, slug="edomex"):
+    """The public URL of the proposal 1 of the minute (its content type's URL, anchored)."""
+    with tenant_context(get_tenant(app, slug)), app.test_request_context():
+        return _ct("cocreation_minute").url(db.session.get(ResultsMinute, ids["minute"]))
+
+
 def commitments(app, slug="edomex"):
     with tenant_context(get_tenant(app, slug)):
         model = _ct("commitment").model
@@ -132,9 +112,14 @@ def test_convert_prefills_a_draft_commitment_once_and_keeps_the_minute_locked(ap
     login_as("editor", "edomex")
     page = client.get(f"/edomex/admin/cocreacion/{ids['process']}/propuestas").get_data(as_text=True)
     assert page.count('name="plan"') == 2 and "Padrón público de baches edomex" in page
+    # the results minute's own admin page has the same buttons
+    minute_page = client.get(f"/edomex/admin/cocreacion/mesas/{ids['table']}/minuta").get_data(as_text=True)
+    assert minute_page.count('name="plan"') == 2
+    assert f'action="/edomex/admin/cocreacion/{ids["process"]}/propuestas"' in minute_page
     with tenant_context(get_tenant(app, "edomex")):
         minute_sha = db.session.get(ResultsMinute, ids["minute"]).version
-    resp = convert(client, ids)
+    # the form as rendered on the minute's page (hidden proposal id, plan chosen)
+    resp = submit_rendered_form(client, f"/edomex/admin/cocreacion/mesas/{ids['table']}/minuta", ids["proposals"][0])
     assert resp.status_code == 303
     [c] = commitments(app)
     assert resp.headers["Location"].endswith(f"/edomex/admin/plan-accion/compromisos/{c.id}") or \
@@ -153,13 +138,13 @@ def test_convert_prefills_a_draft_commitment_once_and_keeps_the_minute_locked(ap
         assert event.object_id == str(proposal.id) and event.after["commitment_id"] == c.id
     # once only: the button is gone and a second post is refused, nothing more is stored
     page = client.get(f"/edomex/admin/cocreacion/{ids['process']}/propuestas").get_data(as_text=True)
-    assert page.count('name="plan"') == 1
+    assert page.count('name="plan"') == 1 and f"/compromisos/{c.id}" in page
     assert convert(client, ids).status_code == 422
     assert len(commitments(app)) == 1
-    # the second proposal names no problem: the draft has no public problem
-    assert convert(client, ids, 1).status_code == 303
+    page_url = f"/edomex/admin/cocreacion/{ids['process']}/propuestas"
+    assert submit_rendered_form(client, page_url, ids["proposals"][1]).status_code == 303
     second = commitments(app)[1]
-    assert (second.number, second.public_problem, second.owner_institution) == (2, "", "INFOEM")
+    assert (second.number, second.title, second.owner_institution) == (2, "Transparencia de obra edomex", "INFOEM")
 
 
 def test_a_proposal_of_an_unpublished_minute_cannot_be_converted(app, client, login_as, make_minute):
@@ -171,6 +156,24 @@ def test_a_proposal_of_an_unpublished_minute_cannot_be_converted(app, client, lo
     assert commitments(app) == []
     with tenant_context(get_tenant(app, "edomex")):
         assert db.session.get(Proposal, ids["proposals"][0]).commitment_id is None
+
+
+@pytest.mark.parametrize("data", [{"plan": ""}, {"plan": "abc"}, {"plan": "99999"}, {"plan": "1" * 10000}, {}],
+                         ids=["empty", "text", "unknown", "10000-chars", "missing"])
+def test_bad_plan_values_are_refused_naming_the_field(app, client, login_as, make_minute, spanish, data):
+    ids = make_minute()
+    login_as("editor", "edomex")
+    resp = client.post(f"/edomex/admin/cocreacion/{ids['process']}/propuestas",
+                       data={"proposal": ids["proposals"][0], **data})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "Plan de acción:" in html  # the flashed error names the field, in Spanish
+    assert commitments(app) == []
+    with tenant_context(get_tenant(app, "edomex")):
+        assert db.session.get(Proposal, ids["proposals"][0]).commitment_id is None
+    for proposal in ("", "abc", "<b>1</b>"):
+        assert client.post(f"/edomex/admin/cocreacion/{ids['process']}/propuestas",
+                           data={"proposal": proposal, "plan": ids["plan"]}).status_code == 404
 
 
 def test_another_tenants_proposals_and_plans_are_refused(app, client, login_as, make_minute):
@@ -243,7 +246,7 @@ def test_the_public_commitment_page_shows_its_citizen_origin_once_published(app,
         problem_url = url_for("cocreation.problem", tenant="edomex", problem_id=ids["problem"])
     for text in ("Origen ciudadano", "Baches sin reparar en edomex", problem_url, "Calles rotas en edomex",
                  "Núcleo problem edomex", "Núcleo solution edomex", "Mesa de obra pública edomex",
-                 "Padrón público de baches edomex", f"#minuta-{ids['minute']}", url):
+                 "Padrón público de baches edomex", minute_url(app, ids), url):
         assert text in html, text
     assert html.index("Baches sin reparar") < html.index("Núcleo problem") < html.index("Mesa de obra pública") \
         < html.index("Padrón público") < html.rindex(url)
@@ -266,9 +269,8 @@ def test_the_chain_survives_corrections_of_every_link(app, client, login_as, mak
         table = db.session.get(CocreationTable, ids["table"])
         table.title = "Mesa corregida"
         correct(table, reason="Nombre oficial de la mesa")
-        minute = db.session.get(ResultsMinute, ids["minute"])
-        minute.summary = "Acuerdos de la mesa. Adenda: fe de erratas."
-        correct(minute, reason="Adenda")
+        minutes.add_minute_addendum(db.session.get(ResultsMinute, ids["minute"]), "Adenda: fe de erratas")
+        db.session.commit()
         commitment = db.session.get(_ct("commitment").model, cid)
         commitment.title = "Padrón público de baches (corregido)"
         correct(commitment, reason="Título del compromiso")
@@ -277,7 +279,7 @@ def test_the_chain_survives_corrections_of_every_link(app, client, login_as, mak
         assert versions == [2, 2, 2, 2, 2]
     html = chain_html(client, url)
     for text in ("Baches (corregido)", "Núcleo corregido", "Mesa corregida", "Padrón público de baches (corregido)",
-                 f"/edomex/cocreacion/problemas/{ids['problem']}", f"#minuta-{ids['minute']}"):
+                 f"/edomex/cocreacion/problemas/{ids['problem']}", minute_url(app, ids)):
         assert text in html, text
     assert "Núcleo problem edomex" not in html and "Mesa de obra pública edomex" not in html
     # a retracted link leaves the chain; the others stay
@@ -296,6 +298,8 @@ def test_portal_counts_commitments_from_citizens_and_lists_problems_by_theme(app
     pending_pid = make_process("hidalgo", title="Proceso hidalgo")
     make_problem(pending_pid, "hidalgo", title="Pendiente de hidalgo", published=False, theme=themes[0])
     make_problem(pending_pid, "hidalgo", title="Alumbrado en hidalgo", theme=themes[0])
+    training_pid = make_process("capacitacion", title="Proceso de práctica")
+    make_problem(training_pid, "capacitacion", title="Problema de práctica", theme=themes[0])
     login_as("editor", "edomex")
     assert convert(client, edomex).status_code == 303
     assert convert(client, edomex, 1).status_code == 303
@@ -318,11 +322,17 @@ def test_portal_counts_commitments_from_citizens_and_lists_problems_by_theme(app
               for slug in ("edomex", "puebla", "hidalgo")}
     assert counts == {"edomex": "1", "puebla": "0", "hidalgo": "0"}
     assert "/cocreacion/problemas" in home
+    # each state's commitment page shows its own chain only
+    with tenant_context(get_tenant(app, "edomex")), app.test_request_context():
+        edomex_url = _ct("commitment").url(commitments(app)[-1])
+    html = chain_html(client, edomex_url)
+    assert "Transparencia de obra edomex" in html and "puebla" not in html
     page = client.get("/cocreacion/problemas").get_data(as_text=True)
     for text in ("Baches sin reparar en edomex", "Baches sin reparar en puebla", "Alumbrado en hidalgo",
                  f"/puebla/cocreacion/problemas/{puebla['problem']}"):
         assert text in page, text
-    assert "Pendiente de hidalgo" not in page and "Calles rotas" not in page  # pending and merged problems
+    # pending and merged problems and the training tenant never show
+    assert "Pendiente de hidalgo" not in page and "Calles rotas" not in page and "Problema de práctica" not in page
     page = client.get("/cocreacion/problemas", query_string={"tema": themes[0]}).get_data(as_text=True)
     assert "Baches sin reparar en edomex" in page and "Alumbrado en hidalgo" in page
     assert "Baches sin reparar en puebla" not in page
@@ -360,3 +370,33 @@ def test_a_deleted_draft_frees_the_proposal_and_its_id_never_links_another_commi
         assert db.session.get(Proposal, ids["proposals"][0]).commitment_id == new.id
         assert old_id not in {c.id for c in commitments(app)} - {other.id}
     assert convert(client, ids).status_code == 422
+
+
+def test_on_the_edomex_demo_a_locked_proposal_becomes_a_published_commitment_with_its_origin(app, client, login_as,
+                                                                                              spanish):
+    """End to end on `comun demo`: the demo table's locked minute → "Convertir en compromiso"
+    (the rendered form, first plan offered) → the action plans' admin publishes the draft → the
+    public page shows "Origen ciudadano" and the notary logged the publication."""
+    edomex = get_tenant(app, "edomex")
+    run_demo(app, [edomex], log=lambda message: None)
+    with tenant_context(edomex):
+        minute = db.session.scalars(select(ResultsMinute)).one()
+        assert minute.status == "published" and minute.is_locked
+        proposal = minute.proposals[0]
+        table_id, proposal_id, title = minute.table_id, proposal.id, proposal.title
+    login_as("editor", "edomex")
+    resp = submit_rendered_form(client, f"/edomex/admin/cocreacion/mesas/{table_id}/minuta", proposal_id)
+    assert resp.status_code == 303 and "/compromisos/" in resp.headers["Location"]
+    commitment_admin = resp.headers["Location"]
+    assert title in client.get(commitment_admin).get_data(as_text=True)
+    assert client.post(commitment_admin + "/publicar", data={}).status_code == 303
+    with tenant_context(edomex):
+        commitment = db.session.get(_ct("commitment").model, db.session.get(Proposal, proposal_id).commitment_id)
+        assert commitment.status == "published" and commitment.origin == "co_created"
+        with app.test_request_context():
+            url = _ct("commitment").url(commitment)
+    client.delete_cookie("session")
+    body = client.get(url).get_data(as_text=True)
+    html = chain_html(client, url)
+    assert "Origen ciudadano" in html and title in html and f"/edomex/cocreacion/mesas/{table_id}" in html
+    assert "Verificado" in body  # the notary's seal of the commitment's publication
