@@ -25,7 +25,7 @@ from sqlalchemy import select
 from comun_cms.toolkit import Publication, db, tenant_context
 from comun_cms.toolkit.testing import get_tenant, public_form_token
 
-from plugins.cocreation.models import Problem
+from plugins.cocreation.models import Problem, Proposal, ResultsMinute
 
 TENANT = "edomex"
 CITIZEN = "vecina@example.org"
@@ -244,8 +244,8 @@ def test_done_when_of_issue_16(demo, client, runner, login_as):
     assert "/admin/cocreacion/propuestas/" not in minute_html          # no edit link once locked
     admin_proposals = client.get(href(admin_process, rf"/{TENANT}/admin/cocreacion/{pid}/propuestas")) \
         .get_data(as_text=True)
-    proposal_id = int(re.search(r'name="proposal" value="(\d+)"', admin_proposals.split("Mesa de movilidad abierta", 1)[1])
-                      .group(1))
+    with tenant_context(get_tenant(app, TENANT)):
+        proposal_id = db.session.scalar(select(Proposal.id).join(ResultsMinute).where(ResultsMinute.table_id == table_id))
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', minute_html)
     refused = client.post(f"/{TENANT}/admin/cocreacion/propuestas/{proposal_id}",
                           data={"csrf_token": token.group(1) or token.group(2), "title": "Otra cosa",
