@@ -163,6 +163,14 @@ def training_scenario(tenant, ctx):
 
 
 @hookimpl
+def tenant_reset(tenant, phase):
+    """Training reset: the links between tables and problems (a table without ``tenant_id``)
+    are dropped before and the practice table's are rebuilt after the scenario is restored."""
+    if tenant.training:
+        _training.reset_links(tenant, phase)
+
+
+@hookimpl
 def training_tasks():
     """Steps 5 to 10 of the local strategy: moderation, tree, open call, workshop, table,
     results minute and "Convertir en compromiso"."""

@@ -34,7 +34,7 @@ import datetime as dt
 from typing import Callable
 
 from flask_babel import LazyString, gettext as _, lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from comun_cms.toolkit import (
     AuditEvent, CheckItem, Participant, TrainingTask, correct, db, participant_publications, publish, record_audit,
@@ -49,7 +49,7 @@ from . import tables as tables_svc
 from . import workshops as workshops_svc
 from .models import (
     SECTORS, Call, CocreationTable, Problem, Process, Proposal, Registration, ResultsMinute, TableSession, Tree,
-    Workshop, WorkshopMaterial,
+    Workshop, WorkshopMaterial, table_problems,
 )
 
 #: Label of every invented training record.
@@ -154,6 +154,35 @@ def load_scenario(tenant, ctx) -> int:
     ctx.publish(table, commit=False)
     db.session.flush()
     return created + 1
+
+
+def reset_links(tenant, phase: str) -> None:
+    """``tenant_reset`` of a training tenant or workspace. The association ``cc_table_problems``
+    has no ``tenant_id``, so the core's scenario snapshot does not hold it: ``"before"`` the
+    tenant's rows are deleted, drop the links of its tables (they would outlive them where the
+    database does not cascade); ``"after"`` the scenario is back, link the practice table to its
+    scenario problems again (:data:`SCENARIO_TABLE`). Adds to the session, never commits."""
+    if phase == "before":
+        ids = select(CocreationTable.id).where(CocreationTable.tenant_id == tenant.slug)
+        db.session.execute(delete(table_problems).where(table_problems.c.table_id.in_(ids)))
+        return
+    if phase != "after":
+        return
+    process = practice_process(tenant)
+    if process is None:
+        return
+    table = db.session.scalar(select(CocreationTable).where(CocreationTable.process_id == process.id,
+                                                            CocreationTable.title == SCENARIO_TABLE[0]))
+    titles = [title for key, title, *_rest in SCENARIO_PROBLEMS if key in ("works", "committees")]
+    problem_ids = db.session.scalars(select(Problem.id).where(Problem.process_id == process.id,
+                                                              Problem.title.in_(titles)).order_by(Problem.id)).all()
+    if table is None or not problem_ids:
+        return
+    have = set(db.session.scalars(select(table_problems.c.problem_id).where(table_problems.c.table_id == table.id)))
+    rows = [{"table_id": table.id, "problem_id": pid} for pid in problem_ids if pid not in have]
+    if rows:
+        db.session.execute(insert(table_problems), rows)
+    db.session.expire(table)
 
 
 # --------------------------------------------------------------------------- quoting the interface

@@ -14,13 +14,13 @@ from flask import g
 from sqlalchemy import func, select
 
 from comun_cms.toolkit import DemoContext, Participant, Publication, db, publish, tenant_context, tenant_hook
-from comun_cms.toolkit.testing import get_tenant
+from comun_cms.toolkit.testing import get_tenant, save_snapshot, training_reset
 
 import plugins.cocreation as plugin
 from plugins.cocreation import services as svc
 from plugins.cocreation import training
 from plugins.cocreation.models import (
-    Call, CocreationTable, Problem, Process, Proposal, ResultsMinute, Tree, Workshop,
+    Call, CocreationTable, Problem, Process, Proposal, ResultsMinute, Tree, Workshop, table_problems,
 )
 
 SLUG = "capacitacion"
@@ -104,6 +104,28 @@ def test_the_hook_contributes_steps_5_to_10_and_the_exercise_pages_show_them(app
         g.pop("_login_user", None)
         page = client.get(f"/{SLUG}/capacitacion/{number}").get_data(as_text=True)
         assert task.title in page and "paso-" not in page, number      # the plugin's task, not "write a page"
+
+
+def test_a_reset_restores_the_practice_table_and_drops_the_participants_links(app, participant):
+    """``cc_table_problems`` has no tenant column, so the core's snapshot misses it: the plugin's
+    ``tenant_reset`` rebuilds the practice table's links and drops those of deleted tables."""
+    _load(app)
+    tenant = participant.workspace
+    save_snapshot(app, tenant)
+    with tenant_context(tenant):
+        for task in (training.TABLE_TASK, training.RESULTS_TASK):
+            task.solve(participant)
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(table_problems)) == 3
+    training_reset(app, tenant)
+    db.session.expire_all()
+    with tenant_context(tenant):
+        tables = db.session.scalars(select(CocreationTable)).all()
+        assert [t.title for t in tables] == [training.SCENARIO_TABLE[0]]
+        assert sorted(p.title for p in tables[0].problems) == sorted(
+            t for k, t, *_r in training.SCENARIO_PROBLEMS if k in ("works", "committees"))
+        assert db.session.scalar(select(func.count()).select_from(table_problems)) == 2
+        assert all(not any(i.done for i in task.check(participant)) for task in plugin.training_tasks())
 
 
 # --------------------------------------------------------------------------- checks
