@@ -203,8 +203,8 @@ def load_story(process: Process, tenant, ctx) -> int:
     for sector, count in PARTICIPANTS:
         for _i in range(count):
             number += 1
-            table.registrations.append(Registration(
-                call_id=call.id, name=f"Persona participante {number} (dato de ejemplo)",
+            table.registrations.append(Registration(   # entered by the staff: no consent record of the call
+                name=f"Persona participante {number} (dato de ejemplo)",
                 email=f"participante-{number:02d}@ejemplo.invalid", sector=sector, source="admin"))
     db.session.flush()
     for record in (call, workshop, table):

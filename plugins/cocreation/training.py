@@ -427,6 +427,8 @@ def solve_call(participant: Participant) -> None:
     table = db.session.scalar(select(CocreationTable).where(CocreationTable.process_id == process.id,
                                                             CocreationTable.status == "published")
                               .order_by(CocreationTable.id))
+    if table is None:
+        raise ValueError("the practice process has no published table; run `comun training load`")
     email = "ana.lopez@ejemplo.invalid"
     if db.session.scalar(select(Registration.id).where(Registration.table_id == table.id,
                                                        Registration.email == email)) is None:
