@@ -11,7 +11,7 @@ from comun_cms.conformance import Report
 from comun_cms.testing import check_plugin
 
 
-@pytest.mark.parametrize("name", ["criteria", "stl_minutes", "action_plans", "notary"])
+@pytest.mark.parametrize("name", ["criteria", "stl_minutes", "action_plans", "notary", "cocreation"])
 def test_builtin_plugin_conforms(app, name):
     report = check_plugin(app, name, raise_on_failure=False)
     assert report.passed, report.format()
@@ -21,7 +21,7 @@ def test_builtin_plugin_conforms(app, name):
             report.checked
 
 
-@pytest.mark.parametrize("name", ["criteria", "stl_minutes", "action_plans"])
+@pytest.mark.parametrize("name", ["criteria", "stl_minutes", "action_plans", "cocreation"])
 def test_sample_record_numbers_do_not_clash(app, name):
     """Repeated calls in one tenant give new records (unique numbers, keys, slugs)."""
     import importlib
