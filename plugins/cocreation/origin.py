@@ -35,6 +35,7 @@ from comun_cms.toolkit import (
 )
 
 from .admin import admin_bp
+from .views import bp
 from .models import CocreationTable, Problem, Process, Proposal, ResultsMinute, Tree
 
 PLUGIN = "cocreation"
@@ -333,6 +334,18 @@ def origin_chain(commitment) -> list[ChainLevel]:
             f"{minute_ct.url(minute)}#propuesta-{proposal.seq}" if minute_ct else None),)))
     levels.append(ChainLevel("commitment", _("Commitment"), (_item(COMMITMENT_TYPE, commitment),)))
     return levels
+
+
+def published_commitment_of(proposal: Proposal):
+    """The commitment ``proposal`` became when it is **published** (for the public results
+    minute: "proposal → commitment"), else ``None``."""
+    commitment = commitment_of(proposal)
+    return commitment if commitment is not None and commitment.status == "published" else None
+
+
+@bp.context_processor
+def _public_helpers() -> dict:
+    return {"published_commitment_of": published_commitment_of, "commitment_type": lambda: _registered(COMMITMENT_TYPE)}
 
 
 def render_origin_slot(tenant, context: dict) -> Markup | None:

@@ -240,7 +240,11 @@ def test_the_public_commitment_page_shows_its_citizen_origin_once_published(app,
     client.delete_cookie("session")
     assert client.get(url).status_code == 404  # a draft shows nothing publicly
     assert client.get(url).status_code == 404
+    public_minute = minute_url(app, ids).split("#")[0]
+    assert url not in client.get(public_minute).get_data(as_text=True)
     _publish_commitment(app)
+    # the public minute links the proposal to the commitment it became
+    assert f'En el plan de acción como: <a href="{url}">' in client.get(public_minute).get_data(as_text=True)
     html = chain_html(client, url)
     with app.test_request_context():
         problem_url = url_for("cocreation.problem", tenant="edomex", problem_id=ids["problem"])
@@ -293,6 +297,7 @@ def test_the_chain_survives_corrections_of_every_link(app, client, login_as, mak
 # --------------------------------------------------------------------------- portal
 def test_portal_counts_commitments_from_citizens_and_lists_problems_by_theme(app, client, login_as, make_minute,
                                                                              make_process, make_problem):
+    app.config.update(PAGE_CACHE=True, GENERATION_MEMO=True)  # as in production: per-generation memos
     themes = svc.DEFAULT_THEMES
     edomex, puebla = make_minute("edomex", theme=themes[0]), make_minute("puebla", theme=themes[1])
     pending_pid = make_process("hidalgo", title="Proceso hidalgo")
