@@ -16,7 +16,9 @@ from comun_cms.tenancy import tenant_context
 from comun_cms.users import find_user
 
 SLUG = "capacitacion"
-PLUGIN_TASKS = {4: ["stl_minutes.installation"], 11: ["action_plans.cocreate_plan"], 12: ["criteria.evaluate"],
+PLUGIN_TASKS = {4: ["stl_minutes.installation"], 5: ["cocreation.moderate"], 6: ["cocreation.tree"],
+                7: ["cocreation.call"], 8: ["cocreation.workshop"], 9: ["cocreation.table"], 10: ["cocreation.results"],
+                11: ["action_plans.cocreate_plan"], 12: ["criteria.evaluate"],
                 13: ["notary.verify_receipt", "action_plans.report_progress"]}
 
 

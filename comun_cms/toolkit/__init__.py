@@ -31,7 +31,7 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
 * publishing: :func:`publish`, :func:`correct`, :func:`retract`, :func:`redact`, :func:`is_withdrawn`,
   :func:`redaction_tombstone`, :class:`PublishError`,
   :func:`latest_publication`, :func:`history`, :func:`canonical_content`, :func:`jsonable`,
-  :func:`content_types`, :func:`content_type_for`, :func:`search_document_for`;
+  :func:`content_types`, :func:`content_type_for`, :func:`search_document_for`,
   :func:`create_draft` (a draft of another plugin's content type, through the ``create_draft``
   hook);
 * minutes lifecycle: :class:`MinutesLifecycle` (draft → review → approved → published and
@@ -54,6 +54,8 @@ Groups (see docs/plugins.md, "The toolkit", for each name):
   :class:`UploadError`, :func:`content_disposition`, :data:`csrf`; spreadsheet cells:
   :func:`neutralize_formula` (every CSV/XLSX cell a plugin writes) and :func:`restore_formula`
   (every cell it reads back from its own exports);
+* public forms (anonymous visitors): :class:`PublicForm` (honeypot and signed timestamp; with
+  :class:`ConsentMixin` when it collects personal data) and :func:`public_form_rate_limit`;
 * templates and text: :func:`render_markdown`, :func:`plain_text`, :func:`get_section`,
   :func:`render_slot`; the admin macros ``admin/_publishing.html`` (publish, retract and
   history panels) are documented in docs/plugins.md;
@@ -117,6 +119,7 @@ from comun_cms.tenancy import (
 from comun_cms.training import participant_publications
 from comun_cms.training.exercises import STEPS as LOCAL_STRATEGY_STEPS
 from comun_cms.uploads import UploadError, content_disposition, store_upload
+from comun_cms.views.public import PublicForm, public_form_rate_limit
 from comun_cms.views.templating import render_slot
 
 __all__ = [
@@ -151,6 +154,8 @@ __all__ = [
     # forms, files, templates, text
     "ConfirmForm", "Form", "ReasonForm", "UploadError", "content_disposition", "csrf", "get_section", "plain_text",
     "render_markdown", "render_slot", "store_upload", "neutralize_formula", "restore_formula",
+    # public forms: spam guard and rate limit
+    "PublicForm", "public_form_rate_limit",
     # e-mail
     "send_mail",
     # personal data

@@ -172,6 +172,32 @@ class PublicForm(Form):
             self.issued.data = make_form_token(self.form_name)
         return False
 
+    def issue_token(self) -> None:
+        """Give a blank form its signed timestamp (call it when showing the form; a posted form
+        keeps the token it came with)."""
+        if not self.issued.data:
+            self.issued.data = make_form_token(self.form_name)
+
+    def check_submission(self) -> str:
+        """Check a posted public form the way the core's public forms are checked.
+
+        Returns ``"spam"`` when the honeypot was filled in (store nothing and answer as if it
+        worked, so robots learn nothing), ``"invalid"`` when a field or the timestamp is wrong
+        (the errors are on the form: fields name themselves, the timestamp is a form-level error)
+        or ``"ok"``."""
+        if self.is_spam:
+            return "spam"
+        timing_ok = self.check_timing()
+        return "ok" if (self.validate() and timing_ok) else "invalid"
+
+
+def public_form_rate_limit(view):
+    """View decorator: the rate limit of the core's public forms (setting
+    ``FEEDBACK_RATE_LIMIT``, per client address, default ``5 per minute;30 per day``) on the
+    view's ``POST`` requests only (showing the form is not limited). Over the limit the client
+    gets ``429 Too Many Requests``. Put it below the route decorator."""
+    return limiter.limit(lambda: current_app.config["FEEDBACK_RATE_LIMIT"], methods=["POST"])(view)
+
 
 _REQUIRED = _l("This field is required.")
 

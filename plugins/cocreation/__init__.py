@@ -19,10 +19,11 @@ from . import content as _content
 from . import datasets as _datasets
 from . import demo as _demo
 from . import ical as _ical  # noqa: F401 - registers the .ics routes on the blueprint
-from . import minutes as _minutes
+from . import minutes as _minutes  # noqa: F401 - registers the results-minute routes
 from . import origin as _origin
 from . import portal as _portal
-from . import tables as _tables
+from . import tables as _tables  # noqa: F401 - registers the table routes
+from . import training as _training
 from . import workshops as _workshops
 from .admin import admin_bp
 from .models import MODELS
@@ -71,19 +72,19 @@ def register_blueprints():
 
 @hookimpl
 def register_content_types():
-    """``cocreation_process``, ``cocreation_problem``, ``cocreation_tree``, ``cocreation_call``,
-    ``cocreation_workshop``, ``cocreation_table`` and ``cocreation_minute``."""
-    return [*_content.CONTENT_TYPES, _call.CALL_TYPE, _workshops.WORKSHOP_TYPE, _tables.TABLE_TYPE,
-            _minutes.MINUTE_TYPE]
+    """``cocreation_process``, ``cocreation_problem``, ``cocreation_tree``, ``cocreation_table``,
+    ``cocreation_minute``, ``cocreation_call`` and ``cocreation_workshop``."""
+    return [*_content.CONTENT_TYPES, _tables.TABLE_TYPE, _minutes.MINUTE_TYPE, _call.CALL_TYPE,
+            _workshops.WORKSHOP_TYPE]
 
 
 @hookimpl
 def audit_labels():
     """Names of the plugin's audit verbs."""
     return {"merge": _l("Merge"), "reject": _l("Reject"), "step": _l("Step"), "save": _l("Save"),
+            "cocreation_proposal.convert": _l("Proposal converted into a draft commitment"),
             "cocreation_registration": _l("Registration to a co-creation table"),
-            "cocreation_workshop_material": _l("Workshop material"),
-            "cocreation_proposal.convert": _l("Proposal converted into a draft commitment")}
+            "cocreation_workshop_material": _l("Workshop material")}
 
 
 @hookimpl
@@ -109,12 +110,12 @@ def template_slot(name, tenant, context):
 
 @hookimpl
 def search_documents(tenant):
-    """A search document per published process, problem, tree, call, workshop, table and results
-    minute."""
+    """A search document per published process, problem, tree, table, results minute, call and
+    workshop."""
     yield from _content.search_documents(tenant)
+    yield from _content.search_documents(tenant, (_tables.TABLE_TYPE, _minutes.MINUTE_TYPE))
     yield from _call.search_documents(tenant)
     yield from _workshops.search_documents(tenant)
-    yield from _content.search_documents(tenant, (_tables.TABLE_TYPE, _minutes.MINUTE_TYPE))
 
 
 @hookimpl
@@ -150,3 +151,27 @@ def sample_record(content_type, tenant, marker):
     if content_type.name == "cocreation_minute":
         return _minutes.sample_minute(marker)
     return _content.sample_record(content_type, tenant, marker)
+
+
+@hookimpl
+def training_scenario(tenant, ctx):
+    """The practice co-creation process of a training tenant or workspace (published by
+    nobody, no commit); nothing for other tenants."""
+    if not tenant.training:
+        return 0
+    return _training.load_scenario(tenant, ctx)
+
+
+@hookimpl
+def tenant_reset(tenant, phase):
+    """Training reset: the links between tables and problems (a table without ``tenant_id``)
+    are dropped before and the practice table's are rebuilt after the scenario is restored."""
+    if tenant.training:
+        _training.reset_links(tenant, phase)
+
+
+@hookimpl
+def training_tasks():
+    """Steps 5 to 10 of the local strategy: moderation, tree, open call, workshop, table,
+    results minute and "Convertir en compromiso"."""
+    return _training.tasks()

@@ -1,5 +1,6 @@
 """Forms of the co-creation plugin. All derive the core ``Form`` (CSRF, refused control
-characters); the public ones that collect an e-mail address add ``ConsentMixin``."""
+characters); the public ones derive ``PublicForm`` (the core's honeypot and time trap; their
+views carry ``public_form_rate_limit``) and, as they collect an e-mail address, ``ConsentMixin``."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -7,7 +8,7 @@ from flask_wtf.file import FileField
 from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from comun_cms.toolkit import ConsentMixin, Form
+from comun_cms.toolkit import ConsentMixin, Form, PublicForm
 
 from .services import DESCRIPTION_MAX, MUNICIPALITY_MAX, REASON_MAX, TITLE_MAX
 
@@ -20,8 +21,10 @@ def _max(n: int):
     return Length(max=n, message=_l("Use at most %(max)d characters.", max=n))
 
 
-class ProblemForm(Form, ConsentMixin):
+class ProblemForm(PublicForm, ConsentMixin):
     """The consultation's public problem form (choices of ``theme`` set by the view)."""
+
+    form_name = "cocreation_problem"
 
     title = StringField(_l("Problem (a short title)"), filters=[_strip],
                         validators=[DataRequired(_l("Write the problem's title.")), _max(TITLE_MAX)],
@@ -40,8 +43,10 @@ class ProblemForm(Form, ConsentMixin):
                        render_kw={"maxlength": 254, "autocomplete": "email"})
 
 
-class SupportForm(Form, ConsentMixin):
+class SupportForm(PublicForm, ConsentMixin):
     """Support ("apoyar") a published problem: an e-mail address that will be confirmed."""
+
+    form_name = "cocreation_support"
 
     email = EmailField(_l("Your e-mail (we send you a link to confirm your support)"), filters=[_strip],
                        validators=[DataRequired(_l("Write your e-mail address.")),

@@ -32,7 +32,6 @@ from comun_cms.toolkit import (
     publish, require_role, snapshot,
 )
 
-from . import minutes as mins
 from . import services as svc
 from .admin import ROLES, admin_bp
 from .models import SECTORS, CocreationTable, Problem, Process, Proposal, ResultsMinute, TableSession
@@ -242,55 +241,6 @@ def sample_table(marker: str) -> CocreationTable:
     db.session.flush()
     return CocreationTable(process_id=process.id, title=f"Mesa {marker}", theme=svc.DEFAULT_THEMES[0],
                            description=f"Descripción {marker}", place="Toluca")
-
-
-# --------------------------------------------------------------------------- demo
-#: The demo table (invented, ``is_demo``): title, theme, place and its two proposals
-#: ``(title, description, responsible institution)`` for the first two demo problems.
-DEMO_TABLE = ("Mesa de transparencia y participación municipal", "Transparencia y acceso a la información",
-              "Sala de usos múltiples del INFOEM, Metepec")
-DEMO_PROPOSALS = (
-    ("Calendario público de actualización de los portales municipales",
-     "Cada municipio publica cada trimestre qué obligaciones actualizó y cuáles faltan.", "INFOEM"),
-    ("Difusión de los mecanismos de participación en cada municipio",
-     "Una guía sencilla de los COPACI y las contralorías sociales, difundida en los ayuntamientos.",
-     "Secretaría Ejecutiva del Sistema Anticorrupción del Estado de México y Municipios"),
-)
-
-
-def load_demo_table(tenant, ctx, process: Process, today: dt.date | None = None) -> int:
-    """Demo data (``comun demo``, Estado de México): a published table of ``process`` that takes
-    up its first two published problems, with one past session and a results minute approved and
-    locked through the shared lifecycle (all marked "Dato de ejemplo"). Returns the records
-    published (0 when the process has fewer than two published problems)."""
-    problems = list(db.session.scalars(select(Problem).where(
-        Problem.process_id == process.id, Problem.status == "published").order_by(Problem.id).limit(2)))
-    if len(problems) < 2:
-        return 0
-    today = today or svc.tenant_today(tenant)
-    title, theme, place = DEMO_TABLE
-    table = CocreationTable(process_id=process.id, title=title, theme=theme, place=place, capacity=30, is_demo=True,
-                            description="Mesa de ejemplo: personas de gobierno, sociedad civil y academia acuerdan "
-                                        "propuestas para los problemas de la consulta.")
-    db.session.add(table)
-    set_problems(table, [p.id for p in problems])
-    db.session.flush()
-    add_session(table, day=today - dt.timedelta(days=3), starts=dt.time(10, 0), ends=dt.time(13, 0), place=place,
-                note="Sesión de ejemplo.", tenant=tenant)
-    db.session.flush()
-    ctx.publish(table)
-    minute = mins.minute_for(table, create=True)
-    minute.is_demo = True
-    mins.save_minute(minute, held_on=today - dt.timedelta(days=3),
-                     summary="Las personas participantes acordaron **dos propuestas** (dato de ejemplo).")
-    for problem, (p_title, p_description, institution) in zip(problems, DEMO_PROPOSALS):
-        mins.add_proposal(minute, title=p_title, description=p_description, problem_id=problem.id,
-                          responsible_institution=institution)
-    db.session.flush()
-    mins.approve_minute(minute)
-    mins.publish_minute(minute, publisher=ctx.publish)
-    ctx.log(f"  {tenant.slug}: co-creation table “{title}” with a locked results minute (Dato de ejemplo)")
-    return 2
 
 
 # --------------------------------------------------------------------------- admin views

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from comun_cms.toolkit import atomic, bump_generation, current_tenant, db, page_arg
+from comun_cms.toolkit import atomic, bump_generation, current_tenant, db, page_arg, public_form_rate_limit
 
 from . import services as svc
 from .forms import ConfirmSupportForm, ProblemForm, SupportForm
@@ -99,8 +99,10 @@ def process(process_id: int):
 
 
 @bp.route("/<int:process_id>/consulta", methods=["GET", "POST"])
+@public_form_rate_limit
 def consult(process_id: int):
-    """The public problem form, open between the process's two dates (else it says when)."""
+    """The public problem form, open between the process's two dates (else it says when).
+    Protected like the core's public forms: rate limit, honeypot and time trap."""
     record = _public_process(process_id)
     state = svc.consultation_state(record)
     form = ProblemForm()
@@ -108,13 +110,18 @@ def consult(process_id: int):
     if state != "open":
         return render_template("cocreation/consult.html", process=record, form=None, state=state), \
             (200 if request.method == "GET" else 409)
-    if form.validate_on_submit():
-        with atomic():
-            problem = Problem(process_id=record.id, title=form.title.data, description=form.description.data,
-                              theme=form.theme.data, municipality=form.municipality.data or "",
-                              email=(form.email.data or "").lower(), source="online", **form.consent_fields())
-            db.session.add(problem)
-        return render_template("cocreation/consult_done.html", process=record, problem=problem)
+    if request.method == "POST":
+        outcome = form.check_submission()
+        if outcome == "spam":   # answer as if it worked, store nothing
+            return render_template("cocreation/consult_done.html", process=record, problem=None)
+        if outcome == "ok":
+            with atomic():
+                problem = Problem(process_id=record.id, title=form.title.data, description=form.description.data,
+                                  theme=form.theme.data, municipality=form.municipality.data or "",
+                                  email=(form.email.data or "").lower(), source="online", **form.consent_fields())
+                db.session.add(problem)
+            return render_template("cocreation/consult_done.html", process=record, problem=problem)
+    form.issue_token()
     status = 422 if request.method == "POST" else 200
     return render_template("cocreation/consult.html", process=record, form=form, state=state), status
 
@@ -155,8 +162,10 @@ def decisions(process_id: int):
 
 
 @bp.route("/problemas/<int:problem_id>", methods=["GET", "POST"])
+@public_form_rate_limit
 def problem(problem_id: int):
-    """A published problem, its trees and the support form (POST asks for a support)."""
+    """A published problem, its trees and the support form (POST asks for a support; rate limit,
+    honeypot and time trap like the core's public forms)."""
     record = db.session.scalar(select(Problem).where(Problem.id == problem_id))
     if record is None or record.status not in PUBLIC:
         if record is not None and record.moderation == "merged" and record.merged_into_id:
@@ -164,9 +173,14 @@ def problem(problem_id: int):
         abort(404)
     form = SupportForm()
     sent = None
-    if record.status == "published" and form.validate_on_submit():
-        with atomic():
-            sent = svc.request_support(record, form.email.data, form.consent_fields())
+    if record.status == "published" and request.method == "POST":
+        outcome = form.check_submission()
+        if outcome == "spam":   # answer as if it worked, store and send nothing
+            sent = "sent"
+        elif outcome == "ok":
+            with atomic():
+                sent = svc.request_support(record, form.email.data, form.consent_fields())
+    form.issue_token()
     trees = {kind: tree for kind in ("problem", "solution")
              if (tree := svc.tree_for(record, kind)) is not None and tree.status == "published"}
     outlines = {kind: {"roots": svc.parse_outline(t.roots, "roots"), "branches": svc.parse_outline(t.branches, "branches")}

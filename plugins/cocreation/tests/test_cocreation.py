@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from comun_cms.toolkit import Page, Publication, db, history, publish, tenant_context
-from comun_cms.toolkit.testing import check_plugin, get_tenant
+from comun_cms.toolkit.testing import check_plugin, get_tenant, public_form_token
 
 from plugins.cocreation import services as svc
 from plugins.cocreation.models import Problem, Process, Support, Tree
@@ -32,7 +32,8 @@ def test_plugin_passes_the_conformance_kit(app):
 # --------------------------------------------------------------------------- consultation
 def _submit(client, process_id, **over):
     data = {"title": "Baches sin reparar", "description": "Las calles del centro tienen baches desde hace un año.",
-            "theme": THEME, "municipality": "Toluca", "email": "", "privacy_consent": "y"}
+            "theme": THEME, "municipality": "Toluca", "email": "", "privacy_consent": "y",
+            "issued": public_form_token("cocreation_problem", "edomex")}
     data.update(over)
     return client.post(f"/edomex/cocreacion/{process_id}/consulta", data=data)
 
@@ -223,6 +224,10 @@ def test_reject_needs_a_public_reason_and_hides_the_text(app, client, login_as, 
 
 
 # --------------------------------------------------------------------------- supports
+def _support_token():
+    return public_form_token("cocreation_support", "edomex")
+
+
 @pytest.fixture
 def mails(monkeypatch):
     sent = []
@@ -241,7 +246,7 @@ def test_supports_count_once_per_verified_email(app, client, make_process, make_
     prob = make_problem(pid)
     url = f"/edomex/cocreacion/problemas/{prob}"
     for email in ("ana@example.org", "ANA@example.org "):
-        assert client.post(url, data={"email": email, "privacy_consent": "y"}).status_code == 200
+        assert client.post(url, data={"email": email, "privacy_consent": "y", "issued": _support_token()}).status_code == 200
     assert len(mails) == 2 and {m[0] for m in mails} == {"ana@example.org"}
     with tenant_context(get_tenant(app, "edomex")):
         assert svc.support_count(prob) == 0  # not counted before the confirmation
@@ -252,7 +257,8 @@ def test_supports_count_once_per_verified_email(app, client, make_process, make_
     assert client.get(link).status_code == 200
     assert client.post(link).status_code == 200
     assert client.post(link).status_code == 404  # used
-    resp = client.post(url, data={"email": "ana@example.org", "privacy_consent": "y"})
+    resp = client.post(url, data={"email": "ana@example.org", "privacy_consent": "y",
+                                  "issued": _support_token()})
     assert len(mails) == 2  # already supports: no new mail
     assert 'id="supports">1<' in client.get(url).get_data(as_text=True)
     with tenant_context(get_tenant(app, "edomex")):
@@ -264,8 +270,8 @@ def test_support_needs_consent_and_a_valid_email(app, client, make_process, make
     pid = make_process()
     prob = make_problem(pid)
     url = f"/edomex/cocreacion/problemas/{prob}"
-    assert client.post(url, data={"email": "ana@example.org"}).status_code == 422
-    assert client.post(url, data={"email": "no", "privacy_consent": "y"}).status_code == 422
+    assert client.post(url, data={"email": "ana@example.org", "issued": _support_token()}).status_code == 422
+    assert client.post(url, data={"email": "no", "privacy_consent": "y", "issued": _support_token()}).status_code == 422
     assert mails == []
 
 

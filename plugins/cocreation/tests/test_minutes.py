@@ -288,7 +288,7 @@ def test_the_edomex_demo_has_a_table_with_a_locked_minute(app, client):
     with tenant_context(edomex):
         table = db.session.scalars(select(CocreationTable)).one()
         minute = db.session.scalars(select(ResultsMinute)).one()
-        assert table.is_demo and table.status == "published" and len(table.problems) == 2
+        assert table.status == "published" and table.problems        # the INFOEM "mesas" (demo.py)
         assert minute.is_demo and (minute.stage, minute.status) == ("published", "published")
         assert all(p.problem_id in {pr.id for pr in table.problems} for p in minute.proposals)
         pid, tid = table.process_id, table.id
