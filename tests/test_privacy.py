@@ -19,6 +19,7 @@ from comun_cms.models import (
     ArcoRequest, AuditEvent, Feedback, Invitation, MailOutbox, Page, Publication, Subscription, utcnow,
 )
 from comun_cms.tenancy import TenantConfigError, load_tenant, platform_session, tenant_context
+from comun_cms.toolkit.testing import public_form_token
 
 CONSENT = {"privacy_consent": "y"}
 FEEDBACK = {"kind": "complaint", "subject": "Sin minutas", "message": "No encuentro la minuta.", "name": "Ana",
@@ -490,14 +491,15 @@ def _seed_expired(app, client, slug: str) -> None:
         cc.publish_problem(problem, None)
         db.session.commit()
         problem_id = problem.id
-    assert client.post(f"/{slug}/cocreacion/problemas/{problem_id}", data={"email": m["email"], **CONSENT}
-                       ).status_code == 200
+    support = {"email": m["email"], **CONSENT, "issued": public_form_token("cocreation_support", slug)}
+    assert client.post(f"/{slug}/cocreacion/problemas/{problem_id}", data=support).status_code == 200
     with tenant_context(tenant):
         assert db.session.scalar(select(Support.email).where(Support.problem_id == problem_id)) == m["email"]
     # a problem with a follow-up address, a support that was counted, and a registration to a table
     assert client.post(f"/{slug}/cocreacion/{process.id}/consulta", data={
         "title": "Sin alumbrado", "description": "Las calles están oscuras.", "theme": cc.DEFAULT_THEMES[0],
-        "municipality": "Toluca", "email": m["email"], **CONSENT}).status_code in (200, 302, 303)
+        "municipality": "Toluca", "email": m["email"], **CONSENT,
+        "issued": public_form_token("cocreation_problem", slug)}).status_code in (200, 302, 303)
     with tenant_context(tenant):
         assert db.session.scalar(select(Problem.id).where(Problem.email == m["email"])) is not None
         other = Problem(process_id=process.id, title="Sin agua", description="Descripción", theme=cc.DEFAULT_THEMES[0])
@@ -509,7 +511,8 @@ def _seed_expired(app, client, slug: str) -> None:
     records = make_call_records(app, slug, process.id, label=f"caduca {slug}")
     assert client.post(f"/{slug}/cocreacion/{process.id}/convocatoria/registro", data={
         "table": str(records["table_id"]), "name": person["name"], "email": m["email"], "sector": "ciudadania",
-        "organization": "", **CONSENT}).status_code in (200, 302, 303)
+        "organization": "", **CONSENT,
+        "issued": public_form_token("cocreation_registration", slug)}).status_code in (200, 302, 303)
     with tenant_context(tenant):
         assert db.session.scalar(select(Registration.id).where(Registration.email == m["email"])) is not None
 

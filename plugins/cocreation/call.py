@@ -24,15 +24,16 @@ from wtforms import DateField, EmailField, SelectField, StringField, TextAreaFie
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from comun_cms.toolkit import (
-    ChangeRefused, ConfirmForm, ConsentMixin, ContentType, Form, PersonalDataSource, ReasonForm, admin_change, atomic,
-    bump_generation,
+    ChangeRefused, ConfirmForm, ConsentMixin, ContentType, Form, PersonalDataSource, PublicForm, ReasonForm,
+    admin_change, atomic, bump_generation,
     content_disposition, correct, current_tenant, db, history, jsonable, neutralize_formula, one_or_404,
-    plain_text, publish, require_role, retract, search_document_for, send_mail, snapshot,
+    plain_text, public_form_rate_limit, publish, require_role, retract, search_document_for, send_mail, snapshot,
 )
 
 from . import services as svc
 from .admin import admin_bp
 from .models import SECTORS, Call, CocreationTable, Process, Registration
+from .tables import SECTOR_LABELS
 from .views import PUBLIC, STEP_LINKS, bp
 
 PLUGIN = "cocreation"
@@ -40,15 +41,6 @@ ROLES = ("admin", "editor")
 #: Field limits (characters).
 CALL_TITLE_MAX, CALL_BODY_MAX, NAME_MAX, ORGANIZATION_MAX, EMAIL_MAX = 300, 20_000, 200, 200, 254
 
-#: Labels of :data:`~.models.SECTORS` (Spanish through the catalog: Gobierno, Sociedad civil,
-#: Academia, Sector privado, Ciudadanía).
-SECTOR_LABELS = {
-    "gobierno": _l("Government"),
-    "sociedad_civil": _l("Civil society"),
-    "academia": _l("Academia"),
-    "sector_privado": _l("Private sector"),
-    "ciudadania": _l("Citizens"),
-}
 
 
 class RegistrationRefused(ValueError):
@@ -289,11 +281,14 @@ class _PersonFields(Form):
             raise ValidationError(_l("Choose one of the sectors."))
 
 
-class RegistrationForm(_PersonFields, ConsentMixin):
+class RegistrationForm(PublicForm, _PersonFields, ConsentMixin):
     """The public registration to a table of the call (``table`` choices set by the view: the
-    process's published tables; any other id is refused with a message naming the field)."""
+    process's published tables; any other id is refused with a message naming the field).
+    Protected like the core's public forms (honeypot, time trap; the view is rate limited)."""
 
-    table = SelectField(_l("Table"), coerce=str, validate_choice=False)
+    form_name = "cocreation_registration"
+
+    table = SelectField(_l("Co-creation table"), coerce=str, validate_choice=False)
 
     def validate_table(self, field):
         """An id among the choices (the published tables of this process)."""
@@ -364,9 +359,11 @@ def call(process_id: int):
 
 
 @bp.route("/<int:process_id>/convocatoria/registro", methods=["GET", "POST"])
+@public_form_rate_limit
 def register_form(process_id: int):
     """The registration form (GET ``?mesa=<id>`` preselects a table). Open only between the
-    call's dates; a refusal names the field and stores nothing."""
+    call's dates; a refusal names the field and stores nothing. Protected like the core's
+    public forms: rate limit, honeypot (answered as if it worked, nothing stored) and time trap."""
     process = _public_process(process_id)
     record = _public_call(process)
     state = registration_state(record)
@@ -379,7 +376,12 @@ def register_form(process_id: int):
     form.sector.choices = _sector_choices()
     if request.method == "GET" and request.args.get("mesa", "").isdigit():
         form.table.data = request.args["mesa"]
-    if form.validate_on_submit():
+    outcome = form.check_submission() if request.method == "POST" else "show"
+    chosen = next((t for t in tables if str(t.id) == form.table.data), None)
+    if outcome == "spam" and chosen is not None:  # answer as if it worked; nothing stored or mailed
+        return render_template("cocreation/call/registered.html", process=process, call=record, table=chosen,
+                               sessions=session_lines(chosen), email=form.email.data or "")
+    if outcome == "ok":
         table = next(t for t in tables if str(t.id) == form.table.data)
         try:
             with atomic():
@@ -396,6 +398,7 @@ def register_form(process_id: int):
         else:
             return render_template("cocreation/call/registered.html", process=process, call=record, table=table,
                                    sessions=session_lines(table), email=row.email)
+    form.issue_token()
     status = 422 if request.method == "POST" else 200
     return render_template("cocreation/call/register.html", process=process, call=record, form=form, state=state,
                            tables=tables), status

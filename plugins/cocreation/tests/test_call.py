@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from comun_cms.toolkit import Publication, db, tenant_context, utcnow
-from comun_cms.toolkit.testing import browser_login, get_tenant
+from comun_cms.toolkit.testing import browser_login, get_tenant, public_form_token
 
 from plugins.cocreation import call as call_mod
 from plugins.cocreation.models import Call, CocreationTable, Registration
@@ -57,7 +57,8 @@ def _registrations(app, slug="edomex"):
 
 def _post(client, setup, **over):
     data = {"table": str(setup["table_id"]), "name": "Ana López", "email": "Ana@Example.org", "sector": "sociedad_civil",
-            "organization": "Colectivo Agua", "privacy_consent": "y"}
+            "organization": "Colectivo Agua", "privacy_consent": "y",
+            "issued": public_form_token("cocreation_registration", "edomex")}
     data.update(over)
     return client.post(f"/edomex/cocreacion/{setup['process_id']}/convocatoria/registro", data=data)
 
@@ -334,7 +335,7 @@ def test_other_tenants_cannot_see_or_change_registrations(app, client, login_as,
     assert _post(client, {**setup, "process_id": setup["process_id"]}).status_code == 200  # edomex itself works
     resp = client.post(f"/puebla/cocreacion/{puebla and setup['process_id']}/convocatoria/registro",
                        data={"table": str(setup["table_id"]), "name": "X", "email": "x@x.mx", "sector": "gobierno",
-                             "privacy_consent": "y"})
+                             "privacy_consent": "y", "issued": public_form_token("cocreation_registration", "puebla")})
     assert resp.status_code == 404
     with tenant_context(get_tenant(app, "puebla")):
         assert db.session.scalar(select(func.count(CocreationTable.id))) == 2
@@ -363,6 +364,7 @@ def test_registration_at_390_px_in_a_browser(app, page, make_user, make_process)
     page.fill("#email", "ana.movil@example.org")
     page.select_option("#sector", "ciudadania")
     page.check("#privacy_consent")
+    page.wait_for_timeout(3100)  # the form's time trap refuses what is sent faster than a person
     page.click('form[action$="/convocatoria/registro"] button[type=submit]')
     assert "Su registro quedó hecho" in page.locator("main").inner_text()
     fits()
@@ -371,3 +373,27 @@ def test_registration_at_390_px_in_a_browser(app, page, make_user, make_process)
     browser_login(page, "movil@edomex.test")
     fits(f"/edomex/admin/cocreacion/mesas/{rec['table_id']}/inscripciones")
     assert "ana.movil@example.org" in page.locator("main").inner_text()
+
+
+def test_registration_is_protected_like_the_core_public_forms(app, client, setup, mails):
+    """A filled honeypot gets the usual answer and nothing is stored or mailed; a form posted
+    without its time-trap token (or too fast) is refused; the POSTs are rate limited."""
+    resp = _post(client, setup, website="http://spam.example")
+    assert resp.status_code == 200 and "Ana@Example.org".lower() in resp.get_data(as_text=True).lower()
+    assert [r.email for r in _registrations(app)] == ["persona@edomex.mx"] and not mails
+    assert _post(client, setup, issued="").status_code == 422
+    assert _post(client, setup, issued=public_form_token("cocreation_registration", "edomex", age=0)
+                 ).status_code == 422  # faster than a person
+    assert [r.email for r in _registrations(app)] == ["persona@edomex.mx"]
+
+
+class TestRegistrationRateLimit:
+    @pytest.fixture
+    def app_config(self, app_config):
+        return {**app_config, "RATELIMIT_ENABLED": True, "FEEDBACK_RATE_LIMIT": "2 per minute"}
+
+    def test_registration_posts_are_rate_limited(self, app, client, setup):
+        codes = [_post(client, setup, email=f"p{n}@example.org").status_code for n in range(3)]
+        assert codes == [200, 200, 429]
+        assert len(_registrations(app)) == 3  # the one of the fixture and two
+        assert client.get(f"/edomex/cocreacion/{setup['process_id']}/convocatoria/registro").status_code == 200

@@ -400,7 +400,7 @@ def test_retention_purge_keeps_supports_counted_once_without_the_address(app, cl
     pid = make_process()
     prob = make_problem(pid)
     url = f"/edomex/cocreacion/problemas/{prob}"
-    assert client.post(url, data={"email": "ana@example.org", "privacy_consent": "y"}).status_code == 200
+    assert client.post(url, data={"email": "ana@example.org", "privacy_consent": "y", "issued": _support_token()}).status_code == 200
     assert client.post(mails[-1][1].split("localhost", 1)[-1]).status_code == 200  # confirmed
     tenant = get_tenant(app, "edomex")
     with tenant_context(tenant):
@@ -417,7 +417,7 @@ def test_retention_purge_keeps_supports_counted_once_without_the_address(app, cl
         assert [row["kind"] for row in ccp.SOURCE.export("ana@example.org")] == ["support"]
         assert ccp.SOURCE.purge(tenant, later) == {}  # nothing left to do
     sent = len(mails)
-    assert client.post(url, data={"email": "ANA@example.org", "privacy_consent": "y"}).status_code == 200
+    assert client.post(url, data={"email": "ANA@example.org", "privacy_consent": "y", "issued": _support_token()}).status_code == 200
     assert len(mails) == sent  # already supports it: no new confirmation, no second count
     with tenant_context(tenant):
         assert svc.support_count(prob) == 1
