@@ -113,9 +113,8 @@ def search_documents(tenant):
     """A search document per published process, problem, tree, table, results minute, call and
     workshop."""
     yield from _content.search_documents(tenant)
-    yield from _content.search_documents(tenant, (_tables.TABLE_TYPE, _minutes.MINUTE_TYPE))
-    yield from _call.search_documents(tenant)
-    yield from _workshops.search_documents(tenant)
+    yield from _content.search_documents(tenant, (_tables.TABLE_TYPE, _minutes.MINUTE_TYPE, _call.CALL_TYPE,
+                                                  _workshops.WORKSHOP_TYPE))
 
 
 @hookimpl

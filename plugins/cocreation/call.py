@@ -27,7 +27,7 @@ from comun_cms.toolkit import (
     ChangeRefused, ConfirmForm, ConsentMixin, ContentType, Form, PersonalDataSource, PublicForm, ReasonForm,
     admin_change, atomic, bump_generation,
     content_disposition, correct, current_tenant, db, history, jsonable, neutralize_formula, one_or_404,
-    plain_text, public_form_rate_limit, publish, require_role, retract, search_document_for, send_mail, snapshot,
+    plain_text, public_form_rate_limit, publish, require_role, retract, send_mail, snapshot,
 )
 
 from . import services as svc
@@ -189,13 +189,6 @@ CALL_TYPE = ContentType(
                   "registration_closes": _l("Registration closes")},
 )
 
-
-def search_documents(tenant):
-    """Search documents of the tenant's published calls."""
-    for record in db.session.scalars(select(Call).where(Call.status == "published")):
-        doc = search_document_for(CALL_TYPE, record, tenant)
-        if doc is not None:
-            yield doc
 
 
 def sample_record(tenant, marker: str) -> Call:

@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, Length, Optional, URL, ValidationEr
 
 from comun_cms.toolkit import (
     ChangeRefused, ConfirmForm, ContentType, Form, ReasonForm, admin_change, correct, current_tenant, db, history, one_or_404,
-    plain_text, publish, require_role, retract, search_document_for, snapshot, store_upload, utcnow,
+    plain_text, publish, require_role, retract, snapshot, store_upload, utcnow,
 )
 
 from . import services as svc
@@ -105,13 +105,6 @@ WORKSHOP_TYPE = ContentType(
                   "materials": _l("Materials"), "process_id": _l("Process")},
 )
 
-
-def search_documents(tenant):
-    """Search documents of the tenant's published workshops."""
-    for record in db.session.scalars(select(Workshop).where(Workshop.status == "published")):
-        doc = search_document_for(WORKSHOP_TYPE, record, tenant)
-        if doc is not None:
-            yield doc
 
 
 def sample_record(tenant, marker: str) -> Workshop:

@@ -358,14 +358,16 @@ def test_registration_at_390_px_in_a_browser(app, page, make_user, make_process)
         assert width <= 390, (page.url, width)
 
     fits(f"/edomex/cocreacion/{pid}/convocatoria")
-    page.click(f'a[href$="registro?mesa={rec["table_id"]}"]')
+    with page.expect_navigation():
+        page.click(f'a[href$="registro?mesa={rec["table_id"]}"]')
     fits()
     page.fill("#name", "Ana López")
     page.fill("#email", "ana.movil@example.org")
     page.select_option("#sector", "ciudadania")
     page.check("#privacy_consent")
     page.wait_for_timeout(3100)  # the form's time trap refuses what is sent faster than a person
-    page.click('form[action$="/convocatoria/registro"] button[type=submit]')
+    with page.expect_navigation():
+        page.click('form[action$="/convocatoria/registro"] button[type=submit]')
     assert "Su registro quedó hecho" in page.locator("main").inner_text()
     fits()
     fits(f"/edomex/cocreacion/talleres/{rec['workshop_id']}")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from comun_cms.toolkit import Attachment, Publication, db, tenant_context, utcnow
 from comun_cms.toolkit.testing import get_tenant
 
+from plugins.cocreation import content
 from plugins.cocreation import workshops as ws
 from plugins.cocreation.models import Workshop, WorkshopMaterial
 
@@ -189,7 +190,7 @@ def test_search_document_of_a_published_workshop(app, make_process):
     records = make_call_records(app, "edomex", pid)
     tenant = get_tenant(app, "edomex")
     with tenant_context(tenant), app.test_request_context("/edomex/"):
-        docs = [d for d in ws.search_documents(tenant)]
+        docs = list(content.search_documents(tenant, (ws.WORKSHOP_TYPE,)))
         assert len(docs) == 1 and docs[0]["title"] == "Taller exclusivo edomex" and "Biblioteca" in docs[0]["body"]
         assert "cocreación" in docs[0]["body"] and "**" not in docs[0]["body"] and "<" not in docs[0]["body"]
         assert docs[0]["url"].endswith(f"/edomex/cocreacion/talleres/{records['workshop_id']}")
