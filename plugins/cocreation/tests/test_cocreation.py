@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from comun_cms.toolkit import Page, Publication, db, history, publish, tenant_context
-from comun_cms.toolkit.testing import check_plugin, get_tenant, public_form_token
+from comun_cms.toolkit.testing import get_tenant, public_form_token
 
 from plugins.cocreation import services as svc
 from plugins.cocreation.models import Problem, Process, Support, Tree
@@ -22,11 +22,6 @@ THEME = svc.DEFAULT_THEMES[0]
 def _problems(app, slug="edomex"):
     with tenant_context(get_tenant(app, slug)):
         return db.session.scalars(select(Problem).order_by(Problem.id)).all()
-
-
-def test_plugin_passes_the_conformance_kit(app):
-    report = check_plugin(app, PLUGIN)
-    assert report.passed
 
 
 # --------------------------------------------------------------------------- consultation
