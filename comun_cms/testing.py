@@ -44,6 +44,26 @@ __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PASSWORD", "LiveServer", "browser_login
 PASSWORD = "secreto-de-prueba-2026"
 
 
+def redis_url_or_skip(url: str) -> str:
+    """Return ``url`` when the Redis server there answers a PING within 1 s; otherwise skip the
+    test, or fail it when ``COMUN_REQUIRE_REDIS=1`` (as in CI, so a missing Redis is never a
+    silent skip). Used by the tests of the features that share state through Redis (page
+    cache, search result cache, rate limits)."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except redis.RedisError as exc:
+        if os.environ.get("COMUN_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis at {url} does not answer and COMUN_REQUIRE_REDIS=1: {exc}")
+        pytest.skip(f"Redis at {url} does not answer")
+    return url
+
+
 def _is_postgres(url: str) -> bool:
     return url.startswith("postgresql")
 

@@ -22,7 +22,7 @@ from comun_cms.search.backend import SearchQuery, SearchResults
 from comun_cms.search.result_cache import ResultCache, normalize_query
 from comun_cms.search.service import get_search, payload_to_document
 from comun_cms.tenancy import tenant_context
-from comun_cms.testing import get_tenant
+from comun_cms.testing import get_tenant, redis_url_or_skip
 
 REDIS_URL = os.environ.get("COMUN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -34,14 +34,7 @@ def app_config(app_config):
 
 
 def _redis_or_skip() -> str:
-    import redis
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        if os.environ.get("COMUN_REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis at {REDIS_URL} does not answer and COMUN_REQUIRE_REDIS=1")
-        pytest.skip(f"Redis at {REDIS_URL} does not answer")
-    return REDIS_URL
+    return redis_url_or_skip(REDIS_URL)
 
 
 def _publish_page(app, slug: str, title: str, tenant: str = "edomex", drain: bool = True) -> None:
